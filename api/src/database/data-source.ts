@@ -1,0 +1,38 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../../migrations';
+import { AuditEvent, AuditHead } from '../audit/audit-event.entity';
+import { App } from '../catalog/app.entity';
+import { Device } from '../devices/device.entity';
+import { Agent } from '../directory/agent.entity';
+import { Ministry } from '../directory/ministry.entity';
+import { RoleAssignment } from '../directory/role-assignment.entity';
+import { Exemption } from '../exemptions/exemption.entity';
+import { PolicyPlan } from '../policies/policy-plan.entity';
+import { PolicyVersion } from '../policies/policy-version.entity';
+import { Policy } from '../policies/policy.entity';
+
+export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, AuditEvent, AuditHead];
+
+/** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    extra: { max: Number(process.env.DB_POOL_SIZE ?? 20) },
+  };
+}
+
+export async function runMigrations(url: string): Promise<string[]> {
+  const ds = new DataSource(dataSourceOptions(url));
+  await ds.initialize();
+  try {
+    const done = await ds.runMigrations({ transaction: 'each' });
+    return done.map((m) => m.name);
+  } finally {
+    await ds.destroy();
+  }
+}

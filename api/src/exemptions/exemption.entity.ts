@@ -1,0 +1,50 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export const EXEMPTION_STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'] as const;
+export type ExemptionStatus = (typeof EXEMPTION_STATUSES)[number];
+
+@Entity('exemption')
+export class Exemption {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'agent_id', type: 'uuid' })
+  agentId: string;
+
+  @Column({ name: 'ministry_code', type: 'text' })
+  ministryCode: string;
+
+  @Column({ name: 'app_slug', type: 'text' })
+  appSlug: string;
+
+  /** Null: every device of the agent. */
+  @Column({ name: 'device_id', type: 'uuid', nullable: true })
+  deviceId: string | null;
+
+  @Column('text')
+  justification: string;
+
+  @Column({ name: 'requested_days', type: 'integer' })
+  requestedDays: number;
+
+  @Column('text')
+  status: ExemptionStatus;
+
+  @Column({ name: 'requested_at', type: 'timestamptz' })
+  requestedAt: Date;
+
+  @Column({ name: 'decided_by', type: 'uuid', nullable: true })
+  decidedBy: string | null;
+
+  @Column({ name: 'decided_at', type: 'timestamptz', nullable: true })
+  decidedAt: Date | null;
+
+  @Column({ name: 'decision_reason', type: 'text', nullable: true })
+  decisionReason: string | null;
+
+  @Column({ name: 'valid_from', type: 'timestamptz', nullable: true })
+  validFrom: Date | null;
+
+  @Column({ name: 'valid_until', type: 'timestamptz', nullable: true })
+  validUntil: Date | null;
+}

@@ -1,0 +1,64 @@
+/** The policy-as-code vocabulary shared by the YAML files, the database and the API. */
+
+export const NATIONAL_SCOPE = 'national';
+
+export const RULE_ACTIONS = ['block', 'allow', 'require'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
+
+export const POLICY_MODES = ['blocklist', 'allowlist'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+export const APP_CATEGORIES = [
+  'recreational-social',
+  'recreational-streaming',
+  'recreational-game',
+  'recreational-dating',
+  'foreign-videoconference',
+  'foreign-messaging',
+  'sovereign',
+  'productivity',
+  'security',
+] as const;
+export type AppCategory = (typeof APP_CATEGORIES)[number];
+
+export const MAX_EXEMPTION_DAYS_LIMIT = 730;
+
+export interface PolicyRule {
+  app: string;
+  action: RuleAction;
+  exemptable: boolean;
+  /** Required when exemptable; the longest exemption an approver may grant. */
+  maxExemptionDays?: number;
+  legalBasis?: string;
+}
+
+export interface PolicyContent {
+  mode: PolicyMode;
+  description?: string;
+  rules: PolicyRule[];
+}
+
+export interface CatalogApp {
+  slug: string;
+  name: string;
+  category: AppCategory;
+  publisher?: string;
+  android: string[];
+  ios: string[];
+  /** Web apps without a store app (Visio): pushed as AMAPI webApps / an iOS web clip. */
+  web?: string;
+}
+
+export interface MinistryDefinition {
+  code: string;
+  name: string;
+  emailDomains: string[];
+  siret?: string[];
+}
+
+/** A policy version as resolvers see it: the scope, its version number and its content. */
+export interface VersionedPolicy {
+  scope: string;
+  version: number;
+  content: PolicyContent;
+}
