@@ -3,8 +3,8 @@ module.exports = {
   rootDir: '.',
   testMatch: ['<rootDir>/api/**/*.spec.ts', '<rootDir>/api/test/**/*.e2e-spec.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-  // jose ships ESM only; let swc turn it into CommonJS for jest's module loader.
-  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  // NestJS 12 and jose ship ESM only; jest (before Node 24.9) cannot require ESM, so swc turns them into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@nestjs|oidc-provider)/)'],
   testEnvironment: 'node',
   globalSetup: '<rootDir>/api/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/api/test/support/global-teardown.ts',

@@ -568,16 +568,15 @@ async function main() {
   };
 
   let closing = false;
-  const close = (signal) => {
+  const close = () => {
     if (closing) return;
     closing = true;
     server.close(() => process.exit(0));
     server.closeAllConnections();
     setTimeout(() => process.exit(0), 2_000).unref();
-    void signal;
   };
-  process.on('SIGTERM', () => close('SIGTERM'));
-  process.on('SIGINT', () => close('SIGINT'));
+  process.on('SIGTERM', close);
+  process.on('SIGINT', close);
 
   process.stdout.write(`DEV_IDP_READY ${issuer}\n`);
 }

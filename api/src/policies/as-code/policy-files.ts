@@ -51,7 +51,7 @@ export function parseYaml(file: string, text: string): { parsed?: ParsedFile; pr
   }
   const lines = new LineCounter();
   // maxAliasCount bounds alias expansion (the YAML "billion laughs").
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '/', message: `YAML syntax error: ${e.message.split('\n')[0]}` })),

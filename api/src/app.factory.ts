@@ -1,0 +1,36 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import pinoHttp from 'pino-http';
+import { AppModule, AppOptions } from './app.module';
+import { DomainErrorFilter } from './common/domain-error.filter';
+import { createLogger, PinoNestLogger } from './observability/logger';
+
+export interface CreateAppOptions extends AppOptions {
+  logLevel: string;
+  bodyLimitBytes: number;
+}
+
+/** The HTTP application, configured the same way for `npm start` and for the e2e tests. */
+export async function createApp(options: CreateAppOptions): Promise<INestApplication> {
+  const logger = createLogger(options.logLevel);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+    logger: new PinoNestLogger(logger),
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: options.bodyLimitBytes });
+  app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });
+  if (options.logLevel !== 'silent') app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new DomainErrorFilter());
+  app.enableShutdownHooks();
+  const docs = new DocumentBuilder()
+    .setTitle('Politique applicative des téléphones de l’État')
+    .setDescription('National baseline and ministry app policies, effective policies, exemptions, devices. Bearer: an OIDC access token (ProConnect).')
+    .setVersion('0.1.0')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, docs));
+  return app;
+}

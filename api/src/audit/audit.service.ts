@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AccessService } from '../auth/access.service';
+import { Actor, Principal } from '../auth/principal';
+import { canonicalJson, sha256Hex } from '../common/canonical-hash';
+import { AuditEvent, AuditHead } from './audit-event.entity';
+
+export interface AuditEntry {
+  action: string;
+  entityType: string;
+  entityId: string;
+  ministry?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface AuditVerification {
+  valid: boolean;
+  checked: number;
+  /** The first broken link: a row edited, deleted or inserted out of band. */
+  firstProblem?: { seq: number; problem: string };
+}
+
+const GENESIS = '0'.repeat(64);
+/** Serialises appends so that every row links to exactly one predecessor. */
+const AUDIT_LOCK_KEY = 727_274_001;
+
+function rowHash(prevHash: string, e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+  return sha256Hex(
+    prevHash +
+      canonicalJson({
+        seq: e.seq,
+        at: e.at.toISOString(),
+        actorId: e.actorId,
+        actor: e.actor,
+        action: e.action,
+        entityType: e.entityType,
+        entityId: e.entityId,
+        ministryCode: e.ministryCode,
+        before: e.before ?? null,
+        after: e.after ?? null,
+      }),
+  );
+}
+
+/** Append-only audit log, hash-chained. Writes happen inside the caller's transaction. */
+@Injectable()
+export class AuditService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly access: AccessService,
+  ) {}
+
+  async record(tx: EntityManager, actor: Actor, entry: AuditEntry): Promise<AuditEvent> {
+    if (!tx.queryRunner?.isTransactionActive) throw new Error('Audit events must be written inside the transaction of the change they record');
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+    const head = await tx.getRepository(AuditHead).findOneBy({ id: 1 });
+    const seq = (head?.seq ?? 0) + 1;
+    const prevHash = head?.hash ?? GENESIS;
+    // Millisecond precision: what PostgreSQL stores must hash the same when read back.
+    const at = new Date(Math.floor(Date.now()));
+    const event: Omit<AuditEvent, 'hash' | 'prevHash'> = {
+      seq,
+      at,
+      actorId: actor.id,
+      actor: actor.label,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId,
+      ministryCode: entry.ministry ?? null,
+      before: entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before)),
+      after: entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after)),
+    };
+    const hash = rowHash(prevHash, event);
+    const saved = await tx.getRepository(AuditEvent).save({ ...event, prevHash, hash });
+    await tx.query(
+      `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash`,
+      [seq, hash],
+    );
+    return saved;
+  }
+
+  async list(principal: Principal, filter: { ministry?: string; entityType?: string; entityId?: string; limit?: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+    const ministries = filter.ministry ? [filter.ministry] : this.access.ministriesWith(principal, 'audit.read');
+    if (filter.ministry) this.access.requireAccess(principal, 'audit.read', filter.ministry);
+    if (ministries !== null && ministries.length === 0) this.access.requireAccess(principal, 'audit.read', principal.ministry);
+    const q = this.db.getRepository(AuditEvent).createQueryBuilder('e').orderBy('e.seq', 'DESC').take(Math.min(filter.limit ?? 100, 1000));
+    if (ministries !== null) q.andWhere('e.ministry_code = ANY(:ministries)', { ministries });
+    if (filter.entityType) q.andWhere('e.entity_type = :t', { t: filter.entityType });
+    if (filter.entityId) q.andWhere('e.entity_id = :id', { id: filter.entityId });
+    if (filter.beforeSeq) q.andWhere('e.seq < :before', { before: filter.beforeSeq });
+    return q.getMany();
+  }
+
+  /** Walks the chain from the start: detects an edited row, a deleted row and a truncated tail. */
+  async verify(principal: Principal | null): Promise<AuditVerification> {
+    if (principal) this.access.requireAccess(principal, 'audit.verify', null);
+    const repo = this.db.getRepository(AuditEvent);
+    const head = await this.db.getRepository(AuditHead).findOneBy({ id: 1 });
+    let prevHash = GENESIS;
+    let expectedSeq = 1;
+    let checked = 0;
+    const pageSize = 5000;
+    for (;;) {
+      const rows = await repo.createQueryBuilder('e').where('e.seq >= :from', { from: expectedSeq }).orderBy('e.seq', 'ASC').take(pageSize).getMany();
+      for (const row of rows) {
+        if (row.seq !== expectedSeq) return { valid: false, checked, firstProblem: { seq: expectedSeq, problem: `event ${expectedSeq} is missing (deleted)` } };
+        if (row.prevHash !== prevHash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'does not link to the previous event' } };
+        if (rowHash(prevHash, row) !== row.hash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'content was modified after it was written' } };
+        prevHash = row.hash;
+        expectedSeq++;
+        checked++;
+      }
+      if (rows.length < pageSize) break;
+    }
+    const headSeq = head?.seq ?? 0;
+    if (headSeq !== checked || (head && head.hash !== prevHash)) {
+      return { valid: false, checked, firstProblem: { seq: checked + 1, problem: `the log ends at event ${checked} but ${headSeq} were written (events deleted at the end)` } };
+    }
+    return { valid: true, checked };
+  }
+}

@@ -1,0 +1,43 @@
+import { Principal } from './principal';
+
+export const PERMISSIONS = [
+  'catalog.read',
+  'catalog.write',
+  'policy.read',
+  'policy.write',
+  'effective.read',
+  'agent.read',
+  'device.read',
+  'audit.read',
+  'audit.verify',
+  'roles.manage',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/**
+ * Who may do what, where. `ministry` is the ministry the target belongs to; null means the
+ * national scope (the baseline, the catalog, the whole audit log). Pure, so it is tested alone.
+ */
+export function can(principal: Principal, permission: Permission, ministry: string | null): boolean {
+  const isNational = principal.roles.some((r) => r.role === 'national-admin');
+  const holds = (role: string) => ministry !== null && principal.roles.some((r) => r.role === role && r.ministry === ministry);
+  const member = ministry !== null && (principal.ministry === ministry || principal.roles.some((r) => r.ministry === ministry));
+
+  switch (permission) {
+    case 'catalog.read':
+      return true;
+    case 'catalog.write':
+    case 'audit.verify':
+    case 'roles.manage':
+      return isNational;
+    case 'policy.read':
+      return ministry === null || isNational || member;
+    case 'policy.write':
+      return ministry === null ? isNational : holds('it-admin');
+    case 'effective.read':
+    case 'agent.read':
+    case 'device.read':
+    case 'audit.read':
+      return isNational || holds('it-admin') || holds('approver');
+  }
+}

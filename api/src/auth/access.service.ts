@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { AuthError } from './auth.error';
+import { can, Permission } from './access-rules';
+import { Principal } from './principal';
+
+const WHAT: Record<Permission, string> = {
+  'catalog.read': 'read the app catalog',
+  'catalog.write': 'change the app catalog',
+  'policy.read': 'read this policy',
+  'policy.write': 'change this policy',
+  'effective.read': 'read effective policies',
+  'agent.read': 'see this agent',
+  'device.read': 'see this device',
+  'audit.read': 'read the audit log',
+  'audit.verify': 'verify the audit log',
+  'roles.manage': 'assign roles',
+};
+
+/** The one access check every service method goes through before touching data. */
+@Injectable()
+export class AccessService {
+  requireAccess(principal: Principal, permission: Permission, ministry: string | null): void {
+    if (can(principal, permission, ministry)) return;
+    const where = ministry === null ? 'at national level' : `for ministry "${ministry}"`;
+    throw AuthError.forbidden(`You are not allowed to ${WHAT[permission]} ${where}.`);
+  }
+
+  /** Ministries in which the principal holds `permission`; null = all of them (national admins). */
+  ministriesWith(principal: Principal, permission: Permission): string[] | null {
+    if (can(principal, permission, null) || principal.roles.some((r) => r.role === 'national-admin')) return null;
+    const candidates = new Set([principal.ministry, ...principal.roles.map((r) => r.ministry).filter((m): m is string => m !== null)]);
+    return [...candidates].filter((m) => can(principal, permission, m));
+  }
+}

@@ -1,0 +1,28 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { DirectoryService } from '../directory/directory.service';
+import { AuthError } from './auth.error';
+import { JwtVerifierService } from './jwt-verifier.service';
+import { AuthenticatedRequest, IS_PUBLIC } from './public.decorator';
+
+/** Global: every route requires a verified bearer token unless marked @Public(). */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: JwtVerifierService,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    if (!header) throw AuthError.unauthenticated('missing-token', 'Sign in first: this request carries no "Authorization: Bearer <token>" header.');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw AuthError.unauthenticated('malformed-header', 'The Authorization header must be "Bearer <token>".');
+    const claims = await this.verifier.verify(match[1]);
+    request.principal = await this.directory.principalFor(claims);
+    return true;
+  }
+}

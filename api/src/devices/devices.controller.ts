@@ -1,0 +1,49 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { CurrentPrincipal } from '../auth/public.decorator';
+import { Principal } from '../auth/principal';
+import type { Compliance } from './device.entity';
+import { DevicesService } from './devices.service';
+
+export class DeviceListQuery {
+  @IsOptional()
+  @IsIn(['unknown', 'compliant', 'non-compliant'])
+  compliance?: Compliance;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+@ApiTags('devices')
+@ApiBearerAuth()
+@Controller()
+export class DevicesController {
+  constructor(private readonly devices: DevicesService) {}
+
+  @Get('me/devices')
+  mine(@CurrentPrincipal() p: Principal) {
+    return this.devices.mine(p);
+  }
+
+  @Get('ministries/:code/devices')
+  list(@CurrentPrincipal() p: Principal, @Param('code') code: string, @Query() q: DeviceListQuery) {
+    return this.devices.list(p, code, q);
+  }
+
+  @Get('devices/:id')
+  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.devices.get(p, id);
+  }
+}

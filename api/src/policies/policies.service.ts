@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AccessService } from '../auth/access.service';
+import { actorOf, Principal } from '../auth/principal';
+import { validateDesiredState } from './as-code/desired-state';
+import { diffPolicies, PolicyDiff } from './policy-diff';
+import { scopeMinistry } from './policy-plan.service';
+import { PolicyStateService } from './policy-state.service';
+import { PolicyVersionWriter } from './policy-version-writer.service';
+import { PolicyVersion } from './policy-version.entity';
+import { Policy } from './policy.entity';
+import { PolicyError } from './policy.error';
+import { PolicyContent } from './policy.types';
+
+export interface PolicyVersionView {
+  scope: string;
+  version: number;
+  current: boolean;
+  mode: string;
+  contentHash: string;
+  createdBy: string;
+  createdAt: Date;
+  comment: string | null;
+  rolledBackFrom: number | null;
+  content?: PolicyContent;
+}
+
+/** Reading policies and their history; rollback. Changes go through PolicyPlanService. */
+@Injectable()
+export class PoliciesService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly state: PolicyStateService,
+    private readonly writer: PolicyVersionWriter,
+    private readonly access: AccessService,
+  ) {}
+
+  async list(principal: Principal): Promise<PolicyVersionView[]> {
+    const visible = this.access.ministriesWith(principal, 'policy.read');
+    const policies = await this.db.getRepository(Policy).find({ order: { scope: 'ASC' } });
+    const out: PolicyVersionView[] = [];
+    for (const p of policies) {
+      const ministry = scopeMinistry(p.scope);
+      if (ministry !== null && visible !== null && !visible.includes(ministry)) continue;
+      out.push(await this.current(principal, p.scope, false));
+    }
+    return out;
+  }
+
+  async current(principal: Principal, scope: string, withContent = true): Promise<PolicyVersionView> {
+    this.access.requireAccess(principal, 'policy.read', scopeMinistry(scope));
+    const version = await this.state.currentVersion(this.db.manager, scope);
+    if (!version) throw new PolicyError('unknown-scope', 'not-found', `No policy for scope "${scope}".`);
+    return view(version, true, withContent);
+  }
+
+  async versions(principal: Principal, scope: string): Promise<PolicyVersionView[]> {
+    const current = await this.current(principal, scope, false);
+    const rows = await this.db.getRepository(PolicyVersion).find({ where: { scope }, order: { version: 'DESC' } });
+    return rows.map((v) => view(v, v.version === current.version, false));
+  }
+
+  async version(principal: Principal, scope: string, version: number): Promise<PolicyVersionView> {
+    const current = await this.current(principal, scope, false);
+    return view(await this.find(scope, version), version === current.version, true);
+  }
+
+  async diff(principal: Principal, scope: string, from: number, to: number): Promise<PolicyDiff & { scope: string; from: number; to: number }> {
+    await this.current(principal, scope, false);
+    const [a, b] = await Promise.all([this.find(scope, from), this.find(scope, to)]);
+    return { scope, from, to, ...diffPolicies(a.content, b.content) };
+  }
+
+  /** A new version carrying an old version's content; refused if that content now breaks the baseline. */
+  async rollback(principal: Principal, scope: string, toVersion: number, comment?: string): Promise<PolicyVersionView> {
+    this.access.requireAccess(principal, 'policy.write', scopeMinistry(scope));
+    const target = await this.find(scope, toVersion);
+    return this.db.transaction(async (tx) => {
+      const state = await this.state.current(tx);
+      if (state.versions[scope] === toVersion) {
+        throw new PolicyError('already-current', 'conflict', `Version ${toVersion} of "${scope}" is already the current one.`);
+      }
+      const problems = validateDesiredState({ ...state, policies: { ...state.policies, [scope]: target.content } });
+      if (problems.length > 0) {
+        throw new PolicyError('conflicting-rule', 'conflict', `Version ${toVersion} cannot be restored as it stands:\n${problems.map((p) => p.message).join('\n')}`, problems);
+      }
+      const written = await this.writer.write(tx, actorOf(principal), scope, target.content, {
+        comment: comment ?? `Rollback to version ${toVersion}`,
+        rolledBackFrom: toVersion,
+        action: 'policy.rolled-back',
+      });
+      return view(written, true, true);
+    });
+  }
+
+  private async find(scope: string, version: number): Promise<PolicyVersion> {
+    const row = Number.isInteger(version) && version > 0 ? await this.db.getRepository(PolicyVersion).findOneBy({ scope, version }) : null;
+    if (!row) throw new PolicyError('unknown-version', 'not-found', `Policy "${scope}" has no version ${version}.`);
+    return row;
+  }
+}
+
+function view(v: PolicyVersion, current: boolean, withContent: boolean): PolicyVersionView {
+  const out: PolicyVersionView = {
+    scope: v.scope,
+    version: v.version,
+    current,
+    mode: v.mode,
+    contentHash: v.contentHash,
+    createdBy: v.createdBy,
+    createdAt: v.createdAt,
+    comment: v.comment,
+    rolledBackFrom: v.rolledBackFrom,
+  };
+  if (withContent) out.content = v.content;
+  return out;
+}

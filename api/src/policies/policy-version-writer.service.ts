@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Actor } from '../auth/principal';
+import { contentHash } from '../common/canonical-hash';
+import { PolicyVersion } from './policy-version.entity';
+import { Policy } from './policy.entity';
+import { NATIONAL_SCOPE, PolicyContent } from './policy.types';
+
+/** The one way a policy changes: a new immutable version, made current, audited, in the caller's transaction. */
+@Injectable()
+export class PolicyVersionWriter {
+  constructor(private readonly audit: AuditService) {}
+
+  async write(
+    tx: EntityManager,
+    actor: Actor,
+    scope: string,
+    content: PolicyContent,
+    meta: { comment?: string; rolledBackFrom?: number; action?: string },
+  ): Promise<PolicyVersion> {
+    const policy = await tx.getRepository(Policy).findOne({ where: { scope }, lock: { mode: 'pessimistic_write' } });
+    const previous = policy ? await tx.getRepository(PolicyVersion).findOneBy({ scope, version: policy.currentVersion }) : null;
+    const version = (policy?.currentVersion ?? 0) + 1;
+    if (!policy) await tx.getRepository(Policy).insert({ scope, currentVersion: version });
+    const clean: PolicyContent = content.description ? { mode: content.mode, description: content.description, rules: content.rules } : { mode: content.mode, rules: content.rules };
+    const row = await tx.getRepository(PolicyVersion).save({
+      scope,
+      version,
+      mode: clean.mode,
+      content: clean,
+      contentHash: contentHash(clean),
+      createdBy: actor.label,
+      comment: meta.comment ?? null,
+      rolledBackFrom: meta.rolledBackFrom ?? null,
+    });
+    if (policy) await tx.getRepository(Policy).update({ scope }, { currentVersion: version });
+    await this.audit.record(tx, actor, {
+      action: meta.action ?? 'policy.version-created',
+      entityType: 'policy',
+      entityId: scope,
+      ministry: scope === NATIONAL_SCOPE ? null : scope,
+      before: previous ? { version: previous.version, contentHash: previous.contentHash, content: previous.content } : null,
+      after: { version, contentHash: row.contentHash, content: clean, comment: meta.comment ?? null, rolledBackFrom: meta.rolledBackFrom ?? null },
+    });
+    return row;
+  }
+}

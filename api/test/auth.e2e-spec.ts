@@ -1,0 +1,94 @@
+import { generateKeyPair, importJWK, SignJWT } from 'jose';
+import request from 'supertest';
+import { countRows, devIdpPrivateJwk, startTestApp, TestApp } from './support/test-app';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+async function forge(claims: Record<string, unknown>, opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: CryptoKey | Uint8Array; kid?: string } = {}): Promise<string> {
+  const jwk = devIdpPrivateJwk();
+  const key = opts.key ?? (await importJWK(jwk, 'RS256'));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid: opts.kid ?? jwk.kid, typ: 'at+jwt' })
+    .setIssuer(opts.issuer ?? t.issuer)
+    .setAudience(opts.audience ?? 'mdm-apps-api')
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? '10m')
+    .sign(key);
+}
+
+const camille = { sub: 'demo-agent-interieur', email: 'camille.martin@interieur.gouv.fr', given_name: 'Camille', usual_name: 'Martin' };
+
+describe('authentication', () => {
+  it('answers health, metrics and the API docs without a token', async () => {
+    const server = t.app.getHttpServer();
+    const health = await request(server).get('/health').expect(200);
+    expect(health.body.info.database.status).toBe('up');
+    expect((await request(server).get('/metrics').expect(200)).text).toContain('http_request_duration_seconds');
+    expect((await request(server).get('/api/docs-json').expect(200)).body.paths['/policies/{scope}/plan']).toBeDefined();
+  });
+
+  it('signs in a demo user through the real OIDC code flow and knows their ministry and roles', async () => {
+    const res = await (await t.as('it.interieur')).get('/me').expect(200);
+    expect(res.body).toMatchObject({ email: 'julien.robert@interieur.gouv.fr', displayName: 'Julien Robert', ministry: 'interieur' });
+    expect(res.body.roles.map((r: { role: string }) => r.role).sort()).toEqual(['agent', 'it-admin']);
+  });
+
+  it('refuses a request without a token, or with a malformed header', async () => {
+    const server = t.app.getHttpServer();
+    const none = await request(server).get('/policies').expect(401);
+    expect(none.body).toMatchObject({ code: 'auth.missing-token' });
+    const basic = await request(server).get('/policies').set('Authorization', 'Basic abc').expect(401);
+    expect(basic.body.message).toContain('Bearer');
+  });
+
+  it.each([
+    ['expired', () => forge(camille, { expiresIn: Math.floor(Date.now() / 1000) - 3600 }), 'expired'],
+    ['from another issuer', () => forge(camille, { issuer: 'https://evil.example' }), 'identity provider this service does not trust'],
+    ['for another audience', () => forge(camille, { audience: 'another-api' }), 'another audience'],
+    [
+      'signed with another key',
+      async () => forge(camille, { key: (await generateKeyPair('RS256')).privateKey }),
+      'signature is invalid',
+    ],
+    [
+      'unsigned (alg none)',
+      async () => {
+        const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+        return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ ...camille, iss: t.issuer, aud: 'mdm-apps-api', exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+      },
+      'refused',
+    ],
+    ['garbage', async () => 'not.a.jwt', 'not a well-formed signed JWT'],
+  ])('refuses a token %s with 401 and a clear message', async (_name, make, message) => {
+    const res = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${await make()}`).expect(401);
+    expect(res.body.code).toBe('auth.invalid-token');
+    expect(res.body.message).toContain(message);
+  });
+
+  it('accepts a correctly signed token (the forging helper itself is sound)', async () => {
+    await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${await forge(camille)}`).expect(200);
+  });
+
+  it('provisions an agent on first sign-in from their email domain, with the agent role only, audited', async () => {
+    const before = await countRows(t.db, 'audit_event');
+    const res = await (await t.as('nouveau.culture')).get('/me').expect(200);
+    expect(res.body).toMatchObject({ email: 'louis.mercier@culture.gouv.fr', ministry: 'culture' });
+    expect(res.body.roles).toEqual([expect.objectContaining({ role: 'agent', ministry: 'culture' })]);
+    const [event] = await t.db.query(`SELECT action, ministry_code FROM audit_event ORDER BY seq DESC LIMIT 1`);
+    expect(event).toEqual({ action: 'agent.provisioned', ministry_code: 'culture' });
+    expect(await countRows(t.db, 'audit_event')).toBe(before + 1);
+  });
+
+  it('refuses a user whose email domain belongs to no ministry, and writes nothing', async () => {
+    const agents = await countRows(t.db, 'agent');
+    const token = await forge({ sub: 'stranger-1', email: 'someone@gmail.com', given_name: 'Some', usual_name: 'One' });
+    const res = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(403);
+    expect(res.body.code).toBe('auth.unknown-organisation');
+    expect(res.body.message).toContain('gmail.com');
+    expect(await countRows(t.db, 'agent')).toBe(agents);
+  });
+});

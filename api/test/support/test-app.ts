@@ -1,0 +1,72 @@
+import { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import { getToken } from './dev-idp';
+import { cloneTemplate } from './test-database';
+
+export interface TestApp {
+  app: INestApplication;
+  db: DataSource;
+  databaseUrl: string;
+  issuer: string;
+  /** supertest bound to the app, with the bearer token of a demo login (or none). */
+  as: (login?: string) => Promise<AuthedRequest>;
+  token: (login: string) => Promise<string>;
+  close: () => Promise<void>;
+}
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type AuthedRequest = Record<Method, (path: string) => request.Test>;
+
+export const BODY_LIMIT_BYTES = 200_000;
+
+/** The real application on its own fresh database, reached over HTTP. */
+export async function startTestApp(): Promise<TestApp> {
+  const adminUrl = process.env.TEST_PG_ADMIN_URL;
+  const issuer = process.env.TEST_OIDC_ISSUER;
+  if (!adminUrl || !issuer) throw new Error('global setup did not run');
+  const database = await cloneTemplate(adminUrl);
+  const app = await createApp({
+    databaseUrl: database.url,
+    oidc: { issuer, audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api' },
+    logLevel: 'silent',
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+  });
+  await app.init();
+  const server = app.getHttpServer();
+  const token = (login: string) => getToken(issuer, login);
+  const as = async (login?: string): Promise<AuthedRequest> => {
+    const header = login ? `Bearer ${await token(login)}` : undefined;
+    const make = (method: Method) => (path: string) => {
+      const test = request(server)[method](path);
+      return header ? test.set('Authorization', header) : test;
+    };
+    return { get: make('get'), post: make('post'), put: make('put'), patch: make('patch'), delete: make('delete') };
+  };
+  return {
+    app,
+    db: app.get(DataSource),
+    databaseUrl: database.url,
+    issuer,
+    as,
+    token,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** The dev provider's private signing key, to forge tokens that are wrong in exactly one way. */
+export function devIdpPrivateJwk(): Record<string, string> {
+  const path = process.env.TEST_OIDC_JWKS;
+  if (!path) throw new Error('global setup did not run');
+  return (JSON.parse(readFileSync(path, 'utf8')) as { keys: Record<string, string>[] }).keys[0];
+}
+
+export async function countRows(db: DataSource, table: string): Promise<number> {
+  const [{ count }] = (await db.query(`SELECT count(*)::int AS count FROM ${table}`)) as { count: number }[];
+  return count;
+}
