@@ -16,6 +16,8 @@ const WHAT: Record<Permission, string> = {
   'roles.manage': 'assign roles',
 };
 
+const ANY_MINISTRY = '*';
+
 /** The one access check every service method goes through before touching data. */
 @Injectable()
 export class AccessService {
@@ -27,7 +29,9 @@ export class AccessService {
 
   /** Ministries in which the principal holds `permission`; null = all of them (national admins). */
   ministriesWith(principal: Principal, permission: Permission): string[] | null {
-    if (can(principal, permission, null) || principal.roles.some((r) => r.role === 'national-admin')) return null;
+    const nationalAdmin = principal.roles.some((r) => r.role === 'national-admin');
+    // A national admin's grant does not depend on which ministry: probe with a code no ministry has.
+    if (nationalAdmin && can(principal, permission, ANY_MINISTRY)) return null;
     const candidates = new Set([principal.ministry, ...principal.roles.map((r) => r.ministry).filter((m): m is string => m !== null)]);
     return [...candidates].filter((m) => can(principal, permission, m));
   }

@@ -134,7 +134,10 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
 
   const enforced = {
     mode,
-    apps: apps.map((a) => ({ app: a.app, action: a.action, android: a.android, ios: a.ios, web: a.web ?? null })),
+    // In blocklist mode an allowed app is simply not enforced: same phone state as no entry at all.
+    apps: apps
+      .filter((a) => mode === 'allowlist' || a.action !== 'allow')
+      .map((a) => ({ app: a.app, action: a.action, android: a.android, ios: a.ios, web: a.web ?? null })),
   };
   return {
     mode,
