@@ -196,8 +196,9 @@ describe('policies plan, apply', () => {
     expectExit(run, 2);
 
     const national = section(run.stdout, 'national');
-    expect(national[0]).toMatch(new RegExp(`^scope national \\(version ${before.national} → ${before.national + 1}\\), \\d+ device\\(s\\) affected$`));
-    expect(national.slice(1)).toEqual([
+    // A shorter exemption ceiling changes no phone: what is enforced (the policy hash) is the same.
+    expect(national).toEqual([
+      `scope national (version ${before.national} → ${before.national + 1}), 0 device(s) affected`,
       '  android:',
       '    ~ instagram [com.instagram.android] blocked, exemptable ≤ 365 d → blocked, exemptable ≤ 180 d',
       '  ios:',
@@ -211,13 +212,13 @@ describe('policies plan, apply', () => {
       '    + dropbox [com.getdropbox.Dropbox] blocked, not exemptable',
     ]);
     expect(run.stdout).not.toMatch(/^scope (armees|economie|interieur|spm) /m);
-    expect(run.stdout).toMatch(new RegExp(`^Plan: 2 to block or require, 0 to lift, 2 to change in 2 scope\\(s\\); \\d+ of ${allDevices} device\\(s\\) affected\\.$`, 'm'));
+    expect(run.stdout.split('\n')).toContain(`Plan: 2 to block or require, 0 to lift, 2 to change in 2 scope(s); ${cultureDevices} of ${allDevices} device(s) affected.`);
     expect(run.stdout).toContain(`Saved the plan to ${planFile}`);
 
     const saved = JSON.parse(readFileSync(planFile, 'utf8'));
     expect(saved).toMatchObject({ formatVersion: 1, scopes: ['armees', 'culture', 'economie', 'interieur', 'national', 'spm'] });
     expect(saved.policies.map((p: { scope: string }) => p.scope)).toEqual(['national', 'culture']);
-    expect(saved.summary.devicesAffected).toBeGreaterThanOrEqual(cultureDevices);
+    expect(saved.summary).toMatchObject({ hasChanges: true, devicesAffected: cultureDevices, devicesTotal: allDevices });
     // planning wrote nothing
     expect(await currentVersion('culture')).toBe(before.culture);
     expect(await count('SELECT count(*) FROM audit_event')).toBe(before.audit);
