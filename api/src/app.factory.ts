@@ -20,6 +20,8 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
+  // Policy content may also be sent as YAML, the format of the policy-as-code files.
+  app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml'], limit: options.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });
   if (options.logLevel !== 'silent') app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

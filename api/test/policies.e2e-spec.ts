@@ -188,3 +188,35 @@ describe('versions, diff and rollback', () => {
     await (await t.as('it.interieur')).post('/policies/culture/rollback').send({ version: v1.version }).expect(403);
   });
 });
+
+describe('policy content as YAML, the policy-as-code format', () => {
+  it('plans from a YAML body, and reports malformed YAML with its line, writing nothing', async () => {
+    const it = await t.as('it.culture');
+    const yaml = 'mode: blocklist\ncomment: via YAML\nrules:\n  - app: nordvpn\n    action: block\n    exemptable: false\n';
+    const planned = await it.post('/policies/culture/plan').set('Content-Type', 'application/yaml').send(yaml).expect(201);
+    expect(planned.body.plan.comment).toBe('via YAML');
+    expect(planned.body.text).toContain('+ nordvpn [com.nordvpn.android] blocked, not exemptable');
+    const fetched = await it.get(`/policy-plans/${planned.body.id}`).expect(200);
+    expect(fetched.body).toMatchObject({ id: planned.body.id, status: 'planned', text: planned.body.text });
+    await (await t.as('it.interieur')).get(`/policy-plans/${planned.body.id}`).expect(403);
+    await it.get('/policy-plans/00000000-0000-0000-0000-000000000000').expect(404);
+
+    const before = await writesSnapshot();
+    const broken = await it.post('/policies/culture/plan').set('Content-Type', 'application/yaml').send('mode: blocklist\nrules:\n  - app: [nordvpn\n').expect(400);
+    expect(broken.body.code).toBe('policy.invalid-yaml');
+    expect(broken.body.message).toMatch(/line \d+: YAML syntax error/);
+    const unknown = await it.post('/policies/culture/plan').set('Content-Type', 'application/yaml').send('mode: blocklist\nrules:\n  - app: nordvpnn\n    action: block\n    exemptable: false\n').expect(400);
+    expect(unknown.body.message).toContain('unknown app "nordvpnn"');
+    expect(await writesSnapshot()).toEqual(before);
+  });
+
+  it('serves one version with its content', async () => {
+    const res = await (await t.as('agent.culture')).get('/policies/national/versions/1').expect(200);
+    expect(res.body).toMatchObject({ scope: 'national', version: 1, mode: 'blocklist' });
+    expect(res.body.content.rules.length).toBeGreaterThan(40);
+    await (await t.as('agent.culture')).get('/policies/national/versions/999').expect(404);
+    await (await t.as('agent.culture')).get('/policies/national/versions/abc').expect(400);
+    const ministries = await (await t.as('agent.culture')).get('/ministries').expect(200);
+    expect(ministries.body.map((m: { code: string }) => m.code)).toEqual(['armees', 'culture', 'economie', 'interieur', 'spm']);
+  });
+});

@@ -8,6 +8,7 @@ import { App } from '../catalog/app.entity';
 import { toEntity } from '../catalog/catalog.service';
 import { Ministry } from '../directory/ministry.entity';
 import { DesiredState, validateDesiredState } from './as-code/desired-state';
+import { parseYaml } from './as-code/policy-files';
 import { validateAgainst } from './as-code/schema-validator';
 import { buildPlan, CurrentState, renderPlan, stateFingerprint } from './plan/plan-builder';
 import { Plan } from './plan/plan.types';
@@ -62,7 +63,7 @@ export class PolicyPlanService {
   async planScope(principal: Principal, scope: string, body: unknown): Promise<SavedPlan> {
     const ministry = scopeMinistry(scope);
     this.access.requireAccess(principal, 'policy.write', ministry);
-    const content = this.parseContent(scope, body);
+    const { content, comment } = this.parseContent(scope, body);
     const current = await this.state.current(this.db.manager);
     if (!(scope in current.policies)) throw new PolicyError('unknown-scope', 'not-found', `No policy for scope "${scope}".`);
     const desired: DesiredState = { ...current, policies: { ...current.policies, [scope]: content } };
@@ -72,7 +73,6 @@ export class PolicyPlanService {
       throw new PolicyError(conflict ? 'conflicting-rule' : 'invalid-policy', conflict ? 'conflict' : 'invalid', problems.map((p) => p.message).join('\n'), problems);
     }
     const plan = buildPlan(current, desired, [scope], await this.state.fleetGroups(this.db.manager));
-    const comment = (body as { comment?: string }).comment;
     const saved = await this.db.getRepository(PolicyPlan).save({
       createdBy: actorOf(principal).label,
       scopes: plan.scopes,
@@ -137,7 +137,7 @@ export class PolicyPlanService {
     }
     const applied: ApplyResult['applied'] = [];
     for (const scope of plan.policies) {
-      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: (plan as Plan & { comment?: string }).comment });
+      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment });
       applied.push({ scope: scope.scope, version: version.version });
     }
     // Removed last: rules that referenced them are gone by now.
@@ -157,7 +157,8 @@ export class PolicyPlanService {
     return { applied, catalog: { added: plan.catalog.added.length, changed: plan.catalog.changed.length, removed: plan.catalog.removed.length } };
   }
 
-  private parseContent(scope: string, body: unknown): PolicyContent {
+  private parseContent(scope: string, raw: unknown): { content: PolicyContent; comment?: string } {
+    const body = typeof raw === 'string' ? this.parseYamlBody(scope, raw) : raw;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new PolicyError('invalid-policy', 'invalid', 'The body must be a JSON object: { "mode": "blocklist" | "allowlist", "rules": [...] }.');
     }
@@ -167,8 +168,17 @@ export class PolicyPlanService {
     if (problems.length > 0) {
       throw new PolicyError('invalid-policy', 'invalid', `Invalid policy: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
     }
-    const content = rest as unknown as PolicyContent;
-    return content.description ? { mode: content.mode, description: content.description, rules: content.rules } : { mode: content.mode, rules: content.rules };
+    const c = rest as unknown as PolicyContent;
+    const content: PolicyContent = c.description ? { mode: c.mode, description: c.description, rules: c.rules } : { mode: c.mode, rules: c.rules };
+    return typeof comment === 'string' ? { content, comment } : { content };
+  }
+
+  private parseYamlBody(scope: string, text: string): unknown {
+    const { parsed, problems } = parseYaml(`${scope}.yaml`, text);
+    if (!parsed) {
+      throw new PolicyError('invalid-yaml', 'invalid', problems.map((p) => `line ${p.line ?? '?'}: ${p.message}`).join('; '), problems);
+    }
+    return parsed.value;
   }
 
   private async findSaved(tx: EntityManager, id: string): Promise<PolicyPlan> {

@@ -54,4 +54,6 @@ export interface Plan {
   ministries: MinistriesPlan;
   policies: ScopePlan[];
   summary: PlanSummary;
+  /** Recorded with the versions the plan creates. */
+  comment?: string;
 }
