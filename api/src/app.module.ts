@@ -11,10 +11,17 @@ import { DirectoryModule } from './directory/directory.module';
 import { HealthController } from './health/health.controller';
 import { HttpMetricsMiddleware, MetricsController } from './observability/metrics';
 import { PoliciesModule } from './policies/policies.module';
+import { JobsModule } from './jobs/jobs.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { ExemptionsModule } from './exemptions/exemptions.module';
+import { WorkerModule } from './worker/worker.module';
 
 export interface AppOptions {
   databaseUrl: string;
   oidc: OidcSettings;
+  /** Run the job consumers in this process too (`npm start`); `npm run worker` runs them alone. */
+  worker: boolean;
+  mail: { smtpUrl?: string; mailFrom: string; publicUrl: string };
 }
 
 @Module({})
@@ -31,6 +38,10 @@ export class AppModule implements NestModule {
         CatalogModule,
         PoliciesModule,
         DevicesModule,
+        JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker }),
+        NotificationsModule.forRoot(options.mail),
+        ExemptionsModule,
+        WorkerModule,
       ],
       controllers: [HealthController, MetricsController],
     };

@@ -10,6 +10,7 @@ import { runMigrations } from './database/data-source';
 import { seedDemoData } from './demo/demo-seeder';
 import { importPoliciesIfEmpty } from './policies/as-code/import-policies';
 import { PolicyFilesInvalid } from './policies/as-code/policy-files';
+import { WorkerService } from './worker/worker.service';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -43,13 +44,22 @@ async function main(): Promise<void> {
     console.log(`OIDC: development provider with demo users at ${issuer} (set OIDC_ISSUER for ProConnect)`);
   }
 
-  const app = await createApp({ databaseUrl: db.url, oidc: { issuer, audience: config.OIDC_AUDIENCE }, logLevel: config.LOG_LEVEL, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const app = await createApp({
+    databaseUrl: db.url,
+    oidc: { issuer, audience: config.OIDC_AUDIENCE },
+    logLevel: config.LOG_LEVEL,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    worker: true,
+    mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
+  });
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));
   console.log(`Policies: ${imported.note}`);
   if (config.DEMO_DATA) {
     const demo = await seedDemoData(app.get(DataSource), app.get(AuditService));
     if (demo.created) console.log(`Demo data: ${demo.agents} agents and ${demo.devices} devices created`);
   }
+  await app.get(WorkerService).start();
   await app.listen(config.PORT, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   console.log(`\nAPI ready at ${url}  ·  OpenAPI docs at ${url}/api/docs  ·  health at ${url}/health\n`);

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function forge(claims: Record<string, unknown>, opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: CryptoKey | Uint8Array; kid?: string } = {}): Promise<string> {
+async function forge(claims: Record<string, unknown>, opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: Parameters<SignJWT['sign']>[0]; kid?: string } = {}): Promise<string> {
   const jwk = devIdpPrivateJwk();
   const key = opts.key ?? (await importJWK(jwk, 'RS256'));
   return new SignJWT(claims)

@@ -247,7 +247,7 @@ describe('policies plan, apply', () => {
     )) as { rule: { maxExemptionDays: number } }[];
     expect(nationalVersion.rule.maxExemptionDays).toBe(180);
 
-    const events = (await t.db.query(`SELECT action, entity_type, entity_id, ministry_code, actor, after FROM audit_event WHERE seq > $1 ORDER BY seq`, [before.audit])) as {
+    const events = (await t.db.query(`SELECT action, entity_type, entity_id, ministry_code, actor, after FROM audit_event WHERE seq > $1 AND entity_type = 'policy' ORDER BY seq`, [before.audit])) as {
       action: string;
       entity_id: string;
       ministry_code: string | null;

@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'audit.read',
   'audit.verify',
   'roles.manage',
+  'exemption.read',
+  'exemption.decide',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -34,6 +36,10 @@ export function can(principal: Principal, permission: Permission, ministry: stri
       return ministry === null || isNational || member;
     case 'policy.write':
       return ministry === null ? isNational : holds('it-admin');
+    case 'exemption.read':
+      return isNational || holds('approver');
+    case 'exemption.decide':
+      return holds('approver');
     case 'effective.read':
     case 'agent.read':
     case 'device.read':

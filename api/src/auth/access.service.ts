@@ -14,6 +14,8 @@ const WHAT: Record<Permission, string> = {
   'audit.read': 'read the audit log',
   'audit.verify': 'verify the audit log',
   'roles.manage': 'assign roles',
+  'exemption.read': "see the ministry's exemptions",
+  'exemption.decide': 'decide on exemption requests',
 };
 
 const ANY_MINISTRY = '*';

@@ -48,6 +48,21 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string;
 
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @Matches(/^smtps?:\/\/.+/, { message: 'SMTP_URL must look like smtp://user:password@host:587' })
+  SMTP_URL?: string;
+
+  @Transform(({ value }) => value || 'Politique applicative <ne-pas-repondre@numerique.gouv.fr>')
+  @IsString()
+  MAIL_FROM: string;
+
+  /** Address of the admin interface as agents reach it, for links in emails. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PUBLIC_URL?: string;
+
   /** Largest JSON body accepted, in bytes; bigger ones get a 413. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1_000_000 : Number(value)))
   @IsInt()
@@ -55,7 +70,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL'] as const;
 
 export class ConfigError extends Error {}
 

@@ -47,4 +47,14 @@ export class Exemption {
 
   @Column({ name: 'valid_until', type: 'timestamptz', nullable: true })
   validUntil: Date | null;
+
+  /** What the approver granted: at most what was requested and the rule's maximum. */
+  @Column({ name: 'approved_days', type: 'integer', nullable: true })
+  approvedDays: number | null;
+
+  @Column({ name: 'renewal_of', type: 'uuid', nullable: true })
+  renewalOf: string | null;
+
+  @Column({ name: 'expiry_reminded_at', type: 'timestamptz', nullable: true })
+  expiryRemindedAt: Date | null;
 }

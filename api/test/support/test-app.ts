@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
+import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
 import { cloneTemplate } from './test-database';
 
@@ -14,7 +15,11 @@ export interface TestApp {
   /** supertest bound to the app, with the bearer token of a demo login (or none). */
   as: (login?: string) => Promise<AuthedRequest>;
   token: (login: string) => Promise<string>;
+  /** Stops and drops the database. */
   close: () => Promise<void>;
+  /** Stops the app and keeps its database, to start it again with `reuse`. */
+  stop: () => Promise<void>;
+  dropDatabase: () => Promise<void>;
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -23,18 +28,22 @@ export type AuthedRequest = Record<Method, (path: string) => request.Test>;
 export const BODY_LIMIT_BYTES = 200_000;
 
 /** The real application on its own fresh database, reached over HTTP. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean } = {}): Promise<TestApp> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
   const issuer = process.env.TEST_OIDC_ISSUER;
   if (!adminUrl || !issuer) throw new Error('global setup did not run');
-  const database = await cloneTemplate(adminUrl);
+  // `reuse`: a restart of the service on the same database (the previous app must be stopped).
+  const database = opts.reuse ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase } : await cloneTemplate(adminUrl);
   const app = await createApp({
     databaseUrl: database.url,
     oidc: { issuer, audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api' },
     logLevel: 'silent',
     bodyLimitBytes: BODY_LIMIT_BYTES,
+    worker: opts.worker ?? false,
+    mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
   });
   await app.init();
+  if (opts.worker) await app.get(WorkerService).start();
   const server = app.getHttpServer();
   const token = (login: string) => getToken(issuer, login);
   const as = async (login?: string): Promise<AuthedRequest> => {
@@ -56,6 +65,8 @@ export async function startTestApp(): Promise<TestApp> {
       await app.close();
       await database.drop();
     },
+    stop: () => app.close(),
+    dropDatabase: database.drop,
   };
 }
 

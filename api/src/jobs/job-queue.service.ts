@@ -1,0 +1,65 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Job, PgBoss, SendOptions } from 'pg-boss';
+import { EntityManager } from 'typeorm';
+import { queryRecords } from '../database/query-records';
+
+export const JOB_QUEUE_OPTIONS = Symbol('JOB_QUEUE_OPTIONS');
+export interface JobQueueOptions {
+  databaseUrl: string;
+  /** Workers also run pg-boss's cron and maintenance; API processes only enqueue. */
+  worker: boolean;
+}
+
+/** Every queue the service uses, declared once. */
+export const QUEUES = {
+  /** Send the email of an in-app notification. */
+  notificationEmail: 'notifications.email',
+  /** Expire exemptions whose period ended and remind agents 14 days before (every minute). */
+  exemptionsExpire: 'exemptions.expire',
+  /** Morning digest of pending requests for each ministry's approvers. */
+  exemptionsDigest: 'exemptions.digest',
+  /** Devices whose desired policy changed: the rollout engine pushes them. */
+  rolloutPush: 'rollout.push',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * Jobs live in PostgreSQL (pg-boss). `enqueue` writes the job through the caller's transaction,
+ * so a change and the work it causes commit or roll back together: the transactional outbox.
+ */
+@Injectable()
+export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Jobs');
+  readonly boss: PgBoss;
+
+  constructor(@Inject(JOB_QUEUE_OPTIONS) options: JobQueueOptions) {
+    // The schema is created by our migrations; pg-boss keeps its own tables current on upgrades.
+    this.boss = new PgBoss({ connectionString: options.databaseUrl, schema: 'pgboss', createSchema: false, supervise: options.worker, schedule: options.worker, max: 4 });
+    this.boss.on('error', (error: Error) => this.logger.error(`pg-boss: ${error.message}`));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.boss.start();
+    for (const name of Object.values(QUEUES)) {
+      await this.boss.createQueue(name, { retryLimit: 8, retryDelay: 5, retryBackoff: true });
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 5000 });
+  }
+
+  async enqueue(tx: EntityManager, name: QueueName, data: object, options: Omit<SendOptions, 'db'> = {}): Promise<string | null> {
+    if (!tx.queryRunner?.isTransactionActive) throw new Error(`Job ${name} must be enqueued inside the transaction of the change that causes it`);
+    const db = {
+      executeSql: async (text: string, values?: unknown[]) => {
+        return { rows: await queryRecords<Record<string, unknown>>(tx, text, values) };
+      },
+    };
+    return this.boss.send(name, data, { ...options, db });
+  }
+
+  async work<T extends object>(name: QueueName, handler: (jobs: Job<T>[]) => Promise<void>, options: { pollingIntervalSeconds?: number; batchSize?: number } = {}): Promise<void> {
+    await this.boss.work<T>(name, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, batchSize: options.batchSize ?? 1 }, handler);
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
+import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
+import { NotificationsService } from '../notifications/notifications.service';
+
+/**
+ * Consumes the job queues. Runs inside `npm start`, or alone with `npm run worker`; several
+ * workers on one database share the jobs (pg-boss hands each job to one of them).
+ */
+@Injectable()
+export class WorkerService {
+  private readonly logger = new Logger('Worker');
+
+  constructor(
+    private readonly jobs: JobQueueService,
+    private readonly scheduler: ExemptionSchedulerService,
+    private readonly notifications: NotificationsService,
+  ) {}
+
+  async start(): Promise<void> {
+    // What expired while no worker ran is expired now, before anything else.
+    await this.scheduler.expireDue();
+    await this.jobs.work<{ notificationId: string }>(QUEUES.notificationEmail, async ([job]) => this.notifications.sendEmail(job.data.notificationId));
+    await this.jobs.work(QUEUES.exemptionsExpire, async () => {
+      await this.scheduler.expireDue();
+      await this.scheduler.remindExpiring();
+    });
+    await this.jobs.work(QUEUES.exemptionsDigest, async () => {
+      await this.scheduler.digest();
+    });
+    await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
+    await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
+    this.logger.log('worker started: notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)');
+  }
+}
