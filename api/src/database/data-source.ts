@@ -7,11 +7,12 @@ import { Agent } from '../directory/agent.entity';
 import { Ministry } from '../directory/ministry.entity';
 import { RoleAssignment } from '../directory/role-assignment.entity';
 import { Exemption } from '../exemptions/exemption.entity';
+import { Notification } from '../notifications/notification.entity';
 import { PolicyPlan } from '../policies/policy-plan.entity';
 import { PolicyVersion } from '../policies/policy-version.entity';
 import { Policy } from '../policies/policy.entity';
 
-export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, AuditEvent, AuditHead];
+export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, AuditEvent, AuditHead];
 
 /** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
 export function dataSourceOptions(url: string): DataSourceOptions {

@@ -20,7 +20,13 @@ export class WorkerService {
   async start(): Promise<void> {
     // What expired while no worker ran is expired now, before anything else.
     await this.scheduler.expireDue();
-    await this.jobs.work<{ notificationId: string }>(QUEUES.notificationEmail, async ([job]) => this.notifications.sendEmail(job.data.notificationId));
+    await this.jobs.work<{ notificationId: string }>(
+      QUEUES.notificationEmail,
+      async (jobs) => {
+        for (const job of jobs) await this.notifications.sendEmail(job.data.notificationId);
+      },
+      { batchSize: 25, pollingIntervalSeconds: 1 },
+    );
     await this.jobs.work(QUEUES.exemptionsExpire, async () => {
       await this.scheduler.expireDue();
       await this.scheduler.remindExpiring();

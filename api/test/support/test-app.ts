@@ -37,7 +37,7 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean } =
   const app = await createApp({
     databaseUrl: database.url,
     oidc: { issuer, audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api' },
-    logLevel: 'silent',
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     bodyLimitBytes: BODY_LIMIT_BYTES,
     worker: opts.worker ?? false,
     mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
