@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../app.module';
+import { loadConfig } from '../config/app-config';
+import { resolveDatabase } from '../database/database-url';
+import { runMigrations } from '../database/data-source';
+import { createLogger, PinoNestLogger } from '../observability/logger';
+import { WorkerService } from './worker.service';
+
+/** `npm run worker`: the job consumers alone, no HTTP. Start as many as needed on one database. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await resolveDatabase(config);
+  await runMigrations(db.url);
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot({
+      databaseUrl: db.url,
+      oidc: { issuer: config.OIDC_ISSUER ?? 'http://127.0.0.1:3001', audience: config.OIDC_AUDIENCE },
+      worker: true,
+      mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` },
+    }),
+    { logger: new PinoNestLogger(createLogger(config.LOG_LEVEL)) },
+  );
+  app.enableShutdownHooks();
+  await app.get(WorkerService).start();
+  const stop = async () => {
+    await app.close();
+    await db.embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
