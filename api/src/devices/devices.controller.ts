@@ -1,29 +1,16 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { PageQuery } from '../common/page.query';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import type { Compliance } from './device.entity';
 import { DevicesService } from './devices.service';
 
-export class DeviceListQuery {
+export class DeviceListQuery extends PageQuery {
   @IsOptional()
   @IsIn(['unknown', 'compliant', 'non-compliant'])
   compliance?: Compliance;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 @ApiTags('devices')

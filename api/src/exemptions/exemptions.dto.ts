@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { PageQuery } from '../common/page.query';
 import { MAX_EXEMPTION_DAYS_LIMIT } from '../policies/policy.types';
 import { EXEMPTION_STATUSES, ExemptionStatus } from './exemption.entity';
 
@@ -60,7 +61,7 @@ export class RenewExemptionDto {
   justification?: string;
 }
 
-export class ExemptionQueueQuery {
+export class ExemptionQueueQuery extends PageQuery {
   @IsOptional()
   @IsIn(EXEMPTION_STATUSES)
   status?: ExemptionStatus;
@@ -75,17 +76,4 @@ export class ExemptionQueueQuery {
   @IsInt()
   @Min(0)
   minAgeDays?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
