@@ -199,8 +199,7 @@ describe('audit chain, deleted rows', () => {
       [rows + 1, at, last.hash, hash],
     );
     const result = await verify(t);
-    expect(result.valid).toBe(false);
-    expect(result.firstProblem).toBeDefined();
+    expect(result).toEqual({ valid: false, checked: rows, firstProblem: { seq: rows + 1, problem: expect.stringContaining('added outside the service') } });
 
     await t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows + 1]);
     expect(await verify(t)).toEqual({ valid: true, checked: rows });

@@ -301,6 +301,32 @@ describe('policies plan, apply', () => {
     expect(current.content.rules.map((r) => r.app)).toEqual(['dropbox', 'google-drive']);
   });
 
+  it('refuses a plan file edited after review to break the baseline (exit 1), and writes nothing', async () => {
+    const dir = copyPolicies('edited', changed);
+    edit(dir, 'ministries/culture.yaml', (s) => s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: wetransfer\n    action: block\n    exemptable: false\n`));
+    const file = join(work, 'plans', 'edited.plan.json');
+    // The reviewed plan is made from the files as they are now in the database plus one block.
+    const current = (await t.db.query(
+      `SELECT v.content FROM policy_version v JOIN policy p ON p.scope = v.scope AND p.current_version = v.version WHERE v.scope = 'culture'`,
+    )) as { content: { rules: { app: string }[] } }[];
+    edit(dir, 'ministries/culture.yaml', (s) => s.replace(/^rules:[\s\S]*$/m, `rules:\n${current[0].content.rules.map((r) => `  - app: ${r.app}\n    action: block\n    exemptable: false\n`).join('')}  - app: wetransfer\n    action: block\n    exemptable: false\n`));
+    expectExit(await cli('--dir', dir, 'plan', '-o', file), 2);
+    const plan = JSON.parse(readFileSync(file, 'utf8')) as { policies: { scope: string; content: { rules: object[] } }[] };
+    plan.policies[0].content.rules.push({ app: 'tiktok', action: 'allow', exemptable: false });
+    writeFileSync(file, JSON.stringify(plan));
+    const versions = await count('SELECT count(*) FROM policy_version');
+    const run = await cli('apply', file);
+    expectExit(run, 1);
+    expect(run.stderr).toContain('The plan does not hold valid policies (was it edited?)');
+    expect(run.stderr).toMatch(/rule #\d+ \(allow "tiktok".*conflicts with national rule/);
+    expect(await count('SELECT count(*) FROM policy_version')).toBe(versions);
+
+    writeFileSync(file, 'null');
+    const nothing = await cli('apply', file);
+    expectExit(nothing, 1);
+    expect(nothing.stderr.trim()).toBe(`${file} is not a plan made by \`npm run policies -- plan\`.`);
+  });
+
   it('refuses to apply a file that is not a plan, with a readable message (exit 1)', async () => {
     const garbage = join(work, 'garbage.plan.json');
     writeFileSync(garbage, '{"hello": "world"}');

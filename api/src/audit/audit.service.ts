@@ -93,31 +93,46 @@ export class AuditService {
     return q.getMany();
   }
 
-  /** Walks the chain from the start: detects an edited row, a deleted row and a truncated tail. */
+  /** Walks the chain from the start: detects an edited, deleted, inserted or truncated row. */
   async verify(principal: Principal | null): Promise<AuditVerification> {
     if (principal) this.access.requireAccess(principal, 'audit.verify', null);
-    const repo = this.db.getRepository(AuditEvent);
-    const head = await this.db.getRepository(AuditHead).findOneBy({ id: 1 });
-    let prevHash = GENESIS;
-    let expectedSeq = 1;
-    let checked = 0;
-    const pageSize = 5000;
-    for (;;) {
-      const rows = await repo.createQueryBuilder('e').where('e.seq >= :from', { from: expectedSeq }).orderBy('e.seq', 'ASC').take(pageSize).getMany();
-      for (const row of rows) {
-        if (row.seq !== expectedSeq) return { valid: false, checked, firstProblem: { seq: expectedSeq, problem: `event ${expectedSeq} is missing (deleted)` } };
-        if (row.prevHash !== prevHash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'does not link to the previous event' } };
-        if (rowHash(prevHash, row) !== row.hash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'content was modified after it was written' } };
-        prevHash = row.hash;
-        expectedSeq++;
-        checked++;
+    // One snapshot: rows written while verifying are neither seen nor mistaken for tampering.
+    return this.db.transaction('REPEATABLE READ', async (tx) => {
+      const head = await tx.getRepository(AuditHead).findOneBy({ id: 1 });
+      const headSeq = head?.seq ?? 0;
+      const repo = tx.getRepository(AuditEvent);
+      let prevHash = GENESIS;
+      let expectedSeq = 1;
+      let checked = 0;
+      const pageSize = 5000;
+      while (expectedSeq <= headSeq) {
+        const rows = await repo
+          .createQueryBuilder('e')
+          .where('e.seq >= :from AND e.seq <= :to', { from: expectedSeq, to: headSeq })
+          .orderBy('e.seq', 'ASC')
+          .take(pageSize)
+          .getMany();
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          if (row.seq !== expectedSeq) return { valid: false, checked, firstProblem: { seq: expectedSeq, problem: `event ${expectedSeq} is missing (deleted)` } };
+          if (row.prevHash !== prevHash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'does not link to the previous event' } };
+          if (rowHash(prevHash, row) !== row.hash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'content was modified after it was written' } };
+          prevHash = row.hash;
+          expectedSeq++;
+          checked++;
+        }
       }
-      if (rows.length < pageSize) break;
-    }
-    const headSeq = head?.seq ?? 0;
-    if (headSeq !== checked || (head && head.hash !== prevHash)) {
-      return { valid: false, checked, firstProblem: { seq: checked + 1, problem: `the log ends at event ${checked} but ${headSeq} were written (events deleted at the end)` } };
-    }
-    return { valid: true, checked };
+      if (checked < headSeq) {
+        return { valid: false, checked, firstProblem: { seq: checked + 1, problem: `the log ends at event ${checked} but ${headSeq} were written (events deleted at the end)` } };
+      }
+      if (head && head.hash !== prevHash) {
+        return { valid: false, checked, firstProblem: { seq: headSeq, problem: 'does not match the recorded head of the chain' } };
+      }
+      const [extra] = (await tx.query('SELECT min(seq) AS seq FROM audit_event WHERE seq > $1', [headSeq])) as { seq: string | null }[];
+      if (extra.seq !== null) {
+        return { valid: false, checked, firstProblem: { seq: Number(extra.seq), problem: `event ${extra.seq} was added outside the service (after the recorded head)` } };
+      }
+      return { valid: true, checked };
+    });
   }
 }

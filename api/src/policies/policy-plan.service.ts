@@ -118,6 +118,7 @@ export class PolicyPlanService {
         'The plan is stale: the catalog or a policy it covers changed after it was made. Make a new plan, review it, and apply that one.',
       );
     }
+    this.assertPlanValid(current, plan);
     const apps = tx.getRepository(App);
     for (const app of plan.catalog.added) {
       await apps.insert(toEntity(app));
@@ -171,6 +172,37 @@ export class PolicyPlanService {
     const c = rest as unknown as PolicyContent;
     const content: PolicyContent = c.description ? { mode: c.mode, description: c.description, rules: c.rules } : { mode: c.mode, rules: c.rules };
     return typeof comment === 'string' ? { content, comment } : { content };
+  }
+
+  /**
+   * A plan file can be edited between `plan` and `apply`: its content is checked again, against
+   * the schemas and the baseline, exactly as a fresh plan would be.
+   */
+  private assertPlanValid(current: CurrentState, plan: Plan): void {
+    const problems: string[] = [];
+    for (const app of [...plan.catalog.added, ...plan.catalog.changed.map((c) => c.after)]) {
+      for (const p of validateAgainst('catalogApp', app)) problems.push(`catalog app ${app.slug}: ${p.path} ${p.message}`);
+    }
+    for (const scope of plan.policies) {
+      const found =
+        scope.scope === NATIONAL_SCOPE ? validateAgainst('national', { scope: NATIONAL_SCOPE, ...scope.content }) : validateAgainst('policyContent', scope.content);
+      for (const p of found) problems.push(`${scope.scope} ${p.path}: ${p.message}`);
+    }
+    if (problems.length === 0) {
+      const catalog = new Map(current.catalog.map((a) => [a.slug, a]));
+      for (const app of plan.catalog.added) catalog.set(app.slug, app);
+      for (const { after } of plan.catalog.changed) catalog.set(after.slug, after);
+      for (const slug of plan.catalog.removed) catalog.delete(slug);
+      const desired: DesiredState = {
+        catalog: [...catalog.values()],
+        ministries: [...current.ministries, ...plan.ministries.added],
+        policies: { ...current.policies, ...Object.fromEntries(plan.policies.map((p) => [p.scope, p.content])) },
+      };
+      for (const p of validateDesiredState(desired)) problems.push(`${p.scope} ${p.path}: ${p.message}`);
+    }
+    if (problems.length > 0) {
+      throw new PolicyError('invalid-plan', 'invalid', `The plan does not hold valid policies (was it edited?):\n${problems.join('\n')}`, problems);
+    }
   }
 
   private parseYamlBody(scope: string, text: string): unknown {

@@ -54,7 +54,7 @@ export function parseYaml(file: string, text: string): { parsed?: ParsedFile; pr
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '/', message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
+      problems: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '/', message: `YAML syntax error: ${e.message.split('\n')[0].replace(/:\s*$/, '')}` })),
     };
   }
   let value: unknown;

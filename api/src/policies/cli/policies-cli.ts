@@ -98,7 +98,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       } catch (e) {
         throw new CliFailure(`Cannot read the plan ${planFile}: ${(e as Error).message}`);
       }
-      if (plan.formatVersion !== 1 || typeof plan.baseFingerprint !== 'string' || !Array.isArray(plan.policies)) {
+      if (typeof plan !== 'object' || plan === null || plan.formatVersion !== 1 || typeof plan.baseFingerprint !== 'string' || !Array.isArray(plan.policies)) {
         throw new CliFailure(`${planFile} is not a plan made by \`npm run policies -- plan\`.`);
       }
       const actor = { id: null, label: `policy-as-code: npm run policies apply (${userInfo().username})` };
