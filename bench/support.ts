@@ -12,6 +12,7 @@ import { runMigrations } from '../api/src/database/data-source';
 import { startEmbeddedPostgres } from '../api/src/database/embedded-postgres';
 import { seedDemoData } from '../api/src/demo/demo-seeder';
 import { importPoliciesIfEmpty } from '../api/src/policies/as-code/import-policies';
+import { PlatformAdapter } from '../api/src/rollout/platform-adapter';
 
 export interface BenchContext {
   app: INestApplicationContext;
@@ -21,7 +22,7 @@ export interface BenchContext {
 }
 
 /** A fresh database (embedded PostgreSQL in a temp folder, or a new database on DATABASE_URL), loaded like `npm start`. */
-export async function benchContext(name: string): Promise<BenchContext> {
+export async function benchContext(name: string, adapters: PlatformAdapter[] = []): Promise<BenchContext> {
   let url: string;
   let stopPg = async () => undefined as void;
   if (process.env.DATABASE_URL) {
@@ -40,7 +41,13 @@ export async function benchContext(name: string): Promise<BenchContext> {
   }
   await runMigrations(url);
   const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: url, oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' }, worker: false, mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' } }),
+    AppModule.forRoot({
+      databaseUrl: url,
+      oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
+      worker: false,
+      mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
+      rollout: { adapters },
+    }),
     { logger: ['error'] },
   );
   await importPoliciesIfEmpty(app, resolve(__dirname, '../policies'));

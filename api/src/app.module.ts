@@ -15,6 +15,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { ExemptionsModule } from './exemptions/exemptions.module';
 import { WorkerModule } from './worker/worker.module';
+import { RolloutModule, RolloutOptions } from './rollout/rollout.module';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -22,6 +23,7 @@ export interface AppOptions {
   /** Run the job consumers in this process too (`npm start`); `npm run worker` runs them alone. */
   worker: boolean;
   mail: { smtpUrl?: string; mailFrom: string; publicUrl: string };
+  rollout: RolloutOptions;
 }
 
 @Module({})
@@ -40,6 +42,7 @@ export class AppModule implements NestModule {
         DevicesModule,
         JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker }),
         NotificationsModule.forRoot(options.mail),
+        RolloutModule.forRoot(options.rollout),
         ExemptionsModule,
         WorkerModule,
       ],

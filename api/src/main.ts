@@ -10,6 +10,7 @@ import { runMigrations } from './database/data-source';
 import { seedDemoData } from './demo/demo-seeder';
 import { importPoliciesIfEmpty } from './policies/as-code/import-policies';
 import { PolicyFilesInvalid } from './policies/as-code/policy-files';
+import { PolicyGroupService } from './rollout/policy-group.service';
 import { WorkerService } from './worker/worker.service';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     worker: true,
     mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
+    rollout: { simulateDevices: config.DEVICE_SIMULATOR },
   });
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));
   console.log(`Policies: ${imported.note}`);
@@ -59,6 +61,9 @@ async function main(): Promise<void> {
     const demo = await seedDemoData(app.get(DataSource), app.get(AuditService));
     if (demo.created) console.log(`Demo data: ${demo.agents} agents and ${demo.devices} devices created`);
   }
+  const grouped = await app.get(DataSource).transaction((tx) => app.get(PolicyGroupService).assignUngrouped(tx));
+  if (grouped > 0) console.log(`Rollout: ${grouped} device(s) placed in their policy group and queued for push`);
+  if (config.DEVICE_SIMULATOR) console.log('Devices: simulated phones apply what they are sent (DEVICE_SIMULATOR=true; demo only)');
   await app.get(WorkerService).start();
   await app.listen(config.PORT, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');

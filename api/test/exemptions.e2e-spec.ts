@@ -23,7 +23,7 @@ async function writes() {
 }
 
 async function pushJobs(): Promise<{ deviceIds: string[]; reason: string }[]> {
-  return (await t.db.query(`SELECT data FROM pgboss.job WHERE name = 'rollout.push' ORDER BY created_on`)).map((r: { data: { deviceIds: string[]; reason: string } }) => r.data);
+  return (await t.db.query(`SELECT data FROM pgboss.job WHERE name = 'rollout.push' AND data ? 'reason' AND data->>'reason' <> 'first policy' ORDER BY created_on`)).map((r: { data: { deviceIds: string[]; reason: string } }) => r.data);
 }
 
 async function request(login: string, body: object) {
@@ -114,9 +114,11 @@ describe('deciding', () => {
 
     expect(await effectiveAction('presse.interieur', 'x')).toBe('allow');
     expect(await effectiveAction('agent.interieur', 'x')).toBe('block');
-    const devices = await t.db.query(`SELECT id, desired_hash FROM device WHERE agent_id = $1`, [lea.id]);
+    const devices = await t.db.query(`SELECT id FROM device WHERE agent_id = $1`, [lea.id]);
     const effective = (await (await t.as('presse.interieur')).get(`/devices/${devices[0].id}/effective-policy`).expect(200)).body;
-    expect(devices[0].desired_hash).toBe(effective.hash);
+    const device = (await (await t.as('presse.interieur')).get(`/devices/${devices[0].id}`).expect(200)).body;
+    expect(device.desiredHash).toBe(effective.hash);
+    expect(device.converged).toBe(false);
     const jobs = await pushJobs();
     expect(jobs).toHaveLength(jobsBefore + 1);
     expect(jobs[jobs.length - 1]).toEqual({ deviceIds: devices.map((d: { id: string }) => d.id), reason: `exemption ${pending.id} approved` });

@@ -62,7 +62,7 @@ describe('plan and apply a ministry policy through the API', () => {
     expect((await currentContent('it.interieur', 'interieur')).version).toBe(before.version);
 
     const applied = await it.post(`/policy-plans/${planned.body.id}/apply`).expect(200);
-    expect(applied.body.applied).toEqual([{ scope: 'interieur', version: before.version + 1 }]);
+    expect(applied.body.applied).toEqual([{ scope: 'interieur', version: before.version + 1, rolloutId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
     const after = await currentContent('it.interieur', 'interieur');
     expect(after.version).toBe(before.version + 1);
     expect(after.content.rules.find((r) => r.app === 'discord')).toMatchObject({ exemptable: false });

@@ -13,6 +13,8 @@ export const PERMISSIONS = [
   'roles.manage',
   'exemption.read',
   'exemption.decide',
+  'rollout.read',
+  'rollout.control',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -35,6 +37,10 @@ export function can(principal: Principal, permission: Permission, ministry: stri
     case 'policy.read':
       return ministry === null || isNational || member;
     case 'policy.write':
+      return ministry === null ? isNational : holds('it-admin');
+    case 'rollout.read':
+      return isNational || (ministry === null ? principal.roles.some((r) => r.role === 'it-admin') : holds('it-admin'));
+    case 'rollout.control':
       return ministry === null ? isNational : holds('it-admin');
     case 'exemption.read':
       return isNational || holds('approver');

@@ -16,6 +16,8 @@ const WHAT: Record<Permission, string> = {
   'roles.manage': 'assign roles',
   'exemption.read': "see the ministry's exemptions",
   'exemption.decide': 'decide on exemption requests',
+  'rollout.read': 'follow rollouts',
+  'rollout.control': 'pause, resume, advance or abort this rollout',
 };
 
 const ANY_MINISTRY = '*';

@@ -63,6 +63,11 @@ export class AppConfig {
   @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
+  /** Demo: phones are simulated and apply what they are sent. Off in production. */
+  @Transform(({ value }) => (value === undefined || value === '' ? true : value === 'true' || value === '1'))
+  @IsBoolean()
+  DEVICE_SIMULATOR: boolean;
+
   /** Largest JSON body accepted, in bytes; bigger ones get a 413. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1_000_000 : Number(value)))
   @IsInt()
@@ -70,7 +75,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR'] as const;
 
 export class ConfigError extends Error {}
 

@@ -9,10 +9,12 @@ import { RoleAssignment } from '../directory/role-assignment.entity';
 import { Exemption } from '../exemptions/exemption.entity';
 import { Notification } from '../notifications/notification.entity';
 import { PolicyPlan } from '../policies/policy-plan.entity';
+import { PolicyGroup } from '../rollout/policy-group.entity';
+import { Rollout, RolloutGroup } from '../rollout/rollout.entity';
 import { PolicyVersion } from '../policies/policy-version.entity';
 import { Policy } from '../policies/policy.entity';
 
-export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, AuditEvent, AuditHead];
+export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, PolicyGroup, Rollout, RolloutGroup, AuditEvent, AuditHead];
 
 /** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
 export function dataSourceOptions(url: string): DataSourceOptions {

@@ -3,6 +3,7 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 export type Platform = 'android' | 'ios';
 export type Ownership = 'company' | 'personal';
 export type Compliance = 'unknown' | 'compliant' | 'non-compliant';
+export type PushState = 'ok' | 'retrying' | 'failed';
 
 export interface InstalledApp {
   id: string;
@@ -48,8 +49,33 @@ export class Device {
   @Column({ name: 'installed_apps', type: 'jsonb' })
   installedApps: InstalledApp[];
 
-  @Column({ name: 'desired_hash', type: 'text', nullable: true })
-  desiredHash: string | null;
+  /** Devices sharing a ministry and a set of exempted apps share a group, and its desired policy. */
+  @Column({ name: 'group_id', type: 'text', nullable: true })
+  groupId: string | null;
+
+  /** Stable position in [0, 10000): a staged rollout at p % releases the devices below p × 100. */
+  @Column('integer')
+  bucket: number;
+
+  /** Shared-policy platforms (Android): the platform policy the device is attached to. */
+  @Column({ name: 'bound_policy', type: 'text', nullable: true })
+  boundPolicy: string | null;
+
+  /** Per-device platforms (Apple): the hash last pushed to the device. */
+  @Column({ name: 'pushed_hash', type: 'text', nullable: true })
+  pushedHash: string | null;
+
+  @Column({ name: 'push_state', type: 'text' })
+  pushState: PushState;
+
+  @Column({ name: 'push_attempts', type: 'integer' })
+  pushAttempts: number;
+
+  @Column({ name: 'last_push_at', type: 'timestamptz', nullable: true })
+  lastPushAt: Date | null;
+
+  @Column({ name: 'push_error', type: 'text', nullable: true })
+  pushError: string | null;
 
   @Column({ name: 'applied_hash', type: 'text', nullable: true })
   appliedHash: string | null;

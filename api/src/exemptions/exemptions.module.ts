@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { DevicesModule } from '../devices/devices.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { ExemptionSchedulerService } from './exemption-scheduler.service';
 import { ExemptionsController } from './exemptions.controller';
 import { ExemptionsService } from './exemptions.service';
 
 @Module({
-  imports: [PoliciesModule, DevicesModule],
+  imports: [PoliciesModule],
   controllers: [ExemptionsController],
   providers: [ExemptionsService, ExemptionSchedulerService],
   exports: [ExemptionsService, ExemptionSchedulerService],

@@ -6,7 +6,6 @@ import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
 import { Actor, actorOf, Principal } from '../auth/principal';
 import { App } from '../catalog/app.entity';
-import { DesiredStateService } from '../devices/desired-state.service';
 import { Device } from '../devices/device.entity';
 import { queryRecords } from '../database/query-records';
 import { Agent } from '../directory/agent.entity';
@@ -14,6 +13,7 @@ import { displayName } from '../directory/directory.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { blockOf } from '../policies/effective-policy.resolver';
 import { EffectivePolicyService } from '../policies/effective-policy.service';
+import { PolicyGroupService } from '../rollout/policy-group.service';
 import { Exemption, ExemptionStatus } from './exemption.entity';
 import { addDays, ExemptionAction, TRANSITIONS } from './exemption-lifecycle';
 import { ExemptionError } from './exemption.error';
@@ -43,7 +43,7 @@ export class ExemptionsService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly effective: EffectivePolicyService,
-    private readonly desired: DesiredStateService,
+    private readonly groups: PolicyGroupService,
     private readonly notifications: NotificationsService,
   ) {}
 
@@ -207,7 +207,7 @@ export class ExemptionsService {
         before: { status: 'pending' },
         after: { status: 'approved', days, validUntil: approved.validUntil?.toISOString(), reason: dto.reason ?? null },
       });
-      await this.desired.refreshAgentDevices(tx, request.agentId, `exemption ${id} approved`);
+      await this.groups.regroup(tx, { agentId: request.agentId }, `exemption ${id} approved`);
       await this.notifyAgent(tx, approved, `Dérogation accordée : ${await this.appName(tx, approved.appSlug)}`, `Votre demande de dérogation a été accordée pour ${days} jours, jusqu'au ${frDate(approved.validUntil)}.${dto.reason ? ` Motif : ${dto.reason}` : ''}`);
       return this.view(tx, id);
     });
@@ -230,7 +230,7 @@ export class ExemptionsService {
       const revoked = await this.transition(tx, id, 'revoke', { decided_by: principal.agentId, decided_at: new Date(), decision_reason: reason });
       if (!revoked) throw await this.conflict(tx, id, 'revoke');
       await this.audit.record(tx, actorOf(principal), { action: 'exemption.revoked', entityType: 'exemption', entityId: id, ministry: held.ministryCode, before: { status: 'approved' }, after: { status: 'revoked', reason } });
-      await this.desired.refreshAgentDevices(tx, held.agentId, `exemption ${id} revoked`);
+      await this.groups.regroup(tx, { agentId: held.agentId }, `exemption ${id} revoked`);
       await this.notifyAgent(tx, revoked, `Dérogation révoquée : ${await this.appName(tx, revoked.appSlug)}`, `Votre dérogation a été révoquée ; l'application est de nouveau bloquée. Motif : ${reason}`);
       return this.view(tx, id);
     });
@@ -252,7 +252,7 @@ export class ExemptionsService {
     const expired = await this.transition(tx, id, 'expire', { decision_reason: 'Période de dérogation échue' });
     if (!expired) return false;
     await this.audit.record(tx, actor, { action: 'exemption.expired', entityType: 'exemption', entityId: id, ministry: expired.ministryCode, before: { status: 'approved', validUntil: expired.validUntil?.toISOString() }, after: { status: 'expired' } });
-    await this.desired.refreshAgentDevices(tx, expired.agentId, `exemption ${id} expired`);
+    await this.groups.regroup(tx, { agentId: expired.agentId }, `exemption ${id} expired`);
     await this.notifyAgent(tx, expired, `Dérogation expirée : ${await this.appName(tx, expired.appSlug)}`, `Votre dérogation a expiré le ${frDate(expired.validUntil)} ; l'application est de nouveau bloquée. Vous pouvez faire une nouvelle demande.`);
     return true;
   }

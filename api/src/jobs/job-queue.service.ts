@@ -18,8 +18,12 @@ export const QUEUES = {
   exemptionsExpire: 'exemptions.expire',
   /** Morning digest of pending requests for each ministry's approvers. */
   exemptionsDigest: 'exemptions.digest',
-  /** Devices whose desired policy changed: the rollout engine pushes them. */
+  /** A policy version was applied: recompute the scope's groups and release the first stage. */
+  rolloutStart: 'rollout.start',
+  /** Push one group's stage of a rollout, or devices that changed group. */
   rolloutPush: 'rollout.push',
+  /** Every minute: advance staged rollouts, retry devices that did not apply, close finished rollouts. */
+  rolloutTick: 'rollout.tick',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -10,7 +10,7 @@ import { DirectoryError } from '../directory/directory.error';
 import { ActiveExemption, EffectivePolicy, resolveEffectivePolicy } from './effective-policy.resolver';
 import { PolicyStateService } from './policy-state.service';
 import { PolicyError } from './policy.error';
-import { CatalogApp, NATIONAL_SCOPE } from './policy.types';
+import { CatalogApp, NATIONAL_SCOPE, PolicyContent } from './policy.types';
 
 const UUID = /^[0-9a-f-]{36}$/i;
 
@@ -61,6 +61,31 @@ export class EffectivePolicyService {
       catalog,
       exemptions,
     });
+  }
+
+  /**
+   * For many resolutions in a row (every group after a baseline change): loads the baseline, the
+   * ministry policies and the catalog once, then resolves in memory.
+   */
+  async batchResolver(tx: EntityManager): Promise<(ministry: string, exemptions: ActiveExemption[]) => EffectivePolicy> {
+    const national = await this.state.currentVersion(tx, NATIONAL_SCOPE);
+    if (!national) throw new PolicyError('no-baseline', 'not-found', 'No national baseline has been loaded yet.');
+    const versions = (await tx.query(
+      `SELECT v.scope, v.version, v.content FROM policy_version v JOIN policy p ON p.scope = v.scope AND p.current_version = v.version`,
+    )) as { scope: string; version: number; content: PolicyContent }[];
+    const byScope = new Map(versions.map((v) => [v.scope, v]));
+    const apps = await tx.getRepository(App).find();
+    const catalog = new Map<string, CatalogApp>(apps.map((a) => [a.slug, a.toCatalogApp()]));
+    return (ministry, exemptions) => {
+      const own = byScope.get(ministry);
+      if (!own) throw new PolicyError('unknown-scope', 'not-found', `No policy for ministry "${ministry}".`);
+      return resolveEffectivePolicy({
+        national: { scope: NATIONAL_SCOPE, version: national.version, content: national.content },
+        ministry: { scope: ministry, version: own.version, content: own.content },
+        catalog,
+        exemptions,
+      });
+    };
   }
 
   /** Approved and not expired; device-scoped ones only for that device (null: agent-wide ones only). */

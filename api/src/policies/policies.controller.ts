@@ -4,7 +4,8 @@ import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { EffectivePolicyService } from './effective-policy.service';
 import { PoliciesService } from './policies.service';
-import { DiffQuery, PlanBodyDoc, RollbackDto } from './policies.dto';
+import { ApplyPlanDto, DiffQuery, PlanBodyDoc, RollbackDto } from './policies.dto';
+import { rolloutRequest } from './rollout-request';
 import { PolicyPlanService } from './policy-plan.service';
 
 @ApiTags('policies')
@@ -64,8 +65,8 @@ export class PoliciesController {
   @Post('policy-plans/:id/apply')
   @HttpCode(200)
   @ApiOperation({ summary: 'Apply exactly a reviewed plan; 409 if the policy changed since it was made' })
-  apply(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.plans.applySaved(p, id);
+  apply(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ApplyPlanDto) {
+    return this.plans.applySaved(p, id, rolloutRequest(body.stages, body.stageWaitMinutes));
   }
 
   @Get('ministries/:code/effective-policy')

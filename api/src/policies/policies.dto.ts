@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export class RollbackDto {
   @ApiProperty({ description: 'The version whose content becomes current again (as a new version).' })
@@ -13,6 +13,25 @@ export class RollbackDto {
   @IsString()
   @MaxLength(1000)
   comment?: string;
+}
+
+export class ApplyPlanDto {
+  @ApiPropertyOptional({ description: 'Staged rollout: cumulative percentages of devices, ending at 100 (default [100], all at once)', example: [1, 10, 100] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(100, { each: true })
+  stages?: number[];
+
+  @ApiPropertyOptional({ description: 'Minutes to wait between stages', example: 60 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10080)
+  stageWaitMinutes?: number;
 }
 
 export class DiffQuery {

@@ -14,7 +14,7 @@ import { buildPlan, CurrentState, renderPlan, stateFingerprint } from './plan/pl
 import { Plan } from './plan/plan.types';
 import { PolicyPlan } from './policy-plan.entity';
 import { PolicyStateService } from './policy-state.service';
-import { PolicyVersionWriter } from './policy-version-writer.service';
+import { PolicyVersionWriter, RolloutRequest } from './policy-version-writer.service';
 import { PolicyError } from './policy.error';
 import { NATIONAL_SCOPE, PolicyContent } from './policy.types';
 
@@ -29,7 +29,7 @@ export interface SavedPlan {
 }
 
 export interface ApplyResult {
-  applied: { scope: string; version: number }[];
+  applied: { scope: string; version: number; rolloutId: string }[];
   catalog: { added: number; changed: number; removed: number };
 }
 
@@ -89,7 +89,7 @@ export class PolicyPlanService {
     return { id: saved.id, status: saved.status, plan: saved.plan, text: renderPlan(saved.plan) };
   }
 
-  async applySaved(principal: Principal, id: string): Promise<ApplyResult> {
+  async applySaved(principal: Principal, id: string, rollout?: RolloutRequest): Promise<ApplyResult> {
     const saved = await this.findSaved(this.db.manager, id);
     for (const scope of saved.scopes) this.access.requireAccess(principal, 'policy.write', scopeMinistry(scope));
     return this.db.transaction(async (tx) => {
@@ -97,18 +97,18 @@ export class PolicyPlanService {
       if (locked?.status === 'applied') {
         throw new PolicyError('plan-already-applied', 'conflict', `This plan was already applied by ${locked.appliedBy} at ${locked.appliedAt?.toISOString()}.`);
       }
-      const result = await this.applyIn(tx, actorOf(principal), saved.plan);
+      const result = await this.applyIn(tx, actorOf(principal), saved.plan, rollout);
       await tx.getRepository(PolicyPlan).update({ id }, { status: 'applied', appliedAt: new Date(), appliedBy: actorOf(principal).label });
       return result;
     });
   }
 
   /** CLI: applies exactly a reviewed plan, or refuses it if the database moved since. */
-  async apply(actor: Actor, plan: Plan): Promise<ApplyResult> {
-    return this.db.transaction((tx) => this.applyIn(tx, actor, plan));
+  async apply(actor: Actor, plan: Plan, rollout?: RolloutRequest): Promise<ApplyResult> {
+    return this.db.transaction((tx) => this.applyIn(tx, actor, plan, rollout));
   }
 
-  private async applyIn(tx: EntityManager, actor: Actor, plan: Plan): Promise<ApplyResult> {
+  private async applyIn(tx: EntityManager, actor: Actor, plan: Plan, rollout?: RolloutRequest): Promise<ApplyResult> {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK_KEY]);
     const current: CurrentState = await this.state.current(tx);
     if (stateFingerprint(current, plan.scopes) !== plan.baseFingerprint) {
@@ -138,8 +138,8 @@ export class PolicyPlanService {
     }
     const applied: ApplyResult['applied'] = [];
     for (const scope of plan.policies) {
-      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment });
-      applied.push({ scope: scope.scope, version: version.version });
+      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment, rollout });
+      applied.push({ scope: scope.scope, version: version.version, rolloutId: version.rolloutId });
     }
     // Removed last: rules that referenced them are gone by now.
     for (const slug of plan.catalog.removed) {

@@ -3,22 +3,33 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { contentHash } from '../common/canonical-hash';
+import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
+import { Rollout } from '../rollout/rollout.entity';
 import { PolicyVersion } from './policy-version.entity';
 import { Policy } from './policy.entity';
 import { NATIONAL_SCOPE, PolicyContent } from './policy.types';
 
+/** How a change reaches phones: cumulative percentages (last is 100) and the wait between stages. */
+export interface RolloutRequest {
+  stages: number[];
+  stageWaitSeconds: number;
+}
+
 /** The one way a policy changes: a new immutable version, made current, audited, in the caller's transaction. */
 @Injectable()
 export class PolicyVersionWriter {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly jobs: JobQueueService,
+  ) {}
 
   async write(
     tx: EntityManager,
     actor: Actor,
     scope: string,
     content: PolicyContent,
-    meta: { comment?: string; rolledBackFrom?: number; action?: string },
-  ): Promise<PolicyVersion> {
+    meta: { comment?: string; rolledBackFrom?: number; action?: string; rollout?: RolloutRequest },
+  ): Promise<PolicyVersion & { rolloutId: string }> {
     const policy = await tx.getRepository(Policy).findOne({ where: { scope }, lock: { mode: 'pessimistic_write' } });
     const previous = policy ? await tx.getRepository(PolicyVersion).findOneBy({ scope, version: policy.currentVersion }) : null;
     const version = (policy?.currentVersion ?? 0) + 1;
@@ -43,6 +54,18 @@ export class PolicyVersionWriter {
       before: previous ? { version: previous.version, contentHash: previous.contentHash, content: previous.content } : null,
       after: { version, contentHash: row.contentHash, content: clean, comment: meta.comment ?? null, rolledBackFrom: meta.rolledBackFrom ?? null },
     });
-    return row;
+    // The push of this change, written with it: it cannot be lost between commit and worker.
+    const stages = meta.rollout?.stages ?? [100];
+    const rollout = await tx.getRepository(Rollout).save({
+      scope,
+      reason: `${scope} version ${version}${meta.comment ? ` — ${meta.comment}` : ''}`,
+      status: 'preparing',
+      stages,
+      stageIndex: 0,
+      stageWaitSeconds: meta.rollout?.stageWaitSeconds ?? 0,
+      createdBy: actor.label,
+    });
+    await this.jobs.enqueue(tx, QUEUES.rolloutStart, { rolloutId: rollout.id });
+    return Object.assign(row, { rolloutId: rollout.id });
   }
 }

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
       oidc: { issuer: config.OIDC_ISSUER ?? 'http://127.0.0.1:3001', audience: config.OIDC_AUDIENCE },
       worker: true,
       mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` },
+      rollout: { simulateDevices: config.DEVICE_SIMULATOR },
     }),
     { logger: new PinoNestLogger(createLogger(config.LOG_LEVEL)) },
   );

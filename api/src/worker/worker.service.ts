@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
+import { PushJob, RolloutEngine } from '../rollout/rollout-engine.service';
 
 /**
  * Consumes the job queues. Runs inside `npm start`, or alone with `npm run worker`; several
@@ -15,6 +16,7 @@ export class WorkerService {
     private readonly jobs: JobQueueService,
     private readonly scheduler: ExemptionSchedulerService,
     private readonly notifications: NotificationsService,
+    private readonly engine: RolloutEngine,
   ) {}
 
   async start(): Promise<void> {
@@ -34,8 +36,21 @@ export class WorkerService {
     await this.jobs.work(QUEUES.exemptionsDigest, async () => {
       await this.scheduler.digest();
     });
+    await this.jobs.work<{ rolloutId: string }>(QUEUES.rolloutStart, async ([job]) => this.engine.prepare(job.data.rolloutId));
+    await this.jobs.work<PushJob>(
+      QUEUES.rolloutPush,
+      async (jobs) => {
+        for (const job of jobs) await this.engine.handlePush(job.data);
+      },
+      { batchSize: 10, pollingIntervalSeconds: 1 },
+    );
+    await this.jobs.work(QUEUES.rolloutTick, async () => {
+      await this.engine.advanceStages();
+      await this.engine.retryDiverged();
+    });
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
+    await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
-    this.logger.log('worker started: notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)');
+    this.logger.log('worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)');
   }
 }

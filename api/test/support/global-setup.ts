@@ -11,6 +11,8 @@ import { seedDemoData } from '../../src/demo/demo-seeder';
 import { loadPolicyFiles } from '../../src/policies/as-code/policy-files';
 import { PoliciesCliModule } from '../../src/policies/cli/policies-cli.module';
 import { PolicyPlanService } from '../../src/policies/policy-plan.service';
+import { AppModule } from '../../src/app.module';
+import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { startDevIdp } from './dev-idp';
 import { adminQuery, TEMPLATE_DB, withDatabase } from './test-database';
 
@@ -47,6 +49,13 @@ export default async function globalSetup(): Promise<void> {
   await plans.apply({ id: null, label: 'test setup' }, await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))));
   await seedDemoData(app.get(DataSource), app.get(AuditService));
   await app.close();
+  // Groups need the rollout module: the full application context, without HTTP nor workers.
+  const full = await NestFactory.createApplicationContext(
+    AppModule.forRoot({ databaseUrl: templateUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
+    { logger: ['error'] },
+  );
+  await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));
+  await full.close();
 
   const idp = await startDevIdp();
   handles.push(idp);

@@ -5,11 +5,14 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
+import { RecordingAdapter } from './recording-adapter';
 import { cloneTemplate } from './test-database';
 
 export interface TestApp {
   app: INestApplication;
   db: DataSource;
+  /** The recording platforms the engine pushes to. */
+  adapters: { android: RecordingAdapter; ios: RecordingAdapter };
   databaseUrl: string;
   issuer: string;
   /** supertest bound to the app, with the bearer token of a demo login (or none). */
@@ -28,11 +31,12 @@ export type AuthedRequest = Record<Method, (path: string) => request.Test>;
 export const BODY_LIMIT_BYTES = 200_000;
 
 /** The real application on its own fresh database, reached over HTTP. */
-export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean; adapters?: { android: RecordingAdapter; ios: RecordingAdapter } } = {}): Promise<TestApp> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
   const issuer = process.env.TEST_OIDC_ISSUER;
   if (!adminUrl || !issuer) throw new Error('global setup did not run');
   // `reuse`: a restart of the service on the same database (the previous app must be stopped).
+  const adapters = opts.adapters ?? { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
   const database = opts.reuse ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase } : await cloneTemplate(adminUrl);
   const app = await createApp({
     databaseUrl: database.url,
@@ -41,6 +45,7 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean } =
     bodyLimitBytes: BODY_LIMIT_BYTES,
     worker: opts.worker ?? false,
     mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
+    rollout: { adapters: [adapters.android, adapters.ios] },
   });
   await app.init();
   if (opts.worker) await app.get(WorkerService).start();
@@ -57,6 +62,7 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean } =
   return {
     app,
     db: app.get(DataSource),
+    adapters,
     databaseUrl: database.url,
     issuer,
     as,

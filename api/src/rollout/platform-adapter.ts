@@ -1,0 +1,77 @@
+import type { Ownership, Platform } from '../devices/device.entity';
+import type { EffectivePolicy } from '../policies/effective-policy.resolver';
+
+/** During a staged rollout, released devices of a shared-policy platform use the group's canary policy. */
+export type PolicyVariant = 'stable' | 'canary';
+
+export interface GroupTarget {
+  groupId: string;
+  ministry: string;
+  /** The platform policy name: the group id, with `.canary` for the canary variant. */
+  policyName: string;
+  variant: PolicyVariant;
+  hash: string;
+  effective: EffectivePolicy;
+}
+
+export interface DeviceTarget {
+  deviceId: string;
+  ministry: string;
+  ownership: Ownership;
+  androidDeviceName: string | null;
+  appleUdid: string | null;
+  groupId: string;
+  policyName: string;
+  hash: string;
+  effective: EffectivePolicy;
+}
+
+/** What a platform reports back: the device applied `hash` (or the policy named `policyName`). */
+export interface DeviceReporter {
+  reportApplied(deviceId: string, appliedHash: string, detail?: string): Promise<void>;
+  reportPolicyApplied(policyName: string, appliedHash: string): Promise<number>;
+}
+
+/**
+ * How a platform receives policies. Android shares one policy per group: `publishGroup` once per
+ * group and `pushDevice` only attaches a device to a policy. Apple has no shared policy:
+ * `pushDevice` sends each device its own profile and commands.
+ */
+export interface PlatformAdapter {
+  readonly platform: Platform;
+  readonly sharedPolicies: boolean;
+  publishGroup(group: GroupTarget): Promise<void>;
+  pushDevice(device: DeviceTarget): Promise<void>;
+  /** Lets a platform (or a simulator) report what devices applied. */
+  attach?(reporter: DeviceReporter): void;
+}
+
+export const PLATFORM_ADAPTERS = Symbol('PLATFORM_ADAPTERS');
+
+/** A push that did not go through; `retryable` false means retrying cannot help (configuration). */
+export class PushError extends Error {
+  constructor(
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(message);
+  }
+}
+
+export function policyName(groupId: string, variant: PolicyVariant): string {
+  return variant === 'canary' ? `${groupId}.canary` : groupId;
+}
+
+/** The platform used when a platform is not configured: every push fails, with the reason shown. */
+export class UnconfiguredPlatformAdapter implements PlatformAdapter {
+  readonly sharedPolicies: boolean;
+  constructor(readonly platform: Platform) {
+    this.sharedPolicies = platform === 'android';
+  }
+  async publishGroup(): Promise<void> {
+    throw new PushError(`${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`, false);
+  }
+  async pushDevice(): Promise<void> {
+    throw new PushError(`${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`, false);
+  }
+}

@@ -1,0 +1,325 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Actor } from '../auth/principal';
+import { queryRecords } from '../database/query-records';
+import { Device, Platform } from '../devices/device.entity';
+import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
+import { DeviceReporter, GroupTarget, PLATFORM_ADAPTERS, PlatformAdapter, policyName, PolicyVariant, PushError } from './platform-adapter';
+import { PolicyGroup } from './policy-group.entity';
+import { PolicyGroupService, PushDevicesJob } from './policy-group.service';
+import { Rollout, RolloutGroup } from './rollout.entity';
+
+export const MAX_PUSH_ATTEMPTS = 6;
+/** Auto-pause a staged rollout whose released devices fail more than this. */
+export const STAGE_FAILURE_GATE = 0.05;
+const PAGE = 500;
+const ENGINE: Actor = { id: null, label: 'system: rollout engine' };
+
+export interface PushGroupJob {
+  rolloutId: string;
+  groupId: string;
+  stageIndex: number;
+}
+
+export type PushJob = PushGroupJob | (PushDevicesJob & { force?: boolean });
+
+export function stageRange(stages: number[], index: number): { from: number; to: number; final: boolean } {
+  return { from: index === 0 ? 0 : stages[index - 1] * 100, to: stages[index] * 100, final: stages[index] === 100 };
+}
+
+/**
+ * Turns desired state into pushes. Every step is a job (pg-boss) and idempotent: a device or a
+ * group already carrying the target is skipped, so a job run twice pushes nothing twice.
+ */
+@Injectable()
+export class RolloutEngine implements DeviceReporter, OnModuleInit {
+  private readonly logger = new Logger('Rollout');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly jobs: JobQueueService,
+    private readonly groups: PolicyGroupService,
+    private readonly audit: AuditService,
+    @Inject(PLATFORM_ADAPTERS) private readonly adapters: Map<Platform, PlatformAdapter>,
+  ) {}
+
+  onModuleInit(): void {
+    for (const adapter of this.adapters.values()) adapter.attach?.(this);
+  }
+
+  /** Job `rollout.start`: recompute the scope's groups, record what changes, release stage one. */
+  async prepare(rolloutId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rollout = await tx.getRepository(Rollout).findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
+      if (!rollout || rollout.status !== 'preparing') return;
+      const changed = await this.groups.recomputeScope(tx, rollout.scope);
+      if (changed.length > 0) {
+        await tx.getRepository(RolloutGroup).insert(changed.map(({ group, fromHash }) => ({ rolloutId, groupId: group.id, fromHash, toHash: group.desiredHash })));
+      }
+      const [{ devices }] = await queryRecords<{ devices: number }>(tx, `SELECT count(*)::int AS devices FROM device WHERE group_id = ANY($1)`, [changed.map((c) => c.group.id)]);
+      if (changed.length === 0) {
+        await tx.getRepository(Rollout).update({ id: rolloutId }, { status: 'completed', finishedAt: new Date() });
+      } else {
+        await tx.getRepository(Rollout).update({ id: rolloutId }, { status: 'running', stageIndex: 0, stageStartedAt: new Date() });
+        await this.releaseStage(tx, rolloutId, changed.map((c) => c.group.id), 0);
+      }
+      await this.audit.record(tx, ENGINE, {
+        action: changed.length === 0 ? 'rollout.nothing-to-push' : 'rollout.started',
+        entityType: 'rollout',
+        entityId: rolloutId,
+        ministry: rollout.scope === 'national' ? null : rollout.scope,
+        after: { scope: rollout.scope, stages: rollout.stages, groups: changed.length, devices },
+      });
+    });
+  }
+
+  async releaseStage(tx: EntityManager, rolloutId: string, groupIds: string[], stageIndex: number): Promise<void> {
+    for (const groupId of groupIds) {
+      await this.jobs.enqueue(tx, QUEUES.rolloutPush, { rolloutId, groupId, stageIndex } satisfies PushGroupJob);
+    }
+  }
+
+  /** Job `rollout.push`: one group's stage of a rollout, or devices moved to another group. */
+  async handlePush(job: PushJob): Promise<void> {
+    if ('groupId' in job) await this.pushGroupStage(job);
+    else await this.pushDevices(job.deviceIds, job.force ?? false);
+  }
+
+  private async pushGroupStage(job: PushGroupJob): Promise<void> {
+    const rollout = await this.db.getRepository(Rollout).findOneBy({ id: job.rolloutId });
+    // Paused or aborted: nothing more goes out. A resume releases the current stage again.
+    if (!rollout || (rollout.status !== 'running' && rollout.status !== 'completed')) return;
+    if (job.stageIndex > rollout.stageIndex) return;
+    const group = await this.db.getRepository(PolicyGroup).findOneBy({ id: job.groupId });
+    if (!group) return;
+    const { from, to, final } = stageRange(rollout.stages, job.stageIndex);
+    const variant: PolicyVariant = final ? 'stable' : 'canary';
+    for (const adapter of this.adapters.values()) {
+      if (adapter.sharedPolicies) {
+        if (!(await this.publish(adapter, group, variant))) continue;
+        // Final stage: every device of the group ends on the stable policy (canaries come back).
+        await this.pushRange(adapter, group, final ? 0 : from, to, policyName(group.id, variant), false);
+      } else {
+        await this.pushRange(adapter, group, from, to, null, false);
+      }
+    }
+  }
+
+  /** Publishes a group's policy once per content; false when the platform refused for good. */
+  private async publish(adapter: PlatformAdapter, group: PolicyGroup, variant: PolicyVariant): Promise<boolean> {
+    const published = variant === 'stable' ? group.sharedPublishedHash : group.sharedCanaryHash;
+    if (published === group.desiredHash) return true;
+    const target: GroupTarget = { groupId: group.id, ministry: group.ministryCode, policyName: policyName(group.id, variant), variant, hash: group.desiredHash, effective: group.effective };
+    try {
+      await adapter.publishGroup(target);
+    } catch (e) {
+      if (e instanceof PushError && !e.retryable) {
+        await this.db.query(
+          `UPDATE device SET push_state = 'failed', push_error = $3, last_push_at = now() WHERE group_id = $1 AND platform = $2 AND push_state <> 'failed'`,
+          [group.id, adapter.platform, e.message],
+        );
+        return false;
+      }
+      throw e; // retried by the queue with backoff
+    }
+    const column = variant === 'stable' ? 'shared_published_hash' : 'shared_canary_hash';
+    await this.db.query(`UPDATE policy_group SET ${column} = $2 WHERE id = $1`, [group.id, group.desiredHash]);
+    return true;
+  }
+
+  /** Devices of a group in a bucket range; skips those already carrying the target. */
+  private async pushRange(adapter: PlatformAdapter, group: PolicyGroup, from: number, to: number, sharedPolicy: string | null, force: boolean): Promise<void> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const q = this.db
+        .getRepository(Device)
+        .createQueryBuilder('d')
+        .where('d.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after', { group: group.id, platform: adapter.platform, from, to, after })
+        .orderBy('d.id', 'ASC')
+        .take(PAGE);
+      if (!force) {
+        if (sharedPolicy) q.andWhere('d.bound_policy IS DISTINCT FROM :target', { target: sharedPolicy });
+        else q.andWhere('d.pushed_hash IS DISTINCT FROM :target', { target: group.desiredHash });
+      }
+      const devices = await q.getMany();
+      for (const device of devices) await this.pushOne(adapter, device, group, sharedPolicy);
+      if (devices.length < PAGE) break;
+      after = devices[devices.length - 1].id;
+    }
+  }
+
+  private async pushDevices(deviceIds: string[], force: boolean): Promise<void> {
+    const devices = await this.db.getRepository(Device).createQueryBuilder('d').where('d.id = ANY(:ids)', { ids: deviceIds }).getMany();
+    for (const device of devices) {
+      if (!device.groupId) continue;
+      const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: device.groupId });
+      const adapter = this.adapters.get(device.platform);
+      if (!adapter) continue;
+      if (adapter.sharedPolicies) {
+        // A group never published is published now; one in a staged rollout keeps its stable policy.
+        if (group.sharedPublishedHash === null && !(await this.publish(adapter, group, 'stable'))) continue;
+        if (!force && device.boundPolicy === group.id) continue;
+        await this.pushOne(adapter, device, group, group.id);
+      } else {
+        if (!force && device.pushedHash === group.desiredHash) continue;
+        await this.pushOne(adapter, device, group, null);
+      }
+    }
+  }
+
+  private async pushOne(adapter: PlatformAdapter, device: Device, group: PolicyGroup, sharedPolicy: string | null): Promise<void> {
+    try {
+      await adapter.pushDevice({
+        deviceId: device.id,
+        ministry: device.ministryCode,
+        ownership: device.ownership,
+        androidDeviceName: device.androidDeviceName,
+        appleUdid: device.appleUdid,
+        groupId: group.id,
+        policyName: sharedPolicy ?? group.id,
+        hash: group.desiredHash,
+        effective: group.effective,
+      });
+      await this.db.query(
+        sharedPolicy
+          ? `UPDATE device SET bound_policy = $2, last_push_at = now() WHERE id = $1`
+          : `UPDATE device SET pushed_hash = $2, last_push_at = now() WHERE id = $1`,
+        [device.id, sharedPolicy ?? group.desiredHash],
+      );
+    } catch (e) {
+      const retryable = !(e instanceof PushError) || e.retryable;
+      const message = e instanceof Error ? e.message : String(e);
+      this.logger.warn(`push to device ${device.id} failed (${retryable ? 'will retry' : 'final'}): ${message}`);
+      await this.db.query(
+        `UPDATE device SET push_state = $2, push_error = $3, push_attempts = push_attempts + 1, last_push_at = now() WHERE id = $1`,
+        [device.id, retryable ? 'retrying' : 'failed', message],
+      );
+    }
+  }
+
+  async reportApplied(deviceId: string, appliedHash: string, detail?: string): Promise<void> {
+    await this.db.query(
+      `UPDATE device d SET applied_hash = $2, last_seen_at = now(),
+              push_state = CASE WHEN $2 = g.desired_hash THEN 'ok' WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
+              push_attempts = CASE WHEN $2 = g.desired_hash THEN 0 ELSE d.push_attempts END,
+              push_error = CASE WHEN $2 = g.desired_hash THEN NULL ELSE $3 END
+         FROM policy_group g WHERE d.id = $1 AND g.id = d.group_id`,
+      [deviceId, appliedHash, detail ?? `the device reports policy ${appliedHash.slice(0, 12)}, not the expected one`],
+    );
+  }
+
+  async reportPolicyApplied(name: string, appliedHash: string): Promise<number> {
+    const rows = (await this.db.query(
+      `UPDATE device d SET applied_hash = $2, last_seen_at = now(), push_state = 'ok', push_attempts = 0, push_error = NULL
+         FROM policy_group g WHERE d.bound_policy = $1 AND g.id = d.group_id AND g.desired_hash = $2 RETURNING d.id`,
+      [name, appliedHash],
+    )) as [unknown[], number];
+    return rows[1];
+  }
+
+  /**
+   * Every minute: re-push devices that have not applied their desired policy, with exponential
+   * backoff (1 min, 2, 4 … 1 h); after MAX_PUSH_ATTEMPTS they are marked failed with the reason.
+   */
+  async retryDiverged(): Promise<{ retried: number; failed: number }> {
+    const due = (await this.db.query(
+      `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
+        WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed'
+          AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
+          AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
+                           WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
+                             AND d.bucket >= r.stages[r.stage_index + 1] * 100)
+        ORDER BY d.last_push_at NULLS FIRST LIMIT 1000`,
+    )) as { id: string; push_attempts: number; applied_hash: string | null; desired_hash: string }[];
+    const exhausted = due.filter((d) => d.push_attempts >= MAX_PUSH_ATTEMPTS);
+    const retry = due.filter((d) => d.push_attempts < MAX_PUSH_ATTEMPTS);
+    if (exhausted.length > 0) {
+      await this.db.query(
+        `UPDATE device SET push_state = 'failed',
+                push_error = 'not applied after ' || push_attempts || ' attempts: ' || coalesce(push_error, 'the device never confirmed the policy')
+          WHERE id = ANY($1)`,
+        [exhausted.map((d) => d.id)],
+      );
+    }
+    if (retry.length > 0) {
+      await this.db.transaction(async (tx) => {
+        await tx.query(`UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`, [retry.map((d) => d.id)]);
+        await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds: retry.map((d) => d.id), reason: 'retry: desired policy not applied', force: true });
+      });
+    }
+    return { retried: retry.length, failed: exhausted.length };
+  }
+
+  /** Every minute: advance staged rollouts whose wait is over (unless too many failures), close finished ones. */
+  async advanceStages(now = new Date()): Promise<void> {
+    const running = await this.db.getRepository(Rollout).find({ where: { status: 'running' } });
+    for (const rollout of running) {
+      const last = rollout.stageIndex === rollout.stages.length - 1;
+      if (last) {
+        const [{ pending }] = (await this.db.query(
+          `SELECT count(*)::int AS pending FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
+            WHERE d.applied_hash IS DISTINCT FROM rg.to_hash AND d.push_state <> 'failed'`,
+          [rollout.id],
+        )) as { pending: number }[];
+        if (pending === 0) await this.finish(rollout.id);
+        continue;
+      }
+      const due = (rollout.stageStartedAt?.getTime() ?? 0) + rollout.stageWaitSeconds * 1000 <= now.getTime();
+      if (!due) continue;
+      const { to } = stageRange(rollout.stages, rollout.stageIndex);
+      const [{ released, failed }] = (await this.db.query(
+        `SELECT count(*)::int AS released, count(*) FILTER (WHERE d.push_state = 'failed')::int AS failed
+           FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1 WHERE d.bucket < $2`,
+        [rollout.id, to],
+      )) as { released: number; failed: number }[];
+      if (released > 0 && failed / released > STAGE_FAILURE_GATE) {
+        await this.control(rollout.id, ENGINE, 'pause', `${failed} of ${released} released devices failed (more than ${STAGE_FAILURE_GATE * 100} %)`);
+      } else {
+        await this.control(rollout.id, ENGINE, 'advance');
+      }
+    }
+  }
+
+  private async finish(rolloutId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const done = await queryRecords<{ scope: string }>(tx, `UPDATE rollout SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running' RETURNING scope`, [rolloutId]);
+      if (done.length === 0) return;
+      await this.audit.record(tx, ENGINE, { action: 'rollout.completed', entityType: 'rollout', entityId: rolloutId, ministry: done[0].scope === 'national' ? null : done[0].scope });
+    });
+  }
+
+  /** pause / resume / abort / advance, by a person or by the engine's failure gate. Returns the new status, or null if refused. */
+  async control(rolloutId: string, actor: Actor, action: 'pause' | 'resume' | 'abort' | 'advance', reason?: string): Promise<Rollout | null> {
+    return this.db.transaction(async (tx) => {
+      const rollout = await tx.getRepository(Rollout).findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
+      if (!rollout) return null;
+      const allowed: Record<typeof action, string[]> = { pause: ['running'], resume: ['paused'], abort: ['preparing', 'running', 'paused'], advance: ['running'] };
+      if (!allowed[action].includes(rollout.status)) return null;
+      if (action === 'advance' && rollout.stageIndex >= rollout.stages.length - 1) return null;
+      const update: Partial<Rollout> =
+        action === 'pause'
+          ? { status: 'paused', pauseReason: reason ?? null }
+          : action === 'resume'
+            ? { status: 'running', pauseReason: null, stageStartedAt: new Date() }
+            : action === 'abort'
+              ? { status: 'aborted', finishedAt: new Date(), pauseReason: reason ?? null }
+              : { stageIndex: rollout.stageIndex + 1, stageStartedAt: new Date() };
+      await tx.getRepository(Rollout).update({ id: rolloutId }, update);
+      if (action === 'resume' || action === 'advance') {
+        const groupIds = (await tx.getRepository(RolloutGroup).findBy({ rolloutId })).map((g) => g.groupId);
+        await this.releaseStage(tx, rolloutId, groupIds, update.stageIndex ?? rollout.stageIndex);
+      }
+      await this.audit.record(tx, actor, {
+        action: { pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted', advance: 'rollout.stage-advanced' }[action],
+        entityType: 'rollout',
+        entityId: rolloutId,
+        ministry: rollout.scope === 'national' ? null : rollout.scope,
+        before: { status: rollout.status, stageIndex: rollout.stageIndex },
+        after: { status: update.status ?? rollout.status, stageIndex: update.stageIndex ?? rollout.stageIndex, reason: reason ?? null },
+      });
+      return tx.getRepository(Rollout).findOneByOrFail({ id: rolloutId });
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Platform } from '../devices/device.entity';
+import { PoliciesModule } from '../policies/policies.module';
+import { PLATFORM_ADAPTERS, PlatformAdapter, UnconfiguredPlatformAdapter } from './platform-adapter';
+import { PolicyGroupService } from './policy-group.service';
+import { RolloutEngine } from './rollout-engine.service';
+import { RolloutController } from './rollout.controller';
+import { RolloutService } from './rollout.service';
+import { SimulatedFleetAdapter } from './simulated-fleet.adapter';
+
+export interface RolloutOptions {
+  /** Platform adapters; a platform without one fails its pushes with a clear reason. */
+  adapters?: PlatformAdapter[];
+  /** Demo: simulated phones for platforms without an adapter. */
+  simulateDevices?: boolean;
+}
+
+@Module({})
+export class RolloutModule {
+  static forRoot(options: RolloutOptions): DynamicModule {
+    const adapters = new Map<Platform, PlatformAdapter>();
+    for (const platform of ['android', 'ios'] as const) {
+      const given = options.adapters?.find((a) => a.platform === platform);
+      adapters.set(platform, given ?? (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)));
+    }
+    return {
+      module: RolloutModule,
+      global: true,
+      imports: [PoliciesModule],
+      controllers: [RolloutController],
+      providers: [{ provide: PLATFORM_ADAPTERS, useValue: adapters }, PolicyGroupService, RolloutEngine, RolloutService],
+      exports: [PolicyGroupService, RolloutEngine, RolloutService],
+    };
+  }
+}

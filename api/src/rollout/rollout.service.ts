@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AccessService } from '../auth/access.service';
+import { actorOf, Principal } from '../auth/principal';
+import { scopeMinistry } from '../policies/policy-plan.service';
+import { Rollout, RolloutStatus } from './rollout.entity';
+import { RolloutEngine } from './rollout-engine.service';
+import { RolloutError } from './rollout.error';
+
+export interface StageProgress {
+  stage: number;
+  percent: number;
+  released: boolean;
+  devices: number;
+  converged: number;
+  pending: number;
+  failed: number;
+  held: number;
+  nonCompliant: number;
+}
+
+export interface RolloutView {
+  id: string;
+  scope: string;
+  reason: string;
+  status: RolloutStatus;
+  stages: number[];
+  stageIndex: number;
+  stageWaitSeconds: number;
+  stageStartedAt: Date | null;
+  nextStageAt: Date | null;
+  pauseReason: string | null;
+  createdBy: string;
+  createdAt: Date;
+  finishedAt: Date | null;
+  groups: number;
+  progress: StageProgress[];
+  totals: Omit<StageProgress, 'stage' | 'percent' | 'released'>;
+}
+
+export interface MinistryRolloutStatus {
+  ministry: string;
+  devices: number;
+  converged: number;
+  pending: number;
+  failed: number;
+  nonCompliant: number;
+  byPlatform: { platform: string; devices: number; converged: number }[];
+  activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
+  failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: Date | null }[];
+}
+
+const UUID = /^[0-9a-f-]{36}$/i;
+
+/** Rollout progress and control for ministry IT and national administrators. */
+@Injectable()
+export class RolloutService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly access: AccessService,
+    private readonly engine: RolloutEngine,
+  ) {}
+
+  async list(principal: Principal, filter: { scope?: string; active?: boolean }): Promise<RolloutView[]> {
+    const visible = this.access.ministriesWith(principal, 'rollout.read');
+    if (visible !== null && visible.length === 0) this.access.requireAccess(principal, 'rollout.read', principal.ministry);
+    const q = this.db.getRepository(Rollout).createQueryBuilder('r').orderBy('r.created_at', 'DESC').take(100);
+    if (visible !== null) q.andWhere(`(r.scope = 'national' OR r.scope = ANY(:visible))`, { visible });
+    if (filter.scope) q.andWhere('r.scope = :scope', { scope: filter.scope });
+    if (filter.active) q.andWhere(`r.status IN ('preparing', 'running', 'paused')`);
+    const rollouts = await q.getMany();
+    return Promise.all(rollouts.map((r) => this.view(r)));
+  }
+
+  async get(principal: Principal, id: string): Promise<RolloutView> {
+    const rollout = await this.find(id);
+    this.access.requireAccess(principal, 'rollout.read', scopeMinistry(rollout.scope));
+    return this.view(rollout);
+  }
+
+  async control(principal: Principal, id: string, action: 'pause' | 'resume' | 'abort' | 'advance', reason?: string): Promise<RolloutView> {
+    const rollout = await this.find(id);
+    this.access.requireAccess(principal, 'rollout.control', scopeMinistry(rollout.scope));
+    const updated = await this.engine.control(id, actorOf(principal), action, reason);
+    if (!updated) {
+      const current = await this.find(id);
+      const why = action === 'advance' && current.status === 'running' ? 'it is already at its last stage' : `it is ${current.status}`;
+      throw new RolloutError('invalid-transition', 'conflict', `This rollout cannot ${action}: ${why}.`, { status: current.status });
+    }
+    return this.view(updated);
+  }
+
+  async ministryStatus(principal: Principal, ministry: string): Promise<MinistryRolloutStatus> {
+    this.access.requireAccess(principal, 'rollout.read', ministry);
+    const [totals] = (await this.db.query(
+      `SELECT count(*)::int AS devices,
+              count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged,
+              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
+              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1`,
+      [ministry],
+    )) as { devices: number; converged: number; failed: number; nonCompliant: number }[];
+    const byPlatform = (await this.db.query(
+      `SELECT d.platform, count(*)::int AS devices, count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 GROUP BY 1 ORDER BY 1`,
+      [ministry],
+    )) as { platform: string; devices: number; converged: number }[];
+    const activeRollouts = (await this.db.query(
+      `SELECT id, scope, status, stage_index AS "stageIndex", stages FROM rollout
+        WHERE status IN ('preparing', 'running', 'paused') AND (scope = $1 OR scope = 'national') ORDER BY created_at DESC`,
+      [ministry],
+    )) as MinistryRolloutStatus['activeRollouts'];
+    const failures = (await this.db.query(
+      `SELECT d.id AS "deviceId", d.display_name AS "displayName", d.platform, a.email AS "agentEmail", d.push_error AS reason,
+              d.push_attempts AS attempts, d.last_push_at AS "lastPushAt"
+         FROM device d JOIN agent a ON a.id = d.agent_id WHERE d.ministry_code = $1 AND d.push_state = 'failed'
+        ORDER BY d.last_push_at DESC NULLS LAST LIMIT 200`,
+      [ministry],
+    )) as MinistryRolloutStatus['failures'];
+    return { ministry, ...totals, pending: totals.devices - totals.converged - totals.failed, byPlatform, activeRollouts, failures };
+  }
+
+  private async view(r: Rollout): Promise<RolloutView> {
+    const thresholds = r.stages.map((p) => p * 100);
+    const stageCase = `CASE ${thresholds.map((t, i) => `WHEN d.bucket < ${Number(t)} THEN ${i}`).join(' ')} END`;
+    const rows = (await this.db.query(
+      `SELECT ${stageCase} AS stage, count(*)::int AS devices,
+              count(*) FILTER (WHERE d.applied_hash = rg.to_hash)::int AS converged,
+              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM rg.to_hash)::int AS failed,
+              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
+         FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
+        GROUP BY 1`,
+      [r.id],
+    )) as { stage: number; devices: number; converged: number; failed: number; nonCompliant: number }[];
+    const [{ groups }] = (await this.db.query(`SELECT count(*)::int AS groups FROM rollout_group WHERE rollout_id = $1`, [r.id])) as { groups: number }[];
+    const finished = r.status === 'completed';
+    const progress: StageProgress[] = r.stages.map((percent, stage) => {
+      const row = rows.find((x) => x.stage === stage) ?? { devices: 0, converged: 0, failed: 0, nonCompliant: 0 };
+      const released = finished || (r.status !== 'preparing' && stage <= r.stageIndex);
+      const open = row.devices - row.converged - row.failed;
+      return { stage, percent, released, devices: row.devices, converged: row.converged, failed: row.failed, nonCompliant: row.nonCompliant, pending: released ? open : 0, held: released ? 0 : open };
+    });
+    const sum = (k: 'devices' | 'converged' | 'pending' | 'failed' | 'held' | 'nonCompliant') => progress.reduce((n, p) => n + p[k], 0);
+    const last = r.stageIndex >= r.stages.length - 1;
+    return {
+      id: r.id,
+      scope: r.scope,
+      reason: r.reason,
+      status: r.status,
+      stages: r.stages,
+      stageIndex: r.stageIndex,
+      stageWaitSeconds: r.stageWaitSeconds,
+      stageStartedAt: r.stageStartedAt,
+      nextStageAt: r.status === 'running' && !last && r.stageStartedAt ? new Date(r.stageStartedAt.getTime() + r.stageWaitSeconds * 1000) : null,
+      pauseReason: r.pauseReason,
+      createdBy: r.createdBy,
+      createdAt: r.createdAt,
+      finishedAt: r.finishedAt,
+      groups,
+      progress,
+      totals: { devices: sum('devices'), converged: sum('converged'), pending: sum('pending'), failed: sum('failed'), held: sum('held'), nonCompliant: sum('nonCompliant') },
+    };
+  }
+
+  private async find(id: string): Promise<Rollout> {
+    const rollout = UUID.test(id) ? await this.db.getRepository(Rollout).findOneBy({ id }) : null;
+    if (!rollout) throw new RolloutError('not-found', 'not-found', `No rollout with id "${id}".`);
+    return rollout;
+  }
+}
+
