@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
     rollout: { simulateDevices: config.DEVICE_SIMULATOR },
   });
+  await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));
   console.log(`Policies: ${imported.note}`);
   if (config.DEMO_DATA) {

@@ -51,6 +51,14 @@ export interface MinistryRolloutStatus {
   failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: Date | null }[];
 }
 
+export interface FleetStatusRow {
+  ministry: string;
+  devices: number;
+  converged: number;
+  failed: number;
+  nonCompliant: number;
+}
+
 const UUID = /^[0-9a-f-]{36}$/i;
 
 /** Rollout progress and control for ministry IT and national administrators. */
@@ -119,6 +127,25 @@ export class RolloutService {
       [ministry],
     )) as MinistryRolloutStatus['failures'];
     return { ministry, ...totals, pending: totals.devices - totals.converged - totals.failed, byPlatform, activeRollouts, failures };
+  }
+
+  /** For operators with database access (the rollout CLI): no principal, no access check. */
+  async operatorView(filter: { id?: string; ministry?: string }): Promise<{ rollouts: RolloutView[]; fleet: FleetStatusRow[] }> {
+    const q = this.db.getRepository(Rollout).createQueryBuilder('r').orderBy('r.created_at', 'DESC');
+    if (filter.id) q.where('r.id = :id', { id: filter.id });
+    else q.where(`r.status IN ('preparing', 'running', 'paused')`);
+    if (filter.ministry) q.andWhere(`(r.scope = :m OR r.scope = 'national')`, { m: filter.ministry });
+    const rollouts = await Promise.all((await q.take(20).getMany()).map((r) => this.view(r)));
+    const fleet = (await this.db.query(
+      `SELECT d.ministry_code AS ministry, count(*)::int AS devices,
+              count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged,
+              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
+              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id
+        WHERE ($1::text IS NULL OR d.ministry_code = $1) GROUP BY 1 ORDER BY 1`,
+      [filter.ministry ?? null],
+    )) as FleetStatusRow[];
+    return { rollouts, fleet };
   }
 
   private async view(r: Rollout): Promise<RolloutView> {

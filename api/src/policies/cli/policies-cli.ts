@@ -15,6 +15,7 @@ import { renderPlan } from '../plan/plan-builder';
 import { Plan } from '../plan/plan.types';
 import { PolicyPlanService } from '../policy-plan.service';
 import { PolicyStateService } from '../policy-state.service';
+import { rolloutRequest } from '../rollout-request';
 import { PoliciesCliModule } from './policies-cli.module';
 
 /** Exit codes, like `terraform plan -detailed-exitcode`, so CI can tell the outcomes apart. */
@@ -91,7 +92,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('apply <planFile>')
     .description('Apply exactly a saved plan; refused if the database changed since it was made.')
-    .action(async (planFile: string) => {
+    .option('--stages <percentages>', 'staged rollout, e.g. 1,10,100 (default: all devices at once)')
+    .option('--wait-minutes <minutes>', 'wait between stages', '0')
+    .action(async (planFile: string, opts: { stages?: string; waitMinutes: string }) => {
       let plan: Plan;
       try {
         plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
@@ -102,8 +105,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         throw new CliFailure(`${planFile} is not a plan made by \`npm run policies -- plan\`.`);
       }
       const actor = { id: null, label: `policy-as-code: npm run policies apply (${userInfo().username})` };
-      const result = await withServices(({ plans }) => plans.apply(actor, plan));
-      for (const a of result.applied) console.log(`Applied ${a.scope}: now version ${a.version}`);
+      const stages = opts.stages?.split(',').map((p) => Number(p.trim()));
+      const rollout = rolloutRequest(stages, opts.stages || Number(opts.waitMinutes) > 0 ? Number(opts.waitMinutes) : undefined);
+      const result = await withServices(({ plans }) => plans.apply(actor, plan, rollout));
+      for (const a of result.applied) console.log(`Applied ${a.scope}: now version ${a.version}; rollout ${a.rolloutId} (follow it: npm run rollout -- status --watch)`);
       console.log(`Catalog: ${result.catalog.added} added, ${result.catalog.changed} changed, ${result.catalog.removed} removed.`);
       setExit(EXIT.ok);
     });
