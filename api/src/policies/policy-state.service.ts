@@ -36,23 +36,18 @@ export class PolicyStateService {
       .getOne();
   }
 
-  /** Devices counted by what their effective policy is made of: ministry + exempted apps. */
+  /**
+   * Devices counted by what their effective policy is made of: ministry + exempted apps, i.e. their
+   * policy group; a device not yet in a group counts with its ministry's plain group.
+   */
   async fleetGroups(tx: EntityManager, ministries?: string[]): Promise<FleetGroup[]> {
-    const rows = (await tx.query(
-      `SELECT g.ministry_code AS ministry, g.apps AS "exemptedApps", count(*)::int AS devices
-         FROM (
-           SELECT d.ministry_code,
-                  coalesce((SELECT array_agg(DISTINCT e.app_slug ORDER BY e.app_slug)
-                              FROM exemption e
-                             WHERE e.agent_id = d.agent_id AND e.status = 'approved' AND e.valid_until > now()
-                               AND (e.device_id IS NULL OR e.device_id = d.id)), '{}') AS apps
-             FROM device d
-            WHERE ($1::text[] IS NULL OR d.ministry_code = ANY($1))
-         ) g
+    return (await tx.query(
+      `SELECT d.ministry_code AS ministry, coalesce(g.exempted_apps, '{}') AS "exemptedApps", count(*)::int AS devices
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id
+        WHERE ($1::text[] IS NULL OR d.ministry_code = ANY($1))
         GROUP BY 1, 2`,
       [ministries ?? null],
     )) as FleetGroup[];
-    return rows;
   }
 }
 
