@@ -24,6 +24,7 @@ export interface AppOptions {
   worker: boolean;
   mail: { smtpUrl?: string; mailFrom: string; publicUrl: string };
   rollout: RolloutOptions;
+  jobRetryDelaySeconds?: number;
 }
 
 @Module({})
@@ -40,7 +41,7 @@ export class AppModule implements NestModule {
         CatalogModule,
         PoliciesModule,
         DevicesModule,
-        JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker }),
+        JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker, retryDelaySeconds: options.jobRetryDelaySeconds }),
         NotificationsModule.forRoot(options.mail),
         RolloutModule.forRoot(options.rollout),
         ExemptionsModule,

@@ -196,6 +196,42 @@ describe('rollout engine', () => {
     await (await t.as('agent.economie')).get('/ministries/economie/rollout-status').expect(403);
   });
 
+  it('gives a device to another agent of another ministry: its policy follows, audited, pushed', async () => {
+    const [phone] = await devices(`agent_id = (SELECT id FROM agent WHERE sub = 'demo-agent-culture')`);
+    const [target] = await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-agent-armees'`);
+    await (await t.as('it.culture')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(403); // not IT of armees
+    await (await t.as('agent.culture')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(403);
+    await (await t.as('admin.national')).post(`/devices/${phone.id}/reassign`).send({ agentId: 'nobody' }).expect(400);
+    const moved = await (await t.as('admin.national')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(200);
+    expect(moved.body).toMatchObject({ ministryCode: 'armees', groupId: 'armees', converged: false });
+    await drainRolloutJobs(t);
+    expect([...t.adapters.android.pushes(), ...t.adapters.ios.pushes()].map((p) => [p.deviceId, p.policyName])).toEqual([[phone.id, 'armees']]);
+    const after = (await (await t.as('it.armees')).get(`/devices/${phone.id}`).expect(200)).body;
+    expect(after.converged).toBe(true);
+    const [event] = await t.db.query(`SELECT action, ministry_code FROM audit_event WHERE entity_id = $1`, [phone.id]);
+    expect(event).toEqual({ action: 'device.reassigned', ministry_code: 'armees' });
+  });
+
+  it('retries a job whose platform call failed (outage mid-job) until the devices converge', async () => {
+    await t.stop();
+    const adapters = { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
+    adapters.android.autoApply = true;
+    adapters.ios.autoApply = true;
+    adapters.android.failNext = 2; // the platform is down for the first publishes
+    t = await startTestApp({ reuse: t, worker: true, adapters });
+    const rolloutId = await change('it.culture', 'culture', (rules) => [...rules, { app: 'dropbox', action: 'block', exemptable: false }]);
+    const deadline = Date.now() + 40_000;
+    let view = await progress(rolloutId);
+    while (Date.now() < deadline && !(view.status !== 'preparing' && view.totals.converged === view.totals.devices)) {
+      await new Promise((r) => setTimeout(r, 300));
+      view = await progress(rolloutId);
+    }
+    expect(adapters.android.failNext).toBe(0);
+    expect(view.totals.converged).toBe(view.totals.devices);
+    const [{ retried }] = await t.db.query(`SELECT count(*)::int AS retried FROM pgboss.job WHERE name = 'rollout.push' AND retry_count > 0`);
+    expect(retried).toBeGreaterThan(0);
+  });
+
   it('survives a crash after the commit and before any push: the restarted worker converges', async () => {
     const rolloutId = await change('it.armees', 'armees', (rules) => rules.filter((r) => (r as { app: string }).app !== 'resana'));
     const armees = await devices(`ministry_code = 'armees'`);

@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   'exemption.decide',
   'rollout.read',
   'rollout.control',
+  'device.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -38,6 +39,8 @@ export function can(principal: Principal, permission: Permission, ministry: stri
       return ministry === null || isNational || member;
     case 'policy.write':
       return ministry === null ? isNational : holds('it-admin');
+    case 'device.manage':
+      return isNational || holds('it-admin');
     case 'rollout.read':
       return isNational || (ministry === null ? principal.roles.some((r) => r.role === 'it-admin') : holds('it-admin'));
     case 'rollout.control':

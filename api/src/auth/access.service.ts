@@ -18,6 +18,7 @@ const WHAT: Record<Permission, string> = {
   'exemption.decide': 'decide on exemption requests',
   'rollout.read': 'follow rollouts',
   'rollout.control': 'pause, resume, advance or abort this rollout',
+  'device.manage': 'manage devices',
 };
 
 const ANY_MINISTRY = '*';

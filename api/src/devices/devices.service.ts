@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
-import { Principal } from '../auth/principal';
+import { Agent } from '../directory/agent.entity';
+import { PolicyGroupService } from '../rollout/policy-group.service';
+import { actorOf, Principal } from '../auth/principal';
 import { DirectoryError } from '../directory/directory.error';
 import { Compliance, Device } from './device.entity';
 
@@ -14,6 +17,8 @@ export class DevicesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly access: AccessService,
+    private readonly audit: AuditService,
+    private readonly groups: PolicyGroupService,
   ) {}
 
   async mine(principal: Principal): Promise<DeviceView[]> {
@@ -36,6 +41,32 @@ export class DevicesService {
     if (!device) throw new DirectoryError('device-not-found', 'not-found', `No device with id "${id}".`);
     if (device.agentId !== principal.agentId) this.access.requireAccess(principal, 'device.read', device.ministryCode);
     return (await this.withDesired([device]))[0];
+  }
+
+  /**
+   * Gives a device to another agent (possibly of another ministry): its group, hence its policy,
+   * follows in the same transaction, and the push is queued with it.
+   */
+  async reassign(principal: Principal, id: string, agentId: string): Promise<DeviceView> {
+    const device = await this.get(principal, id);
+    this.access.requireAccess(principal, 'device.manage', device.ministryCode);
+    const agent = /^[0-9a-f-]{36}$/i.test(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
+    if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
+    this.access.requireAccess(principal, 'device.manage', agent.ministryCode);
+    if (agent.id === device.agentId) throw new DirectoryError('same-agent', 'conflict', 'This device already belongs to this agent.');
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(Device).update({ id }, { agentId: agent.id, ministryCode: agent.ministryCode });
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'device.reassigned',
+        entityType: 'device',
+        entityId: id,
+        ministry: agent.ministryCode,
+        before: { agentId: device.agentId, ministry: device.ministryCode },
+        after: { agentId: agent.id, ministry: agent.ministryCode },
+      });
+      await this.groups.regroup(tx, { deviceIds: [id] }, `device ${id} reassigned to ${agent.email}`);
+    });
+    return this.get(principal, id);
   }
 
   /** The desired policy is held by the device's group; `converged` when the phone applied it. */

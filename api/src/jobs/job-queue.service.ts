@@ -8,6 +8,8 @@ export interface JobQueueOptions {
   databaseUrl: string;
   /** Workers also run pg-boss's cron and maintenance; API processes only enqueue. */
   worker: boolean;
+  /** First retry delay of a failed job (doubling each time); default 5 s. */
+  retryDelaySeconds?: number;
 }
 
 /** Every queue the service uses, declared once. */
@@ -36,7 +38,10 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   readonly boss: PgBoss;
 
+  private readonly retryDelay: number;
+
   constructor(@Inject(JOB_QUEUE_OPTIONS) options: JobQueueOptions) {
+    this.retryDelay = options.retryDelaySeconds ?? 5;
     // The schema is created by our migrations; pg-boss keeps its own tables current on upgrades.
     this.boss = new PgBoss({ connectionString: options.databaseUrl, schema: 'pgboss', createSchema: false, supervise: options.worker, schedule: options.worker, max: 4 });
     this.boss.on('error', (error: Error) => this.logger.error(`pg-boss: ${error.message}`));
@@ -45,7 +50,9 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.boss.start();
     for (const name of Object.values(QUEUES)) {
-      await this.boss.createQueue(name, { retryLimit: 8, retryDelay: 5, retryBackoff: true });
+      const policy = { retryLimit: 8, retryDelay: this.retryDelay, retryBackoff: true };
+      await this.boss.createQueue(name, policy);
+      await this.boss.updateQueue(name, policy);
     }
   }
 

@@ -46,6 +46,7 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean; ad
     worker: opts.worker ?? false,
     mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
     rollout: { adapters: [adapters.android, adapters.ios] },
+    jobRetryDelaySeconds: 1,
   });
   await app.init();
   if (opts.worker) await app.get(WorkerService).start();
