@@ -16,6 +16,8 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { ExemptionsModule } from './exemptions/exemptions.module';
 import { WorkerModule } from './worker/worker.module';
 import { RolloutModule, RolloutOptions } from './rollout/rollout.module';
+import { AndroidModule, AndroidPlatformModule } from './android/android.module';
+import { AndroidSettings } from './android/android-settings';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -25,6 +27,8 @@ export interface AppOptions {
   mail: { smtpUrl?: string; mailFrom: string; publicUrl: string };
   rollout: RolloutOptions;
   jobRetryDelaySeconds?: number;
+  /** Android Enterprise through the Android Management API; null: not configured. */
+  android?: AndroidSettings | null;
 }
 
 @Module({})
@@ -43,7 +47,9 @@ export class AppModule implements NestModule {
         DevicesModule,
         JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker, retryDelaySeconds: options.jobRetryDelaySeconds }),
         NotificationsModule.forRoot(options.mail),
+        AndroidPlatformModule.forRoot(options.android ?? null),
         RolloutModule.forRoot(options.rollout),
+        AndroidModule.forRoot(options.android ?? null),
         ExemptionsModule,
         WorkerModule,
       ],

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { AuditService } from './audit/audit.service';
-import { ConfigError, loadConfig } from './config/app-config';
+import { androidSettingsFrom, ConfigError, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/data-source';
 import { seedDemoData } from './demo/demo-seeder';
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     worker: true,
     mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
     rollout: { simulateDevices: config.DEVICE_SIMULATOR },
+    android: androidSettingsFrom(config),
   });
   await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));

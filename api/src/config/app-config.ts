@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import type { AndroidSettings } from '../android/android-settings';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
 
 /**
@@ -68,6 +69,53 @@ export class AppConfig {
   @IsBoolean()
   DEVICE_SIMULATOR: boolean;
 
+  /** Android Management API: Google's by default; the fake one (tools/fake-amapi) for demos and tests. */
+  @Transform(({ value }) => value || 'https://androidmanagement.googleapis.com/')
+  @IsUrl({ require_tld: false, require_protocol: true })
+  AMAPI_ROOT_URL: string;
+
+  /** A fixed bearer token for the Android Management API (the fake one); otherwise the service account. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  AMAPI_ACCESS_TOKEN?: string;
+
+  /** Service account key of the EMM's Google Cloud project; setting it turns Android Enterprise on. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  GOOGLE_APPLICATION_CREDENTIALS?: string;
+
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  GOOGLE_CLOUD_PROJECT?: string;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? 1000 : Number(value)))
+  @IsInt()
+  @Min(1)
+  AMAPI_QUOTA_PER_100S: number;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? 30000 : Number(value)))
+  @IsInt()
+  @Min(100)
+  AMAPI_TIMEOUT_MS: number;
+
+  /** The `aud` of Pub/Sub push tokens (the push endpoint as configured on the subscription). */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  PUBSUB_AUDIENCE?: string;
+
+  @Transform(({ value }) => value || 'https://www.googleapis.com/oauth2/v3/certs')
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PUBSUB_JWKS_URL: string;
+
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  PUBSUB_SERVICE_ACCOUNT?: string;
+
   /** Largest JSON body accepted, in bytes; bigger ones get a 413. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1_000_000 : Number(value)))
   @IsInt()
@@ -75,7 +123,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT'] as const;
 
 export class ConfigError extends Error {}
 
@@ -89,4 +137,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration (environment variables):\n${lines.join('\n')}`);
   }
   return config;
+}
+
+/** Android Enterprise is on when a service account key (or a fixed token, for the fake API) is configured. */
+export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
+  if (!config.GOOGLE_APPLICATION_CREDENTIALS && !config.AMAPI_ACCESS_TOKEN) return null;
+  return {
+    rootUrl: config.AMAPI_ROOT_URL,
+    accessToken: config.AMAPI_ACCESS_TOKEN,
+    credentialsFile: config.GOOGLE_APPLICATION_CREDENTIALS,
+    projectId: config.GOOGLE_CLOUD_PROJECT,
+    quotaPer100s: config.AMAPI_QUOTA_PER_100S,
+    timeoutMs: config.AMAPI_TIMEOUT_MS,
+    pubsub: { audience: config.PUBSUB_AUDIENCE, jwksUrl: config.PUBSUB_JWKS_URL, serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT },
+  };
 }

@@ -22,8 +22,9 @@ export class Device {
   @Column('text')
   ownership: Ownership;
 
-  @Column({ name: 'agent_id', type: 'uuid' })
-  agentId: string;
+  /** Null for a phone enrolled with a ministry-wide token, until IT gives it to an agent. */
+  @Column({ name: 'agent_id', type: 'uuid', nullable: true })
+  agentId: string | null;
 
   @Column({ name: 'ministry_code', type: 'text' })
   ministryCode: string;
@@ -82,4 +83,11 @@ export class Device {
 
   @Column('text')
   compliance: Compliance;
+
+  /** Why the device is not compliant, as a person reads it (a banned app installed, not supervised…). */
+  @Column({ name: 'compliance_reason', type: 'text', nullable: true })
+  complianceReason: string | null;
+
+  @Column({ name: 'unenrolled_at', type: 'timestamptz', nullable: true })
+  unenrolledAt: Date | null;
 }

@@ -26,6 +26,8 @@ export const QUEUES = {
   rolloutPush: 'rollout.push',
   /** Every minute: advance staged rollouts, retry devices that did not apply, close finished rollouts. */
   rolloutTick: 'rollout.tick',
+  /** Nightly: compare Google's devices with ours and repair drift. */
+  androidReconcile: 'android.reconcile',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

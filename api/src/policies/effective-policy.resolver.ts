@@ -15,6 +15,8 @@ export interface ActiveExemption {
 
 export interface EffectiveApp {
   app: string;
+  /** Display name from the catalog (the slug if the app left the catalog). */
+  name: string;
   action: EffectiveAction;
   origins: RuleOrigin[];
   exemptable: boolean;
@@ -159,6 +161,7 @@ function withIdentifiers(
   const app = catalog.get(slug);
   const entry: EffectiveApp = {
     app: slug,
+    name: app?.name ?? slug,
     action: exemption ? 'allow' : acc.action,
     origins: acc.origins,
     exemptable: acc.exemptable,

@@ -44,7 +44,8 @@ export class EffectivePolicyService {
 
   /** Used by the rollout and exemption work as well: no access check, the caller already did it. */
   async resolveDevice(tx: EntityManager, device: Device): Promise<EffectivePolicy> {
-    return this.resolve(tx, device.ministryCode, await this.activeExemptions(tx, device.agentId, device.id));
+    const exemptions = device.agentId ? await this.activeExemptions(tx, device.agentId, device.id) : [];
+    return this.resolve(tx, device.ministryCode, exemptions);
   }
 
   async resolve(tx: EntityManager, ministry: string, exemptions: ActiveExemption[]): Promise<EffectivePolicy> {

@@ -107,6 +107,14 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     }
   }
 
+  /** Makes sure a group's stable policy exists on shared-policy platforms (before enrolling into it). */
+  async ensurePublished(groupId: string): Promise<void> {
+    const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: groupId });
+    for (const adapter of this.adapters.values()) {
+      if (adapter.sharedPolicies && group.sharedPublishedHash === null) await this.publish(adapter, group, 'stable');
+    }
+  }
+
   /** Publishes a group's policy once per content; false when the platform refused for good. */
   private async publish(adapter: PlatformAdapter, group: PolicyGroup, variant: PolicyVariant): Promise<boolean> {
     const published = variant === 'stable' ? group.sharedPublishedHash : group.sharedCanaryHash;

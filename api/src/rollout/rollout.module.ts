@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Platform } from '../devices/device.entity';
+import { AndroidAdapter } from '../android/android.adapter';
 import { PoliciesModule } from '../policies/policies.module';
 import { PLATFORM_ADAPTERS, PlatformAdapter, UnconfiguredPlatformAdapter } from './platform-adapter';
 import { PolicyGroupService } from './policy-group.service';
@@ -18,17 +19,26 @@ export interface RolloutOptions {
 @Module({})
 export class RolloutModule {
   static forRoot(options: RolloutOptions): DynamicModule {
-    const adapters = new Map<Platform, PlatformAdapter>();
-    for (const platform of ['android', 'ios'] as const) {
-      const given = options.adapters?.find((a) => a.platform === platform);
-      adapters.set(platform, given ?? (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)));
-    }
+    /** Given adapters (tests) first, then the configured platforms, then simulated or unconfigured ones. */
+    const platformAdapters = (android?: AndroidAdapter): Map<Platform, PlatformAdapter> => {
+      const adapters = new Map<Platform, PlatformAdapter>();
+      for (const platform of ['android', 'ios'] as const) {
+        const given = options.adapters?.find((a) => a.platform === platform) ?? (platform === 'android' ? android : undefined);
+        adapters.set(platform, given ?? (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)));
+      }
+      return adapters;
+    };
     return {
       module: RolloutModule,
       global: true,
       imports: [PoliciesModule],
       controllers: [RolloutController],
-      providers: [{ provide: PLATFORM_ADAPTERS, useValue: adapters }, PolicyGroupService, RolloutEngine, RolloutService],
+      providers: [
+        { provide: PLATFORM_ADAPTERS, useFactory: platformAdapters, inject: [{ token: AndroidAdapter, optional: true }] },
+        PolicyGroupService,
+        RolloutEngine,
+        RolloutService,
+      ],
       exports: [PolicyGroupService, RolloutEngine, RolloutService],
     };
   }

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { AndroidReconcileService } from '../android/android-reconcile.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -17,7 +19,16 @@ export class WorkerService {
     private readonly scheduler: ExemptionSchedulerService,
     private readonly notifications: NotificationsService,
     private readonly engine: RolloutEngine,
+    private readonly modules: ModuleRef,
   ) {}
+
+  private optional<T>(type: new (...args: never[]) => T): T | null {
+    try {
+      return this.modules.get(type, { strict: false });
+    } catch {
+      return null;
+    }
+  }
 
   async start(): Promise<void> {
     // What expired while no worker ran is expired now, before anything else.
@@ -48,6 +59,13 @@ export class WorkerService {
       await this.engine.advanceStages();
       await this.engine.retryDiverged();
     });
+    const reconciler = this.optional(AndroidReconcileService);
+    if (reconciler) {
+      await this.jobs.work(QUEUES.androidReconcile, async () => {
+        await reconciler.reconcileAll();
+      });
+      await this.jobs.boss.schedule(QUEUES.androidReconcile, '0 3 * * *', null, { tz: 'Europe/Paris' });
+    }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });

@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { AccessService } from '../auth/access.service';
+import { actorOf, Principal } from '../auth/principal';
+import { Ministry } from '../directory/ministry.entity';
+import { PushError } from '../rollout/platform-adapter';
+import { AmapiClientService } from './amapi-client.service';
+import { AndroidEnterprise } from './android-enterprise.entity';
+import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
+import { AndroidError } from './android.error';
+
+/** Binds each ministry to its Android Enterprise: an existing one, or one created through Google's signup flow. */
+@Injectable()
+export class AndroidEnterpriseService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(ANDROID_SETTINGS) private readonly settings: AndroidSettings,
+    private readonly amapi: AmapiClientService,
+    private readonly audit: AuditService,
+    private readonly access: AccessService,
+  ) {}
+
+  async get(principal: Principal, ministry: string): Promise<AndroidEnterprise | null> {
+    this.access.requireAccess(principal, 'device.read', ministry);
+    return this.db.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
+  }
+
+  /** An enterprise created elsewhere (Google's console, another tool): checked on Google's side, then bound. */
+  async bind(principal: Principal, ministry: string, enterpriseName: string): Promise<AndroidEnterprise> {
+    this.access.requireAccess(principal, 'device.manage', ministry);
+    await this.requireMinistry(ministry);
+    if (!/^enterprises\/[A-Za-z0-9_-]+$/.test(enterpriseName)) {
+      throw new AndroidError('invalid-enterprise', 'invalid', 'The enterprise name must look like "enterprises/LC0123abcd".');
+    }
+    const enterprise = await this.callOrExplain('enterprises.get', () => this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)));
+    return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null);
+  }
+
+  /** Step 1 of the signup flow: Google's signup URL for the ministry's administrator. */
+  async startSignup(principal: Principal, ministry: string, callbackUrl: string): Promise<{ url: string; name: string }> {
+    this.access.requireAccess(principal, 'device.manage', ministry);
+    await this.requireMinistry(ministry);
+    if (!this.settings.projectId) throw new AndroidError('no-project', 'unavailable', 'GOOGLE_CLOUD_PROJECT is not configured: the signup flow needs the EMM project.');
+    const signup = await this.callOrExplain('signupUrls.create', () =>
+      this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl }, o)),
+    );
+    if (!signup.name || !signup.url) throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
+    await this.db.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [signup.name, ministry, signup.url, actorOf(principal).label]);
+    return { url: signup.url, name: signup.name };
+  }
+
+  /** Step 2: Google redirects back with an enterprise token; the enterprise is created and bound. */
+  async completeSignup(principal: Principal, signupUrlName: string, enterpriseToken: string): Promise<AndroidEnterprise> {
+    const [signup] = (await this.db.query(`SELECT ministry_code FROM android_signup WHERE name = $1 AND completed_at IS NULL`, [signupUrlName])) as { ministry_code: string }[];
+    if (!signup) throw new AndroidError('unknown-signup', 'not-found', 'This signup was not started here, or is already complete.');
+    this.access.requireAccess(principal, 'device.manage', signup.ministry_code);
+    const ministry = await this.requireMinistry(signup.ministry_code);
+    const created = await this.callOrExplain('enterprises.create', () =>
+      this.amapi.call('enterprises.create', (api, o) =>
+        api.enterprises.create({ projectId: this.settings.projectId, signupUrlName, enterpriseToken, requestBody: { enterpriseDisplayName: ministry.name } }, o),
+      ),
+    );
+    if (!created.name) throw new AndroidError('bad-enterprise', 'unavailable', 'Google returned no enterprise name.');
+    await this.db.query(`UPDATE android_signup SET completed_at = now() WHERE name = $1`, [signupUrlName]);
+    return this.save(principal, signup.ministry_code, created.name, ministry.name);
+  }
+
+  private async save(principal: Principal, ministry: string, enterpriseName: string, displayName: string | null): Promise<AndroidEnterprise> {
+    return this.db.transaction(async (tx) => {
+      const before = await tx.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
+      await tx.query(
+        `INSERT INTO android_enterprise (ministry_code, enterprise_name, display_name, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (ministry_code) DO UPDATE SET enterprise_name = EXCLUDED.enterprise_name, display_name = EXCLUDED.display_name`,
+        [ministry, enterpriseName, displayName, actorOf(principal).label],
+      );
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'android.enterprise-bound',
+        entityType: 'ministry',
+        entityId: ministry,
+        ministry,
+        before: before ? { enterprise: before.enterpriseName } : null,
+        after: { enterprise: enterpriseName },
+      });
+      return tx.getRepository(AndroidEnterprise).findOneByOrFail({ ministryCode: ministry });
+    });
+  }
+
+  private async requireMinistry(code: string): Promise<Ministry> {
+    const ministry = await this.db.getRepository(Ministry).findOneBy({ code });
+    if (!ministry) throw new AndroidError('unknown-ministry', 'not-found', `Unknown ministry "${code}".`);
+    return ministry;
+  }
+
+  /** Google's refusal becomes a 4xx the administrator can act on; an outage a 503. */
+  private async callOrExplain<T>(label: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof PushError) throw new AndroidError(e.retryable ? 'google-unavailable' : 'google-refused', e.retryable ? 'unavailable' : 'invalid', e.message);
+      throw e;
+    }
+  }
+}

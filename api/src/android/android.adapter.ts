@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../rollout/platform-adapter';
+import { AmapiClientService } from './amapi-client.service';
+import { compileAmapiPolicy, webAppsOf } from './amapi-policy.compiler';
+import { AndroidEnterprise } from './android-enterprise.entity';
+
+/**
+ * Android Enterprise through the Android Management API. A group is one AMAPI policy named after
+ * it (`enterprises/E/policies/<group>`): a baseline change is one `policies.patch` per group and
+ * the phones follow; `devices.patch` (policyName) only moves a phone to another group's policy.
+ */
+@Injectable()
+export class AndroidAdapter implements PlatformAdapter {
+  readonly platform = 'android' as const;
+  readonly sharedPolicies = true;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly amapi: AmapiClientService,
+  ) {}
+
+  async enterpriseOf(ministry: string): Promise<string> {
+    const binding = await this.db.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
+    if (!binding) throw new PushError(`ministry "${ministry}" is bound to no Android Enterprise yet`, false);
+    return binding.enterpriseName;
+  }
+
+  async publishGroup(group: GroupTarget): Promise<void> {
+    const enterprise = await this.enterpriseOf(group.ministry);
+    const webApps = await this.ensureWebApps(enterprise, webAppsOf(group.effective));
+    const name = `${enterprise}/policies/${group.policyName}`;
+    const published = await this.amapi.call('policies.patch', (api, options) => api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options));
+    // A device reporting this version has applied this content.
+    await this.db.query(
+      `INSERT INTO android_policy_publication (enterprise_name, policy_name, version, hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [enterprise, group.policyName, published.version ?? '0', group.hash],
+    );
+  }
+
+  async pushDevice(device: DeviceTarget): Promise<void> {
+    if (!device.androidDeviceName) throw new PushError('this device has no Android Management API name (not enrolled through Android Enterprise)', false);
+    const enterprise = await this.enterpriseOf(device.ministry);
+    const policyName = `${enterprise}/policies/${device.policyName}`;
+    await this.amapi.call('devices.patch', (api, options) =>
+      api.enterprises.devices.patch({ name: device.androidDeviceName as string, updateMask: 'policyName', requestBody: { policyName } }, options),
+    );
+  }
+
+  /** Web apps (Visio) exist once per enterprise; AMAPI gives each a package name to use in policies. */
+  private async ensureWebApps(enterprise: string, wanted: { url: string; title: string }[]): Promise<Map<string, string>> {
+    const known = new Map<string, string>();
+    for (const { url, title } of wanted) {
+      const [row] = (await this.db.query(`SELECT package_name FROM android_web_app WHERE enterprise_name = $1 AND url = $2`, [enterprise, url])) as { package_name: string }[];
+      if (row) {
+        known.set(url, row.package_name);
+        continue;
+      }
+      const created = await this.amapi.call('webApps.create', (api, options) =>
+        api.enterprises.webApps.create({ parent: enterprise, requestBody: { title, startUrl: url, displayMode: 'STANDALONE' } }, options),
+      );
+      // AMAPI names a web app enterprises/E/webApps/<package name>.
+      const packageName = (created.name ?? '').split('/').pop() ?? '';
+      await this.db.query(
+        `INSERT INTO android_web_app (enterprise_name, url, web_app_name, package_name) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [enterprise, url, created.name, packageName],
+      );
+      known.set(url, packageName);
+    }
+    return known;
+  }
+}
