@@ -80,6 +80,8 @@ export interface Route {
   /** Extracts the `{+name}` / `{parent}` parameters in the order of `paramNames`. */
   template: RegExp;
   paramNames: string[];
+  /** The `pattern` of each path parameter, compiled once. */
+  patterns: Record<string, RegExp>;
 }
 
 export type RouteMatch = { kind: 'ok'; route: Route; params: Record<string, string> } | { kind: 'wrong-verb' } | { kind: 'none' };
@@ -172,6 +174,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+
 export class DiscoveryModel {
   readonly routes: Route[];
   private readonly fieldIndex = new WeakMap<DiscoverySchema, Map<string, FieldInfo>>();
+  private readonly requiredIndex = new WeakMap<DiscoverySchema, FieldInfo[]>();
 
   constructor(readonly doc: DiscoveryDocument) {
     this.routes = [];
@@ -202,7 +205,12 @@ export class DiscoveryModel {
         })
         .join('')}$`,
     );
-    return { method, flat, template, paramNames };
+    const patterns: Record<string, RegExp> = {};
+    for (const name of paramNames) {
+      const pattern = method.parameters?.[name]?.pattern;
+      if (pattern !== undefined) patterns[name] = new RegExp(pattern);
+    }
+    return { method, flat, template, paramNames, patterns };
   }
 
   /** Finds the discovery method for a verb and a URL path (e.g. `PATCH /v1/enterprises/E/policies/P`). */
@@ -215,14 +223,14 @@ export class DiscoveryModel {
       const m = route.template.exec(pathname);
       if (!m) continue;
       const params: Record<string, string> = {};
-      route.paramNames.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] ?? '');
-      });
-      const bad = Object.entries(params).some(([name, value]) => {
-        const pattern = route.method.parameters?.[name]?.pattern;
-        return pattern !== undefined && !new RegExp(pattern).test(value);
-      });
-      if (bad) continue;
+      try {
+        route.paramNames.forEach((name, i) => {
+          params[name] = decodeURIComponent(m[i + 1] ?? '');
+        });
+      } catch {
+        continue; // malformed percent-encoding
+      }
+      if (Object.entries(params).some(([name, value]) => route.patterns[name] && !route.patterns[name].test(value))) continue;
       return { kind: 'ok', route, params };
     }
     return pathMatched ? { kind: 'wrong-verb' } : { kind: 'none' };
@@ -272,6 +280,10 @@ export class DiscoveryModel {
       if (!index.has(info.protoName)) index.set(info.protoName, info);
     }
     this.fieldIndex.set(schema, index);
+    this.requiredIndex.set(
+      schema,
+      [...new Set(index.values())].filter((info) => info.required),
+    );
     return index;
   }
 
@@ -416,8 +428,7 @@ export class DiscoveryModel {
       if (converted !== undefined && !(options.stripOutputOnly && info.outputOnly)) result[info.jsonName] = converted;
     }
     if (options.enforceRequired) {
-      for (const info of new Set(fields.values())) {
-        if (!info.required) continue;
+      for (const info of this.requiredIndex.get(schema) ?? []) {
         const v = result[info.jsonName];
         const empty = v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
         if (empty) {

@@ -279,6 +279,16 @@ function enterpriseOf(name: string): string {
   return name.split('/').slice(0, 2).join('/');
 }
 
+/** Google's wording: "Invalid JSON payload received. <reason>\n<line>\n<caret>". */
+function malformedJsonMessage(raw: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : 'Unexpected token';
+  const position = Number(/position (\d+)/.exec(message)?.[1] ?? raw.length);
+  const reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'Unexpected end of string');
+  const start = Math.max(0, position - 20);
+  const context = raw.slice(start, position + 20).replace(/\s/g, ' ');
+  return `Invalid JSON payload received. ${reason}.\n${context}\n${' '.repeat(position - start)}^`;
+}
+
 function durationSeconds(duration: string): number {
   return Number(duration.slice(0, -1));
 }
@@ -524,8 +534,7 @@ class FakeAmapiServer implements FakeAmapi {
         try {
           parsed = JSON.parse(raw);
         } catch (error) {
-          const reason = error instanceof Error ? error.message : 'Unexpected token.';
-          throw ApiError.badRequest([{ description: `Invalid JSON payload received. ${reason}` }]);
+          throw ApiError.badRequest([{ description: malformedJsonMessage(raw, error) }]);
         }
       }
       const schema = route.method.request.$ref;
@@ -716,7 +725,7 @@ class FakeAmapiServer implements FakeAmapi {
 
   private storePolicy(name: string, content: JsonObject, previous: StoredPolicy | undefined): StoredPolicy {
     const version = previous ? (BigInt(previous.version) + 1n).toString() : '1';
-    const stored = typed<StoredPolicy>({ ...content, name, version });
+    const stored = typed<StoredPolicy>({ name, version, ...content });
     this.state.policies.set(name, stored);
     this.scheduleApply([...this.state.devices.values()].filter((d) => d.policyName === name).map((d) => d.name ?? ''));
     return stored;

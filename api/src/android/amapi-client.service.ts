@@ -15,7 +15,6 @@ interface HttpishError {
 
 const MAX_ATTEMPTS = 6;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ABORT_ERR']);
 
 export function retryAfterMs(error: HttpishError): number | null {
   const headers = error.response?.headers;
@@ -49,7 +48,8 @@ export class AmapiClientService {
   ) {
     const auth = settings.accessToken ? new google.auth.OAuth2() : new google.auth.GoogleAuth({ keyFile: settings.credentialsFile, scopes: ['https://www.googleapis.com/auth/androidmanagement'] });
     if (settings.accessToken && auth instanceof google.auth.OAuth2) auth.setCredentials({ access_token: settings.accessToken });
-    this.api = google.androidmanagement({ version: 'v1', auth, rootUrl: settings.rootUrl });
+    // Node's own fetch: gaxios would otherwise load node-fetch through a dynamic import.
+    this.api = google.androidmanagement({ version: 'v1', auth, rootUrl: settings.rootUrl, fetchImplementation: fetch });
   }
 
   async call<T>(label: string, run: (api: Amapi, options: { retry: false; timeout: number }) => Promise<{ data: T }>): Promise<T> {
@@ -60,7 +60,8 @@ export class AmapiClientService {
       } catch (e) {
         const error = e as HttpishError;
         const status = error.response?.status ?? (typeof error.status === 'number' ? error.status : undefined);
-        const retryable = status !== undefined ? RETRYABLE_STATUS.has(status) : RETRYABLE_CODES.has(String(error.code)) || /timeout|socket|network|ECONN/i.test(error.message ?? '');
+        // No HTTP answer at all (reset, timeout, refused): the request may not have arrived; try again.
+        const retryable = status !== undefined ? RETRYABLE_STATUS.has(status) : true;
         const detail = error.response?.data?.error?.message ?? error.message ?? 'unknown error';
         if (!retryable) throw new PushError(`Android Management API ${label} refused (${status ?? error.code}): ${detail}`, false);
         if (attempt + 1 >= MAX_ATTEMPTS) throw new PushError(`Android Management API ${label} failed ${MAX_ATTEMPTS} times (${status ?? error.code}): ${detail}`, true);

@@ -43,8 +43,11 @@ export class AndroidEnterpriseService {
     this.access.requireAccess(principal, 'device.manage', ministry);
     await this.requireMinistry(ministry);
     if (!this.settings.projectId) throw new AndroidError('no-project', 'unavailable', 'GOOGLE_CLOUD_PROJECT is not configured: the signup flow needs the EMM project.');
+    // Google appends enterpriseToken to the callback; the ministry tells which signup it completes.
+    const callback = new URL(callbackUrl);
+    callback.searchParams.set('ministry', ministry);
     const signup = await this.callOrExplain('signupUrls.create', () =>
-      this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl }, o)),
+      this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o)),
     );
     if (!signup.name || !signup.url) throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
     await this.db.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [signup.name, ministry, signup.url, actorOf(principal).label]);
@@ -52,14 +55,30 @@ export class AndroidEnterpriseService {
   }
 
   /** Step 2: Google redirects back with an enterprise token; the enterprise is created and bound. */
-  async completeSignup(principal: Principal, signupUrlName: string, enterpriseToken: string): Promise<AndroidEnterprise> {
-    const [signup] = (await this.db.query(`SELECT ministry_code FROM android_signup WHERE name = $1 AND completed_at IS NULL`, [signupUrlName])) as { ministry_code: string }[];
-    if (!signup) throw new AndroidError('unknown-signup', 'not-found', 'This signup was not started here, or is already complete.');
+  async completeSignup(principal: Principal, ministryCode: string, enterpriseToken: string): Promise<AndroidEnterprise> {
+    const [signup] = (await this.db.query(
+      `SELECT name, ministry_code FROM android_signup WHERE ministry_code = $1 AND completed_at IS NULL ORDER BY created_at DESC LIMIT 1`,
+      [ministryCode],
+    )) as { name: string; ministry_code: string }[];
+    if (!signup) throw new AndroidError('unknown-signup', 'not-found', `No Android Enterprise signup is in progress for ministry "${ministryCode}".`);
+    if (!enterpriseToken) throw new AndroidError('no-enterprise-token', 'invalid', 'Google did not return an enterprise token: the signup was not completed.');
+    const signupUrlName = signup.name;
     this.access.requireAccess(principal, 'device.manage', signup.ministry_code);
     const ministry = await this.requireMinistry(signup.ministry_code);
     const created = await this.callOrExplain('enterprises.create', () =>
       this.amapi.call('enterprises.create', (api, o) =>
-        api.enterprises.create({ projectId: this.settings.projectId, signupUrlName, enterpriseToken, requestBody: { enterpriseDisplayName: ministry.name } }, o),
+        api.enterprises.create(
+          {
+            projectId: this.settings.projectId,
+            signupUrlName,
+            enterpriseToken,
+            // Without a topic Google sends no ENROLLMENT nor STATUS_REPORT notification.
+            requestBody: this.settings.pubsub.topic
+              ? { enterpriseDisplayName: ministry.name, pubsubTopic: this.settings.pubsub.topic, enabledNotificationTypes: ['ENROLLMENT', 'STATUS_REPORT'] }
+              : { enterpriseDisplayName: ministry.name },
+          },
+          o,
+        ),
       ),
     );
     if (!created.name) throw new AndroidError('bad-enterprise', 'unavailable', 'Google returned no enterprise name.');

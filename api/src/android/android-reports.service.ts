@@ -123,8 +123,9 @@ export class AndroidReportsService {
                 unenrolled_at = CASE WHEN $5 THEN coalesce(unenrolled_at, now()) ELSE NULL END WHERE id = $1`,
         [row.id, JSON.stringify(installed), compliance.state, compliance.reason, device.state === 'DELETED'],
       );
-      await this.recordApplied(tx, row.id, device);
     });
+    // After the commit: the engine updates the same row on its own connection.
+    await this.recordApplied(this.db.manager, row.id, device);
   }
 
   private async recordApplied(tx: EntityManager, deviceId: string, device: AmapiDevice): Promise<void> {

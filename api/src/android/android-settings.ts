@@ -12,6 +12,8 @@ export interface AndroidSettings {
   quotaPer100s: number;
   timeoutMs: number;
   pubsub: {
+    /** Topic given to enterprises created through the signup flow (projects/P/topics/T). */
+    topic?: string;
     /** Expected `aud` of the push's OIDC token (the push endpoint URL, as configured in Pub/Sub). */
     audience?: string;
     jwksUrl: string;

@@ -71,8 +71,8 @@ export class AndroidController {
 
   @Get('android/signup-callback')
   @ApiOperation({ summary: 'Where Google sends the administrator back: creates and binds the enterprise' })
-  signupCallback(@CurrentPrincipal() p: Principal, @Query('signupUrlName') signupUrlName: string, @Query('enterpriseToken') enterpriseToken: string) {
-    return this.enterprises.completeSignup(p, signupUrlName ?? '', enterpriseToken ?? '');
+  signupCallback(@CurrentPrincipal() p: Principal, @Query('ministry') ministry: string, @Query('enterpriseToken') enterpriseToken: string) {
+    return this.enterprises.completeSignup(p, ministry ?? '', enterpriseToken ?? '');
   }
 
   @Post('ministries/:code/android/enrollment-tokens')

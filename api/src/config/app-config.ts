@@ -107,6 +107,11 @@ export class AppConfig {
   @IsString()
   PUBSUB_AUDIENCE?: string;
 
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @Matches(/^projects\/[^/]+\/topics\/[^/]+$/, { message: 'PUBSUB_TOPIC must look like projects/<project>/topics/<topic>' })
+  PUBSUB_TOPIC?: string;
+
   @Transform(({ value }) => value || 'https://www.googleapis.com/oauth2/v3/certs')
   @IsUrl({ require_tld: false, require_protocol: true })
   PUBSUB_JWKS_URL: string;
@@ -123,7 +128,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT'] as const;
 
 export class ConfigError extends Error {}
 
@@ -149,6 +154,6 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
     projectId: config.GOOGLE_CLOUD_PROJECT,
     quotaPer100s: config.AMAPI_QUOTA_PER_100S,
     timeoutMs: config.AMAPI_TIMEOUT_MS,
-    pubsub: { audience: config.PUBSUB_AUDIENCE, jwksUrl: config.PUBSUB_JWKS_URL, serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT },
+    pubsub: { topic: config.PUBSUB_TOPIC, audience: config.PUBSUB_AUDIENCE, jwksUrl: config.PUBSUB_JWKS_URL, serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT },
   };
 }

@@ -1,5 +1,6 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
+import { AndroidEnrollmentToken, AndroidEnterprise } from '../android/android-enterprise.entity';
 import { AuditEvent, AuditHead } from '../audit/audit-event.entity';
 import { App } from '../catalog/app.entity';
 import { Device } from '../devices/device.entity';
@@ -14,7 +15,7 @@ import { Rollout, RolloutGroup } from '../rollout/rollout.entity';
 import { PolicyVersion } from '../policies/policy-version.entity';
 import { Policy } from '../policies/policy.entity';
 
-export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, PolicyGroup, Rollout, RolloutGroup, AuditEvent, AuditHead];
+export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, PolicyGroup, Rollout, RolloutGroup, AndroidEnterprise, AndroidEnrollmentToken, AuditEvent, AuditHead];
 
 /** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
 export function dataSourceOptions(url: string): DataSourceOptions {

@@ -144,7 +144,13 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       const q = this.db
         .getRepository(Device)
         .createQueryBuilder('d')
-        .where('d.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after', { group: group.id, platform: adapter.platform, from, to, after })
+        .where('d.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after AND d.unenrolled_at IS NULL', {
+          group: group.id,
+          platform: adapter.platform,
+          from,
+          to,
+          after,
+        })
         .orderBy('d.id', 'ASC')
         .take(PAGE);
       if (!force) {
@@ -159,7 +165,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   }
 
   private async pushDevices(deviceIds: string[], force: boolean): Promise<void> {
-    const devices = await this.db.getRepository(Device).createQueryBuilder('d').where('d.id = ANY(:ids)', { ids: deviceIds }).getMany();
+    const devices = await this.db.getRepository(Device).createQueryBuilder('d').where('d.id = ANY(:ids) AND d.unenrolled_at IS NULL', { ids: deviceIds }).getMany();
     for (const device of devices) {
       if (!device.groupId) continue;
       const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: device.groupId });
@@ -234,7 +240,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   async retryDiverged(): Promise<{ retried: number; failed: number }> {
     const due = (await this.db.query(
       `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
-        WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed'
+        WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL
           AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
           AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
                            WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
@@ -268,7 +274,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       if (last) {
         const [{ pending }] = (await this.db.query(
           `SELECT count(*)::int AS pending FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
-            WHERE d.applied_hash IS DISTINCT FROM rg.to_hash AND d.push_state <> 'failed'`,
+            WHERE d.applied_hash IS DISTINCT FROM rg.to_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL`,
           [rollout.id],
         )) as { pending: number }[];
         if (pending === 0) await this.finish(rollout.id);

@@ -106,12 +106,12 @@ export class RolloutService {
               count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged,
               count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
               count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
-         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1`,
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 AND d.unenrolled_at IS NULL`,
       [ministry],
     )) as { devices: number; converged: number; failed: number; nonCompliant: number }[];
     const byPlatform = (await this.db.query(
       `SELECT d.platform, count(*)::int AS devices, count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged
-         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 GROUP BY 1 ORDER BY 1`,
+         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 AND d.unenrolled_at IS NULL GROUP BY 1 ORDER BY 1`,
       [ministry],
     )) as { platform: string; devices: number; converged: number }[];
     const activeRollouts = (await this.db.query(
@@ -142,7 +142,7 @@ export class RolloutService {
               count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
               count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
          FROM device d LEFT JOIN policy_group g ON g.id = d.group_id
-        WHERE ($1::text IS NULL OR d.ministry_code = $1) GROUP BY 1 ORDER BY 1`,
+        WHERE ($1::text IS NULL OR d.ministry_code = $1) AND d.unenrolled_at IS NULL GROUP BY 1 ORDER BY 1`,
       [filter.ministry ?? null],
     )) as FleetStatusRow[];
     return { rollouts, fleet };
@@ -157,6 +157,7 @@ export class RolloutService {
               count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM rg.to_hash)::int AS failed,
               count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
          FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
+        WHERE d.unenrolled_at IS NULL
         GROUP BY 1`,
       [r.id],
     )) as { stage: number; devices: number; converged: number; failed: number; nonCompliant: number }[];

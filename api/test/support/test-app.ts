@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
+import { AndroidSettings } from '../../src/android/android-settings';
 import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
 import { RecordingAdapter } from './recording-adapter';
@@ -13,6 +14,8 @@ export interface TestApp {
   db: DataSource;
   /** The recording platforms the engine pushes to. */
   adapters: { android: RecordingAdapter; ios: RecordingAdapter };
+  /** Base URL when started with `listen`. */
+  url: string;
   databaseUrl: string;
   issuer: string;
   /** supertest bound to the app, with the bearer token of a demo login (or none). */
@@ -31,7 +34,17 @@ export type AuthedRequest = Record<Method, (path: string) => request.Test>;
 export const BODY_LIMIT_BYTES = 200_000;
 
 /** The real application on its own fresh database, reached over HTTP. */
-export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean; adapters?: { android: RecordingAdapter; ios: RecordingAdapter } } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  reuse?: TestApp;
+  worker?: boolean;
+  adapters?: { android: RecordingAdapter; ios: RecordingAdapter };
+  /** Real Android Management API client (against the fake AMAPI) instead of the recording Android adapter. */
+  android?: AndroidSettings;
+  /** Listen on a loopback port (for callers outside the process, such as Pub/Sub pushes). */
+  listen?: boolean;
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const adminUrl = process.env.TEST_PG_ADMIN_URL;
   const issuer = process.env.TEST_OIDC_ISSUER;
   if (!adminUrl || !issuer) throw new Error('global setup did not run');
@@ -45,10 +58,12 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean; ad
     bodyLimitBytes: BODY_LIMIT_BYTES,
     worker: opts.worker ?? false,
     mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
-    rollout: { adapters: [adapters.android, adapters.ios] },
+    rollout: { adapters: opts.android ? [adapters.ios] : [adapters.android, adapters.ios] },
     jobRetryDelaySeconds: 1,
+    android: opts.android ?? null,
   });
   await app.init();
+  if (opts.listen) await app.listen(0, '127.0.0.1');
   if (opts.worker) await app.get(WorkerService).start();
   const server = app.getHttpServer();
   const token = (login: string) => getToken(issuer, login);
@@ -64,6 +79,7 @@ export async function startTestApp(opts: { reuse?: TestApp; worker?: boolean; ad
     app,
     db: app.get(DataSource),
     adapters,
+    url: opts.listen ? (await app.getUrl()).replace('[::1]', '127.0.0.1') : '',
     databaseUrl: database.url,
     issuer,
     as,
