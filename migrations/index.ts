@@ -2,6 +2,7 @@ import { PolicyCore1732370000000 } from './1732370000000-PolicyCore';
 import { ExemptionsNotificationsJobs1732370000001 } from './1732370000001-ExemptionsNotificationsJobs';
 import { RolloutEngine1732370000002 } from './1732370000002-RolloutEngine';
 import { AndroidEnterprise1732370000003 } from './1732370000003-AndroidEnterprise';
+import { AppleMdm1732370000004 } from './1732370000004-AppleMdm';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
-export const MIGRATIONS = [PolicyCore1732370000000, ExemptionsNotificationsJobs1732370000001, RolloutEngine1732370000002, AndroidEnterprise1732370000003];
+export const MIGRATIONS = [PolicyCore1732370000000, ExemptionsNotificationsJobs1732370000001, RolloutEngine1732370000002, AndroidEnterprise1732370000003, AppleMdm1732370000004];

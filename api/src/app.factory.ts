@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import pinoHttp from 'pino-http';
 import { AppModule, AppOptions } from './app.module';
+import { MDM_CONTENT_TYPES } from './apple/apple.controller';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { createLogger, PinoNestLogger } from './observability/logger';
 
@@ -20,6 +21,8 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
+  // Apple MDM messages: the raw bytes, because their signature covers them exactly.
+  app.useBodyParser('raw', { type: MDM_CONTENT_TYPES, limit: Math.min(options.bodyLimitBytes, 2_000_000) });
   // Policy content may also be sent as YAML, the format of the policy-as-code files.
   app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml'], limit: options.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });

@@ -18,6 +18,8 @@ import { WorkerModule } from './worker/worker.module';
 import { RolloutModule, RolloutOptions } from './rollout/rollout.module';
 import { AndroidModule, AndroidPlatformModule } from './android/android.module';
 import { AndroidSettings } from './android/android-settings';
+import { AppleModule, ApplePlatformModule } from './apple/apple.module';
+import { AppleSettings } from './apple/apple-settings';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -29,6 +31,8 @@ export interface AppOptions {
   jobRetryDelaySeconds?: number;
   /** Android Enterprise through the Android Management API; null: not configured. */
   android?: AndroidSettings | null;
+  /** The Apple MDM server (check-in, commands, APNs); null: not configured. */
+  apple?: AppleSettings | null;
 }
 
 @Module({})
@@ -48,8 +52,10 @@ export class AppModule implements NestModule {
         JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker, retryDelaySeconds: options.jobRetryDelaySeconds }),
         NotificationsModule.forRoot(options.mail),
         AndroidPlatformModule.forRoot(options.android ?? null),
+        ApplePlatformModule.forRoot(options.apple ?? null),
         RolloutModule.forRoot(options.rollout),
         AndroidModule.forRoot(options.android ?? null),
+        AppleModule.forRoot(options.apple ?? null),
         ExemptionsModule,
         WorkerModule,
       ],

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { AuditService } from './audit/audit.service';
-import { androidSettingsFrom, ConfigError, loadConfig } from './config/app-config';
+import { androidSettingsFrom, appleSettingsFrom, ConfigError, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/data-source';
 import { seedDemoData } from './demo/demo-seeder';
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
     rollout: { simulateDevices: config.DEVICE_SIMULATOR },
     android: androidSettingsFrom(config),
+    apple: appleSettingsFrom(config),
   });
   await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));

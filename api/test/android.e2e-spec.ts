@@ -1,4 +1,5 @@
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
+import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -126,7 +127,7 @@ describe('Android Enterprise', () => {
     expect(byPlatform.converged).toBe(byPlatform.devices);
   });
 
-  it('moves only the exempted agent\'s phone to its new group policy', async () => {
+  it('moves only the exempted agent\'s phone to its new group policy, and back at expiry', async () => {
     fake.resetLog();
     const req = await (await t.as('presse.interieur')).post('/exemptions').send({ app: 'x', justification: 'Compte X officiel du ministère de l’Intérieur', days: 30 }).expect(201);
     await (await t.as('approver.interieur')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
@@ -138,6 +139,17 @@ describe('Android Enterprise', () => {
     const own = fake.state.policies.get(`${ENTERPRISE}/policies/${lea.group_id}`);
     expect(own?.applications?.some((a) => a.packageName === 'com.twitter.android')).toBe(false);
     expect(fake.state.devices.get(lea.android_device_name)?.appliedPolicyName).toBe(`${ENTERPRISE}/policies/${lea.group_id}`);
+
+    // At expiry the phone goes back to the ministry's policy: one devices.patch, nothing else.
+    fake.resetLog();
+    await t.db.query(`UPDATE exemption SET valid_until = now() - interval '1 second' WHERE id = $1`, [req.body.id]);
+    await t.app.get(ExemptionSchedulerService).expireDue();
+    await settle();
+    expect(calls('PATCH', '/devices/').map((r) => (r.body as { policyName: string }).policyName)).toEqual([`${ENTERPRISE}/policies/interieur`]);
+    expect(calls('PATCH', '/policies/')).toHaveLength(0);
+    expect(fake.state.devices.get(lea.android_device_name)?.appliedPolicyName).toBe(`${ENTERPRISE}/policies/interieur`);
+    const [back] = await t.db.query(`SELECT d.group_id, d.applied_hash = g.desired_hash AS converged FROM device d JOIN policy_group g ON g.id = d.group_id WHERE d.android_device_name = $1`, [lea.android_device_name]);
+    expect(back).toEqual({ group_id: 'interieur', converged: true });
   });
 
   it('marks a phone with a banned app still installed non-compliant, with the app named, for its ministry', async () => {

@@ -1,5 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import type { AndroidSettings } from '../android/android-settings';
+import type { AppleSettings } from '../apple/apple-settings';
+import { readFileSync } from 'node:fs';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
 
 /**
@@ -121,6 +123,41 @@ export class AppConfig {
   @IsString()
   PUBSUB_SERVICE_ACCOUNT?: string;
 
+  /** Turns the Apple MDM server on (enrollment, check-in, commands, APNs). */
+  @Transform(({ value }) => value === 'true' || value === '1')
+  @IsBoolean()
+  APPLE_MDM: boolean;
+
+  /** Public base URL the iPhones reach (ServerURL/CheckInURL); default PUBLIC_URL. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  MDM_SERVER_URL?: string;
+
+  @Transform(({ value }) => value || 'api.push.apple.com')
+  @IsString()
+  APNS_HOST: string;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? 443 : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  APNS_PORT: number;
+
+  /** Extra CA for the APNs connection (a local APNs peer); path to a PEM file. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  APNS_CA_FILE?: string;
+
+  @Transform(({ value }) => value || 'signature')
+  @IsIn(['signature', 'proxy-header'])
+  MDM_IDENTITY_FROM: 'signature' | 'proxy-header';
+
+  @Transform(({ value }) => value || 'X-Client-Certificate')
+  @IsString()
+  MDM_PROXY_CERT_HEADER: string;
+
   /** Largest JSON body accepted, in bytes; bigger ones get a 413. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1_000_000 : Number(value)))
   @IsInt()
@@ -128,7 +165,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
 
 export class ConfigError extends Error {}
 
@@ -155,5 +192,18 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
     quotaPer100s: config.AMAPI_QUOTA_PER_100S,
     timeoutMs: config.AMAPI_TIMEOUT_MS,
     pubsub: { topic: config.PUBSUB_TOPIC, audience: config.PUBSUB_AUDIENCE, jwksUrl: config.PUBSUB_JWKS_URL, serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT },
+  };
+}
+
+/** The Apple MDM server is on when APPLE_MDM=true. */
+export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
+  if (!config.APPLE_MDM) return null;
+  return {
+    serverBaseUrl: (config.MDM_SERVER_URL ?? config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/$/, ''),
+    apnsHost: config.APNS_HOST,
+    apnsPort: config.APNS_PORT,
+    apnsCaPem: config.APNS_CA_FILE ? readFileSync(config.APNS_CA_FILE, 'utf8') : undefined,
+    identityFrom: config.MDM_IDENTITY_FROM,
+    proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
   };
 }

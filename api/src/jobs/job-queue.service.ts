@@ -28,6 +28,8 @@ export const QUEUES = {
   rolloutTick: 'rollout.tick',
   /** Nightly: compare Google's devices with ours and repair drift. */
   androidReconcile: 'android.reconcile',
+  /** Daily: iPhones' installed apps and supervision, for compliance. */
+  appleInventory: 'apple.inventory',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Platform } from '../devices/device.entity';
 import { AndroidAdapter } from '../android/android.adapter';
+import { AppleAdapter } from '../apple/apple.adapter';
 import { PoliciesModule } from '../policies/policies.module';
 import { PLATFORM_ADAPTERS, PlatformAdapter, UnconfiguredPlatformAdapter } from './platform-adapter';
 import { PolicyGroupService } from './policy-group.service';
@@ -20,10 +21,10 @@ export interface RolloutOptions {
 export class RolloutModule {
   static forRoot(options: RolloutOptions): DynamicModule {
     /** Given adapters (tests) first, then the configured platforms, then simulated or unconfigured ones. */
-    const platformAdapters = (android?: AndroidAdapter): Map<Platform, PlatformAdapter> => {
+    const platformAdapters = (android?: AndroidAdapter, apple?: AppleAdapter): Map<Platform, PlatformAdapter> => {
       const adapters = new Map<Platform, PlatformAdapter>();
       for (const platform of ['android', 'ios'] as const) {
-        const given = options.adapters?.find((a) => a.platform === platform) ?? (platform === 'android' ? android : undefined);
+        const given = options.adapters?.find((a) => a.platform === platform) ?? (platform === 'android' ? android : apple);
         adapters.set(platform, given ?? (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)));
       }
       return adapters;
@@ -34,7 +35,7 @@ export class RolloutModule {
       imports: [PoliciesModule],
       controllers: [RolloutController],
       providers: [
-        { provide: PLATFORM_ADAPTERS, useFactory: platformAdapters, inject: [{ token: AndroidAdapter, optional: true }] },
+        { provide: PLATFORM_ADAPTERS, useFactory: platformAdapters, inject: [{ token: AndroidAdapter, optional: true }, { token: AppleAdapter, optional: true }] },
         PolicyGroupService,
         RolloutEngine,
         RolloutService,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
-import { androidSettingsFrom, loadConfig } from '../config/app-config';
+import { androidSettingsFrom, appleSettingsFrom, loadConfig } from '../config/app-config';
 import { resolveDatabase } from '../database/database-url';
 import { runMigrations } from '../database/data-source';
 import { createLogger, PinoNestLogger } from '../observability/logger';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` },
       rollout: { simulateDevices: config.DEVICE_SIMULATOR },
       android: androidSettingsFrom(config),
+      apple: appleSettingsFrom(config),
     }),
     { logger: new PinoNestLogger(createLogger(config.LOG_LEVEL)) },
   );

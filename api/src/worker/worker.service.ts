@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AndroidReconcileService } from '../android/android-reconcile.service';
+import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -65,6 +66,13 @@ export class WorkerService {
         await reconciler.reconcileAll();
       });
       await this.jobs.boss.schedule(QUEUES.androidReconcile, '0 3 * * *', null, { tz: 'Europe/Paris' });
+    }
+    const mdm = this.optional(MdmProtocolService);
+    if (mdm) {
+      await this.jobs.work(QUEUES.appleInventory, async () => {
+        await mdm.queueInventoryRefresh();
+      });
+      await this.jobs.boss.schedule(QUEUES.appleInventory, '30 2 * * *', null, { tz: 'Europe/Paris' });
     }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');

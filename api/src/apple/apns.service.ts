@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import apn from '@parse/node-apn';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PushError } from '../rollout/platform-adapter';
+import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
+import { PushCertificateService } from './push-certificate.service';
+
+/**
+ * MDM pushes through APNs with the maintained node-apn (`@parse/node-apn`), HTTP/2, client
+ * certificate = the MDM push certificate: `{"mdm": PushMagic}` to the device token, topic = the
+ * certificate's UID. 410 marks the token dead; 429 and 5xx are retried later by the caller's job.
+ */
+@Injectable()
+export class ApnsService implements OnApplicationShutdown {
+  private readonly logger = new Logger('APNs');
+  private provider?: { topic: string; certPem: string; provider: apn.Provider };
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APPLE_SETTINGS) private readonly settings: AppleSettings,
+    private readonly certificates: PushCertificateService,
+  ) {}
+
+  private async connection(): Promise<{ topic: string; provider: apn.Provider }> {
+    const active = await this.certificates.active();
+    if (!active) throw new PushError('no MDM push certificate uploaded', false);
+    if (this.provider?.certPem !== active.certPem) {
+      await this.provider?.provider.shutdown();
+      const options: apn.ProviderOptions = {
+        cert: active.certPem,
+        key: active.keyPem,
+        production: true,
+        address: this.settings.apnsHost,
+        port: this.settings.apnsPort,
+        ...(this.settings.apnsCaPem ? { ca: [this.settings.apnsCaPem] } : {}),
+      };
+      this.provider = { topic: active.topic, certPem: active.certPem, provider: new apn.Provider(options) };
+    }
+    return this.provider;
+  }
+
+  async wake(deviceId: string): Promise<void> {
+    const [device] = (await this.db.query(`SELECT apns_token, push_magic, apns_dead_at FROM device WHERE id = $1`, [deviceId])) as { apns_token: string | null; push_magic: string | null; apns_dead_at: Date | null }[];
+    if (!device?.apns_token || !device.push_magic) throw new PushError('the device has not sent its push token yet (no TokenUpdate)', true);
+    if (device.apns_dead_at) throw new PushError('APNs reported the device token as no longer valid (410): the device must enroll again', false);
+    const { topic, provider } = await this.connection();
+    const note = new apn.Notification();
+    note.topic = topic;
+    note.rawPayload = { mdm: device.push_magic };
+    const result = await provider.send(note, device.apns_token);
+    const failure = result.failed[0];
+    if (!failure) return;
+    const status = Number(failure.status ?? 0);
+    const reason = (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
+    if (status === 410) {
+      await this.db.query(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [deviceId]);
+      throw new PushError(`APNs: device token unregistered (410 ${reason})`, false);
+    }
+    this.logger.warn(`APNs ${status || 'error'} for ${deviceId}: ${reason}`);
+    throw new PushError(`APNs refused the push (${status || 'connection'} ${reason})`, status === 0 || status === 429 || status >= 500);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.provider?.provider.shutdown();
+  }
+}

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { PlistDict, toPlistXml } from './apple-payloads';
+
+export interface NextCommand {
+  uuid: string;
+  xml: string;
+}
+
+/** A NotNow answer is tried again after this, not in a loop within the same session. */
+const NOT_NOW_RETRY_SECONDS = 300;
+
+/**
+ * The per-device command queue, in PostgreSQL, in order. A command is handed out until the device
+ * answers it; once Acknowledged (or Error) it is never handed out again.
+ */
+@Injectable()
+export class AppleCommandsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async enqueue(tx: EntityManager, deviceId: string, command: PlistDict, policyHash: string | null = null): Promise<string> {
+    const [row] = (await tx.query(`INSERT INTO apple_command (device_id, request_type, command, policy_hash) VALUES ($1, $2, $3, $4) RETURNING uuid`, [
+      deviceId,
+      command.RequestType as string,
+      Buffer.from(JSON.stringify(command, (_k, v: unknown) => (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? { $data: Buffer.from((v as { data: number[] }).data).toString('base64') } : v))),
+      policyHash,
+    ])) as { uuid: string }[];
+    return row.uuid;
+  }
+
+  /** Queued (or already sent but unanswered) commands that a device has not yet got this session. */
+  async next(deviceId: string): Promise<NextCommand | null> {
+    const rows = (await this.db.query(
+      `UPDATE apple_command SET status = 'sent', sent_at = now()
+        WHERE uuid = (SELECT uuid FROM apple_command
+                       WHERE device_id = $1 AND (status IN ('queued', 'sent') OR (status = 'not-now' AND not_now_until <= now()))
+                       ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING uuid, command`,
+      [deviceId],
+    )) as [{ uuid: string; command: Buffer }[], number];
+    const row = rows[0][0];
+    if (!row) return null;
+    const command = JSON.parse(row.command.toString(), (_k, v: unknown) => (v && typeof v === 'object' && '$data' in (v as object) ? Buffer.from((v as { $data: string }).$data, 'base64') : v)) as PlistDict;
+    return { uuid: row.uuid, xml: toPlistXml({ CommandUUID: row.uuid.toUpperCase(), Command: command }) };
+  }
+
+  /** Records the device's answer; false when the command is unknown or already answered (a replay). */
+  async answer(deviceId: string, uuid: string, status: 'Acknowledged' | 'Error' | 'NotNow', result: unknown): Promise<{ requestType: string; policyHash: string | null } | null> {
+    const next = status === 'Acknowledged' ? 'acknowledged' : status === 'Error' ? 'error' : 'not-now';
+    const rows = (await this.db.query(
+      `UPDATE apple_command SET status = $3, answered_at = now(), result = $4,
+              not_now_until = CASE WHEN $3 = 'not-now' THEN now() + make_interval(secs => $5) ELSE NULL END
+        WHERE device_id = $1 AND uuid = $2 AND status IN ('sent', 'queued', 'not-now')
+        RETURNING request_type, policy_hash`,
+      [deviceId, uuid.toLowerCase(), next, JSON.stringify(result), NOT_NOW_RETRY_SECONDS],
+    )) as [{ request_type: string; policy_hash: string | null }[], number];
+    const row = rows[0][0];
+    return row ? { requestType: row.request_type, policyHash: row.policy_hash } : null;
+  }
+
+  /** A new policy makes the older, still unanswered profile installations pointless. */
+  async cancelPending(tx: EntityManager, deviceId: string, requestType: string): Promise<void> {
+    await tx.query(`UPDATE apple_command SET status = 'cancelled' WHERE device_id = $1 AND request_type = $2 AND status IN ('queued', 'not-now')`, [deviceId, requestType]);
+  }
+}

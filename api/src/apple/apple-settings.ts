@@ -1,0 +1,14 @@
+/** How the service talks to APNs and tells devices where it is. */
+export interface AppleSettings {
+  /** Public base URL of the MDM endpoints (https in production; what enrolled devices call). */
+  serverBaseUrl: string;
+  apnsHost: string;
+  apnsPort: number;
+  /** Extra CA trusted for the APNs connection (tests: the fake APNs' CA). */
+  apnsCaPem?: string;
+  /** How a request's device identity is proven: the Mdm-Signature header, or a client certificate forwarded by the TLS proxy. */
+  identityFrom: 'signature' | 'proxy-header';
+  proxyCertHeader: string;
+}
+
+export const APPLE_SETTINGS = Symbol('APPLE_SETTINGS');

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { InstalledApp } from '../devices/device.entity';
+import { DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../rollout/platform-adapter';
+import { AppleCommandsService } from './apple-commands.service';
+import { commands, policyProfile } from './apple-payloads';
+import { ApnsService } from './apns.service';
+
+/**
+ * Apple has no shared policy: each iPhone gets its own InstallProfile (Restrictions + web clips),
+ * InstallApplication for required apps it lacks, RemoveApplication for banned apps it has as
+ * managed apps, then one APNs push to make it check in.
+ */
+@Injectable()
+export class AppleAdapter implements PlatformAdapter {
+  readonly platform = 'ios' as const;
+  readonly sharedPolicies = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly queue: AppleCommandsService,
+    private readonly apns: ApnsService,
+  ) {}
+
+  async publishGroup(_group: GroupTarget): Promise<void> {
+    // Nothing shared to publish on Apple devices.
+  }
+
+  async pushDevice(device: DeviceTarget): Promise<void> {
+    if (!device.appleUdid) throw new PushError('this iPhone has not checked in with this MDM server (no UDID)', false);
+    const [row] = (await this.db.query(`SELECT installed_apps FROM device WHERE id = $1`, [device.deviceId])) as { installed_apps: InstalledApp[] }[];
+    const installed = new Map((row?.installed_apps ?? []).map((a) => [a.id, a]));
+    await this.db.transaction(async (tx) => {
+      await this.queue.cancelPending(tx, device.deviceId, 'InstallProfile');
+      await this.queue.enqueue(tx, device.deviceId, commands.installProfile(policyProfile(device.effective)), device.hash);
+      for (const app of device.effective.apps) {
+        if (app.action === 'require' && app.ios.length > 0 && !app.ios.some((b) => installed.has(b))) {
+          await this.queue.enqueue(tx, device.deviceId, commands.installApplication(app.ios[0]));
+        }
+        if (app.action === 'block') {
+          for (const bundle of app.ios.filter((b) => installed.get(b)?.managed)) await this.queue.enqueue(tx, device.deviceId, commands.removeApplication(bundle));
+        }
+      }
+    });
+    await this.apns.wake(device.deviceId);
+  }
+}

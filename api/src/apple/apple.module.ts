@@ -1,0 +1,39 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AppleCaService } from './apple-ca.service';
+import { AppleCommandsService } from './apple-commands.service';
+import { AppleEnrollmentService } from './apple-enrollment.service';
+import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
+import { AppleController } from './apple.controller';
+import { AppleAdapter } from './apple.adapter';
+import { ApnsService } from './apns.service';
+import { MdmIdentityService } from './mdm-identity.service';
+import { MdmProtocolService } from './mdm-protocol.service';
+import { PushCertificateService } from './push-certificate.service';
+
+/** The platform side for the rollout engine: command queue, APNs, adapter. */
+@Global()
+@Module({})
+export class ApplePlatformModule {
+  static forRoot(settings: AppleSettings | null): DynamicModule {
+    if (!settings) return { module: ApplePlatformModule };
+    return {
+      module: ApplePlatformModule,
+      providers: [{ provide: APPLE_SETTINGS, useValue: settings }, PushCertificateService, AppleCommandsService, ApnsService, AppleAdapter],
+      exports: [APPLE_SETTINGS, PushCertificateService, AppleCommandsService, ApnsService, AppleAdapter],
+    };
+  }
+}
+
+/** The MDM server: enrollment, check-in and command endpoints, push certificate management. */
+@Module({})
+export class AppleModule {
+  static forRoot(settings: AppleSettings | null): DynamicModule {
+    if (!settings) return { module: AppleModule };
+    return {
+      module: AppleModule,
+      controllers: [AppleController],
+      providers: [AppleCaService, AppleEnrollmentService, MdmIdentityService, MdmProtocolService],
+      exports: [MdmProtocolService],
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { AppleCaService } from './apple-ca.service';
+import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
+import { AppleError } from './apple.error';
+import { verifyDetachedSignature } from './cms/cms';
+
+/**
+ * Proves who is speaking on the MDM endpoints: the `Mdm-Signature` CMS signature over the body
+ * (SignMessage in the enrollment profile), or the client certificate a TLS proxy forwards. Either
+ * way the certificate must come from this server's CA; its serial is the device identity.
+ */
+@Injectable()
+export class MdmIdentityService {
+  constructor(
+    @Inject(APPLE_SETTINGS) private readonly settings: AppleSettings,
+    private readonly ca: AppleCaService,
+  ) {}
+
+  async serialOf(request: Request, body: Buffer): Promise<string> {
+    let certificatePem: string | undefined;
+    if (this.settings.identityFrom === 'proxy-header') {
+      const header = request.headers[this.settings.proxyCertHeader.toLowerCase()];
+      certificatePem = typeof header === 'string' ? decodeURIComponent(header) : undefined;
+      if (!certificatePem) throw new AppleError('no-identity', 'unauthenticated', 'No client certificate was forwarded by the TLS proxy.');
+    } else {
+      const signature = request.headers['mdm-signature'];
+      if (typeof signature !== 'string') throw new AppleError('no-identity', 'unauthenticated', 'The request carries no Mdm-Signature header.');
+      const verified = verifyDetachedSignature(body, signature);
+      if (!verified.ok || !verified.certificatePem) throw new AppleError('bad-signature', 'unauthenticated', `The Mdm-Signature does not verify: ${verified.reason ?? 'invalid'}.`);
+      certificatePem = verified.certificatePem;
+    }
+    const serial = await this.ca.serialIfOurs(certificatePem);
+    if (!serial) throw new AppleError('unknown-identity', 'forbidden', 'The device identity was not issued by this server (or has expired).');
+    return serial;
+  }
+}
