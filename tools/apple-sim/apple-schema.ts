@@ -294,7 +294,7 @@ function checkDictionary(
   const byName = new Map(keys.filter((k) => !k.key.startsWith('ANY')).map((k) => [k.key, k]));
   const wildcard = keys.find((k) => k.key.startsWith('ANY'));
   for (const def of byName.values()) {
-    if (isRequired(def, context) && !(def.key in dict)) out.push({ path: join2(path, def.key), message: 'required key missing', kind: 'missing' });
+    if (isRequired(def, context) && dict[def.key] === undefined) out.push({ path: join2(path, def.key), message: 'required key missing', kind: 'missing' });
   }
   for (const [name, value] of Object.entries(dict)) {
     if (value === undefined) continue;

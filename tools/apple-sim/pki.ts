@@ -15,7 +15,9 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
-import { children, content, decodeOid, decodeString, DerError, parseSingle, TagClass, Tlv, UniversalTag } from './der';
+import { certificateDer, certificateNames, nameAttributes } from './der';
+
+export { certificateDer, certificateNames, nameAttributes, subjectKeyIdentifier } from './der';
 
 export const OID_USER_ID = '0.9.2342.19200300.100.1.1';
 export const OID_APNS_DEVELOPMENT = '1.2.840.113635.100.6.3.1';
@@ -198,43 +200,6 @@ export function createIdentity(ca: TestCa, commonName: string, options: Certific
   return { ...done, p12: p12(key, [cert, ca.cert], p12Password, commonName), p12Password };
 }
 
-/** First CERTIFICATE block of a PEM text (other blocks, e.g. a key, are skipped), or DER as is. */
-export function certificateDer(input: string | Buffer): Buffer {
-  if (Buffer.isBuffer(input) && input[0] === 0x30) return input;
-  const text = Buffer.isBuffer(input) ? input.toString('latin1') : input;
-  const m = text.match(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/);
-  if (!m) throw new Error('no CERTIFICATE in the PEM text');
-  return Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
-}
-
-/** The issuer and subject Names (raw TLVs) of a DER certificate, without parsing its public key. */
-export function certificateNames(der: Buffer): { tbs: Tlv; serial: Tlv; issuer: Tlv; subject: Tlv; extensions: Tlv | undefined } {
-  const certificate = parseSingle(der);
-  const tbs = children(certificate)[0];
-  if (!tbs || tbs.tagNumber !== UniversalTag.sequence) throw new DerError('not a certificate');
-  const fields = children(tbs);
-  let i = 0;
-  if (fields[0]?.tagClass === TagClass.context && fields[0].tagNumber === 0) i = 1; // [0] version
-  const serial = fields[i];
-  const issuer = fields[i + 2];
-  const subject = fields[i + 4];
-  if (!serial || !issuer || !subject) throw new DerError('not a certificate');
-  const extensions = fields.slice(i + 6).find((f) => f.tagClass === TagClass.context && f.tagNumber === 3);
-  return { tbs, serial, issuer, subject, extensions };
-}
-
-/** Values of the attribute `oid` in a Name (RDNSequence). */
-export function nameAttributes(name: Tlv, oid: string): string[] {
-  const values: string[] = [];
-  for (const rdn of children(name)) {
-    for (const atv of children(rdn)) {
-      const [type, value] = children(atv);
-      if (type && value && decodeOid(type) === oid) values.push(decodeString(value));
-    }
-  }
-  return values;
-}
-
 /**
  * The APNs topic of a push certificate: the UID (0.9.2342.19200300.100.1.1) of its subject, or
  * null if there is none. Takes PEM (the first CERTIFICATE block; a key block may follow) or DER.
@@ -244,21 +209,6 @@ export function nameAttributes(name: Tlv, oid: string): string[] {
 export function readTopicFromCertificate(pemOrDer: string | Buffer): string | null {
   const { subject } = certificateNames(certificateDer(pemOrDer));
   return nameAttributes(subject, OID_USER_ID)[0] ?? null;
-}
-
-/** The certificate's Subject Key Identifier extension value (hex) or null. */
-export function subjectKeyIdentifier(der: Buffer): string | null {
-  const { extensions } = certificateNames(der);
-  if (!extensions) return null;
-  const [list] = children(extensions);
-  for (const ext of children(list)) {
-    const parts = children(ext);
-    if (decodeOid(parts[0]) !== '2.5.29.14') continue;
-    const value = parts[parts.length - 1];
-    const inner = parseSingle(Buffer.from(content(value)));
-    return content(inner).toString('hex');
-  }
-  return null;
 }
 
 /** Decodes a PKCS#12 (DER) into PEM certificate (the one matching the key) and PEM private key. */

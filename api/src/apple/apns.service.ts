@@ -26,7 +26,7 @@ export class ApnsService implements OnApplicationShutdown {
     const active = await this.certificates.active();
     if (!active) throw new PushError('no MDM push certificate uploaded', false);
     if (this.provider?.certPem !== active.certPem) {
-      await this.provider?.provider.shutdown();
+      await this.shutdown();
       const options: apn.ProviderOptions = {
         cert: active.certPem,
         key: active.keyPem,
@@ -61,7 +61,14 @@ export class ApnsService implements OnApplicationShutdown {
     throw new PushError(`APNs refused the push (${status || 'connection'} ${reason})`, status === 0 || status === 429 || status >= 500);
   }
 
+  /** node-apn's shutdown resolves through its callback only. */
+  private shutdown(): Promise<void> {
+    const provider = this.provider?.provider;
+    this.provider = undefined;
+    return provider ? new Promise((resolve) => void provider.shutdown(() => resolve())) : Promise.resolve();
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.provider?.provider.shutdown();
+    await this.shutdown();
   }
 }

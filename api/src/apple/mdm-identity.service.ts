@@ -30,6 +30,7 @@ export class MdmIdentityService {
       if (!verified.ok || !verified.certificatePem) throw new AppleError('bad-signature', 'unauthenticated', `The Mdm-Signature does not verify: ${verified.reason ?? 'invalid'}.`);
       certificatePem = verified.certificatePem;
     }
+    if (!certificatePem) throw new AppleError('no-identity', 'unauthenticated', 'No device certificate.');
     const serial = await this.ca.serialIfOurs(certificatePem);
     if (!serial) throw new AppleError('unknown-identity', 'forbidden', 'The device identity was not issued by this server (or has expired).');
     return serial;
