@@ -128,6 +128,7 @@ export class MdmProtocolService {
       // First token: the device is fully enrolled. Its policy (group) and its first inventory follow.
       await this.queue.enqueue(tx, device.id, commands.deviceInformation());
       await this.queue.enqueue(tx, device.id, commands.installedApplicationList());
+      await this.queue.enqueue(tx, device.id, commands.managedApplicationList());
       await this.groups.regroup(tx, { deviceIds: [device.id] }, 'enrolled');
       return device.id;
     });
@@ -215,6 +216,7 @@ export class MdmProtocolService {
     for (const { id } of due) {
       await this.db.transaction(async (tx) => {
         await this.queue.enqueue(tx, id, commands.installedApplicationList());
+        await this.queue.enqueue(tx, id, commands.managedApplicationList());
         await this.queue.enqueue(tx, id, commands.deviceInformation());
       });
       await this.apns.wake(id).catch((e: Error) => this.logger.warn(`inventory push for ${id}: ${e.message}`));

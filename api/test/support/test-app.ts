@@ -4,6 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AndroidSettings } from '../../src/android/android-settings';
+import { AppleSettings } from '../../src/apple/apple-settings';
 import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
 import { RecordingAdapter } from './recording-adapter';
@@ -42,6 +43,10 @@ export interface TestAppOptions {
   android?: AndroidSettings;
   /** Listen on a loopback port (for callers outside the process, such as Pub/Sub pushes). */
   listen?: boolean;
+  /** The port to listen on (default: any free one). */
+  port?: number;
+  /** The Apple MDM server (the real Apple adapter replaces the recording iOS one). */
+  apple?: AppleSettings;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -58,12 +63,13 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     bodyLimitBytes: BODY_LIMIT_BYTES,
     worker: opts.worker ?? false,
     mail: { mailFrom: 'test@numerique.gouv.fr', publicUrl: 'http://localhost:3000' },
-    rollout: { adapters: opts.android ? [adapters.ios] : [adapters.android, adapters.ios] },
+    rollout: { adapters: [...(opts.android ? [] : [adapters.android]), ...(opts.apple ? [] : [adapters.ios])] },
     jobRetryDelaySeconds: 1,
     android: opts.android ?? null,
+    apple: opts.apple ?? null,
   });
   await app.init();
-  if (opts.listen) await app.listen(0, '127.0.0.1');
+  if (opts.listen) await app.listen(opts.port ?? 0, '127.0.0.1');
   if (opts.worker) await app.get(WorkerService).start();
   const server = app.getHttpServer();
   const token = (login: string) => getToken(issuer, login);

@@ -1,0 +1,161 @@
+import { createServer } from 'node:net';
+import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
+import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
+import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
+import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
+import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import { drainRolloutJobs } from './support/drain-jobs';
+import { startTestApp, TestApp } from './support/test-app';
+
+let t: TestApp;
+let apns: FakeApns;
+const apple = createTestCa('Apple Sim Root CA');
+const push = createMdmPushCertificate(apple);
+const phones: SimulatedIPhone[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function agentId(sub: string): Promise<string> {
+  return (await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub]))[0].id;
+}
+
+/** The agent's iPhone: enrollment link from IT, profile download, check-in, first policy. */
+async function enrollIPhone(agentSub: string, opts: { installedApps?: { bundleId: string; managed?: boolean; name?: string }[]; supervised?: boolean } = {}): Promise<SimulatedIPhone> {
+  const link = await (await t.as('it.interieur')).post('/ministries/interieur/apple/enrollment-links').send({ agentId: await agentId(agentSub), expiresInHours: 24 }).expect(201);
+  const profile = await fetch(link.body.url);
+  expect(profile.headers.get('content-type')).toContain('application/x-apple-aspen-config');
+  const phone = SimulatedIPhone.fromEnrollmentProfile(await profile.text(), { installedApps: opts.installedApps ?? [], supervised: opts.supervised ?? true });
+  phone.connectTo(apns);
+  await phone.enroll();
+  phones.push(phone);
+  await converge();
+  return phone;
+}
+
+/** Runs the rollout jobs; APNs wakes the phones, which poll until the server has nothing more. */
+async function converge(): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    await drainRolloutJobs(t);
+    await new Promise((r) => setTimeout(r, 150));
+    for (const phone of phones) await phone.poll();
+  }
+}
+
+async function deviceOf(phone: SimulatedIPhone) {
+  const [row] = await t.db.query(`SELECT id FROM device WHERE apple_udid = $1`, [phone.udid]);
+  return (await (await t.as('it.interieur')).get(`/devices/${row.id}`).expect(200)).body;
+}
+
+beforeAll(async () => {
+  apns = await startFakeApns({ ca: apple, serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']), expectedTopic: push.topic });
+  const port = await freePort();
+  t = await startTestApp({
+    listen: true,
+    port,
+    apple: {
+      serverBaseUrl: `http://127.0.0.1:${port}`,
+      apnsHost: '127.0.0.1',
+      apnsPort: apns.port,
+      apnsCaPem: apple.certPem,
+      identityFrom: 'signature',
+      proxyCertHeader: 'X-Client-Certificate',
+    },
+  });
+});
+afterAll(async () => {
+  await t.close();
+  await apns.close();
+});
+
+describe('Apple MDM', () => {
+  it('takes the MDM push certificate from national admins only, reads its topic and shows its expiry', async () => {
+    await (await t.as('it.interieur')).put('/apple/push-certificate').send({ certificatePem: push.certPem, privateKeyPem: push.keyPem }).expect(403);
+    const other = createTestCa('Not a push certificate');
+    const wrong = await (await t.as('admin.national')).put('/apple/push-certificate').send({ certificatePem: other.certPem, privateKeyPem: other.keyPem }).expect(400);
+    expect(wrong.body.message).toContain('not an MDM push certificate');
+    const res = await (await t.as('admin.national')).put('/apple/push-certificate').send({ certificatePem: push.certPem, privateKeyPem: push.keyPem }).expect(200);
+    expect(res.body).toMatchObject({ topic: push.topic, warning: null });
+    expect(res.body.daysLeft).toBeGreaterThan(30);
+  });
+
+  it('enrolls an iPhone with a signed identity from its profile; the baseline reaches it as a Restrictions profile', async () => {
+    const phone = await enrollIPhone('demo-agent-interieur');
+    expect(phone.schemaViolations).toEqual([]);
+    expect(phone.blockedBundleIds).toEqual(expect.arrayContaining(['com.zhiliaoapp.musically', 'com.netflix.Netflix', 'com.atebits.Tweetie2']));
+    expect(phone.commandsReceived.map((c) => c.RequestType)).toEqual(expect.arrayContaining(['DeviceInformation', 'InstalledApplicationList', 'InstallProfile', 'InstallApplication']));
+    expect(phone.installedApps.map((a) => a.bundleId)).toContain('fr.gouv.tchap'); // required: installed as managed
+    const device = await deviceOf(phone);
+    expect(device).toMatchObject({ platform: 'ios', ministryCode: 'interieur', converged: true, compliance: 'compliant' });
+    expect(apns.pushes.length).toBeGreaterThan(0);
+    expect(apns.pushes.every((p) => p.topic === push.topic)).toBe(true);
+  });
+
+  it('takes a baseline change to every iPhone, and an exemption to exactly its holder, until it expires', async () => {
+    const lea = await enrollIPhone('demo-presse-interieur');
+    const admin = await t.as('admin.national');
+    const national = (await admin.get('/policies/national').expect(200)).body.content;
+    const plan = await admin.post('/policies/national/plan').send({ ...national, rules: [...national.rules, { app: 'dropbox', action: 'block', exemptable: false, legalBasis: 'Test' }] }).expect(201);
+    await admin.post(`/policy-plans/${plan.body.id}/apply`).send({}).expect(200);
+    await converge();
+    for (const phone of phones) expect(phone.blockedBundleIds).toContain('com.getdropbox.Dropbox');
+
+    const req = await (await t.as('presse.interieur')).post('/exemptions').send({ app: 'x', justification: 'Compte X officiel du ministère de l’Intérieur', days: 30 }).expect(201);
+    await (await t.as('approver.interieur')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
+    await converge();
+    expect(lea.blockedBundleIds).not.toContain('com.atebits.Tweetie2');
+    for (const other of phones.filter((p) => p !== lea)) expect(other.blockedBundleIds).toContain('com.atebits.Tweetie2');
+
+    await t.db.query(`UPDATE exemption SET valid_until = now() - interval '1 second' WHERE id = $1`, [req.body.id]);
+    await t.app.get(ExemptionSchedulerService).expireDue();
+    await converge();
+    expect(lea.blockedBundleIds).toContain('com.atebits.Tweetie2');
+    expect((await deviceOf(lea)).converged).toBe(true);
+    expect(phones.flatMap((p) => p.schemaViolations)).toEqual([]);
+  });
+
+  it('refuses a device that presents another device\'s UDID, an unsigned request and a malformed plist', async () => {
+    const [first] = phones;
+    const thief = await enrollIPhone('demo-it-interieur');
+    const impostor = thief.impersonate(first.udid);
+    const res = await impostor.authenticate();
+    expect(res.status).toBe(403);
+    expect(res.body.toString()).toContain('another device');
+    const unsigned = await fetch(`${t.url}/mdm/server`, { method: 'PUT', headers: { 'content-type': 'application/x-apple-aspen-mdm' }, body: '<plist/>' });
+    expect(unsigned.status).toBe(401);
+    const garbage = await thief.send(`${t.url}/mdm/server`, Buffer.from('<?xml version="1.0"?><plist><dict><key>UDID'));
+    expect(garbage.status).toBe(400);
+    const entity = await thief.send(`${t.url}/mdm/server`, Buffer.from(`<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "aaaa">]><plist><dict><key>UDID</key><string>&a;</string></dict></plist>`));
+    expect(entity.status).toBe(400);
+  });
+
+  it('shows a banned app still installed as non-compliant, removes it when managed, and flags an unsupervised iPhone', async () => {
+    const phone = await enrollIPhone('demo-approver-interieur', {
+      installedApps: [
+        { bundleId: 'com.netflix.Netflix', managed: true, name: 'Netflix' },
+        { bundleId: 'com.midasplayer.apps.candycrushsaga', managed: false, name: 'Candy Crush' },
+      ],
+    });
+    let device = await deviceOf(phone);
+    expect(device.compliance).toBe('non-compliant');
+    expect(device.complianceReason).toContain('Netflix');
+    // The managed one was removed by RemoveApplication; the next inventory shows only the unmanaged game.
+    expect(phone.installedApps.map((a) => a.bundleId)).not.toContain('com.netflix.Netflix');
+    await t.app.get(MdmProtocolService).queueInventoryRefresh(0);
+    await converge();
+    device = await deviceOf(phone);
+    expect(device.complianceReason).toBe('banned app still installed: Candy Crush Saga (com.midasplayer.apps.candycrushsaga)');
+
+    const unsupervised = await enrollIPhone('demo-agent-interieur', { supervised: false });
+    expect((await deviceOf(unsupervised)).complianceReason).toContain('not supervised');
+    const list = await (await t.as('it.interieur')).get('/ministries/interieur/devices?compliance=non-compliant').expect(200);
+    expect(list.body.items.length).toBeGreaterThanOrEqual(2);
+  });
+});
