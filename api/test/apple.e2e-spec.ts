@@ -28,11 +28,19 @@ async function agentId(sub: string): Promise<string> {
 }
 
 /** The agent's iPhone: enrollment link from IT, profile download, check-in, first policy. */
-async function enrollIPhone(agentSub: string, opts: { installedApps?: { bundleId: string; managed?: boolean; name?: string }[]; supervised?: boolean } = {}): Promise<SimulatedIPhone> {
+async function enrollIPhone(
+  agentSub: string,
+  opts: { installedApps?: { bundleId: string; managed?: boolean; name?: string }[]; supervised?: boolean; notNowRate?: number; random?: () => number } = {},
+): Promise<SimulatedIPhone> {
   const link = await (await t.as('it.interieur')).post('/ministries/interieur/apple/enrollment-links').send({ agentId: await agentId(agentSub), expiresInHours: 24 }).expect(201);
   const profile = await fetch(link.body.url);
   expect(profile.headers.get('content-type')).toContain('application/x-apple-aspen-config');
-  const phone = SimulatedIPhone.fromEnrollmentProfile(await profile.text(), { installedApps: opts.installedApps ?? [], supervised: opts.supervised ?? true });
+  const phone = SimulatedIPhone.fromEnrollmentProfile(await profile.text(), {
+    installedApps: opts.installedApps ?? [],
+    supervised: opts.supervised ?? true,
+    notNowRate: opts.notNowRate ?? 0,
+    random: opts.random,
+  });
   phone.connectTo(apns);
   await phone.enroll();
   phones.push(phone);
@@ -157,5 +165,45 @@ describe('Apple MDM', () => {
     expect((await deviceOf(unsupervised)).complianceReason).toContain('not supervised');
     const list = await (await t.as('it.interieur')).get('/ministries/interieur/devices?compliance=non-compliant').expect(200);
     expect(list.body.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers a device that says NotNow later, not in a loop, and never hands out an acknowledged command again', async () => {
+    let busy = true;
+    const phone = await enrollIPhone('demo-agent-interieur', { notNowRate: 0.5, random: () => (busy ? 0 : 0.99) });
+    // Each check-in session: one command offered, NotNow, the server answers nothing more.
+    const sessions = phone.commandsReceived.length;
+    expect(sessions).toBeGreaterThan(0);
+    expect(phone.commandsReceived.every((c) => c.status === 'NotNow')).toBe(true);
+    const [{ n: waiting }] = await t.db.query(`SELECT count(*)::int AS n FROM apple_command c JOIN device d ON d.id = c.device_id WHERE d.apple_udid = $1 AND c.status = 'not-now' AND c.not_now_until > now()`, [phone.udid]);
+    expect(waiting).toBeGreaterThan(0);
+    expect((await deviceOf(phone)).converged).toBe(false);
+
+    // Later (the retry delay has passed), the phone is free again.
+    busy = false;
+    await t.db.query(`UPDATE apple_command SET not_now_until = now() WHERE device_id = (SELECT id FROM device WHERE apple_udid = $1)`, [phone.udid]);
+    await phone.poll();
+    expect((await deviceOf(phone)).converged).toBe(true);
+    const acknowledged = phone.commandsReceived.filter((c) => c.status === 'Acknowledged').map((c) => c.CommandUUID);
+    expect(new Set(acknowledged).size).toBe(acknowledged.length);
+    const before = phone.commandsReceived.length;
+    await phone.poll();
+    expect(phone.commandsReceived.length).toBe(before); // nothing handed out again
+  });
+
+  it('marks a device token dead when APNs answers 410, and the push as failed with the reason', async () => {
+    const phone = await enrollIPhone('demo-it-interieur');
+    apns.deadTokens.add(phone.pushTokenHex);
+    phones.splice(phones.indexOf(phone), 1); // it no longer hears from us: only a push would wake it
+    const admin = await t.as('admin.national');
+    const national = (await admin.get('/policies/national').expect(200)).body.content;
+    const plan = await admin.post('/policies/national/plan').send({ ...national, rules: [...national.rules, { app: 'nextcloud', action: 'block', exemptable: false, legalBasis: 'Test' }] }).expect(201);
+    await admin.post(`/policy-plans/${plan.body.id}/apply`).send({}).expect(200);
+    await converge();
+    const [row] = await t.db.query(`SELECT apns_dead_at, push_state, push_error FROM device WHERE apple_udid = $1`, [phone.udid]);
+    expect(row.apns_dead_at).not.toBeNull();
+    expect(row.push_state).toBe('failed');
+    expect(row.push_error).toContain('410');
+    const status = (await (await t.as('it.interieur')).get('/ministries/interieur/rollout-status').expect(200)).body;
+    expect(status.failures.some((f: { reason: string }) => f.reason.includes('Unregistered'))).toBe(true);
   });
 });
