@@ -3,6 +3,7 @@ import { ExemptionsNotificationsJobs1732370000001 } from './1732370000001-Exempt
 import { RolloutEngine1732370000002 } from './1732370000002-RolloutEngine';
 import { AndroidEnterprise1732370000003 } from './1732370000003-AndroidEnterprise';
 import { AppleMdm1732370000004 } from './1732370000004-AppleMdm';
+import { Sessions1732370000005 } from './1732370000005-Sessions';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
-export const MIGRATIONS = [PolicyCore1732370000000, ExemptionsNotificationsJobs1732370000001, RolloutEngine1732370000002, AndroidEnterprise1732370000003, AppleMdm1732370000004];
+export const MIGRATIONS = [PolicyCore1732370000000, ExemptionsNotificationsJobs1732370000001, RolloutEngine1732370000002, AndroidEnterprise1732370000003, AppleMdm1732370000004, Sessions1732370000005];

@@ -48,7 +48,14 @@ async function main(): Promise<void> {
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   const app = await createApp({
     databaseUrl: db.url,
-    oidc: { issuer, audience: config.OIDC_AUDIENCE },
+    oidc: {
+      issuer,
+      audience: config.OIDC_AUDIENCE,
+      // The development provider's confidential client when no real issuer is configured.
+      clientId: config.OIDC_CLIENT_ID ?? (config.OIDC_ISSUER ? undefined : 'mdm-api'),
+      clientSecret: config.OIDC_CLIENT_SECRET ?? (config.OIDC_ISSUER ? undefined : 'dev-secret'),
+      publicUrl,
+    },
     logLevel: config.LOG_LEVEL,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     worker: true,

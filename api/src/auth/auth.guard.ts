@@ -2,7 +2,9 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DirectoryService } from '../directory/directory.service';
 import { AuthError } from './auth.error';
+import { parse } from 'cookie';
 import { JwtVerifierService } from './jwt-verifier.service';
+import { OidcLoginService, SESSION_COOKIE } from './oidc-login.service';
 import { AuthenticatedRequest, IS_PUBLIC } from './public.decorator';
 
 /** Global: every route requires a verified bearer token unless marked @Public(). */
@@ -12,12 +14,24 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly verifier: JwtVerifierService,
     private readonly directory: DirectoryService,
+    private readonly login: OidcLoginService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
+    const session = parse(request.headers.cookie ?? '')[SESSION_COOKIE];
+    if (!header && session) {
+      const principal = await this.login.principalForSession(session);
+      if (!principal) throw AuthError.unauthenticated('session-expired', 'Your session has expired: sign in again.');
+      // A cookie travels with cross-site requests: writes must also carry a header a form cannot set.
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method) && !request.headers['x-requested-with']) {
+        throw AuthError.forbidden('A write with a session cookie must carry the X-Requested-With header (protection against cross-site requests).', 'csrf');
+      }
+      request.principal = principal;
+      return true;
+    }
     if (!header) throw AuthError.unauthenticated('missing-token', 'Sign in first: this request carries no "Authorization: Bearer <token>" header.');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw AuthError.unauthenticated('malformed-header', 'The Authorization header must be "Bearer <token>".');

@@ -2,7 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DirectoryModule } from '../directory/directory.module';
 import { AuthGuard } from './auth.guard';
-import { JwtVerifierService, OidcSettings } from './jwt-verifier.service';
+import { JwtVerifierService, OIDC_SETTINGS, OidcSettings } from './jwt-verifier.service';
+import { OidcLoginService } from './oidc-login.service';
+import { SessionController } from './session.controller';
 
 @Module({})
 export class AuthModule {
@@ -10,7 +12,13 @@ export class AuthModule {
     return {
       module: AuthModule,
       imports: [DirectoryModule],
-      providers: [{ provide: JwtVerifierService, useFactory: () => new JwtVerifierService(settings) }, { provide: APP_GUARD, useClass: AuthGuard }],
+      controllers: [SessionController],
+      providers: [
+        { provide: OIDC_SETTINGS, useValue: settings },
+        { provide: JwtVerifierService, useFactory: () => new JwtVerifierService(settings) },
+        OidcLoginService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
       exports: [JwtVerifierService],
     };
   }

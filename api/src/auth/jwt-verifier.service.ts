@@ -5,6 +5,11 @@ import { AuthError } from './auth.error';
 export interface OidcSettings {
   issuer: string;
   audience: string;
+  /** The backend's own client, for the admin interface's login (code + PKCE). */
+  clientId?: string;
+  clientSecret?: string;
+  /** Where the browser reaches this service (the login's redirect URI is built from it). */
+  publicUrl?: string;
 }
 export const OIDC_SETTINGS = Symbol('OIDC_SETTINGS');
 

@@ -39,6 +39,17 @@ export class AppConfig {
   @IsString()
   OIDC_AUDIENCE: string;
 
+  /** The backend's confidential client at the identity provider, for the admin interface's login. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  OIDC_CLIENT_ID?: string;
+
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  OIDC_CLIENT_SECRET?: string;
+
   @Transform(({ value }) => value || 'policies')
   @IsString()
   POLICIES_DIR: string;
@@ -165,7 +176,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
 
 export class ConfigError extends Error {}
 

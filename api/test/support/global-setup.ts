@@ -14,6 +14,7 @@ import { PolicyPlanService } from '../../src/policies/policy-plan.service';
 import { AppModule } from '../../src/app.module';
 import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { startDevIdp } from './dev-idp';
+import { SESSION_TEST_PORT } from './ports';
 import { adminQuery, TEMPLATE_DB, withDatabase } from './test-database';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -57,7 +58,8 @@ export default async function globalSetup(): Promise<void> {
   await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));
   await full.close();
 
-  const idp = await startDevIdp();
+  // The browser sign-in test listens on SESSION_TEST_PORT: its callback must be a registered redirect URI.
+  const idp = await startDevIdp({ redirectUris: ['http://127.0.0.1:3000/auth/callback', `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`] });
   handles.push(idp);
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_OIDC_ISSUER = idp.issuer;

@@ -47,6 +47,8 @@ export interface TestAppOptions {
   port?: number;
   /** The Apple MDM server (the real Apple adapter replaces the recording iOS one). */
   apple?: AppleSettings;
+  /** Browser sign-in through the dev provider's confidential client, redirecting to this base URL. */
+  browserLogin?: { publicUrl: string };
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -58,7 +60,11 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const database = opts.reuse ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase } : await cloneTemplate(adminUrl);
   const app = await createApp({
     databaseUrl: database.url,
-    oidc: { issuer, audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api' },
+    oidc: {
+      issuer,
+      audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api',
+      ...(opts.browserLogin ? { clientId: 'mdm-api', clientSecret: 'dev-secret', publicUrl: opts.browserLogin.publicUrl } : {}),
+    },
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     bodyLimitBytes: BODY_LIMIT_BYTES,
     worker: opts.worker ?? false,

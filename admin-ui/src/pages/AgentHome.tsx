@@ -1,0 +1,24 @@
+import { SectionTabs } from '../components/SectionTabs';
+import type { Me } from '../types';
+import { MyDevices } from './agent/MyDevices';
+import { MyRequests } from './agent/MyRequests';
+import { RequestForm } from './agent/RequestForm';
+
+export function AgentHome({ me, section }: { me: Me; section: string | undefined }) {
+  return (
+    <>
+      <h1>Mon espace agent</h1>
+      <p className="fr-text--lead">Bonjour {me.displayName}. Voici les règles appliquées à vos téléphones professionnels.</p>
+      <SectionTabs
+        home="agent"
+        label="Mon espace agent"
+        selected={section}
+        sections={[
+          { id: 'appareils', label: 'Mes appareils', render: () => <MyDevices /> },
+          { id: 'derogation', label: 'Demander une dérogation', render: () => <RequestForm /> },
+          { id: 'demandes', label: 'Mes demandes', render: () => <MyRequests /> },
+        ]}
+      />
+    </>
+  );
+}

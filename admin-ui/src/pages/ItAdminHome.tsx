@@ -1,0 +1,34 @@
+import { useState } from 'react';
+import { MinistryPicker } from '../components/MinistryPicker';
+import { SectionTabs } from '../components/SectionTabs';
+import { ministriesWith } from '../homes';
+import type { Me } from '../types';
+import { Devices } from './it/Devices';
+import { Enrollment } from './it/Enrollment';
+import { PolicyEditor } from './it/PolicyEditor';
+import { Rollouts } from './it/Rollouts';
+import { Versions } from './it/Versions';
+
+export function ItAdminHome({ me, section }: { me: Me; section: string | undefined }) {
+  const codes = ministriesWith(me, 'it-admin');
+  const [ministry, setMinistry] = useState(codes[0] ?? me.ministry);
+  return (
+    <>
+      <h1>Politique et parc du ministère</h1>
+      <p className="fr-text--lead">Ministère : {ministry}</p>
+      <MinistryPicker codes={codes} value={ministry} onChange={setMinistry} />
+      <SectionTabs
+        home="informatique"
+        label="Politique et parc du ministère"
+        selected={section}
+        sections={[
+          { id: 'politique', label: 'Politique', render: () => <PolicyEditor key={ministry} ministry={ministry} /> },
+          { id: 'versions', label: 'Historique', render: () => <Versions key={ministry} scope={ministry} /> },
+          { id: 'deploiements', label: 'Déploiements', render: () => <Rollouts key={ministry} /> },
+          { id: 'appareils', label: 'Appareils', render: () => <Devices key={ministry} ministry={ministry} /> },
+          { id: 'enrolement', label: 'Enrôlement', render: () => <Enrollment key={ministry} ministry={ministry} /> },
+        ]}
+      />
+    </>
+  );
+}

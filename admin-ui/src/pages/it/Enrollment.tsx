@@ -1,0 +1,96 @@
+import { Button } from '@codegouvfr/react-dsfr/Button';
+import { Input } from '@codegouvfr/react-dsfr/Input';
+import { Select } from '@codegouvfr/react-dsfr/Select';
+import { useState, type FormEvent } from 'react';
+import { api } from '../../api';
+import { EnrollmentQr } from '../../components/EnrollmentQr';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { formatDateTime } from '../../labels';
+import type { AndroidEnrollmentToken, AppleEnrollmentLink, PersonalUsage } from '../../types';
+import { errorOf } from '../../useLoad';
+
+function AndroidToken({ ministry }: { ministry: string }) {
+  const [hours, setHours] = useState('24');
+  const [usage, setUsage] = useState<PersonalUsage>('allowed');
+  const [token, setToken] = useState<AndroidEnrollmentToken>();
+  const [error, setError] = useState<Error>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      setToken(await api.androidEnrollmentToken(ministry, { durationMinutes: Math.round(Number(hours) * 60), personalUsage: usage }));
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  return (
+    <section className="fr-col-12 fr-col-md-6" aria-labelledby="android-title">
+      <h2 id="android-title" className="fr-h4">Android (Android Enterprise)</h2>
+      <form onSubmit={submit}>
+        <Input label="Validité (heures)" nativeInputProps={{ type: 'number', min: 1, max: 2160, value: hours, onChange: (e) => setHours(e.target.value) }} />
+        <Select label="Usage personnel" nativeSelectProps={{ value: usage, onChange: (e) => setUsage(e.target.value as PersonalUsage) }}>
+          <option value="allowed">Autorisé (profil professionnel)</option>
+          <option value="disallowed">Interdit (appareil entièrement géré)</option>
+          <option value="dedicated">Appareil dédié</option>
+        </Select>
+        <Button type="submit" iconId="fr-icon-qr-code-line">
+          Créer un jeton d’enrôlement
+        </Button>
+      </form>
+      {error && <div className="fr-mt-2w"><ErrorAlert error={error} /></div>}
+      {token && (
+        <div className="fr-mt-3w">
+          <p>Valable jusqu’au {formatDateTime(token.expiresAt)}. À scanner depuis l’écran d’accueil du téléphone réinitialisé.</p>
+          <EnrollmentQr value={token.qrCode} />
+          <details className="fr-mt-2w">
+            <summary>Contenu du code QR (texte)</summary>
+            <pre style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>{token.qrCode}</pre>
+          </details>
+          <p className="fr-text--sm">Code d’enrôlement : <code>{token.value}</code></p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function AppleLink({ ministry }: { ministry: string }) {
+  const [hours, setHours] = useState('72');
+  const [link, setLink] = useState<AppleEnrollmentLink>();
+  const [error, setError] = useState<Error>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      setLink(await api.appleEnrollmentLink(ministry, { expiresInHours: Number(hours) }));
+    } catch (err) {
+      setError(errorOf(err));
+    }
+  };
+  return (
+    <section className="fr-col-12 fr-col-md-6" aria-labelledby="apple-title">
+      <h2 id="apple-title" className="fr-h4">iPhone (Apple MDM)</h2>
+      <form onSubmit={submit}>
+        <Input label="Validité (heures)" nativeInputProps={{ type: 'number', min: 1, max: 720, value: hours, onChange: (e) => setHours(e.target.value) }} />
+        <Button type="submit" iconId="fr-icon-links-line">
+          Créer un lien d’enrôlement
+        </Button>
+      </form>
+      {error && <div className="fr-mt-2w"><ErrorAlert error={error} /></div>}
+      {link && (
+        <div className="fr-mt-3w">
+          <p>Valable jusqu’au {formatDateTime(link.expiresAt)}. À ouvrir dans Safari sur l’iPhone :</p>
+          <p><a href={link.url} style={{ wordBreak: 'break-all' }}>{link.url}</a></p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function Enrollment({ ministry }: { ministry: string }) {
+  return (
+    <div className="fr-grid-row fr-grid-row--gutters">
+      <AndroidToken ministry={ministry} />
+      <AppleLink ministry={ministry} />
+    </div>
+  );
+}

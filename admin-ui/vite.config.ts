@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** The API under development (`npm start`); MDM_API_URL points the dev server and `vite preview` elsewhere. */
+const apiTarget = process.env.MDM_API_URL ?? 'http://127.0.0.1:3000';
+
+/**
+ * Paths served by the API. The interface itself routes in the URL fragment (#/agent, #/it…), so
+ * none of these collide with a page of the interface.
+ */
+const apiPrefixes = [
+  '/auth',
+  '/me',
+  '/ministries',
+  '/catalog',
+  '/policies',
+  '/policy-plans',
+  '/devices',
+  '/exemptions',
+  '/rollouts',
+  '/agents',
+  '/audit',
+  '/android',
+  '/apple',
+  '/health',
+  '/api/docs',
+];
+
+const proxy = Object.fromEntries(apiPrefixes.map((prefix) => [prefix, { target: apiTarget, changeOrigin: false }]));
+
+export default defineConfig({
+  root,
+  // Relative asset paths: the build works whether the API serves it at / or under a sub-path.
+  base: './',
+  plugins: [react()],
+  build: {
+    outDir: fileURLToPath(new URL('./dist', import.meta.url)),
+    emptyOutDir: true,
+    sourcemap: true,
+  },
+  server: { host: '127.0.0.1', port: 5173, strictPort: true, proxy },
+  preview: { host: '127.0.0.1', port: 4173, strictPort: true, proxy },
+});

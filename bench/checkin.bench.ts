@@ -1,0 +1,526 @@
+/**
+ * `npm run bench -- checkin`: Idle polls (`PUT /mdm/server`, `{UDID, Status: Idle}`, signed with
+ * Mdm-Signature) answered by the service when the device has nothing pending (empty 200).
+ *
+ * 1. CHECKIN_DEVICES (default 2,000) simulated iPhones enroll for real: an enrollment link from the
+ *    service, the profile downloaded over HTTP (the service issues a fresh device identity: an RSA
+ *    key generation each), `SimulatedIPhone.fromEnrollmentProfile`, Authenticate + TokenUpdate.
+ *    Profiles are served by CHECKIN_PROFILE_SERVERS (default 2) extra instances of the service on
+ *    the same database (this file, BENCH_ROLE=profile-server), so that key generation uses both
+ *    cores; check-ins go to the measured instance.
+ * 2. The three inventory commands queued at TokenUpdate are marked answered in SQL (the bench is
+ *    about Idle polls, not inventory), then every phone polls once through the simulator, which
+ *    must end on an empty 200.
+ * 3. Load: CHECKIN_CONCURRENCY (default 50) polls in flight for CHECKIN_SECONDS (default 20) after
+ *    a 2 s warm-up, from a worker thread (plain node:http, keep-alive) replaying each device's
+ *    pre-signed Idle body, round-robin over the devices. The same load, with the same bodies and
+ *    signatures, against a bare node:http server on 127.0.0.1 that parses the plist with `plist` and
+ *    answers the same empty 200: the baseline.
+ * 4. Parts of a poll, measured alone: verifyDetachedSignature, the CA check of the signer
+ *    certificate (AppleCaService.serialIfOurs), the plist parse, MdmProtocolService.server (the
+ *    database work) in-process with the same concurrency.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import plist from 'plist';
+import { DataSource } from 'typeorm';
+import { createApp } from '../api/src/app.factory';
+import { AppleCaService } from '../api/src/apple/apple-ca.service';
+import { AppleEnrollmentService } from '../api/src/apple/apple-enrollment.service';
+import { AppleSettings } from '../api/src/apple/apple-settings';
+import { verifyDetachedSignature } from '../api/src/apple/cms/cms';
+import { MdmProtocolService, parsePlistBody } from '../api/src/apple/mdm-protocol.service';
+import { PushCertificateService } from '../api/src/apple/push-certificate.service';
+import { AuditService } from '../api/src/audit/audit.service';
+import { runMigrations } from '../api/src/database/data-source';
+import { startEmbeddedPostgres } from '../api/src/database/embedded-postgres';
+import { seedDemoData } from '../api/src/demo/demo-seeder';
+import { DirectoryService } from '../api/src/directory/directory.service';
+import { importPoliciesIfEmpty } from '../api/src/policies/as-code/import-policies';
+import { signDetached } from '../tools/apple-sim/cms';
+import { SimulatedIPhone } from '../tools/apple-sim/device-simulator';
+import { startFakeApns } from '../tools/apple-sim/fake-apns';
+import { buildPlist, parseMobileconfig, payloadsOf } from '../tools/apple-sim/mobileconfig';
+import { createMdmPushCertificate, createServerCertificate, createTestCa, identityFromPkcs12 } from '../tools/apple-sim/pki';
+import { progressBar, summary } from './support';
+
+const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
+const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
+const SECONDS = Number(process.env.CHECKIN_SECONDS ?? 20);
+const PROFILE_SERVERS = Number(process.env.CHECKIN_PROFILE_SERVERS ?? 2);
+const ENROLL_CONCURRENCY = Number(process.env.CHECKIN_ENROLL_CONCURRENCY ?? 8);
+const MICRO_CALLS = Number(process.env.CHECKIN_MICRO_CALLS ?? 5000);
+const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 20_000);
+const WARMUP_MS = 2000;
+const MINISTRIES = ['armees', 'culture', 'economie', 'interieur'];
+
+interface AppConfig {
+  databaseUrl: string;
+  apple: AppleSettings;
+}
+
+function appOptions(config: AppConfig) {
+  return {
+    databaseUrl: config.databaseUrl,
+    oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
+    logLevel: 'warn',
+    bodyLimitBytes: 5_000_000,
+    worker: false,
+    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
+    rollout: {},
+    apple: config.apple,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child process: another instance of the service, serving enrollment profiles.
+
+type ToChild = { type: 'start'; config: AppConfig } | { type: 'stop' };
+type FromChild = { type: 'started'; url: string; pid: number };
+
+async function profileServerChild(): Promise<void> {
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m: ToChild) => {
+    void (async () => {
+      if (m.type === 'start') {
+        app = await createApp(appOptions(m.config));
+        await app.init();
+        await app.listen(0, '127.0.0.1');
+        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1'), pid: process.pid } satisfies FromChild);
+      } else if (m.type === 'stop') {
+        await app?.close();
+        process.exit(0);
+      }
+    })().catch((e: unknown) => {
+      console.error('profile server:', e);
+      process.exit(1);
+    });
+  });
+}
+
+async function startProfileServer(config: AppConfig): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(__filename, [], { env: { ...process.env, BENCH_ROLE: 'profile-server' }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((ok, ko) => {
+    child.once('error', ko);
+    child.once('exit', (code) => ko(new Error(`profile server exited (${code})`)));
+    child.on('message', (m: FromChild) => m.type === 'started' && ok(m.url));
+    child.send({ type: 'start', config } satisfies ToChild);
+  });
+  child.removeAllListeners('exit');
+  return { url, child };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      ok();
+    });
+    if (child.connected) child.send({ type: 'stop' } satisfies ToChild);
+    else child.kill('SIGTERM');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator: a worker thread (its own event loop, its own core), plain JavaScript.
+
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { host, port, path, concurrency, durationMs, bodies, signatures } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+const latencies = [];
+const statuses = {};
+let nonEmpty = 0, errors = 0, firstError = null, next = 0;
+function one(i) {
+  return new Promise((resolve) => {
+    const body = bodies[i];
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host, port, path, method: 'PUT', agent, headers: {
+      'content-type': 'application/x-apple-aspen-mdm', 'content-length': body.length, 'user-agent': 'MDM/1.0', 'mdm-signature': signatures[i] } }, (res) => {
+      let size = 0;
+      res.on('data', (c) => { size += c.length; });
+      res.on('end', () => {
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1;
+        if (size > 0) nonEmpty++;
+        resolve();
+      });
+    });
+    req.on('error', (e) => { errors++; if (!firstError) firstError = e.message; resolve(); });
+    req.end(body);
+  });
+}
+const started = performance.now();
+const deadline = started + durationMs;
+async function slot() { while (performance.now() < deadline) await one(next++ % bodies.length); }
+Promise.all(Array.from({ length: concurrency }, slot)).then(() => {
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  parentPort.postMessage({ n: latencies.length, seconds, latencies: Float64Array.from(latencies), statuses, nonEmpty, errors, firstError });
+});
+`;
+
+interface LoadResult {
+  n: number;
+  seconds: number;
+  latencies: Float64Array;
+  statuses: Record<string, number>;
+  nonEmpty: number;
+  errors: number;
+  firstError: string | null;
+}
+
+function runLoad(target: { host: string; port: number; path: string }, durationMs: number, bodies: Buffer[], signatures: string[]): Promise<LoadResult> {
+  const worker = new Worker(LOAD_WORKER, { eval: true, execArgv: [], workerData: { ...target, concurrency: CONCURRENCY, durationMs, bodies, signatures } });
+  return new Promise((ok, ko) => {
+    worker.once('message', (m: LoadResult) => {
+      ok(m);
+      void worker.terminate();
+    });
+    worker.once('error', ko);
+  });
+}
+
+/** Warm-up, then the measured run, with a progress bar over the seconds and CPU use. */
+async function measureLoad(label: string, target: { host: string; port: number; path: string }, bodies: Buffer[], signatures: string[], pgDir: string) {
+  await runLoad(target, WARMUP_MS, bodies, signatures);
+  const bar = progressBar(label, SECONDS);
+  const ticker = setInterval(() => bar.tick(), 1000);
+  const cpu = cpuMeter(pgDir);
+  const r = await runLoad(target, SECONDS * 1000, bodies, signatures);
+  const use = cpu();
+  clearInterval(ticker);
+  bar.done();
+  return {
+    polls: r.n,
+    seconds: Math.round(r.seconds * 100) / 100,
+    pollsPerSecond: Math.round(r.n / r.seconds),
+    latencyMs: summary(Array.from(r.latencies)),
+    statuses: r.statuses,
+    nonEmptyAnswers: r.nonEmpty,
+    errors: r.errors,
+    ...(r.firstError ? { firstError: r.firstError } : {}),
+    cpu: use,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+/** CPU time (ms) of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
+function postgresCpuMs(dataDir: string): number {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return NaN;
+  }
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
+      if (Number(entry) === postmaster || Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ = 100
+}
+
+/** Percent of one core over the wall time: this process (service or bare server, plus the load worker thread), PostgreSQL, the machine (2 busy cores = 200). */
+function cpuMeter(pgDataDir: string): () => { nodeProcessPercent: number; postgresPercent: number; machinePercent: number } {
+  const sample = () => cpus().reduce((acc, c) => ({ idle: acc.idle + c.times.idle, total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, total: 0 });
+  const start = sample();
+  const proc = process.cpuUsage();
+  const pg0 = postgresCpuMs(pgDataDir);
+  const t0 = process.hrtime.bigint();
+  return () => {
+    const end = sample();
+    const p = process.cpuUsage(proc);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return {
+      nodeProcessPercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
+      postgresPercent: Math.round(((postgresCpuMs(pgDataDir) - pg0) / wallMs) * 100),
+      machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
+    };
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>, onDone?: () => void): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        await fn(i);
+        onDone?.();
+      }
+    }),
+  );
+}
+
+/** Per-call time of a synchronous function, in microseconds. */
+function microTimed(n: number, fn: (i: number) => void): { calls: number; meanUs: number; p50Us: number; p99Us: number; perSecondOneCore: number } {
+  const samples = new Float64Array(n);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    fn(i);
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  const totalUs = Number(process.hrtime.bigint() - started) / 1000;
+  const s = summary(Array.from(samples));
+  return { calls: n, meanUs: Math.round((totalUs / n) * 10) / 10, p50Us: s.p50, p99Us: s.p99, perSecondOneCore: Math.round((n / totalUs) * 1e6) };
+}
+
+/** The bare baseline: node:http, the body parsed with `plist`, the same empty 200. */
+function bareServer(): Promise<Server> {
+  const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let dict: unknown;
+      try {
+        dict = plist.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      const d = dict as Record<string, unknown>;
+      if (typeof d?.UDID !== 'string' || d.Status !== 'Idle') {
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'content-length': '0' });
+      res.end();
+    });
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+/** The device identity in a profile (what the phone installs), so that the bench can sign for it. */
+function identityOf(profileXml: string): { certPem: string; keyPem: string } {
+  const payloads = payloadsOf(parseMobileconfig(profileXml).profile);
+  const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
+  const p12 = payloads.find((p) => p.PayloadUUID === mdm?.IdentityCertificateUUID);
+  if (!p12 || !Buffer.isBuffer(p12.PayloadContent)) throw new Error('profile without its PKCS#12 identity');
+  const { certPem, keyPem } = identityFromPkcs12(p12.PayloadContent, typeof p12.Password === 'string' ? p12.Password : '');
+  return { certPem, keyPem };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const load1 = Math.round(loadavg()[0] * 100) / 100;
+  const apple = createTestCa('Apple Sim Root CA');
+  const push = createMdmPushCertificate(apple);
+  const apnsPeer = await startFakeApns({ ca: apple, serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']), expectedTopic: push.topic });
+  const pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-checkin-'));
+  const pg = await startEmbeddedPostgres({ dir: pgDir, port: 54100 + Math.floor(Math.random() * 390), database: 'bench', persistent: false });
+  const port = await freePort();
+  const config: AppConfig = {
+    databaseUrl: pg.url,
+    apple: { serverBaseUrl: `http://127.0.0.1:${port}`, apnsHost: '127.0.0.1', apnsPort: apnsPeer.port, apnsCaPem: apple.certPem, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+  };
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let bare: Server | undefined;
+  const helpers: ChildProcess[] = [];
+  const phones: SimulatedIPhone[] = [];
+  try {
+    await runMigrations(pg.url);
+    app = await createApp(appOptions(config));
+    await app.init();
+    await app.listen(port, '127.0.0.1');
+    const db = app.get(DataSource);
+    await importPoliciesIfEmpty(app, resolve(__dirname, '../policies'));
+    await seedDemoData(db, app.get(AuditService));
+    const directory = app.get(DirectoryService);
+    await app.get(PushCertificateService).upload(await directory.principalFor({ sub: 'demo-admin-national' }), push.certPem, push.keyPem);
+    await app.get(AppleCaService).caPem(); // the device CA exists before other instances start
+    const itAdmins = new Map(await Promise.all(MINISTRIES.map(async (m) => [m, await directory.principalFor({ sub: `demo-it-${m}` })] as const)));
+
+    // 1. Enrollment.
+    const profileServers: string[] = [];
+    for (let i = 0; i < PROFILE_SERVERS; i++) {
+      const s = await startProfileServer(config);
+      helpers.push(s.child);
+      profileServers.push(s.url);
+    }
+    if (profileServers.length === 0) profileServers.push(config.apple.serverBaseUrl);
+    const enrollment = app.get(AppleEnrollmentService);
+    const identities: { certPem: string; keyPem: string }[] = new Array(DEVICES);
+    const enrolled = progressBar(`enrolling ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
+    const enrollStarted = Date.now();
+    await inParallel(
+      DEVICES,
+      ENROLL_CONCURRENCY,
+      async (i) => {
+        const ministry = MINISTRIES[i % MINISTRIES.length];
+        const link = await enrollment.createLink(itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>, ministry, { expiresInHours: 24 });
+        const res = await fetch(link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]));
+        if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
+        const profile = await res.text();
+        const identity = identityOf(profile);
+        const phone = SimulatedIPhone.fromEnrollmentProfile(profile, { identity, installedApps: [] });
+        await phone.enroll();
+        identities[i] = identity;
+        phones[i] = phone;
+      },
+      () => enrolled.tick(),
+    );
+    enrolled.done();
+    const enrollSeconds = (Date.now() - enrollStarted) / 1000;
+    await Promise.all(helpers.splice(0).map(stopChild));
+
+    const udids = phones.map((p) => p.udid);
+    const [{ n: devicesWithToken }] = (await db.query(`SELECT count(*)::int AS n FROM device WHERE platform = 'ios' AND apns_token IS NOT NULL AND unenrolled_at IS NULL AND apple_udid = ANY($1)`, [udids])) as { n: number }[];
+    if (devicesWithToken !== DEVICES) throw new Error(`${devicesWithToken} of ${DEVICES} iPhones enrolled`);
+
+    // 2. Nothing pending: the inventory queued at TokenUpdate counts as answered. Then one real poll each.
+    const drained = (await db.query(`UPDATE apple_command SET status = 'acknowledged', answered_at = now(), result = '{}' WHERE status IN ('queued', 'sent', 'not-now')`)) as [unknown[], number];
+    const checkBar = progressBar('one simulator poll each', DEVICES);
+    const stoppedBy: Record<string, number> = {};
+    await inParallel(
+      DEVICES,
+      20,
+      async (i) => {
+        const r = await phones[i].poll();
+        const key = `${r.stoppedBy} ${r.httpStatus}`;
+        stoppedBy[key] = (stoppedBy[key] ?? 0) + 1;
+      },
+      () => checkBar.tick(),
+    );
+    checkBar.done();
+    if (stoppedBy['empty 200'] !== DEVICES) throw new Error(`simulator polls: ${JSON.stringify(stoppedBy)}`);
+
+    // The same signed Idle bodies for the service and the baseline.
+    const bodies = phones.map((p) => Buffer.from(buildPlist({ UDID: p.udid, Status: 'Idle' }), 'utf8'));
+    const signatures = bodies.map((b, i) => signDetached(b, identities[i]));
+
+    // 3. Load: the service, then the bare server.
+    const service = await measureLoad(`service ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port, path: '/mdm/server' }, bodies, signatures, pgDir);
+    bare = await bareServer();
+    const barePort = (bare.address() as { port: number }).port;
+    const baseline = await measureLoad(`bare http ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port: barePort, path: '/mdm/server' }, bodies, signatures, pgDir);
+
+    // 4. Parts of one poll, alone.
+    const verify = microTimed(MICRO_CALLS, (i) => {
+      const r = verifyDetachedSignature(bodies[i % DEVICES], signatures[i % DEVICES]);
+      if (!r.ok) throw new Error(`signature ${i}: ${r.reason}`);
+    });
+    const certPems = identities.map((id) => id.certPem);
+    const ca = app.get(AppleCaService);
+    const caSamples: number[] = [];
+    const caStarted = process.hrtime.bigint();
+    for (let i = 0; i < MICRO_CALLS; i++) {
+      const t0 = process.hrtime.bigint();
+      if (!(await ca.serialIfOurs(certPems[i % DEVICES]))) throw new Error('serialIfOurs refused a device certificate');
+      caSamples.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    const caTotalUs = Number(process.hrtime.bigint() - caStarted) / 1000;
+    const caS = summary(caSamples);
+    const caCheck = { calls: MICRO_CALLS, meanUs: Math.round((caTotalUs / MICRO_CALLS) * 10) / 10, p50Us: caS.p50, p99Us: caS.p99, perSecondOneCore: Math.round((MICRO_CALLS / caTotalUs) * 1e6) };
+    const parse = microTimed(MICRO_CALLS, (i) => void parsePlistBody(bodies[i % DEVICES]));
+    const serials = new Map(((await db.query(`SELECT serial, udid FROM apple_identity WHERE udid = ANY($1)`, [udids])) as { serial: string; udid: string }[]).map((r) => [r.udid, r.serial]));
+    const mdm = app.get(MdmProtocolService);
+    const protoLatencies: number[] = [];
+    const protoBar = progressBar(`MdmProtocolService.server ×${CONCURRENCY}`, PROTOCOL_CALLS);
+    const protoCpu = cpuMeter(pgDir);
+    const protoStarted = process.hrtime.bigint();
+    await inParallel(
+      PROTOCOL_CALLS,
+      CONCURRENCY,
+      async (i) => {
+        const k = i % DEVICES;
+        const t0 = process.hrtime.bigint();
+        const answer = await mdm.server(serials.get(udids[k]) as string, bodies[k]);
+        protoLatencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (answer !== '') throw new Error('a command was pending');
+      },
+      () => protoBar.tick(),
+    );
+    const protoSeconds = Number(process.hrtime.bigint() - protoStarted) / 1e9;
+    const protoCpuUse = protoCpu();
+    protoBar.done();
+    const protocol = { calls: PROTOCOL_CALLS, perSecond: Math.round(PROTOCOL_CALLS / protoSeconds), latencyMs: summary(protoLatencies), cpu: protoCpuUse, queriesPerCall: 4 };
+
+    const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+    console.log(
+      JSON.stringify(
+        {
+          command: `CHECKIN_DEVICES=${DEVICES} CHECKIN_CONCURRENCY=${CONCURRENCY} CHECKIN_SECONDS=${SECONDS} npm run bench -- checkin`,
+          machine: { cores: cpus().length, node: process.version, loadAverage1mAtStart: load1 },
+          devices: DEVICES,
+          enrollment: {
+            seconds: Math.round(enrollSeconds),
+            perSecond: Math.round((DEVICES / enrollSeconds) * 10) / 10,
+            profileServers: PROFILE_SERVERS,
+            inFlight: ENROLL_CONCURRENCY,
+            initialCommandsMarkedAnswered: drained[1],
+            simulatorPollAfterwards: stoppedBy,
+          },
+          idlePolls: {
+            concurrency: CONCURRENCY,
+            service: service,
+            bareHttpPlist: baseline,
+            ratioServiceOverBare: ratio(service.pollsPerSecond, baseline.pollsPerSecond),
+          },
+          partsOfOnePoll: {
+            verifyDetachedSignature: verify,
+            caCheckSerialIfOurs: caCheck,
+            parsePlistBody: parse,
+            mdmProtocolServerInProcess: protocol,
+          },
+          totalSeconds: Math.round((Date.now() - startedAt) / 1000),
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    for (const p of phones) p?.dispose();
+    await Promise.all(helpers.map(stopChild));
+    if (bare) {
+      const b = bare;
+      b.closeAllConnections();
+      await new Promise<void>((ok) => b.close(() => ok()));
+    }
+    await app?.close();
+    await apnsPeer.close();
+    await pg.stop();
+  }
+}
+
+if (process.env.BENCH_ROLE === 'profile-server') {
+  void profileServerChild();
+} else {
+  main()
+    .then(() => process.exit(0))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
