@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
-import react from '@vitejs/plugin-react';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -35,7 +34,9 @@ export default defineConfig({
   root,
   // Relative asset paths: the build works whether the API serves it at / or under a sub-path.
   base: './',
-  plugins: [react()],
+  // Vite's own transformer compiles TSX with React's automatic runtime: no Babel plugin needed
+  // (@vitejs/plugin-react 6 pulls Babel 8 peers that conflict with jest's Babel 7).
+  oxc: { jsx: { runtime: 'automatic' } },
   build: {
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),
     emptyOutDir: true,

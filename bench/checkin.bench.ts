@@ -21,7 +21,8 @@
  *    database work) in-process with the same concurrency.
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -57,6 +58,8 @@ const ENROLL_CONCURRENCY = Number(process.env.CHECKIN_ENROLL_CONCURRENCY ?? 8);
 const MICRO_CALLS = Number(process.env.CHECKIN_MICRO_CALLS ?? 5000);
 const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 20_000);
 const WARMUP_MS = 2000;
+/** With CHECKIN_CPU_PROFILE=<file>: which phase of the main process to profile (service | enroll). */
+const PROFILE_PHASE = process.env.CHECKIN_CPU_PROFILE_PHASE ?? 'service';
 const MINISTRIES = ['armees', 'culture', 'economie', 'interieur'];
 
 interface AppConfig {
@@ -295,6 +298,23 @@ function microTimed(n: number, fn: (i: number) => void): { calls: number; meanUs
   return { calls: n, meanUs: Math.round((totalUs / n) * 10) / 10, p50Us: s.p50, p99Us: s.p99, perSecondOneCore: Math.round((n / totalUs) * 1e6) };
 }
 
+/** CHECKIN_CPU_PROFILE=<file.cpuprofile>: a V8 CPU profile of this process's main thread while the service is under load. */
+async function startProfiler(): Promise<{ stop: (file: string) => Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((ok, ko) => session.post(method, params ?? {}, (e, r) => (e ? ko(e) : ok(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 /** The bare baseline: node:http, the body parsed with `plist`, the same empty 200. */
 function bareServer(): Promise<Server> {
   const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
@@ -372,20 +392,32 @@ async function main(): Promise<void> {
     if (profileServers.length === 0) profileServers.push(config.apple.serverBaseUrl);
     const enrollment = app.get(AppleEnrollmentService);
     const identities: { certPem: string; keyPem: string }[] = new Array(DEVICES);
+    const steps = { link: 0, profileDownload: 0, profileInstall: 0, authenticateAndTokenUpdate: 0 };
     const enrolled = progressBar(`enrolling ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
+    const enrollProfiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'enroll' ? await startProfiler() : undefined;
     const enrollStarted = Date.now();
     await inParallel(
       DEVICES,
       ENROLL_CONCURRENCY,
       async (i) => {
         const ministry = MINISTRIES[i % MINISTRIES.length];
+        let t = process.hrtime.bigint();
+        const lap = (step: keyof typeof steps) => {
+          const now = process.hrtime.bigint();
+          steps[step] += Number(now - t) / 1e6;
+          t = now;
+        };
         const link = await enrollment.createLink(itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>, ministry, { expiresInHours: 24 });
+        lap('link');
         const res = await fetch(link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]));
         if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
         const profile = await res.text();
+        lap('profileDownload');
         const identity = identityOf(profile);
         const phone = SimulatedIPhone.fromEnrollmentProfile(profile, { identity, installedApps: [] });
+        lap('profileInstall');
         await phone.enroll();
+        lap('authenticateAndTokenUpdate');
         identities[i] = identity;
         phones[i] = phone;
       },
@@ -393,6 +425,7 @@ async function main(): Promise<void> {
     );
     enrolled.done();
     const enrollSeconds = (Date.now() - enrollStarted) / 1000;
+    if (enrollProfiler) await enrollProfiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
     await Promise.all(helpers.splice(0).map(stopChild));
 
     const udids = phones.map((p) => p.udid);
@@ -421,7 +454,9 @@ async function main(): Promise<void> {
     const signatures = bodies.map((b, i) => signDetached(b, identities[i]));
 
     // 3. Load: the service, then the bare server.
+    const profiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'service' ? await startProfiler() : undefined;
     const service = await measureLoad(`service ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port, path: '/mdm/server' }, bodies, signatures, pgDir);
+    if (profiler) await profiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
     bare = await bareServer();
     const barePort = (bare.address() as { port: number }).port;
     const baseline = await measureLoad(`bare http ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port: barePort, path: '/mdm/server' }, bodies, signatures, pgDir);
@@ -479,6 +514,7 @@ async function main(): Promise<void> {
             perSecond: Math.round((DEVICES / enrollSeconds) * 10) / 10,
             profileServers: PROFILE_SERVERS,
             inFlight: ENROLL_CONCURRENCY,
+            meanMsPerDeviceByStep: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round((v / DEVICES) * 10) / 10])),
             initialCommandsMarkedAnswered: drained[1],
             simulatorPollAfterwards: stoppedBy,
           },

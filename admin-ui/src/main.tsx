@@ -1,10 +1,17 @@
 import '@codegouvfr/react-dsfr/main.css';
+import favicon from '@codegouvfr/react-dsfr/favicon/favicon.svg';
 import { startReactDsfr } from '@codegouvfr/react-dsfr/spa';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 
 startReactDsfr({ defaultColorScheme: 'system' });
+
+const icon = document.createElement('link');
+icon.rel = 'icon';
+icon.type = 'image/svg+xml';
+icon.href = favicon;
+document.head.appendChild(icon);
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root manquant dans index.html');

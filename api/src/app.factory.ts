@@ -2,6 +2,8 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pinoHttp from 'pino-http';
 import { AppModule, AppOptions } from './app.module';
 import { MDM_CONTENT_TYPES } from './apple/apple.controller';
@@ -37,5 +39,8 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
     .addBearerAuth()
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, docs));
+  // The admin interface, built by `npm run build` (it routes in the URL fragment, so no API path is shadowed).
+  const ui = [resolve(__dirname, '../../admin-ui/dist'), resolve(__dirname, '../../../admin-ui/dist')].find((dir) => existsSync(resolve(dir, 'index.html')));
+  if (ui) app.useStaticAssets(ui, { index: ['index.html'], maxAge: '1h' });
   return app;
 }

@@ -55,7 +55,7 @@ export function Legend({ segments }: { segments: Pick<Segment, 'label' | 'color'
     <ul className="fr-text--xs" aria-hidden="true" style={{ display: 'flex', gap: '1.5rem', listStyle: 'none', padding: 0, flexWrap: 'wrap' }}>
       {segments.map((s) => (
         <li key={s.label} style={{ display: 'flex', alignItems: 'center', gap: '.5rem' }}>
-          <span style={{ display: 'inline-block', width: '1rem', height: '1rem', ...segmentStyle({ ...s, value: 1 }, 1) }} />
+          <span style={{ ...segmentStyle({ ...s, value: 1 }, 1), display: 'inline-block', width: '1rem', height: '1rem', flexShrink: 0 }} />
           {s.label}
         </li>
       ))}

@@ -3,6 +3,7 @@ import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
 import { Legend, SEGMENT_COLORS, StackedBar } from '../../components/StackedBar';
 import type { Ministry, MinistryRolloutStatus } from '../../types';
+import { plural } from '../../labels';
 import { useLoad } from '../../useLoad';
 
 interface Row {
@@ -74,7 +75,7 @@ export function Dashboard() {
               r.status instanceof Error ? null : (
                 <StackedBar
                   key={r.ministry.code}
-                  label={`${r.ministry.name} (${n(r.status.nonCompliant)} non conformes, ${r.exemptions instanceof Error ? '?' : n(r.exemptions)} dérogations actives)`}
+                  label={`${r.ministry.name} (${plural(r.status.nonCompliant, 'non conforme', 'non conformes')}, ${r.exemptions instanceof Error ? '? dérogations actives' : plural(r.exemptions, 'dérogation active', 'dérogations actives')})`}
                   total={r.status.devices}
                   segments={[
                     { label: 'politique appliquée', value: r.status.converged, color: SEGMENT_COLORS.converged },
