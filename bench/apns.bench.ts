@@ -9,7 +9,8 @@
  * measured alone, to show where the time goes. The fake APNs runs in a child process (this file,
  * BENCH_ROLE=fake-apns) so that its TLS and checks do not share the service's event loop; after each
  * phase it reports how many pushes it accepted, and whether each carried the certificate's topic
- * and the device's PushMagic.
+ * and the device's PushMagic. APNS_DB_READS (default 50,000) sets how many read pairs are timed.
+ * CPU use per phase: this process (service or raw client), PostgreSQL, the fake APNs, the machine.
  */
 import apn from '@parse/node-apn';
 import { ChildProcess, fork } from 'node:child_process';
@@ -167,26 +168,33 @@ interface Device {
   pushMagic: string;
 }
 
-/** CPU time (ms) of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
-function postgresCpuMs(dataDir: string): number {
+/** CPU time (ms) per process of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
+function postgresCpuMs(dataDir: string): Map<number, number> {
+  const out = new Map<number, number>();
   let postmaster: number;
   try {
     postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   } catch {
-    return NaN;
+    return out;
   }
-  let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks * 10; // USER_HZ = 100
+  return out;
+}
+
+/** CPU ms used since `before` by the processes alive now (a backend that ended meanwhile is not counted). */
+function postgresCpuSince(dataDir: string, before: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of postgresCpuMs(dataDir)) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 interface CpuUse {
@@ -210,7 +218,7 @@ function cpuMeter(pgDataDir: string): () => CpuUse {
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return {
       nodeServicePercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
-      postgresPercent: Math.round(((postgresCpuMs(pgDataDir) - pg0) / wallMs) * 100),
+      postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
       machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
     };
   };

@@ -18,7 +18,10 @@
  *    answers the same empty 200: the baseline.
  * 4. Parts of a poll, measured alone: verifyDetachedSignature, the CA check of the signer
  *    certificate (AppleCaService.serialIfOurs), the plist parse, MdmProtocolService.server (the
- *    database work) in-process with the same concurrency.
+ *    database work) in-process with the same concurrency (CHECKIN_MICRO_CALLS, default 5,000, and
+ *    CHECKIN_PROTOCOL_CALLS, default 10,000, calls).
+ * CHECKIN_CPU_PROFILE=<file> (with CHECKIN_CPU_PROFILE_PHASE=service|enroll) writes a V8 CPU profile
+ * of the main thread during that phase.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -56,7 +59,7 @@ const SECONDS = Number(process.env.CHECKIN_SECONDS ?? 20);
 const PROFILE_SERVERS = Number(process.env.CHECKIN_PROFILE_SERVERS ?? 2);
 const ENROLL_CONCURRENCY = Number(process.env.CHECKIN_ENROLL_CONCURRENCY ?? 8);
 const MICRO_CALLS = Number(process.env.CHECKIN_MICRO_CALLS ?? 5000);
-const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 20_000);
+const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 10_000);
 const WARMUP_MS = 2000;
 /** With CHECKIN_CPU_PROFILE=<file>: which phase of the main process to profile (service | enroll). */
 const PROFILE_PHASE = process.env.CHECKIN_CPU_PROFILE_PHASE ?? 'service';
@@ -219,26 +222,44 @@ async function measureLoad(label: string, target: { host: string; port: number; 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** CPU time (ms) of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
-function postgresCpuMs(dataDir: string): number {
+/** CPU time (ms) per process of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
+function postgresCpuMs(dataDir: string): Map<number, number> {
+  const out = new Map<number, number>();
   let postmaster: number;
   try {
     postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   } catch {
-    return NaN;
+    return out;
   }
-  let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks * 10; // USER_HZ = 100
+  return out;
+}
+
+/** CPU time (ms) of one process. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms used since `before` by the processes alive now (a backend that ended meanwhile is not counted). */
+function postgresCpuSince(dataDir: string, before: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of postgresCpuMs(dataDir)) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** Percent of one core over the wall time: this process (service or bare server, plus the load worker thread), PostgreSQL, the machine (2 busy cores = 200). */
@@ -254,7 +275,7 @@ function cpuMeter(pgDataDir: string): () => { nodeProcessPercent: number; postgr
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return {
       nodeProcessPercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
-      postgresPercent: Math.round(((postgresCpuMs(pgDataDir) - pg0) / wallMs) * 100),
+      postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
       machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
     };
   };
@@ -395,6 +416,8 @@ async function main(): Promise<void> {
     const steps = { link: 0, profileDownload: 0, profileInstall: 0, authenticateAndTokenUpdate: 0 };
     const enrolled = progressBar(`enrolling ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
     const enrollProfiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'enroll' ? await startProfiler() : undefined;
+    const enrollCpu = cpuMeter(pgDir);
+    const helpersCpu0 = helpers.map((h) => processCpuMs(h.pid));
     const enrollStarted = Date.now();
     await inParallel(
       DEVICES,
@@ -425,6 +448,7 @@ async function main(): Promise<void> {
     );
     enrolled.done();
     const enrollSeconds = (Date.now() - enrollStarted) / 1000;
+    const enrollCpuUse = { ...enrollCpu(), profileServersPercent: Math.round((helpers.reduce((sum, h, k) => sum + processCpuMs(h.pid) - helpersCpu0[k], 0) / 10 / enrollSeconds)) };
     if (enrollProfiler) await enrollProfiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
     await Promise.all(helpers.splice(0).map(stopChild));
 
@@ -515,6 +539,7 @@ async function main(): Promise<void> {
             profileServers: PROFILE_SERVERS,
             inFlight: ENROLL_CONCURRENCY,
             meanMsPerDeviceByStep: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round((v / DEVICES) * 10) / 10])),
+            cpu: enrollCpuUse,
             initialCommandsMarkedAnswered: drained[1],
             simulatorPollAfterwards: stoppedBy,
           },
