@@ -15,7 +15,7 @@
 import apn from '@parse/node-apn';
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -30,7 +30,7 @@ import { DirectoryService } from '../api/src/directory/directory.service';
 import { importPoliciesIfEmpty } from '../api/src/policies/as-code/import-policies';
 import { FakeApns, startFakeApns } from '../tools/apple-sim/fake-apns';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../tools/apple-sim/pki';
-import { progressBar, summary } from './support';
+import { CpuUse, cpuMeter, progressBar, summary } from './support';
 
 const DEVICES = Number(process.env.APNS_DEVICES ?? 200_000);
 const CONCURRENCY = Number(process.env.APNS_CONCURRENCY ?? 200);
@@ -168,61 +168,9 @@ interface Device {
   pushMagic: string;
 }
 
-/** CPU time (ms) per process of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
-function postgresCpuMs(dataDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  let postmaster: number;
-  try {
-    postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return out;
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
 
-/** CPU ms used since `before` by the processes alive now (a backend that ended meanwhile is not counted). */
-function postgresCpuSince(dataDir: string, before: Map<number, number>): number {
-  let ms = 0;
-  for (const [pid, now] of postgresCpuMs(dataDir)) ms += now - (before.get(pid) ?? 0);
-  return ms;
-}
 
-interface CpuUse {
-  /** Percent of one core, over the phase's wall time. */
-  nodeServicePercent: number;
-  postgresPercent: number;
-  /** Both cores busy = 200 (anything else running on the machine counts too). */
-  machinePercent: number;
-}
 
-/** CPU use between two calls: this process (service + client), PostgreSQL, the whole machine. */
-function cpuMeter(pgDataDir: string): () => CpuUse {
-  const sample = () => cpus().reduce((acc, c) => ({ idle: acc.idle + c.times.idle, total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, total: 0 });
-  const start = sample();
-  const proc = process.cpuUsage();
-  const pg0 = postgresCpuMs(pgDataDir);
-  const t0 = process.hrtime.bigint();
-  return () => {
-    const end = sample();
-    const p = process.cpuUsage(proc);
-    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    return {
-      nodeServicePercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
-      postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
-      machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
-    };
-  };
-}
 
 interface PhaseResult {
   sent: number;

@@ -24,10 +24,9 @@
  * of the main thread during that phase.
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -51,7 +50,7 @@ import { SimulatedIPhone } from '../tools/apple-sim/device-simulator';
 import { startFakeApns } from '../tools/apple-sim/fake-apns';
 import { buildPlist, parseMobileconfig, payloadsOf } from '../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createServerCertificate, createTestCa, identityFromPkcs12 } from '../tools/apple-sim/pki';
-import { progressBar, summary } from './support';
+import { cpuMeter, freePort, inParallel, processCpuMs, progressBar, summary } from './support';
 
 const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
 const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
@@ -222,88 +221,11 @@ async function measureLoad(label: string, target: { host: string; port: number; 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** CPU time (ms) per process of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
-function postgresCpuMs(dataDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  let postmaster: number;
-  try {
-    postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return out;
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
 
-/** CPU time (ms) of one process. */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
 
-/** CPU ms used since `before` by the processes alive now (a backend that ended meanwhile is not counted). */
-function postgresCpuSince(dataDir: string, before: Map<number, number>): number {
-  let ms = 0;
-  for (const [pid, now] of postgresCpuMs(dataDir)) ms += now - (before.get(pid) ?? 0);
-  return ms;
-}
 
-/** Percent of one core over the wall time: this process (service or bare server, plus the load worker thread), PostgreSQL, the machine (2 busy cores = 200). */
-function cpuMeter(pgDataDir: string): () => { nodeProcessPercent: number; postgresPercent: number; machinePercent: number } {
-  const sample = () => cpus().reduce((acc, c) => ({ idle: acc.idle + c.times.idle, total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, total: 0 });
-  const start = sample();
-  const proc = process.cpuUsage();
-  const pg0 = postgresCpuMs(pgDataDir);
-  const t0 = process.hrtime.bigint();
-  return () => {
-    const end = sample();
-    const p = process.cpuUsage(proc);
-    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    return {
-      nodeProcessPercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
-      postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
-      machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
-    };
-  };
-}
 
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createNetServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
-async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>, onDone?: () => void): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, concurrency) }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= n) return;
-        await fn(i);
-        onDone?.();
-      }
-    }),
-  );
-}
 
 /** Per-call time of a synchronous function, in microseconds. */
 function microTimed(n: number, fn: (i: number) => void): { calls: number; meanUs: number; p50Us: number; p99Us: number; perSecondOneCore: number } {

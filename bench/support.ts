@@ -1,8 +1,9 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SingleBar } from 'cli-progress';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -85,4 +86,97 @@ export function summary(samples: number[]): { n: number; p50: number; p95: numbe
   const s = [...samples].sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 100) / 100;
   return { n: s.length, p50: round(percentile(s, 50)), p95: round(percentile(s, 95)), p99: round(percentile(s, 99)), max: round(s[s.length - 1]) };
+}
+
+// --- CPU accounting and load helpers shared by the benchmarks -------------------------------------
+
+export interface CpuUse {
+  /** Percent of one core over the wall time, this process (service, plus any worker thread in it). */
+  nodeProcessPercent: number;
+  postgresPercent: number;
+  /** Both cores busy = 200 (anything else running on the machine counts too). */
+  machinePercent: number;
+}
+
+/** CPU time (ms) per process of the embedded PostgreSQL: its postmaster (pid in the data folder) and its children. */
+export function postgresCpuMs(dataDir: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return out;
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
+      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU time (ms) of one process. */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms used since `before` by the processes alive now (a backend that ended meanwhile is not counted). */
+export function postgresCpuSince(dataDir: string, before: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of postgresCpuMs(dataDir)) ms += now - (before.get(pid) ?? 0);
+  return ms;
+}
+
+/** Percent of one core over the wall time: this process (service or bare server, plus the load worker thread), PostgreSQL, the machine (2 busy cores = 200). */
+export function cpuMeter(pgDataDir: string): () => CpuUse {
+  const sample = () => cpus().reduce((acc, c) => ({ idle: acc.idle + c.times.idle, total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, total: 0 });
+  const start = sample();
+  const proc = process.cpuUsage();
+  const pg0 = postgresCpuMs(pgDataDir);
+  const t0 = process.hrtime.bigint();
+  return () => {
+    const end = sample();
+    const p = process.cpuUsage(proc);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return {
+      nodeProcessPercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
+      postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
+      machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
+    };
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>, onDone?: () => void): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        await fn(i);
+        onDone?.();
+      }
+    }),
+  );
 }

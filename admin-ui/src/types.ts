@@ -1,3 +1,11 @@
+/**
+ * The API's own policy vocabulary and plan shapes, imported as types only (erased at build time):
+ * one definition for the server and the interface.
+ */
+export type { CatalogApp, PolicyContent, PolicyMode, PolicyRule, RuleAction } from '../../api/src/policies/policy.types';
+export type { Plan, PlanChange, ScopePlan } from '../../api/src/policies/plan/plan.types';
+import type { PolicyContent, PolicyMode, PolicyRule, RuleAction } from '../../api/src/policies/policy.types';
+import type { Plan } from '../../api/src/policies/plan/plan.types';
 /** Shapes of the API's answers, as returned by the NestJS controllers (see api/src). Dates arrive as ISO strings. */
 
 export type Role = 'agent' | 'approver' | 'it-admin' | 'national-admin';
@@ -53,23 +61,6 @@ export interface Page<T> {
   items: T[];
 }
 
-export type RuleAction = 'block' | 'allow' | 'require';
-export type PolicyMode = 'blocklist' | 'allowlist';
-
-export interface PolicyRule {
-  app: string;
-  action: RuleAction;
-  exemptable: boolean;
-  maxExemptionDays?: number;
-  legalBasis?: string;
-}
-
-export interface PolicyContent {
-  mode: PolicyMode;
-  description?: string;
-  rules: PolicyRule[];
-}
-
 export interface PolicyVersionView {
   scope: string;
   version: number;
@@ -119,16 +110,6 @@ export interface EffectivePolicy {
   deviceId?: string;
 }
 
-export interface CatalogApp {
-  slug: string;
-  name: string;
-  category: string;
-  publisher?: string;
-  android: string[];
-  ios: string[];
-  web?: string;
-}
-
 export type ExemptionStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'revoked' | 'expired';
 
 export interface Exemption {
@@ -155,37 +136,6 @@ export interface ExemptionRequest {
   deviceId?: string;
   justification: string;
   days: number;
-}
-
-export interface PlanChange {
-  sign: '+' | '-' | '~';
-  platform: Platform;
-  app: string;
-  identifiers: string[];
-  detail: string;
-}
-
-export interface ScopePlan {
-  scope: string;
-  fromVersion: number | null;
-  changes: PlanChange[];
-  devicesAffected: number;
-  content: PolicyContent;
-}
-
-export interface Plan {
-  scopes: string[];
-  policies: ScopePlan[];
-  summary: {
-    hasChanges: boolean;
-    scopesChanged: number;
-    added: number;
-    removed: number;
-    changed: number;
-    devicesAffected: number;
-    devicesTotal: number;
-  };
-  comment?: string;
 }
 
 export interface SavedPlan {

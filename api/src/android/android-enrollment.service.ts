@@ -5,12 +5,11 @@ import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Agent } from '../directory/agent.entity';
-import { PushError } from '../rollout/platform-adapter';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
 import { AmapiClientService } from './amapi-client.service';
 import { AndroidAdapter } from './android.adapter';
-import { AndroidError } from './android.error';
+import { AndroidError, explainPushError } from './android.error';
 
 export type PersonalUsage = 'allowed' | 'disallowed' | 'dedicated';
 const PERSONAL_USAGE: Record<PersonalUsage, string> = {
@@ -98,12 +97,7 @@ export class AndroidEnrollmentService {
     };
   }
 
-  private async explain<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      if (e instanceof PushError) throw new AndroidError(e.retryable ? 'google-unavailable' : 'not-ready', e.retryable ? 'unavailable' : 'conflict', e.message);
-      throw e;
-    }
+  private explain<T>(run: () => Promise<T>): Promise<T> {
+    return explainPushError(run, { code: 'not-ready', kind: 'conflict' });
   }
 }

@@ -5,11 +5,10 @@ import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Ministry } from '../directory/ministry.entity';
-import { PushError } from '../rollout/platform-adapter';
 import { AmapiClientService } from './amapi-client.service';
 import { AndroidEnterprise } from './android-enterprise.entity';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
-import { AndroidError } from './android.error';
+import { AndroidError, explainPushError } from './android.error';
 
 /** Binds each ministry to its Android Enterprise: an existing one, or one created through Google's signup flow. */
 @Injectable()
@@ -34,7 +33,7 @@ export class AndroidEnterpriseService {
     if (!/^enterprises\/[A-Za-z0-9_-]+$/.test(enterpriseName)) {
       throw new AndroidError('invalid-enterprise', 'invalid', 'The enterprise name must look like "enterprises/LC0123abcd".');
     }
-    const enterprise = await this.callOrExplain('enterprises.get', () => this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)));
+    const enterprise = await this.explain(() => this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)));
     return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null);
   }
 
@@ -46,7 +45,7 @@ export class AndroidEnterpriseService {
     // Google appends enterpriseToken to the callback; the ministry tells which signup it completes.
     const callback = new URL(callbackUrl);
     callback.searchParams.set('ministry', ministry);
-    const signup = await this.callOrExplain('signupUrls.create', () =>
+    const signup = await this.explain(() =>
       this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o)),
     );
     if (!signup.name || !signup.url) throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
@@ -65,7 +64,7 @@ export class AndroidEnterpriseService {
     const signupUrlName = signup.name;
     this.access.requireAccess(principal, 'device.manage', signup.ministry_code);
     const ministry = await this.requireMinistry(signup.ministry_code);
-    const created = await this.callOrExplain('enterprises.create', () =>
+    const created = await this.explain(() =>
       this.amapi.call('enterprises.create', (api, o) =>
         api.enterprises.create(
           {
@@ -106,19 +105,14 @@ export class AndroidEnterpriseService {
     });
   }
 
+  private explain<T>(run: () => Promise<T>): Promise<T> {
+    return explainPushError(run, { code: 'google-refused', kind: 'invalid' });
+  }
+
   private async requireMinistry(code: string): Promise<Ministry> {
     const ministry = await this.db.getRepository(Ministry).findOneBy({ code });
     if (!ministry) throw new AndroidError('unknown-ministry', 'not-found', `Unknown ministry "${code}".`);
     return ministry;
   }
 
-  /** Google's refusal becomes a 4xx the administrator can act on; an outage a 503. */
-  private async callOrExplain<T>(label: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (e) {
-      if (e instanceof PushError) throw new AndroidError(e.retryable ? 'google-unavailable' : 'google-refused', e.retryable ? 'unavailable' : 'invalid', e.message);
-      throw e;
-    }
-  }
 }

@@ -8,6 +8,7 @@ import { PolicyGroupService } from '../rollout/policy-group.service';
 import { actorOf, Principal } from '../auth/principal';
 import { DirectoryError } from '../directory/directory.error';
 import { Compliance, Device } from './device.entity';
+import { isUuid } from '../common/uuid';
 
 export type DeviceView = Device & { desiredHash: string | null; converged: boolean };
 
@@ -37,7 +38,7 @@ export class DevicesService {
   }
 
   async get(principal: Principal, id: string): Promise<DeviceView> {
-    const device = /^[0-9a-f-]{36}$/i.test(id) ? await this.db.getRepository(Device).findOneBy({ id }) : null;
+    const device = isUuid(id) ? await this.db.getRepository(Device).findOneBy({ id }) : null;
     if (!device) throw new DirectoryError('device-not-found', 'not-found', `No device with id "${id}".`);
     if (device.agentId !== principal.agentId) this.access.requireAccess(principal, 'device.read', device.ministryCode);
     return (await this.withDesired([device]))[0];
@@ -50,7 +51,7 @@ export class DevicesService {
   async reassign(principal: Principal, id: string, agentId: string): Promise<DeviceView> {
     const device = await this.get(principal, id);
     this.access.requireAccess(principal, 'device.manage', device.ministryCode);
-    const agent = /^[0-9a-f-]{36}$/i.test(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
+    const agent = isUuid(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
     if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
     this.access.requireAccess(principal, 'device.manage', agent.ministryCode);
     if (agent.id === device.agentId) throw new DirectoryError('same-agent', 'conflict', 'This device already belongs to this agent.');

@@ -10,6 +10,7 @@ import { Agent } from './agent.entity';
 import { DirectoryError } from './directory.error';
 import { Ministry } from './ministry.entity';
 import { Role, RoleAssignment } from './role-assignment.entity';
+import { isUuid } from '../common/uuid';
 
 export interface AgentView {
   id: string;
@@ -148,7 +149,7 @@ export class DirectoryService {
   }
 
   private async findAgent(agentId: string): Promise<Agent> {
-    const agent = /^[0-9a-f-]{36}$/i.test(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
+    const agent = isUuid(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
     if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
     return agent;
   }

@@ -19,8 +19,7 @@ import { addDays, ExemptionAction, TRANSITIONS } from './exemption-lifecycle';
 import { ExemptionError } from './exemption.error';
 import { EXEMPTION_VIEW_SQL, ExemptionView, ExemptionViewRow, toView } from './exemption-view';
 import { ApproveExemptionDto, ExemptionQueueQuery, RequestExemptionDto } from './exemptions.dto';
-
-const UUID = /^[0-9a-f-]{36}$/i;
+import { isUuid } from '../common/uuid';
 
 const STATUS_FR: Record<ExemptionStatus, string> = {
   pending: 'en attente',
@@ -303,13 +302,13 @@ export class ExemptionsService {
   }
 
   private async find(tx: EntityManager, id: string): Promise<Exemption> {
-    const row = UUID.test(id) ? await tx.getRepository(Exemption).findOneBy({ id }) : null;
+    const row = isUuid(id) ? await tx.getRepository(Exemption).findOneBy({ id }) : null;
     if (!row) throw new ExemptionError('not-found', 'not-found', `No exemption request with id "${id}".`);
     return row;
   }
 
   private async view(tx: EntityManager, id: string): Promise<ExemptionView> {
-    const [row] = (UUID.test(id) ? await tx.query(`${EXEMPTION_VIEW_SQL} WHERE e.id = $1`, [id]) : []) as ExemptionViewRow[];
+    const [row] = (isUuid(id) ? await tx.query(`${EXEMPTION_VIEW_SQL} WHERE e.id = $1`, [id]) : []) as ExemptionViewRow[];
     if (!row) throw new ExemptionError('not-found', 'not-found', `No exemption request with id "${id}".`);
     return toView(row);
   }

@@ -6,6 +6,7 @@ import { Agent } from '../directory/agent.entity';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { MAILER, Mailer } from './mailer';
 import { Notification } from './notification.entity';
+import { isUuid } from '../common/uuid';
 
 export const PUBLIC_URL = Symbol('PUBLIC_URL');
 
@@ -47,7 +48,7 @@ export class NotificationsService {
   }
 
   async markRead(principal: Principal, id: string): Promise<void> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return;
+    if (!isUuid(id)) return;
     await this.db.getRepository(Notification).update({ id, agentId: principal.agentId, readAt: IsNull() }, { readAt: new Date() });
   }
 

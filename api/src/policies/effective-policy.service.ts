@@ -11,8 +11,7 @@ import { ActiveExemption, EffectivePolicy, resolveEffectivePolicy } from './effe
 import { PolicyStateService } from './policy-state.service';
 import { PolicyError } from './policy.error';
 import { CatalogApp, NATIONAL_SCOPE, PolicyContent } from './policy.types';
-
-const UUID = /^[0-9a-f-]{36}$/i;
+import { isUuid } from '../common/uuid';
 
 /** Effective policy of a ministry (no exemptions), an agent (their exemptions) or a device. */
 @Injectable()
@@ -29,14 +28,14 @@ export class EffectivePolicyService {
   }
 
   async forAgent(principal: Principal, agentId: string): Promise<EffectivePolicy> {
-    const agent = UUID.test(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
+    const agent = isUuid(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
     if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
     if (agent.id !== principal.agentId) this.access.requireAccess(principal, 'effective.read', agent.ministryCode);
     return this.resolve(this.db.manager, agent.ministryCode, await this.activeExemptions(this.db.manager, agent.id, null));
   }
 
   async forDevice(principal: Principal, deviceId: string): Promise<EffectivePolicy & { deviceId: string }> {
-    const device = UUID.test(deviceId) ? await this.db.getRepository(Device).findOneBy({ id: deviceId }) : null;
+    const device = isUuid(deviceId) ? await this.db.getRepository(Device).findOneBy({ id: deviceId }) : null;
     if (!device) throw new DirectoryError('device-not-found', 'not-found', `No device with id "${deviceId}".`);
     if (device.agentId !== principal.agentId) this.access.requireAccess(principal, 'device.read', device.ministryCode);
     return { deviceId: device.id, ...(await this.resolveDevice(this.db.manager, device)) };

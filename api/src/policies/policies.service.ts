@@ -5,13 +5,12 @@ import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { validateDesiredState } from './as-code/desired-state';
 import { diffPolicies, PolicyDiff } from './policy-diff';
-import { scopeMinistry } from './policy-plan.service';
 import { PolicyStateService } from './policy-state.service';
 import { PolicyVersionWriter } from './policy-version-writer.service';
 import { PolicyVersion } from './policy-version.entity';
 import { Policy } from './policy.entity';
 import { PolicyError } from './policy.error';
-import { PolicyContent } from './policy.types';
+import { PolicyContent, scopeMinistry } from './policy.types';
 
 export interface PolicyVersionView {
   scope: string;

@@ -16,7 +16,8 @@ import { PolicyPlan } from './policy-plan.entity';
 import { PolicyStateService } from './policy-state.service';
 import { PolicyVersionWriter, RolloutRequest } from './policy-version-writer.service';
 import { PolicyError } from './policy.error';
-import { NATIONAL_SCOPE, PolicyContent } from './policy.types';
+import { NATIONAL_SCOPE, PolicyContent, scopeMinistry } from './policy.types';
+import { isUuid } from '../common/uuid';
 
 /** Held while a plan is applied, so two applies never interleave. */
 const APPLY_LOCK_KEY = 727_274_002;
@@ -31,10 +32,6 @@ export interface SavedPlan {
 export interface ApplyResult {
   applied: { scope: string; version: number; rolloutId: string }[];
   catalog: { added: number; changed: number; removed: number };
-}
-
-export function scopeMinistry(scope: string): string | null {
-  return scope === NATIONAL_SCOPE ? null : scope;
 }
 
 /** plan → review → apply, for the CLI (whole policy-as-code tree) and the API (one scope). */
@@ -214,7 +211,7 @@ export class PolicyPlanService {
   }
 
   private async findSaved(tx: EntityManager, id: string): Promise<PolicyPlan> {
-    const saved = /^[0-9a-f-]{36}$/i.test(id) ? await tx.getRepository(PolicyPlan).findOneBy({ id }) : null;
+    const saved = isUuid(id) ? await tx.getRepository(PolicyPlan).findOneBy({ id }) : null;
     if (!saved) throw new PolicyError('plan-not-found', 'not-found', `No plan with id "${id}".`);
     return saved;
   }

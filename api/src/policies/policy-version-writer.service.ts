@@ -7,7 +7,7 @@ import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { Rollout } from '../rollout/rollout.entity';
 import { PolicyVersion } from './policy-version.entity';
 import { Policy } from './policy.entity';
-import { NATIONAL_SCOPE, PolicyContent } from './policy.types';
+import { PolicyContent, scopeMinistry } from './policy.types';
 
 /** How a change reaches phones: cumulative percentages (last is 100) and the wait between stages. */
 export interface RolloutRequest {
@@ -50,7 +50,7 @@ export class PolicyVersionWriter {
       action: meta.action ?? 'policy.version-created',
       entityType: 'policy',
       entityId: scope,
-      ministry: scope === NATIONAL_SCOPE ? null : scope,
+      ministry: scopeMinistry(scope),
       before: previous ? { version: previous.version, contentHash: previous.contentHash, content: previous.content } : null,
       after: { version, contentHash: row.contentHash, content: clean, comment: meta.comment ?? null, rolledBackFrom: meta.rolledBackFrom ?? null },
     });

@@ -2,6 +2,11 @@
 
 export const NATIONAL_SCOPE = 'national';
 
+/** The ministry a scope belongs to: null for the national baseline. */
+export function scopeMinistry(scope: string): string | null {
+  return scope === NATIONAL_SCOPE ? null : scope;
+}
+
 export const RULE_ACTIONS = ['block', 'allow', 'require'] as const;
 export type RuleAction = (typeof RULE_ACTIONS)[number];
 

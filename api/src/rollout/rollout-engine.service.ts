@@ -7,6 +7,7 @@ import { queryRecords } from '../database/query-records';
 import { Device, Platform } from '../devices/device.entity';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { DeviceReporter, GroupTarget, PLATFORM_ADAPTERS, PlatformAdapter, policyName, PolicyVariant, PushError } from './platform-adapter';
+import { scopeMinistry } from '../policies/policy.types';
 import { PolicyGroup } from './policy-group.entity';
 import { PolicyGroupService, PushDevicesJob } from './policy-group.service';
 import { Rollout, RolloutGroup } from './rollout.entity';
@@ -69,7 +70,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         action: changed.length === 0 ? 'rollout.nothing-to-push' : 'rollout.started',
         entityType: 'rollout',
         entityId: rolloutId,
-        ministry: rollout.scope === 'national' ? null : rollout.scope,
+        ministry: scopeMinistry(rollout.scope),
         after: { scope: rollout.scope, stages: rollout.stages, groups: changed.length, devices },
       });
     });
@@ -300,7 +301,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     await this.db.transaction(async (tx) => {
       const done = await queryRecords<{ scope: string }>(tx, `UPDATE rollout SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running' RETURNING scope`, [rolloutId]);
       if (done.length === 0) return;
-      await this.audit.record(tx, ENGINE, { action: 'rollout.completed', entityType: 'rollout', entityId: rolloutId, ministry: done[0].scope === 'national' ? null : done[0].scope });
+      await this.audit.record(tx, ENGINE, { action: 'rollout.completed', entityType: 'rollout', entityId: rolloutId, ministry: scopeMinistry(done[0].scope) });
     });
   }
 
@@ -329,7 +330,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         action: { pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted', advance: 'rollout.stage-advanced' }[action],
         entityType: 'rollout',
         entityId: rolloutId,
-        ministry: rollout.scope === 'national' ? null : rollout.scope,
+        ministry: scopeMinistry(rollout.scope),
         before: { status: rollout.status, stageIndex: rollout.stageIndex },
         after: { status: update.status ?? rollout.status, stageIndex: update.stageIndex ?? rollout.stageIndex, reason: reason ?? null },
       });

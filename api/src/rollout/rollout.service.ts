@@ -3,10 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
-import { scopeMinistry } from '../policies/policy-plan.service';
+import { scopeMinistry } from '../policies/policy.types';
 import { Rollout, RolloutStatus } from './rollout.entity';
 import { RolloutEngine } from './rollout-engine.service';
 import { RolloutError } from './rollout.error';
+import { isUuid } from '../common/uuid';
 
 export interface StageProgress {
   stage: number;
@@ -58,8 +59,6 @@ export interface FleetStatusRow {
   failed: number;
   nonCompliant: number;
 }
-
-const UUID = /^[0-9a-f-]{36}$/i;
 
 /** Rollout progress and control for ministry IT and national administrators. */
 @Injectable()
@@ -192,7 +191,7 @@ export class RolloutService {
   }
 
   private async find(id: string): Promise<Rollout> {
-    const rollout = UUID.test(id) ? await this.db.getRepository(Rollout).findOneBy({ id }) : null;
+    const rollout = isUuid(id) ? await this.db.getRepository(Rollout).findOneBy({ id }) : null;
     if (!rollout) throw new RolloutError('not-found', 'not-found', `No rollout with id "${id}".`);
     return rollout;
   }
