@@ -34,8 +34,8 @@ function startDevIdp(audience: string): Promise<{ issuer: string; stop: () => vo
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
-  console.log(db.embedded ? `PostgreSQL: embedded, data in ${config.EMBEDDED_PG_DIR}` : 'PostgreSQL: DATABASE_URL');
-  const migrated = await runMigrations(db.url);
+  console.log(`${db.embedded ? `PostgreSQL: embedded, data in ${config.EMBEDDED_PG_DIR}` : 'PostgreSQL: DATABASE_URL'}; the service runs as role ${config.DATABASE_ROLE}`);
+  const migrated = await runMigrations(db.migrationUrl);
   if (migrated.length > 0) console.log(`Migrations applied: ${migrated.join(', ')}`);
 
   let issuer = config.OIDC_ISSUER;

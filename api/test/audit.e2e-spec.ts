@@ -3,7 +3,9 @@
  * `GET /audit/verify` walks to find a row edited, deleted in the middle or deleted at the end.
  * Reading it is limited to the ministries where one is it-admin or approver (national admins: all).
  */
+import { Client } from 'pg';
 import { canonicalJson, sha256Hex } from '../src/common/canonical-hash';
+import { SERVICE_ROLE } from '../src/database/service-role';
 import { countRows, startTestApp, TestApp } from './support/test-app';
 
 interface AuditRow {
@@ -29,6 +31,20 @@ async function agentId(t: TestApp, sub: string): Promise<string> {
 async function maxSeq(t: TestApp): Promise<number> {
   const [{ max }] = (await t.db.query('SELECT max(seq)::int AS max FROM audit_event')) as { max: number }[];
   return max;
+}
+
+/**
+ * SQL as the tables' owner (the migrations' login): the service's own connection may not edit the
+ * log, so tampering is simulated as someone holding the owner's password would do it.
+ */
+async function asOwner(t: TestApp, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new Client({ connectionString: t.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
 }
 
 async function verify(t: TestApp): Promise<Verification> {
@@ -103,14 +119,14 @@ describe('audit chain, through the API', () => {
     expect(await countRows(t.db, 'app')).toBe(apps);
 
     // The audit insert fails after the change was made: the change must be rolled back with it.
-    await t.db.query(`CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$`);
-    await t.db.query(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`);
+    await asOwner(t, `CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$`);
+    await asOwner(t, `CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`);
     try {
       await admin.post('/catalog/apps').send(app('audit-unrecorded', ['fr.example.unrecorded'])).expect(500);
       await admin.post(`/agents/${target}/roles`).send({ role: 'it-admin', ministry: 'interieur' }).expect(500);
     } finally {
-      await t.db.query('DROP TRIGGER test_refuse_audit ON audit_event');
-      await t.db.query('DROP FUNCTION test_refuse_audit()');
+      await asOwner(t, 'DROP TRIGGER test_refuse_audit ON audit_event');
+      await asOwner(t, 'DROP FUNCTION test_refuse_audit()');
     }
     expect(await countRows(t.db, 'app')).toBe(apps);
     expect(await t.db.query(`SELECT 1 FROM app WHERE slug = 'audit-unrecorded'`)).toEqual([]);
@@ -122,7 +138,7 @@ describe('audit chain, through the API', () => {
   it('detects a row whose content was edited in SQL, at that row', async () => {
     const rows = await countRows(t.db, 'audit_event');
     expect(appEventSeq).toBeLessThan(rows); // in the middle of the chain
-    await t.db.query(`UPDATE audit_event SET after = '{"x":1}' WHERE seq = $1`, [appEventSeq]);
+    await asOwner(t, `UPDATE audit_event SET after = '{"x":1}' WHERE seq = $1`, [appEventSeq]);
     const result = await verify(t);
     expect(result).toEqual({ valid: false, checked: appEventSeq - 1, firstProblem: { seq: appEventSeq, problem: expect.stringContaining('modified') } });
   });
@@ -177,7 +193,7 @@ describe('audit chain, deleted rows', () => {
     const rows = await countRows(t.db, 'audit_event');
     const k = Math.floor(rows / 2);
     const [saved] = (await t.db.query('SELECT * FROM audit_event WHERE seq = $1', [k])) as Record<string, unknown>[];
-    await t.db.query('DELETE FROM audit_event WHERE seq = $1', [k]);
+    await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [k]);
     expect(await verify(t)).toEqual({ valid: false, checked: k - 1, firstProblem: { seq: k, problem: `event ${k} is missing (deleted)` } });
 
     const columns = Object.keys(saved);
@@ -201,15 +217,72 @@ describe('audit chain, deleted rows', () => {
     const result = await verify(t);
     expect(result).toEqual({ valid: false, checked: rows, firstProblem: { seq: rows + 1, problem: expect.stringContaining('added outside the service') } });
 
-    await t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows + 1]);
+    await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [rows + 1]);
     expect(await verify(t)).toEqual({ valid: true, checked: rows });
   });
 
   it('detects the last row deleted (the head remembers it)', async () => {
     const rows = await countRows(t.db, 'audit_event');
     expect(await maxSeq(t)).toBe(rows);
-    await t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows]);
+    await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [rows]);
     const result = await verify(t);
     expect(result).toEqual({ valid: false, checked: rows - 1, firstProblem: { seq: rows, problem: expect.stringContaining(`ends at event ${rows - 1} but ${rows} were written`) } });
+  });
+});
+
+describe('audit log, immutable for the service in the database', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  function rowAt(seq: number): Promise<Record<string, unknown>[]> {
+    return t.db.query('SELECT * FROM audit_event WHERE seq = $1', [seq]) as Promise<Record<string, unknown>[]>;
+  }
+
+  it('runs the service as the restricted role, not as a superuser nor the owner', async () => {
+    const [me] = (await t.db.query(`SELECT current_user AS role, r.rolsuper AS super FROM pg_roles r WHERE r.rolname = current_user`)) as { role: string; super: boolean }[];
+    expect(me).toEqual({ role: SERVICE_ROLE, super: false });
+    const [{ owner }] = (await t.db.query(`SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'audit_event'`)) as { owner: string }[];
+    expect(owner).not.toBe(SERVICE_ROLE);
+  });
+
+  it("refuses UPDATE, DELETE and TRUNCATE of audit events on the service's own connection, and the rows stay as written", async () => {
+    const rows = await countRows(t.db, 'audit_event');
+    const k = Math.floor(rows / 2);
+    const before = await rowAt(k);
+    const [head] = (await t.db.query('SELECT seq::int, hash FROM audit_head')) as { seq: number; hash: string }[];
+
+    await expect(t.db.query(`UPDATE audit_event SET actor = 'someone else' WHERE seq = $1`, [k])).rejects.toThrow('permission denied for table audit_event');
+    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [k])).rejects.toThrow('permission denied for table audit_event');
+    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows])).rejects.toThrow('permission denied for table audit_event');
+    await expect(t.db.query('TRUNCATE audit_event')).rejects.toThrow('permission denied for table audit_event');
+    // Inside a transaction of the service, as the code would run it: the same refusal.
+    await expect(t.db.transaction((tx) => tx.query('DELETE FROM audit_event'))).rejects.toThrow('permission denied for table audit_event');
+    // The head may move forward (the chain appends through it), never be removed.
+    await expect(t.db.query('DELETE FROM audit_head')).rejects.toThrow('permission denied for table audit_head');
+    await expect(t.db.query('TRUNCATE audit_head')).rejects.toThrow('permission denied for table audit_head');
+    // Nor may the service change the table's rules: it does not own it.
+    await expect(t.db.query('ALTER TABLE audit_event DISABLE TRIGGER ALL')).rejects.toThrow('must be owner of table audit_event');
+
+    expect(await rowAt(k)).toEqual(before);
+    expect(await countRows(t.db, 'audit_event')).toBe(rows);
+    expect(await t.db.query('SELECT seq::int, hash FROM audit_head')).toEqual([head]);
+    expect(await verify(t)).toEqual({ valid: true, checked: rows });
+  });
+
+  it('still records the normal flows: decisions append to the chain, and jobs are queued', async () => {
+    const rows = await countRows(t.db, 'audit_event');
+    const jobs = await countRows(t.db, 'pgboss.job');
+    const requested = await (await t.as('agent.interieur')).post('/exemptions').send({ app: 'x', justification: 'Compte officiel du ministère pour la communication de crise.', days: 30 }).expect(201);
+    await (await t.as('approver.interieur')).post(`/exemptions/${requested.body.id}/approve`).send({}).expect(200);
+    const events = (await t.db.query('SELECT action, entity_id FROM audit_event WHERE seq > $1 ORDER BY seq', [rows])) as { action: string; entity_id: string }[];
+    expect(events).toEqual([
+      { action: 'exemption.requested', entity_id: requested.body.id },
+      { action: 'exemption.approved', entity_id: requested.body.id },
+    ]);
+    expect(await countRows(t.db, 'pgboss.job')).toBeGreaterThan(jobs);
+    expect(await verify(t)).toEqual({ valid: true, checked: rows + 2 });
   });
 });

@@ -20,6 +20,17 @@ export class AppConfig {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must look like postgres://user:password@host:5432/database' })
   DATABASE_URL?: string;
 
+  /** The tables' owner, for migrations (default DATABASE_URL); the service itself runs as DATABASE_ROLE. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_MIGRATION_URL must look like postgres://owner:password@host:5432/database' })
+  DATABASE_MIGRATION_URL?: string;
+
+  /** The role each service connection switches to: may not edit or delete audit events (see migration AuditGrants). */
+  @Transform(({ value }) => value || 'mdm_service')
+  @Matches(/^[a-z_][a-z0-9_]*$/, { message: 'DATABASE_ROLE must be a PostgreSQL role name (lower case letters, digits, _)' })
+  DATABASE_ROLE: string;
+
   @Transform(({ value }) => value || '.data/pg')
   @IsString()
   EMBEDDED_PG_DIR: string;
@@ -176,7 +187,7 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
 
 export class ConfigError extends Error {}
 

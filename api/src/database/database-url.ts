@@ -1,6 +1,15 @@
 import { createConnection } from 'node:net';
 import { AppConfig } from '../config/app-config';
+import { asRole } from './service-role';
 import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
+
+export interface ResolvedDatabase {
+  /** What the service connects with: restricted to the service role (cannot edit the audit log). */
+  url: string;
+  /** What the migrations run as: the owner of the tables. */
+  migrationUrl: string;
+  embedded?: RunningPostgres;
+}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -16,12 +25,15 @@ function portOpen(port: number): Promise<boolean> {
 /**
  * DATABASE_URL when set; otherwise the embedded PostgreSQL under EMBEDDED_PG_DIR, started here,
  * or reused when another process of ours (the API while the CLI runs) already started it.
+ * Migrations run as DATABASE_MIGRATION_URL's login (default DATABASE_URL's); the service as DATABASE_ROLE.
  */
-export async function resolveDatabase(config: AppConfig): Promise<{ url: string; embedded?: RunningPostgres }> {
-  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+export async function resolveDatabase(config: AppConfig): Promise<ResolvedDatabase> {
+  const role = config.DATABASE_ROLE;
+  if (config.DATABASE_URL) return { url: asRole(config.DATABASE_URL, role), migrationUrl: config.DATABASE_MIGRATION_URL ?? config.DATABASE_URL };
   if (await portOpen(config.EMBEDDED_PG_PORT)) {
-    return { url: `postgres://mdm:mdm-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/mdm` };
+    const url = `postgres://mdm:mdm-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/mdm`;
+    return { url: asRole(url, role), migrationUrl: url };
   }
   const embedded = await startEmbeddedPostgres({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT, database: 'mdm' });
-  return { url: embedded.url, embedded };
+  return { url: asRole(embedded.url, role), migrationUrl: embedded.url, embedded };
 }

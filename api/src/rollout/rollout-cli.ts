@@ -14,7 +14,7 @@ import { RolloutService, RolloutView } from './rollout.service';
 async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
-  await runMigrations(db.url);
+  await runMigrations(db.migrationUrl);
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot({ databaseUrl: db.url, oidc: { issuer: 'http://127.0.0.1:9', audience: 'cli' }, worker: false, mail: { mailFrom: 'cli@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
     { logger: ['error'] },

@@ -11,7 +11,7 @@ import { WorkerService } from './worker.service';
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
-  await runMigrations(db.url);
+  await runMigrations(db.migrationUrl);
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot({
       databaseUrl: db.url,

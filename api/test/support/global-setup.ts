@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { runMigrations } from '../../src/database/data-source';
+import { asRole } from '../../src/database/service-role';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { seedDemoData } from '../../src/demo/demo-seeder';
 import { loadPolicyFiles } from '../../src/policies/as-code/policy-files';
@@ -45,14 +46,16 @@ export default async function globalSetup(): Promise<void> {
   await adminQuery(adminUrl, `CREATE DATABASE ${TEMPLATE_DB}`);
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
   await runMigrations(templateUrl);
-  const app = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(templateUrl), { logger: ['error'] });
+  // Like the service: the owner migrates, everything else runs as the restricted role.
+  const serviceUrl = asRole(templateUrl);
+  const app = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(serviceUrl), { logger: ['error'] });
   const plans = app.get(PolicyPlanService);
   await plans.apply({ id: null, label: 'test setup' }, await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))));
   await seedDemoData(app.get(DataSource), app.get(AuditService));
   await app.close();
   // Groups need the rollout module: the full application context, without HTTP nor workers.
   const full = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: templateUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
+    AppModule.forRoot({ databaseUrl: serviceUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
     { logger: ['error'] },
   );
   await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));

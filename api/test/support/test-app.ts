@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
+import { asRole } from '../../src/database/service-role';
 import { AndroidSettings } from '../../src/android/android-settings';
 import { AppleSettings } from '../../src/apple/apple-settings';
 import { WorkerService } from '../../src/worker/worker.service';
@@ -17,6 +18,7 @@ export interface TestApp {
   adapters: { android: RecordingAdapter; ios: RecordingAdapter };
   /** Base URL when started with `listen`. */
   url: string;
+  /** The database as its owner (the migrations' login); `db` runs as the service role. */
   databaseUrl: string;
   issuer: string;
   /** supertest bound to the app, with the bearer token of a demo login (or none). */
@@ -59,7 +61,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const adapters = opts.adapters ?? { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
   const database = opts.reuse ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase } : await cloneTemplate(adminUrl);
   const app = await createApp({
-    databaseUrl: database.url,
+    // The service's restricted role, as in production: every test runs without the right to edit the audit log.
+    databaseUrl: asRole(database.url),
     oidc: {
       issuer,
       audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api',

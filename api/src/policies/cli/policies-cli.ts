@@ -35,7 +35,7 @@ function progress(steps: number): { step: (label: string) => void; done: () => v
 async function withServices<T>(run: (services: { plans: PolicyPlanService; state: PolicyStateService; db: DataSource }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const database = await resolveDatabase(config);
-  await runMigrations(database.url);
+  await runMigrations(database.migrationUrl);
   const app = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(database.url), { logger: ['error'] });
   try {
     return await run({ plans: app.get(PolicyPlanService), state: app.get(PolicyStateService), db: app.get(DataSource) });
