@@ -31,3 +31,12 @@ export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
 export function errorOf(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
+
+/** Reloads every `ms` while `live` holds: a rollout in progress moves without anyone pressing a button. */
+export function useAutoReload(reload: () => void, ms: number, live: boolean): void {
+  useEffect(() => {
+    if (!live) return;
+    const timer = window.setInterval(reload, ms);
+    return () => window.clearInterval(timer);
+  }, [reload, ms, live]);
+}

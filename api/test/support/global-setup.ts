@@ -15,7 +15,7 @@ import { PolicyPlanService } from '../../src/policies/policy-plan.service';
 import { AppModule } from '../../src/app.module';
 import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { startDevIdp } from './dev-idp';
-import { SESSION_TEST_PORT } from './ports';
+import { SESSION_TEST_PORT, UI_TEST_PORT } from './ports';
 import { adminQuery, TEMPLATE_DB, withDatabase } from './test-database';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -62,7 +62,7 @@ export default async function globalSetup(): Promise<void> {
   await full.close();
 
   // The browser sign-in test listens on SESSION_TEST_PORT: its callback must be a registered redirect URI.
-  const idp = await startDevIdp({ redirectUris: ['http://127.0.0.1:3000/auth/callback', `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`] });
+  const idp = await startDevIdp({ redirectUris: ['http://127.0.0.1:3000/auth/callback', `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`, `http://127.0.0.1:${UI_TEST_PORT}/auth/callback`] });
   handles.push(idp);
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_OIDC_ISSUER = idp.issuer;

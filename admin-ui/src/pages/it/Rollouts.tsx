@@ -6,8 +6,8 @@ import { LoadState } from '../../components/LoadState';
 import { Legend, SEGMENT_COLORS, StackedBar, type Segment } from '../../components/StackedBar';
 import { RolloutStatusBadge } from '../../components/StatusBadge';
 import { formatDateTime } from '../../labels';
-import type { Rollout, StageProgress } from '../../types';
-import { useLoad } from '../../useLoad';
+import type { Rollout, RolloutStatus, StageProgress } from '../../types';
+import { useAutoReload, useLoad } from '../../useLoad';
 
 const LEGEND: Pick<Segment, 'label' | 'color' | 'pattern'>[] = [
   { label: 'appliqués', color: SEGMENT_COLORS.converged },
@@ -25,8 +25,14 @@ function segments(p: Omit<StageProgress, 'stage' | 'percent' | 'released'>): Seg
   ];
 }
 
+/** How often a rollout still moving is read again. */
+const REFRESH_MS = 3000;
+const FINISHED = new Set<RolloutStatus>(['completed', 'aborted']);
+
 function RolloutDetail({ id }: { id: string }) {
   const rollout = useLoad(() => api.rollout(id), `rollout-${id}`);
+  const live = rollout.data !== undefined && !FINISHED.has(rollout.data.status);
+  useAutoReload(rollout.reload, REFRESH_MS, live);
   return (
     <LoadState loaded={rollout} what="l’avancement du déploiement">
       {(r) => (
@@ -44,6 +50,7 @@ function RolloutDetail({ id }: { id: string }) {
             <StackedBar key={p.stage} label={`Étape ${p.stage + 1} (${p.percent} %)${p.released ? '' : ', non libérée'}`} segments={segments(p)} total={p.devices} />
           ))}
           {r.totals && <StackedBar label="Total" segments={segments(r.totals)} total={r.totals.devices} />}
+          <p className="fr-text--xs">{live ? 'Actualisé automatiquement toutes les 3 secondes.' : null}</p>
           <Button size="small" priority="tertiary" iconId="fr-icon-refresh-line" onClick={rollout.reload}>
             Actualiser
           </Button>
@@ -79,6 +86,7 @@ function List({ rollouts }: { rollouts: Rollout[] }) {
 
 export function Rollouts() {
   const rollouts = useLoad(() => api.rollouts(true), 'rollouts-active');
+  useAutoReload(rollouts.reload, REFRESH_MS, (rollouts.data?.length ?? 0) > 0);
   return (
     <LoadState loaded={rollouts} what="les déploiements">
       {(list) => <List rollouts={list} />}

@@ -1,0 +1,191 @@
+/**
+ * The admin interface in a real browser (Debian's chromium driven by playwright-core), against the real
+ * API, database, worker and OIDC provider: what the four kinds of users do, end to end.
+ */
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureAdminUiBuilt, launchChromium, saveScreenshot, seriousAccessibilityViolations, signIn } from './support/browser';
+import { UI_TEST_PORT } from './support/ports';
+import { RecordingAdapter } from './support/recording-adapter';
+import { startTestApp, TestApp } from './support/test-app';
+
+jest.setTimeout(240_000);
+
+const base = `http://127.0.0.1:${UI_TEST_PORT}`;
+let t: TestApp;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+interface EffectiveApp {
+  app: string;
+  name: string;
+  action: string;
+  exemptable: boolean;
+  liftedBy?: unknown;
+}
+interface ExemptionView {
+  app: { slug: string };
+  status: string;
+}
+
+beforeAll(async () => {
+  ensureAdminUiBuilt();
+  // Phones that apply what they are sent, so that rollout progress moves as in real life.
+  const adapters = { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
+  adapters.android.autoApply = adapters.ios.autoApply = true;
+  t = await startTestApp({ listen: true, port: UI_TEST_PORT, browserLogin: { publicUrl: base }, worker: true, adapters });
+  browser = await launchChromium();
+  await settleRollouts();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+/**
+ * The seeded policies' first rollouts run when the worker starts: let them finish, so that the
+ * rollout IT starts in the scenario is the one that carries its change.
+ */
+async function settleRollouts(): Promise<void> {
+  const admin = await t.as('admin.national');
+  for (let i = 0; i < 120; i++) {
+    const active = (await admin.get('/rollouts?active=true').expect(200)).body as unknown[];
+    if (active.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the seeded rollouts did not finish within a minute');
+}
+
+/** A separate browser profile per person, as on separate machines. */
+async function pageFor(login: string, hash: string): Promise<Page> {
+  const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  await signIn(page, base, login, hash);
+  return page;
+}
+
+/** An app the baseline blocks for this agent, open to exemption, with no request of theirs in flight. */
+async function exemptableAppFor(login: string): Promise<EffectiveApp> {
+  const as = await t.as(login);
+  const policy = (await as.get('/agents/me/effective-policy').expect(200)).body as { apps: EffectiveApp[] };
+  const mine = (await as.get('/me/exemptions').expect(200)).body as ExemptionView[];
+  const busy = new Set(mine.filter((e) => e.status === 'pending' || e.status === 'approved').map((e) => e.app.slug));
+  const app = policy.apps.find((a) => a.action === 'block' && a.exemptable && !a.liftedBy && !busy.has(a.app));
+  if (!app) throw new Error(`the demo data gives ${login} no exemptable blocked app`);
+  return app;
+}
+
+async function expectAccessible(page: Page, home: string): Promise<void> {
+  const violations = await seriousAccessibilityViolations(page);
+  expect({ home, violations }).toEqual({ home, violations: [] });
+}
+
+describe('admin interface in a real browser', () => {
+  const justification = `Animation du compte officiel pour la communication de crise (${Date.now()})`;
+
+  it('an agent requests an exemption, an approver of the same ministry grants it, the agent sees it active and the app lifted', async () => {
+    const app = await exemptableAppFor('agent.interieur');
+
+    const agent = await pageFor('agent.interieur', '#/agent/appareils');
+    await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).waitFor();
+    const firstDevice = agent.getByRole('table').first();
+    await firstDevice.getByRole('row', { name: new RegExp(app.name) }).getByText('Bloquée', { exact: true }).waitFor();
+    await saveScreenshot(agent, 'agent-home');
+    await expectAccessible(agent, 'agent');
+
+    // The form validates before sending, next to the field, in French.
+    await agent.goto(`${base}/#/agent/derogation`);
+    await agent.getByLabel('Application').first().selectOption(app.app);
+    await agent.getByLabel('Justification').fill('trop court');
+    await agent.getByRole('button', { name: 'Envoyer la demande' }).click();
+    await agent.getByText(/Expliquez le besoin institutionnel en 20 caractères au moins/).waitFor();
+    await agent.getByLabel('Justification').fill(justification);
+    await agent.getByLabel('Durée demandée (en jours)').fill('30');
+    await agent.getByRole('button', { name: 'Envoyer la demande' }).click();
+    await agent.getByText(`Votre demande de dérogation pour ${app.name} a été transmise`).waitFor();
+
+    await agent.goto(`${base}/#/agent/demandes`);
+    const row = agent.getByRole('row', { name: new RegExp(app.name) }).first();
+    await row.getByText('En attente').waitFor();
+
+    // The digital directorate of another ministry never sees it.
+    const elsewhere = await pageFor('approver.armees', '#/validation/file');
+    await elsewhere.getByRole('heading', { level: 1, name: 'Validation des dérogations' }).waitFor();
+    await elsewhere.getByText(/demandes? en attente|Aucune demande en attente/).first().waitFor();
+    expect(await elsewhere.getByText(justification).count()).toBe(0);
+
+    // The directorate of the agent's ministry approves it from its queue.
+    const approver = await pageFor('approver.interieur', '#/validation/file');
+    const request = approver.getByRole('article').filter({ hasText: justification });
+    await request.waitFor();
+    await saveScreenshot(approver, 'approver-home');
+    await expectAccessible(approver, 'approver');
+    await request.getByRole('button', { name: 'Approuver' }).click();
+    await approver.getByText(`Dérogation accordée : ${app.name}`).waitFor();
+    await request.waitFor({ state: 'detached' }); // out of the queue once decided
+
+    // The agent sees the request approved and the app lifted on their phone's policy.
+    await agent.goto(`${base}/#/agent/demandes`);
+    await agent.reload();
+    await agent.getByRole('row', { name: new RegExp(app.name) }).first().getByText('Approuvée').waitFor();
+    await agent.goto(`${base}/#/agent/appareils`);
+    await agent.reload();
+    const lifted = agent.getByRole('table').first().getByRole('row', { name: new RegExp(app.name) });
+    await lifted.getByText(/Dérogation jusqu’au/).waitFor();
+    expect(await lifted.getByText('Bloquée', { exact: true }).count()).toBe(0);
+  });
+
+  it('ministry IT adds a rule, reviews the plan, applies it in stages and follows the rollout', async () => {
+    const it = await pageFor('it.interieur', '#/informatique/politique');
+    await it.getByRole('heading', { level: 1, name: 'Politique et parc du ministère' }).waitFor();
+    await it.getByRole('button', { name: 'Prévisualiser' }).waitFor();
+    await saveScreenshot(it, 'it-home');
+    await expectAccessible(it, 'it');
+
+    // An app nobody blocks yet: the catalog minus what the ministry's effective policy already rules.
+    const as = await t.as('it.interieur');
+    const effective = (await as.get('/ministries/interieur/effective-policy').expect(200)).body as { apps: EffectiveApp[] };
+    const catalog = (await as.get('/catalog/apps').expect(200)).body as { slug: string; name: string }[];
+    const ruled = new Set(effective.apps.map((a) => a.app));
+    const target = catalog.find((a) => !ruled.has(a.slug));
+    if (!target) throw new Error('every catalog app is already ruled for interieur');
+
+    const form = it.locator('form').filter({ hasText: 'Ajouter une règle du ministère' });
+    await form.getByLabel('Application').selectOption(target.slug);
+    await form.getByLabel('Règle').selectOption('block');
+    await form.getByRole('button', { name: 'Ajouter la règle' }).click();
+    await it.getByLabel('Commentaire de version (facultatif)').fill('Note de service 2026-42');
+    await it.getByRole('button', { name: 'Prévisualiser' }).click();
+
+    await it.getByRole('heading', { name: 'Prévisualisation' }).waitFor();
+    await it.getByText(/appareils? concernés? sur/).waitFor();
+    expect(await it.getByLabel('Texte du plan').textContent()).toContain(target.slug);
+
+    // A wrong staging is refused in French next to the field; a right one applies.
+    const stages = it.getByLabel('Déploiement progressif (facultatif)');
+    await stages.fill('50, 20');
+    await it.getByRole('button', { name: 'Appliquer' }).click();
+    await it.getByText(/pourcentages croissants/).waitFor();
+    await stages.fill('50, 100');
+    await it.getByRole('button', { name: 'Appliquer' }).click();
+    await it.getByText(/Changement appliqué ; déploiement progressif par étapes de 50 %, 100 %/).waitFor();
+
+    // The new version is there, then the rollout's first stage converges (the worker pushes it).
+    await it.goto(`${base}/#/informatique/deploiements`);
+    await it.getByRole('heading', { name: /Déploiement « interieur »/ }).waitFor();
+    // The page refreshes itself: the first half of the phones report the new policy applied, the rest wait.
+    await it.getByText(/^Étape 1 \(50 %\) — \d+ au total : [1-9][\d\s]* appliqués/).waitFor({ timeout: 60_000 });
+    await it.getByText(/^Étape 2 \(100 %\), non libérée — [1-9][\d\s]* au total : 0 appliqués/).waitFor();
+    const version = (await as.get('/policies/interieur').expect(200)).body as { content: { rules: { app: string }[] } };
+    expect(version.content.rules.map((r) => r.app)).toContain(target.slug);
+    await saveScreenshot(it, 'it-rollout');
+  });
+
+  it('a national administrator sees the national dashboard, and each home passes axe-core', async () => {
+    const national = await pageFor('admin.national', '#/national/tableau-de-bord');
+    await national.getByRole('heading', { level: 1, name: 'Administration nationale' }).waitFor();
+    await national.getByRole('table').first().waitFor();
+    await saveScreenshot(national, 'national-home');
+    await expectAccessible(national, 'national');
+  });
+});
