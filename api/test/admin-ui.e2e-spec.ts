@@ -123,6 +123,9 @@ describe('admin interface in a real browser', () => {
     await request.getByRole('button', { name: 'Approuver' }).click();
     await approver.getByText(`Dérogation accordée : ${app.name}`).waitFor();
     await request.waitFor({ state: 'detached' }); // out of the queue once decided
+    // Granted for the 30 days asked: it shows among those ending within the month.
+    await approver.goto(`${base}/#/validation/echeances`);
+    await approver.getByRole('row', { name: new RegExp(`${app.name}.*(30|29) jours`) }).waitFor();
 
     // The agent sees the request approved and the app lifted on their phone's policy.
     await agent.goto(`${base}/#/agent/demandes`);

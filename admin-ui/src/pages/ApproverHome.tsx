@@ -3,6 +3,7 @@ import { MinistryPicker } from '../components/MinistryPicker';
 import { SectionTabs } from '../components/SectionTabs';
 import { ministriesWith } from '../homes';
 import type { Me } from '../types';
+import { ExpiringSoon } from './approver/ExpiringSoon';
 import { Queue } from './approver/Queue';
 import { Register } from './approver/Register';
 
@@ -21,6 +22,7 @@ export function ApproverHome({ me, section }: { me: Me; section: string | undefi
         sections={[
           { id: 'file', label: 'Demandes en attente', render: () => <Queue key={ministry} ministry={ministry} me={me} /> },
           { id: 'registre', label: 'Registre des dérogations', render: () => <Register key={ministry} ministry={ministry} /> },
+          { id: 'echeances', label: 'Expirent bientôt', render: () => <ExpiringSoon key={ministry} ministry={ministry} /> },
         ]}
       />
     </>
