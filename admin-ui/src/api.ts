@@ -66,6 +66,16 @@ const FRENCH_BY_CODE: Record<string, string> = {
   'policy.invalid-policy': 'La politique proposée est invalide.',
   'policy.invalid-stages': 'Les étapes doivent être des pourcentages croissants se terminant par 100 (par exemple 1, 10, 100).',
   'request.malformed-json': 'La requête envoyée est mal formée.',
+  'exemption.not-exemptable': 'Cette application est bloquée par une règle qui n’admet aucune dérogation.',
+  'exemption.not-blocked': 'Cette application n’est pas bloquée pour vous : aucune dérogation n’est nécessaire.',
+  'exemption.already-exists': 'Vous avez déjà une demande en cours ou une dérogation active pour cette application.',
+  'exemption.period-too-long': 'La durée demandée dépasse le maximum permis par la règle.',
+  'exemption.self-decision': 'Vous ne pouvez pas décider de votre propre demande.',
+  'exemption.invalid-transition': 'Cette demande a déjà été traitée ou n’est plus dans un état qui permet cette action.',
+  'exemption.rule-changed': 'La politique a changé depuis la demande : l’application n’est plus bloquée ou n’admet plus de dérogation.',
+  'exemption.unknown-device': 'Cet appareil ne vous appartient pas ou n’existe pas.',
+  'directory.self-demotion': 'Vous ne pouvez pas retirer vos propres droits d’administration.',
+  'rollout.invalid-transition': 'Ce déploiement n’est pas dans un état qui permet cette action.',
   'request.too-large': 'La requête envoyée est trop volumineuse.',
 };
 

@@ -75,6 +75,13 @@ async function exemptableAppFor(login: string): Promise<EffectiveApp> {
   return app;
 }
 
+async function lockedAppFor(login: string): Promise<EffectiveApp> {
+  const policy = (await (await t.as(login)).get('/agents/me/effective-policy').expect(200)).body as { apps: EffectiveApp[] };
+  const app = policy.apps.find((a) => a.action === 'block' && !a.exemptable);
+  if (!app) throw new Error(`the demo data blocks nothing without exemption for ${login}`);
+  return app;
+}
+
 async function expectAccessible(page: Page, home: string): Promise<void> {
   const violations = await seriousAccessibilityViolations(page);
   expect({ home, violations }).toEqual({ home, violations: [] });
@@ -99,7 +106,14 @@ describe('admin interface in a real browser', () => {
     await agent.getByLabel('Justification').fill('trop court');
     await agent.getByRole('button', { name: 'Envoyer la demande' }).click();
     await agent.getByText(/Expliquez le besoin institutionnel en 20 caractères au moins/).waitFor();
+    // The API's refusal comes back in French at the top of the form, and nothing is sent twice.
+    const locked = await lockedAppFor('agent.interieur');
+    await agent.getByLabel('Application').first().selectOption(locked.app);
     await agent.getByLabel('Justification').fill(justification);
+    await agent.getByRole('button', { name: 'Envoyer la demande' }).click();
+    const refusal = agent.getByRole('alert').filter({ hasText: 'Votre demande n’a pas été enregistrée' });
+    await refusal.getByText('Cette application est bloquée par une règle qui n’admet aucune dérogation.').waitFor();
+    await agent.getByLabel('Application').first().selectOption(app.app);
     await agent.getByLabel('Durée demandée (en jours)').fill('30');
     await agent.getByRole('button', { name: 'Envoyer la demande' }).click();
     await agent.getByText(`Votre demande de dérogation pour ${app.name} a été transmise`).waitFor();

@@ -42,7 +42,7 @@ export function ensureAdminUiBuilt(): void {
   const index = join(ui, 'dist', 'index.html');
   const sources = Math.max(newestMtime(join(ui, 'src')), statSync(join(ui, 'index.html')).mtimeMs, statSync(join(ui, 'vite.config.ts')).mtimeMs);
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(ui, 'vite.config.ts'), '--logLevel', 'warn'], {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(ui, 'vite.config.ts'), '--logLevel', 'error'], {
     cwd: REPO_ROOT,
     stdio: 'inherit',
   });
