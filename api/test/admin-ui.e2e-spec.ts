@@ -198,6 +198,27 @@ describe('admin interface in a real browser', () => {
     await saveScreenshot(it, 'it-rollout');
   });
 
+  it('works from the keyboard: skip link first, then the tabs, and the request form sends with Enter', async () => {
+    const agent = await pageFor('agent.culture', '#/agent/appareils');
+    await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).waitFor();
+    await agent.keyboard.press('Tab');
+    expect(await agent.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Contenu');
+    await agent.keyboard.press('Enter');
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('contenu');
+    // Tab moves on to the section tabs; the arrow key selects the next one, as DSFR tabs do.
+    for (let i = 0; i < 10 && (await agent.evaluate(() => document.activeElement?.getAttribute('role'))) !== 'tab'; i++) await agent.keyboard.press('Tab');
+    expect(await agent.evaluate(() => document.activeElement?.textContent)).toBe('Mes appareils');
+    await agent.keyboard.press('ArrowRight');
+    await agent.keyboard.press('Enter');
+    await agent.getByRole('button', { name: 'Envoyer la demande' }).waitFor();
+    // Empty form sent with Enter from the justification: every problem is said next to its field.
+    await agent.getByLabel('Justification').focus();
+    await agent.keyboard.press('Tab');
+    await agent.keyboard.press('Enter');
+    await agent.getByText('Choisissez l’application concernée.').waitFor();
+    await agent.getByText(/Expliquez le besoin institutionnel/).waitFor();
+  });
+
   it('a national administrator sees the national dashboard, and each home passes axe-core', async () => {
     const national = await pageFor('admin.national', '#/national/tableau-de-bord');
     await national.getByRole('heading', { level: 1, name: 'Administration nationale' }).waitFor();
