@@ -19,6 +19,8 @@ export interface BenchContext {
   app: INestApplicationContext;
   db: DataSource;
   url: string;
+  /** The embedded PostgreSQL's data folder (for cpuMeter); undefined on DATABASE_URL. */
+  pgDir?: string;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface BenchContext {
 export async function benchContext(name: string, adapters: PlatformAdapter[] = []): Promise<BenchContext> {
   let url: string;
   let stopPg = async () => undefined as void;
+  let pgDir: string | undefined;
   if (process.env.DATABASE_URL) {
     const admin = new Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
@@ -36,7 +39,8 @@ export async function benchContext(name: string, adapters: PlatformAdapter[] = [
     u.pathname = `/${name}`;
     url = u.toString();
   } else {
-    const pg = await startEmbeddedPostgres({ dir: mkdtempSync(join(tmpdir(), 'mdm-bench-')), port: 54500 + Math.floor(Math.random() * 400), database: name, persistent: false });
+    pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-'));
+    const pg = await startEmbeddedPostgres({ dir: pgDir, port: 54500 + Math.floor(Math.random() * 400), database: name, persistent: false });
     url = pg.url;
     stopPg = () => pg.stop();
   }
@@ -57,6 +61,7 @@ export async function benchContext(name: string, adapters: PlatformAdapter[] = [
     app,
     db: app.get(DataSource),
     url,
+    pgDir,
     stop: async () => {
       await app.close();
       await stopPg();

@@ -9,10 +9,13 @@ import { AppModule, AppOptions } from './app.module';
 import { MDM_CONTENT_TYPES } from './apple/apple.controller';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { createLogger, PinoNestLogger } from './observability/logger';
+import { securityHeaders } from './security/security-headers';
 
 export interface CreateAppOptions extends AppOptions {
   logLevel: string;
   bodyLimitBytes: number;
+  /** Express "trust proxy": the proxies whose X-Forwarded-For gives the client address (rate limits per address). */
+  trustProxy?: string | number;
 }
 
 /** The HTTP application, configured the same way for `npm start` and for the e2e tests. */
@@ -22,6 +25,10 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
     logger: new PinoNestLogger(logger),
     bodyParser: false,
   });
+  // First, so that every response carries them, errors from the body parsers included.
+  app.use(securityHeaders());
+  app.disable('x-powered-by');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
   // Apple MDM messages: the raw bytes, because their signature covers them exactly.
   app.useBodyParser('raw', { type: MDM_CONTENT_TYPES, limit: Math.min(options.bodyLimitBytes, 2_000_000) });

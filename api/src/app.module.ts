@@ -20,6 +20,8 @@ import { AndroidModule, AndroidPlatformModule } from './android/android.module';
 import { AndroidSettings } from './android/android-settings';
 import { AppleModule, ApplePlatformModule } from './apple/apple.module';
 import { AppleSettings } from './apple/apple-settings';
+import { RateLimitModule } from './security/rate-limit.module';
+import { DEFAULT_RATE_LIMIT, RateLimitSettings } from './security/rate-limit-settings';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -33,6 +35,8 @@ export interface AppOptions {
   android?: AndroidSettings | null;
   /** The Apple MDM server (check-in, commands, APNs); null: not configured. */
   apple?: AppleSettings | null;
+  /** Requests per client and window; default DEFAULT_RATE_LIMIT. */
+  rateLimit?: RateLimitSettings;
 }
 
 @Module({})
@@ -46,6 +50,8 @@ export class AppModule implements NestModule {
         CoreModule,
         DirectoryModule,
         AuthModule.forRoot(options.oidc),
+        // After AuthModule: its guard must run first, so that limits apply per verified identity.
+        RateLimitModule.forRoot(options.rateLimit ?? DEFAULT_RATE_LIMIT),
         CatalogModule,
         PoliciesModule,
         DevicesModule,

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { AuditService } from './audit/audit.service';
-import { androidSettingsFrom, appleSettingsFrom, ConfigError, loadConfig } from './config/app-config';
+import { androidSettingsFrom, appleSettingsFrom, ConfigError, httpSecurityFrom, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/data-source';
 import { seedDemoData } from './demo/demo-seeder';
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     rollout: { simulateDevices: config.DEVICE_SIMULATOR },
     android: androidSettingsFrom(config),
     apple: appleSettingsFrom(config),
+    ...httpSecurityFrom(config),
   });
   await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));

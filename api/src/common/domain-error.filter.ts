@@ -13,6 +13,7 @@ interface BodyParserError {
   type?: string;
   status?: number;
   message?: string;
+  limit?: number;
 }
 
 /** The one place errors become HTTP responses. Anything unexpected is a 500, logged: a bug to fix. */
@@ -39,7 +40,7 @@ export class DomainErrorFilter implements ExceptionFilter {
       const raw = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? error.message);
       const cause = (error as { cause?: BodyParserError }).cause;
-      if (cause?.type === 'entity.parse.failed') return { statusCode: 400, code: 'request.malformed-json', message: `The request body is not valid JSON: ${cause.message}` };
+      if (cause?.type === 'entity.parse.failed' || cause?.type === 'entity.too.large') return this.toBody(cause);
       return { statusCode: status, code: status === 404 ? 'request.not-found' : status === 400 ? 'request.invalid' : `request.http-${status}`, message };
     }
     const parser = error as BodyParserError;
@@ -47,7 +48,8 @@ export class DomainErrorFilter implements ExceptionFilter {
       return { statusCode: 400, code: 'request.malformed-json', message: `The request body is not valid JSON: ${parser.message}` };
     }
     if (parser?.type === 'entity.too.large') {
-      return { statusCode: 413, code: 'request.too-large', message: 'The request body is too large.' };
+      const limit = typeof parser.limit === 'number' ? ` (at most ${parser.limit.toLocaleString('en')} bytes)` : '';
+      return { statusCode: 413, code: 'request.too-large', message: `The request body is too large${limit}: send less at once.` };
     }
     if (parser?.status && parser.status >= 400 && parser.status < 500) {
       return { statusCode: parser.status, code: 'request.invalid', message: parser.message ?? 'Invalid request' };

@@ -2,7 +2,7 @@
  * Every domain throws its own subclass with a stable code; one filter maps codes to HTTP.
  * The message is written for a person: it says what was wrong and, where possible, what to do.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'unavailable';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'too-many-requests' | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly domain: string;
@@ -23,5 +23,6 @@ export const HTTP_STATUS_OF: Record<ErrorKind, number> = {
   'not-found': 404,
   conflict: 409,
   'too-large': 413,
+  'too-many-requests': 429,
   unavailable: 503,
 };

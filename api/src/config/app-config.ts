@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import type { AndroidSettings } from '../android/android-settings';
 import type { AppleSettings } from '../apple/apple-settings';
+import { DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
 import { readFileSync } from 'node:fs';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
 
@@ -185,9 +186,41 @@ export class AppConfig {
   @IsInt()
   @Min(1024)
   BODY_LIMIT_BYTES: number;
+
+  /**
+   * Rate limits, per replica (counters live in memory): a signed-in person may make
+   * RATE_LIMIT_PER_USER requests per RATE_LIMIT_WINDOW_SECONDS (sliding window), whatever network
+   * they come from; requests without a signed-in identity get RATE_LIMIT_PER_IP per client address.
+   * Defaults: DEFAULT_RATE_LIMIT (600 and 300 per 60 s). Device endpoints, /health and /metrics are
+   * not limited here (see api/src/security/rate-limit.module.ts).
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_RATE_LIMIT.windowSeconds : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_WINDOW_SECONDS: number;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_RATE_LIMIT.perUser : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_USER: number;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_RATE_LIMIT.perIp : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_IP: number;
+
+  /**
+   * The reverse proxies in front of the service, whose X-Forwarded-For is believed: a number of
+   * hops ("1") or addresses/subnets ("10.0.0.0/8, loopback"). Unset: the TCP peer is the client.
+   * "true" is refused: it would let any client pick its own address and so its own rate limit.
+   */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @Matches(/^(\d+|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d+)?)\s*(,\s*|$))+)$/, { message: 'TRUST_PROXY must be a number of proxy hops ("1") or the proxies\' addresses/subnets ("10.0.0.0/8, loopback"), not "true"' })
+  TRUST_PROXY?: string;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER', 'RATE_LIMIT_WINDOW_SECONDS', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_PER_IP', 'TRUST_PROXY'] as const;
 
 export class ConfigError extends Error {}
 
@@ -227,5 +260,13 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     apnsCaPem: config.APNS_CA_FILE ? readFileSync(config.APNS_CA_FILE, 'utf8') : undefined,
     identityFrom: config.MDM_IDENTITY_FROM,
     proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
+  };
+}
+
+/** The rate limits and proxy trust the HTTP layer applies. */
+export function httpSecurityFrom(config: AppConfig): { rateLimit: RateLimitSettings; trustProxy?: string | number } {
+  return {
+    rateLimit: { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP },
+    trustProxy: config.TRUST_PROXY === undefined ? undefined : /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY,
   };
 }

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory';
 import { asRole } from '../../src/database/service-role';
 import { AndroidSettings } from '../../src/android/android-settings';
 import { AppleSettings } from '../../src/apple/apple-settings';
+import { RateLimitSettings } from '../../src/security/rate-limit-settings';
 import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
 import { RecordingAdapter } from './recording-adapter';
@@ -35,6 +36,7 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type AuthedRequest = Record<Method, (path: string) => request.Test>;
 
 export const BODY_LIMIT_BYTES = 200_000;
+export const TEST_RATE_LIMIT: RateLimitSettings = { windowSeconds: 60, perUser: 1_000_000, perIp: 1_000_000 };
 
 /** The real application on its own fresh database, reached over HTTP. */
 export interface TestAppOptions {
@@ -51,6 +53,8 @@ export interface TestAppOptions {
   apple?: AppleSettings;
   /** Browser sign-in through the dev provider's confidential client, redirecting to this base URL. */
   browserLogin?: { publicUrl: string };
+  /** Rate limits; default TEST_RATE_LIMIT, high enough that no other test meets them. */
+  rateLimit?: RateLimitSettings;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -76,6 +80,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     jobRetryDelaySeconds: 1,
     android: opts.android ?? null,
     apple: opts.apple ?? null,
+    rateLimit: opts.rateLimit ?? TEST_RATE_LIMIT,
   });
   await app.init();
   if (opts.listen) await app.listen(opts.port ?? 0, '127.0.0.1');

@@ -1,0 +1,163 @@
+/**
+ * `npm run bench -- load`: the API under mixed agent/approver traffic at a fixed rate.
+ *
+ * The service runs as `npm start` does (createApp, production rate limits, worker off: the job
+ * consumers are their own process in production) in a child process on 127.0.0.1, on an embedded
+ * PostgreSQL (or DATABASE_URL) loaded with the policies and demo data, trusting the loopback OIDC
+ * provider (tools/dev-idp). LOAD_AGENTS agents per ministry (default 500, 2,000 in all, each with
+ * a phone) and LOAD_APPROVERS approvers per ministry (default 5) get real access tokens signed with
+ * the provider's key; LOAD_PENDING pending requests per ministry (default 200) start the queues.
+ * bench/load-traffic.ts describes the traffic (autocannon in this process, LOAD_CONNECTIONS
+ * connections, default 50). After a LOAD_WARMUP_SECONDS (default 3) warm-up at the same rate, it
+ * drives LOAD_RATE requests/s (default 300) for LOAD_SECONDS (default 60) and reports latency
+ * percentiles, requests/s, statuses (per kind of request) and CPU use. Exits 1 on any 5xx or
+ * unanswered request.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { JWK } from 'jose';
+import { createApp } from '../api/src/app.factory';
+import { DEFAULT_RATE_LIMIT } from '../api/src/security/rate-limit-settings';
+import { startDevIdp } from '../api/test/support/dev-idp';
+import { driveLoad, LoadReport, seedLoadPopulation } from './load-traffic';
+import { benchContext, cpuMeter, processCpuMs, progressBar } from './support';
+
+const RATE = Number(process.env.LOAD_RATE ?? 300);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const WARMUP_SECONDS = Number(process.env.LOAD_WARMUP_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);
+const AGENTS = Number(process.env.LOAD_AGENTS ?? 500);
+const APPROVERS = Number(process.env.LOAD_APPROVERS ?? 5);
+const PENDING = Number(process.env.LOAD_PENDING ?? 200);
+const AUDIENCE = 'mdm-apps-api';
+
+interface ServerConfig {
+  databaseUrl: string;
+  issuer: string;
+}
+type ToChild = { type: 'start'; config: ServerConfig } | { type: 'stop' };
+type FromChild = { type: 'started'; url: string };
+
+/** Child process: the service. */
+async function serverChild(): Promise<void> {
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m: ToChild) => {
+    void (async () => {
+      if (m.type === 'start') {
+        app = await createApp({
+          databaseUrl: m.config.databaseUrl,
+          oidc: { issuer: m.config.issuer, audience: AUDIENCE },
+          logLevel: 'error',
+          bodyLimitBytes: 1_000_000,
+          worker: false,
+          mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
+          rollout: {},
+          rateLimit: DEFAULT_RATE_LIMIT,
+        });
+        await app.init();
+        await app.listen(0, '127.0.0.1');
+        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1') } satisfies FromChild);
+      } else {
+        await app?.close();
+        process.exit(0);
+      }
+    })().catch((e: unknown) => {
+      console.error('service:', e);
+      process.exit(1);
+    });
+  });
+}
+
+async function startServer(config: ServerConfig): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(__filename, [], { env: { ...process.env, BENCH_ROLE: 'server' }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((ok, ko) => {
+    child.once('error', ko);
+    child.once('exit', (code) => ko(new Error(`the service exited (${code})`)));
+    child.on('message', (m: FromChild) => m.type === 'started' && ok(m.url));
+    child.send({ type: 'start', config } satisfies ToChild);
+  });
+  child.removeAllListeners('exit');
+  return { url, child };
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      ok();
+    });
+    child.send({ type: 'stop' } satisfies ToChild);
+  });
+}
+
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
+
+async function main(): Promise<void> {
+  const ctx = await benchContext('mdm_bench_load');
+  const idp = await startDevIdp({ audience: AUDIENCE });
+  let server: { url: string; child: ChildProcess } | undefined;
+  let report: LoadReport | undefined;
+  try {
+    server = await startServer({ databaseUrl: ctx.url, issuer: idp.issuer });
+    const privateJwk = (JSON.parse(readFileSync(idp.jwksOutPath, 'utf8')) as { keys: JWK[] }).keys[0];
+    const population = await seedLoadPopulation(ctx.db, { issuer: idp.issuer, audience: AUDIENCE, privateJwk }, server.url, {
+      agentsPerMinistry: AGENTS,
+      approversPerMinistry: APPROVERS,
+      pendingPerMinistry: PENDING,
+    });
+    if (WARMUP_SECONDS > 0) await driveLoad(server.url, population, { rate: RATE, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
+    const loadBefore = load();
+    const meter = ctx.pgDir ? cpuMeter(ctx.pgDir) : undefined;
+    const serviceCpu0 = processCpuMs(server.child.pid);
+    const bar = progressBar(`${RATE} req/s for ${SECONDS} s`, SECONDS);
+    report = await driveLoad(server.url, population, { rate: RATE, seconds: SECONDS, connections: CONNECTIONS, onSecond: () => bar.tick() });
+    bar.done();
+    const cpu = meter?.();
+    const serviceCpuPercent = Math.round(((processCpuMs(server.child.pid) - serviceCpu0) / (report.seconds * 1000)) * 100);
+    console.log(
+      JSON.stringify(
+        {
+          target: { rate: RATE, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS * 4, approvers: APPROVERS * 4 },
+          achieved: { requests: report.requests, requestsPerSecond: report.requestsPerSecond },
+          latencyMs: report.latencyMs,
+          correctedLatencyMs: report.correctedLatencyMs,
+          statuses: report.statuses,
+          non2xx: report.non2xx,
+          serverErrors: report.serverErrors,
+          requestErrors: report.requestErrors,
+          firstRequestError: report.firstRequestError,
+          writes: { created: report.created, decisions: report.decisions },
+          byRequest: report.byRequest,
+          cpuPercentOfOneCore: { service: serviceCpuPercent, loadGeneratorProcess: cpu?.nodeProcessPercent, postgres: cpu?.postgresPercent, machine: cpu?.machinePercent },
+          loadAverage: { before: loadBefore, after: load() },
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    // autocannon hangs up on requests still running when time is up: let them finish first.
+    await new Promise((ok) => setTimeout(ok, 2000));
+    if (server) await stopServer(server.child);
+    await idp.stop();
+    await ctx.stop();
+  }
+  if (!report || report.serverErrors > 0 || report.requestErrors > 0) {
+    console.error(`FAILED: ${report?.serverErrors ?? '?'} server errors (5xx), ${report?.requestErrors ?? '?'} requests without an answer`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+if (process.env.BENCH_ROLE === 'server') {
+  void serverChild();
+} else {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
