@@ -130,6 +130,12 @@ export interface SimulatedIPhoneOptions {
   notNowRate?: number;
   /** Poll again this long after a NotNow (default: no automatic retry). */
   notNowRetryMs?: number;
+  /**
+   * Poll again this long after a poll session that got no answer or a 5xx (default: no automatic
+   * retry). iOS retries a check-in it could not complete; without this, a server outage while the
+   * device wakes leaves it waiting for the next push.
+   */
+  retryFailedPollMs?: number;
   /** Random source (default Math.random). */
   random?: () => number;
   identity: { certPem: string; keyPem: string };
@@ -491,9 +497,20 @@ export class SimulatedIPhone {
   /** One poll session (coalesced: while one runs, further calls share the next one). */
   poll(): Promise<PollResult> {
     if (!this.running) {
-      const run = this.session().finally(() => {
-        if (this.running === run) this.running = null;
-      });
+      const run = this.session()
+        .then(
+          (result) => {
+            if (result.stoppedBy === 'http' && result.httpStatus >= 500) this.retryLater(this.options.retryFailedPollMs);
+            return result;
+          },
+          (error: unknown) => {
+            this.retryLater(this.options.retryFailedPollMs);
+            throw error;
+          },
+        )
+        .finally(() => {
+          if (this.running === run) this.running = null;
+        });
       this.running = run;
       return run;
     }
@@ -506,6 +523,16 @@ export class SimulatedIPhone {
         });
     }
     return this.queued;
+  }
+
+  private retryLater(ms: number | undefined): void {
+    if (ms === undefined) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.poll().catch(() => undefined);
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   /** What an APNs push does: the device polls. */
@@ -612,14 +639,7 @@ export class SimulatedIPhone {
         if (session > this.pollWaiters[i].after) this.pollWaiters.splice(i, 1)[0].resolve(result);
       }
     }
-    if (result.stoppedBy === 'notNow' && this.options.notNowRetryMs !== undefined) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.poll().catch(() => undefined);
-      }, this.options.notNowRetryMs);
-      timer.unref();
-      this.timers.add(timer);
-    }
+    if (result.stoppedBy === 'notNow') this.retryLater(this.options.notNowRetryMs);
     return result;
   }
 

@@ -21,7 +21,10 @@
  * Fault injection: `failNext(n, 429|500|503)` (TooManyRequests / InternalServerError /
  * ServiceUnavailable), applied after the certificate check. @parse/node-apn retries 408, 429,
  * 500, 502, 503 and 504 up to `connectionRetryLimit` (3) times, so failNext(1, 503) is absorbed
- * by the client; each HTTP request counts.
+ * by the client; each HTTP request counts. `faults` (mutable at any time, rate 0 = none) adds
+ * random faults to a share of requests: 429 with Retry-After, 500, 503, `timeout` (the stream is
+ * never answered: the client must give up by itself) and `drop` (the whole HTTP/2 session is
+ * destroyed mid-request). A faulted request is never a push: nothing is recorded in `pushes`.
  *
  * `onPush(listener)` is called (asynchronously, after the answer) for each accepted push, so a
  * simulated device can wake up (see SimulatedIPhone.connectTo).
@@ -52,6 +55,9 @@ export interface FakeApnsOptions {
   port?: number;
   /** Delay before each answer (ms, default 0). */
   latencyMs?: number;
+  faults?: Partial<FaultConfig>;
+  /** Random source of fault injection (default Math.random). */
+  random?: () => number;
 }
 
 export interface PushRecord {
@@ -74,12 +80,23 @@ export interface RequestRecord {
   detail?: string;
   token?: string;
   topic?: string;
+  /** A random fault injected instead of the answer (`timeout` and `drop` have status 0). */
+  fault?: FaultKind;
   at: Date;
 }
 
 export type PushListener = (token: string, pushMagic: string, push: PushRecord) => void | Promise<void>;
 
 export type FaultStatus = 429 | 500 | 503;
+export type FaultKind = '429' | '500' | '503' | 'timeout' | 'drop';
+
+export interface FaultConfig {
+  /** Probability (0..1) that a request (after the certificate check) gets a fault drawn from `kinds`. */
+  rate: number;
+  kinds: FaultKind[];
+  /** `retry-after` of 429 answers, in seconds (default 1). */
+  retryAfterSeconds?: number;
+}
 
 const FAULT_REASONS: Record<FaultStatus, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
 const MAX_PAYLOAD = 4096;
@@ -119,9 +136,12 @@ export class FakeApns {
   /** Errors thrown by push listeners (they never break the server). */
   readonly listenerErrors: unknown[] = [];
   latencyMs: number;
+  /** Random faults (mutable: set `rate` to 0 to stop them). */
+  faults: FaultConfig;
+  private readonly random: () => number;
   private readonly listeners = new Set<PushListener>();
   private readonly waiters: { count: number; resolve: () => void }[] = [];
-  private faults: { remaining: number; status: FaultStatus }[] = [];
+  private queuedFaults: { remaining: number; status: FaultStatus }[] = [];
   private readonly sessions = new Set<ServerHttp2Session>();
 
   constructor(
@@ -129,6 +149,8 @@ export class FakeApns {
     private readonly options: FakeApnsOptions,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.faults = { rate: 0, kinds: ['503'], ...options.faults };
+    this.random = options.random ?? Math.random;
     server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));
@@ -154,11 +176,13 @@ export class FakeApns {
 
   /** The next `count` requests (after the certificate check) are answered `status`. */
   failNext(count: number, status: FaultStatus = 503): void {
-    if (count > 0) this.faults.push({ remaining: count, status });
+    if (count > 0) this.queuedFaults.push({ remaining: count, status });
   }
 
+  /** Drops the queued `failNext` faults and stops the random ones. */
   clearFaults(): void {
-    this.faults = [];
+    this.queuedFaults = [];
+    this.faults = { ...this.faults, rate: 0 };
   }
 
   /** Registers a listener for accepted pushes; returns a function that removes it. */
@@ -196,7 +220,7 @@ export class FakeApns {
     this.requests.length = 0;
     this.deadTokens.clear();
     this.listenerErrors.length = 0;
-    this.faults = [];
+    this.clearFaults();
   }
 
   async close(): Promise<void> {
@@ -219,6 +243,29 @@ export class FakeApns {
       const record: RequestRecord = { method, path, status: 0, at: new Date() };
       let push: PushRecord | undefined;
       let apnsId: string = randomUUID();
+      const fault = this.randomFault(stream.session?.socket as TLSSocket | undefined);
+      if (fault) {
+        record.fault = fault;
+        this.requests.push(record);
+        if (fault === 'drop') {
+          stream.session?.destroy();
+          return;
+        }
+        if (fault === 'timeout') return; // never answered: the client's own timeout must end it
+        const status = Number(fault) as FaultStatus;
+        record.status = status;
+        record.reason = FAULT_REASONS[status];
+        const out: OutgoingHttpHeaders = { [h2.HTTP2_HEADER_STATUS]: status, 'apns-id': apnsId, 'content-type': 'application/json; charset=utf-8' };
+        if (status === 429) out['retry-after'] = String(this.faults.retryAfterSeconds ?? 1);
+        const send = (): void => {
+          if (stream.destroyed || stream.closed) return;
+          stream.respond(out);
+          stream.end(JSON.stringify({ reason: record.reason }));
+        };
+        if (this.latencyMs > 0) setTimeout(send, this.latencyMs);
+        else send();
+        return;
+      }
       try {
         const result = this.check(stream.session?.socket as TLSSocket | undefined, headers, method, path, body, size);
         push = result;
@@ -273,10 +320,10 @@ export class FakeApns {
     }
 
     // 2. Injected faults.
-    const fault = this.faults[0];
+    const fault = this.queuedFaults[0];
     if (fault) {
       fault.remaining -= 1;
-      if (fault.remaining <= 0) this.faults.shift();
+      if (fault.remaining <= 0) this.queuedFaults.shift();
       throw new ApnsError(fault.status, FAULT_REASONS[fault.status], 'injected fault');
     }
 
@@ -332,6 +379,13 @@ export class FakeApns {
 
     const apnsId: string = requestedId?.toLowerCase() ?? randomUUID();
     return { token, pushMagic, topic, at: new Date(), apnsId, priority, pushType, expiration };
+  }
+
+  /** A random fault for a request whose client certificate is trusted (an untrusted one gets its 403). */
+  private randomFault(socket: TLSSocket | undefined): FaultKind | undefined {
+    const { rate, kinds } = this.faults;
+    if (!socket?.authorized || rate <= 0 || kinds.length === 0 || this.random() >= rate) return undefined;
+    return kinds[Math.floor(this.random() * kinds.length) % kinds.length];
   }
 
   private accepted(push: PushRecord): void {

@@ -31,7 +31,12 @@ export type { NotificationType, PubsubOptions, PushRecord } from './pubsub';
 /** A stored policy always has its full name and its version (int64, a string of digits in JSON). */
 export type StoredPolicy = Policy & { name: string; version: string };
 
-export type FaultKind = '429' | '500' | '503' | 'timeout' | 'drop';
+/**
+ * `timeout`: never answered, nothing done. `drop`: the connection is destroyed before anything is
+ * done. `drop-after`: the request is carried out, then the connection is destroyed before the
+ * answer, so the client cannot know that it succeeded (its retry is a duplicate).
+ */
+export type FaultKind = '429' | '500' | '503' | 'timeout' | 'drop' | 'drop-after';
 
 export interface FaultConfig {
   /** Probability (0..1) that a /v1 request gets a fault drawn from `kinds`. */
@@ -459,7 +464,7 @@ class FakeAmapiServer implements FakeAmapi {
 
     const fault = this.pickFault();
     if (this.faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.faults.latencyMs));
-    if (fault) {
+    if (fault && fault !== 'drop-after') {
       entry.fault = fault;
       switch (fault) {
         case 'drop':
@@ -494,6 +499,11 @@ class FakeAmapiServer implements FakeAmapi {
     try {
       const body = await this.call(method, url.pathname, query, raw, req.headers.authorization);
       entry.status = 200;
+      if (fault === 'drop-after') {
+        entry.fault = fault;
+        req.socket.destroy();
+        return;
+      }
       this.send(res, 200, body, {}, pretty);
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(500, 'INTERNAL', `fake-amapi: ${error instanceof Error ? error.message : String(error)}`);

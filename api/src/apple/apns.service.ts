@@ -2,14 +2,20 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import apn from '@parse/node-apn';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { backoffMs } from '../android/amapi-client.service';
 import { PushError } from '../rollout/platform-adapter';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { PushCertificateService } from './push-certificate.service';
 
+/** Attempts of one wake-up before the push is left to the rollout's own retries. */
+const MAX_ATTEMPTS = 5;
+
 /**
  * MDM pushes through APNs with the maintained node-apn (`@parse/node-apn`), HTTP/2, client
  * certificate = the MDM push certificate: `{"mdm": PushMagic}` to the device token, topic = the
- * certificate's UID. 410 marks the token dead; 429 and 5xx are retried later by the caller's job.
+ * certificate's UID. 410 marks the token dead. 429, 5xx, timeouts and dropped connections are
+ * retried here with jittered backoff (node-apn's own retries are immediate and never see
+ * Retry-After, so they are off), then by the rollout.
  */
 @Injectable()
 export class ApnsService implements OnApplicationShutdown {
@@ -33,6 +39,9 @@ export class ApnsService implements OnApplicationShutdown {
         production: true,
         address: this.settings.apnsHost,
         port: this.settings.apnsPort,
+        // An APNs that accepts the connection but never answers must not hold a rollout job forever.
+        requestTimeout: this.settings.apnsTimeoutMs ?? 5000,
+        connectionRetryLimit: 0,
         ...(this.settings.apnsCaPem ? { ca: [this.settings.apnsCaPem] } : {}),
       };
       this.provider = { topic: active.topic, certPem: active.certPem, provider: new apn.Provider(options) };
@@ -44,21 +53,28 @@ export class ApnsService implements OnApplicationShutdown {
     const [device] = (await this.db.query(`SELECT apns_token, push_magic, apns_dead_at FROM device WHERE id = $1`, [deviceId])) as { apns_token: string | null; push_magic: string | null; apns_dead_at: Date | null }[];
     if (!device?.apns_token || !device.push_magic) throw new PushError('the device has not sent its push token yet (no TokenUpdate)', true);
     if (device.apns_dead_at) throw new PushError('APNs reported the device token as no longer valid (410): the device must enroll again', false);
-    const { topic, provider } = await this.connection();
-    const note = new apn.Notification();
-    note.topic = topic;
-    note.rawPayload = { mdm: device.push_magic };
-    const result = await provider.send(note, device.apns_token);
-    const failure = result.failed[0];
-    if (!failure) return;
-    const status = Number(failure.status ?? 0);
-    const reason = (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
-    if (status === 410) {
-      await this.db.query(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [deviceId]);
-      throw new PushError(`APNs: device token unregistered (410 ${reason})`, false);
+    for (let attempt = 1; ; attempt++) {
+      const { topic, provider } = await this.connection();
+      const note = new apn.Notification();
+      note.topic = topic;
+      note.rawPayload = { mdm: device.push_magic };
+      const result = await provider.send(note, device.apns_token);
+      const failure = result.failed[0];
+      if (!failure) return;
+      const status = Number(failure.status ?? 0);
+      const reason = (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
+      if (status === 410) {
+        await this.db.query(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [deviceId]);
+        throw new PushError(`APNs: device token unregistered (410 ${reason})`, false);
+      }
+      // No status: a timeout or a dropped connection, the push may not have arrived.
+      const retryable = status === 0 || status === 429 || status >= 500;
+      if (!retryable || attempt >= MAX_ATTEMPTS) {
+        this.logger.warn(`APNs ${status || 'error'} for ${deviceId}: ${reason}`);
+        throw new PushError(`APNs refused the push (${status || 'connection'} ${reason})${retryable ? ` after ${attempt} attempts` : ''}`, retryable);
+      }
+      await new Promise((r) => setTimeout(r, backoffMs(attempt)));
     }
-    this.logger.warn(`APNs ${status || 'error'} for ${deviceId}: ${reason}`);
-    throw new PushError(`APNs refused the push (${status || 'connection'} ${reason})`, status === 0 || status === 429 || status >= 500);
   }
 
   /** node-apn's shutdown resolves through its callback only. */

@@ -6,6 +6,8 @@ export interface AppleSettings {
   apnsPort: number;
   /** Extra CA trusted for the APNs connection (tests: the fake APNs' CA). */
   apnsCaPem?: string;
+  /** An APNs request without an answer after this long is given up and tried again (default 5000 ms). */
+  apnsTimeoutMs?: number;
   /** How a request's device identity is proven: the Mdm-Signature header, or a client certificate forwarded by the TLS proxy. */
   identityFrom: 'signature' | 'proxy-header';
   proxyCertHeader: string;

@@ -12,6 +12,10 @@ export interface JobQueueOptions {
   retryDelaySeconds?: number;
 }
 
+/** A running job proves its worker alive this often (pg-boss minimum: 10 s). */
+export const HEARTBEAT_SECONDS = 15;
+const SUPERVISE_SECONDS = 10;
+
 /** Every queue the service uses, declared once. */
 export const QUEUES = {
   /** Send the email of an in-app notification. */
@@ -47,14 +51,26 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(JOB_QUEUE_OPTIONS) options: JobQueueOptions) {
     this.retryDelay = options.retryDelaySeconds ?? 5;
     // The schema is created by our migrations; pg-boss keeps its own tables current on upgrades.
-    this.boss = new PgBoss({ connectionString: options.databaseUrl, schema: 'pgboss', createSchema: false, supervise: options.worker, schedule: options.worker, max: 4 });
+    // A worker that dies (killed, crashed, cut from the database) stops the heartbeat of the jobs it
+    // held: a supervising worker hands them out again within HEARTBEAT_SECONDS + SUPERVISE_SECONDS,
+    // instead of after pg-boss's 15-minute expiry.
+    this.boss = new PgBoss({
+      connectionString: options.databaseUrl,
+      schema: 'pgboss',
+      createSchema: false,
+      supervise: options.worker,
+      schedule: options.worker,
+      max: 4,
+      superviseIntervalSeconds: SUPERVISE_SECONDS,
+      monitorIntervalSeconds: SUPERVISE_SECONDS,
+    });
     this.boss.on('error', (error: Error) => this.logger.error(`pg-boss: ${error.message}`));
   }
 
   async onModuleInit(): Promise<void> {
     await this.boss.start();
     for (const name of Object.values(QUEUES)) {
-      const policy = { retryLimit: 8, retryDelay: this.retryDelay, retryBackoff: true };
+      const policy = { retryLimit: 8, retryDelay: this.retryDelay, retryBackoff: true, heartbeatSeconds: HEARTBEAT_SECONDS };
       await this.boss.createQueue(name, policy);
       await this.boss.updateQueue(name, policy);
     }

@@ -41,6 +41,8 @@ export const TEST_RATE_LIMIT: RateLimitSettings = { windowSeconds: 60, perUser: 
 /** The real application on its own fresh database, reached over HTTP. */
 export interface TestAppOptions {
   reuse?: TestApp;
+  /** An existing database, kept at close (a test that runs its own PostgreSQL). */
+  databaseUrl?: string;
   worker?: boolean;
   adapters?: { android: RecordingAdapter; ios: RecordingAdapter };
   /** Real Android Management API client (against the fake AMAPI) instead of the recording Android adapter. */
@@ -63,7 +65,11 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   if (!adminUrl || !issuer) throw new Error('global setup did not run');
   // `reuse`: a restart of the service on the same database (the previous app must be stopped).
   const adapters = opts.adapters ?? { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
-  const database = opts.reuse ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase } : await cloneTemplate(adminUrl);
+  const database = opts.reuse
+    ? { url: opts.reuse.databaseUrl, drop: opts.reuse.dropDatabase }
+    : opts.databaseUrl
+      ? { url: opts.databaseUrl, drop: async () => undefined }
+      : await cloneTemplate(adminUrl);
   const app = await createApp({
     // The service's restricted role, as in production: every test runs without the right to edit the audit log.
     databaseUrl: asRole(database.url),
