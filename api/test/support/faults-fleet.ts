@@ -364,7 +364,7 @@ export interface WorkerProcess {
 }
 
 /** `npm run worker` as its own process, on the test's database and fakes. */
-export async function startWorkerProcess(t: TestApp, f: Fakes): Promise<WorkerProcess> {
+export async function startWorkerProcess(t: Pick<TestApp, 'databaseUrl' | 'issuer' | 'url'>, f: Fakes): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'api/src/worker/worker-main.ts')], {
     cwd: REPO_ROOT,
     env: {
