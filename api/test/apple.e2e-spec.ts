@@ -136,6 +136,19 @@ describe('Apple MDM', () => {
     const res = await impostor.authenticate();
     expect(res.status).toBe(403);
     expect(res.body.toString()).toContain('another device');
+    // The command channel too: it can neither fetch the other phone's commands nor answer them, nor make it look seen.
+    const commandsOf = (udid: string) =>
+      t.db.query(`SELECT c.uuid, c.status, c.answered_at FROM apple_command c JOIN device d ON d.id = c.device_id WHERE d.apple_udid = $1 ORDER BY c.seq`, [udid]);
+    const [victim] = await t.db.query(`SELECT last_seen_at FROM device WHERE apple_udid = $1`, [first.udid]);
+    const commands = await commandsOf(first.udid);
+    expect(commands.length).toBeGreaterThan(0);
+    const idle = await impostor.send(`${t.url}/mdm/server`, { UDID: first.udid, Status: 'Idle' });
+    expect(idle.status).toBe(403);
+    expect(idle.body.toString()).toContain('another device');
+    const forgedAnswer = await impostor.send(`${t.url}/mdm/server`, { UDID: first.udid, Status: 'Error', CommandUUID: commands[commands.length - 1].uuid, ErrorChain: [] });
+    expect(forgedAnswer.status).toBe(403);
+    expect(await commandsOf(first.udid)).toEqual(commands);
+    expect(await t.db.query(`SELECT last_seen_at FROM device WHERE apple_udid = $1`, [first.udid])).toEqual([victim]);
     const unsigned = await fetch(`${t.url}/mdm/server`, { method: 'PUT', headers: { 'content-type': 'application/x-apple-aspen-mdm' }, body: '<plist/>' });
     expect(unsigned.status).toBe(401);
     const garbage = await thief.send(`${t.url}/mdm/server`, Buffer.from('<?xml version="1.0"?><plist><dict><key>UDID'));

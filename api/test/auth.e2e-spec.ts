@@ -8,16 +8,19 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function forge(claims: Record<string, unknown>, opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: Parameters<SignJWT['sign']>[0]; kid?: string } = {}): Promise<string> {
+async function forge(
+  claims: Record<string, unknown>,
+  opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: Parameters<SignJWT['sign']>[0]; kid?: string; alg?: string; notBefore?: number } = {},
+): Promise<string> {
   const jwk = devIdpPrivateJwk();
   const key = opts.key ?? (await importJWK(jwk, 'RS256'));
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'RS256', kid: opts.kid ?? jwk.kid, typ: 'at+jwt' })
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? jwk.kid, typ: 'at+jwt' })
     .setIssuer(opts.issuer ?? t.issuer)
     .setAudience(opts.audience ?? 'mdm-apps-api')
     .setIssuedAt()
-    .setExpirationTime(opts.expiresIn ?? '10m')
-    .sign(key);
+    .setExpirationTime(opts.expiresIn ?? '10m');
+  return (opts.notBefore === undefined ? jwt : jwt.setNotBefore(opts.notBefore)).sign(key);
 }
 
 const camille = { sub: 'demo-agent-interieur', email: 'camille.martin@interieur.gouv.fr', given_name: 'Camille', usual_name: 'Martin' };
@@ -63,6 +66,19 @@ describe('authentication', () => {
       'refused',
     ],
     ['garbage', async () => 'not.a.jwt', 'not a well-formed signed JWT'],
+    [
+      // Algorithm confusion: an HMAC "signed" with the provider's public key material.
+      'signed with HS256',
+      async () => forge(camille, { alg: 'HS256', key: new TextEncoder().encode(JSON.stringify(devIdpPrivateJwk().n)) }),
+      'signature algorithm is not accepted',
+    ],
+    ['signed with a key id the provider does not publish', async () => forge(camille, { kid: 'unknown-key', key: (await generateKeyPair('RS256')).privateKey }), 'key the identity provider does not publish'],
+    ['not valid yet', () => forge(camille, { notBefore: Math.floor(Date.now() / 1000) + 3600 }), '"nbf" claim'],
+    [
+      'without a subject',
+      () => forge({ email: camille.email, given_name: camille.given_name, usual_name: camille.usual_name }),
+      '"sub" claim',
+    ],
   ])('refuses a token %s with 401 and a clear message', async (_name, make, message) => {
     const res = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${await make()}`).expect(401);
     expect(res.body.code).toBe('auth.invalid-token');
@@ -81,6 +97,25 @@ describe('authentication', () => {
     const [event] = await t.db.query(`SELECT action, ministry_code FROM audit_event ORDER BY seq DESC LIMIT 1`);
     expect(event).toEqual({ action: 'agent.provisioned', ministry_code: 'culture' });
     expect(await countRows(t.db, 'audit_event')).toBe(before + 1);
+  });
+
+  it('refuses an unknown user whose token carries no email, and writes nothing', async () => {
+    const before = { agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') };
+    const token = await forge({ sub: 'stranger-without-email', given_name: 'No', usual_name: 'Mail' });
+    const res = await request(t.app.getHttpServer()).get('/policies').set('Authorization', `Bearer ${token}`).expect(403);
+    expect(res.body.code).toBe('auth.unknown-organisation');
+    expect(res.body.message).toContain('no email');
+    expect({ agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') }).toEqual(before);
+  });
+
+  it("gives an unknown subject that claims an approver's email none of the approver's rights", async () => {
+    const approver = (await (await t.as('approver.interieur')).get('/me').expect(200)).body as { id: string; email: string };
+    const token = await forge({ sub: 'someone-else', email: approver.email, given_name: 'Nadia', usual_name: 'Benali' });
+    const server = t.app.getHttpServer();
+    const me = await request(server).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(me.body.id).not.toBe(approver.id);
+    expect(me.body.roles.map((r: { role: string; ministry: string }) => `${r.role}@${r.ministry}`)).toEqual(['agent@interieur']);
+    await request(server).get('/ministries/interieur/exemptions').set('Authorization', `Bearer ${token}`).expect(403);
   });
 
   it('refuses a user whose email domain belongs to no ministry, and writes nothing', async () => {
