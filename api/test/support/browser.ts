@@ -68,11 +68,19 @@ export interface AxeViolation {
 export async function seriousAccessibilityViolations(page: Page): Promise<AxeViolation[]> {
   // Evaluated through the DevTools protocol, not a <script> tag: the page's Content-Security-Policy stays on.
   await page.evaluate(axe.source);
-  const found = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
-  });
+  // Written as page source: it runs in the browser, where `axe` and `document` exist.
+  const found = await page.evaluate<AxeViolation[]>(`axe
+    .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** The element that has the keyboard focus, as a person would identify it. */
+export function focused(page: Page): Promise<{ text: string | null; id: string | null; role: string | null }> {
+  return page.evaluate(`(() => {
+    const el = document.activeElement;
+    return { text: el?.textContent?.trim() ?? null, id: el?.id || null, role: el?.getAttribute('role') ?? null };
+  })()`);
 }
 
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
