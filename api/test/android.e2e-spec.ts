@@ -67,6 +67,8 @@ describe('Android Enterprise', () => {
     expect(bound.body).toMatchObject({ ministryCode: 'interieur', enterpriseName: ENTERPRISE });
 
     const signup = await (await t.as('it.culture')).post('/ministries/culture/android/signup').send({ callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' }).expect(201);
+    const [started] = (await t.db.query(`SELECT actor, after FROM audit_event WHERE action = 'android.signup-started' AND ministry_code = 'culture'`)) as { actor: string; after: { signup: string } }[];
+    expect(started).toMatchObject({ actor: expect.stringContaining('culture.gouv.fr'), after: { signup: signup.body.name } });
     // The administrator follows Google's URL; Google sends the browser back with an enterprise token.
     const google = await fetch(signup.body.url, { redirect: 'manual' });
     const back = new URL(google.headers.get('location') as string);

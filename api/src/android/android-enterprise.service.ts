@@ -49,8 +49,12 @@ export class AndroidEnterpriseService {
       this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o)),
     );
     if (!signup.name || !signup.url) throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
-    await this.db.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [signup.name, ministry, signup.url, actorOf(principal).label]);
-    return { url: signup.url, name: signup.name };
+    const { name, url } = signup;
+    await this.db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [name, ministry, url, actorOf(principal).label]);
+      await this.audit.record(tx, actorOf(principal), { action: 'android.signup-started', entityType: 'ministry', entityId: ministry, ministry, after: { signup: name } });
+    });
+    return { url, name };
   }
 
   /** Step 2: Google redirects back with an enterprise token; the enterprise is created and bound. */
