@@ -38,7 +38,7 @@ export class PushCertificateService {
   ) {}
 
   async upload(principal: Principal, certificatePem: string, privateKeyPem: string): Promise<PushCertificateView> {
-    this.access.requireAccess(principal, 'catalog.write', null);
+    this.access.requireAccess(principal, 'platform.configure', null);
     let cert: forge.pki.Certificate;
     let key: forge.pki.PrivateKey;
     try {

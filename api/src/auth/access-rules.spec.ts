@@ -13,25 +13,25 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'catalog.read': [true, true, true], 'catalog.write': [false, false, false], 'policy.read': [true, false, true], 'policy.write': [false, false, false],
     'effective.read': [false, false, false], 'agent.read': [false, false, false], 'device.read': [false, false, false], 'audit.read': [false, false, false],
     'audit.verify': [false, false, false], 'roles.manage': [false, false, false], 'exemption.read': [false, false, false], 'exemption.decide': [false, false, false],
-    'rollout.read': [false, false, false], 'rollout.control': [false, false, false], 'device.manage': [false, false, false],
+    'rollout.read': [false, false, false], 'rollout.control': [false, false, false], 'device.manage': [false, false, false], 'platform.configure': [false, false, false],
   },
   approver: {
     'catalog.read': [true, true, true], 'catalog.write': [false, false, false], 'policy.read': [true, false, true], 'policy.write': [false, false, false],
     'effective.read': [true, false, false], 'agent.read': [true, false, false], 'device.read': [true, false, false], 'audit.read': [true, false, false],
     'audit.verify': [false, false, false], 'roles.manage': [false, false, false], 'exemption.read': [true, false, false], 'exemption.decide': [true, false, false],
-    'rollout.read': [false, false, false], 'rollout.control': [false, false, false], 'device.manage': [false, false, false],
+    'rollout.read': [false, false, false], 'rollout.control': [false, false, false], 'device.manage': [false, false, false], 'platform.configure': [false, false, false],
   },
   itAdmin: {
     'catalog.read': [true, true, true], 'catalog.write': [false, false, false], 'policy.read': [true, false, true], 'policy.write': [true, false, false],
     'effective.read': [true, false, false], 'agent.read': [true, false, false], 'device.read': [true, false, false], 'audit.read': [true, false, false],
     'audit.verify': [false, false, false], 'roles.manage': [false, false, false], 'exemption.read': [false, false, false], 'exemption.decide': [false, false, false],
-    'rollout.read': [true, false, true], 'rollout.control': [true, false, false], 'device.manage': [true, false, false],
+    'rollout.read': [true, false, true], 'rollout.control': [true, false, false], 'device.manage': [true, false, false], 'platform.configure': [false, false, false],
   },
   national: {
     'catalog.read': [true, true, true], 'catalog.write': [true, true, true], 'policy.read': [true, true, true], 'policy.write': [false, false, true],
     'effective.read': [true, true, true], 'agent.read': [true, true, true], 'device.read': [true, true, true], 'audit.read': [true, true, true],
     'audit.verify': [true, true, true], 'roles.manage': [true, true, true], 'exemption.read': [true, true, true], 'exemption.decide': [false, false, false],
-    'rollout.read': [true, true, true], 'rollout.control': [false, false, true], 'device.manage': [true, true, true],
+    'rollout.read': [true, true, true], 'rollout.control': [false, false, true], 'device.manage': [true, true, true], 'platform.configure': [true, true, true],
   },
 };
 const who = { agent, approver, itAdmin, national };

@@ -16,6 +16,8 @@ export const PERMISSIONS = [
   'rollout.read',
   'rollout.control',
   'device.manage',
+  /** The state's platform credentials (the Apple MDM push certificate): national only. */
+  'platform.configure',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -32,6 +34,7 @@ export function can(principal: Principal, permission: Permission, ministry: stri
     case 'catalog.read':
       return true;
     case 'catalog.write':
+    case 'platform.configure':
     case 'audit.verify':
     case 'roles.manage':
       return isNational;
