@@ -1,4 +1,4 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -8,6 +8,7 @@ import pinoHttp from 'pino-http';
 import { AppModule, AppOptions } from './app.module';
 import { MDM_CONTENT_TYPES } from './apple/apple.controller';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { InputPipe } from './common/input.pipe';
 import { createLogger, PinoNestLogger } from './observability/logger';
 import { securityHeaders } from './security/security-headers';
 
@@ -36,7 +37,7 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
   app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml'], limit: options.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });
   if (options.logLevel !== 'silent') app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new InputPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
   const docs = new DocumentBuilder()

@@ -4,6 +4,7 @@ import plist from 'plist';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
+import { hostileInputProblem } from '../common/input.pipe';
 import { InstalledApp } from '../devices/device.entity';
 import { PolicyGroup } from '../rollout/policy-group.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
@@ -30,6 +31,9 @@ export function parsePlistBody(body: Buffer | string | undefined): PlistObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) {
     throw new AppleError('malformed-plist', 'invalid', 'The property list must be a dictionary.');
   }
+  // A NUL in a string (raw or &#0;) would fail the PostgreSQL query; no Apple message nests deeply.
+  const hostile = hostileInputProblem(value, 'The property list');
+  if (hostile) throw new AppleError('malformed-plist', 'invalid', hostile);
   return value as PlistObject;
 }
 

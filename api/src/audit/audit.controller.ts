@@ -11,7 +11,7 @@ export class AuditQuery {
   @IsOptional() @IsString() entityType?: string;
   @IsOptional() @IsString() entityId?: string;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) beforeSeq?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) beforeSeq?: number;
 }
 
 @ApiTags('audit')

@@ -25,7 +25,9 @@ export class DomainErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(error);
     if (body.statusCode >= 500) this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
-    res.status(body.statusCode).json(body);
+    // Routes that declare their own Content-Type (CSV, .mobileconfig) set it before the handler ran: an error is JSON all the same.
+    res.removeHeader('Content-Disposition');
+    res.status(body.statusCode).type('application/json').json(body);
   }
 
   private toBody(error: unknown): ErrorBody {

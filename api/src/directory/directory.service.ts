@@ -131,7 +131,7 @@ export class DirectoryService {
     this.access.requireAccess(principal, 'roles.manage', null);
     const agent = await this.findAgent(agentId);
     await this.db.transaction(async (tx) => {
-      const assignment = await tx.getRepository(RoleAssignment).findOneBy({ id: assignmentId, agentId });
+      const assignment = isUuid(assignmentId) ? await tx.getRepository(RoleAssignment).findOneBy({ id: assignmentId, agentId: agent.id }) : null;
       if (!assignment) throw new DirectoryError('role-not-found', 'not-found', 'This agent holds no such role assignment.');
       if (assignment.role === 'national-admin' && assignment.agentId === principal.agentId) {
         throw new DirectoryError('self-demotion', 'conflict', 'You cannot remove your own national-admin role; ask another national administrator.');

@@ -75,5 +75,6 @@ export class ExemptionQueueQuery extends PageQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(36_500)
   minAgeDays?: number;
 }

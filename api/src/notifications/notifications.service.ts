@@ -6,6 +6,7 @@ import { Agent } from '../directory/agent.entity';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { MAILER, Mailer } from './mailer';
 import { Notification } from './notification.entity';
+import { NotificationError } from './notification.error';
 import { isUuid } from '../common/uuid';
 
 export const PUBLIC_URL = Symbol('PUBLIC_URL');
@@ -47,8 +48,10 @@ export class NotificationsService {
     });
   }
 
+  /** Idempotent for the owner; someone else's notification, or none, is a 404 (the same answer: nothing is revealed). */
   async markRead(principal: Principal, id: string): Promise<void> {
-    if (!isUuid(id)) return;
+    const mine = isUuid(id) && (await this.db.getRepository(Notification).existsBy({ id, agentId: principal.agentId }));
+    if (!mine) throw new NotificationError('not-found', 'not-found', 'You have no notification with this id.');
     await this.db.getRepository(Notification).update({ id, agentId: principal.agentId, readAt: IsNull() }, { readAt: new Date() });
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
+import { PG_INT_MAX } from '../common/page.query';
 import { actorOf, Principal } from '../auth/principal';
 import { validateDesiredState } from './as-code/desired-state';
 import { diffPolicies, PolicyDiff } from './policy-diff';
@@ -94,7 +95,7 @@ export class PoliciesService {
   }
 
   private async find(scope: string, version: number): Promise<PolicyVersion> {
-    const row = Number.isInteger(version) && version > 0 ? await this.db.getRepository(PolicyVersion).findOneBy({ scope, version }) : null;
+    const row = Number.isInteger(version) && version > 0 && version <= PG_INT_MAX ? await this.db.getRepository(PolicyVersion).findOneBy({ scope, version }) : null;
     if (!row) throw new PolicyError('unknown-version', 'not-found', `Policy "${scope}" has no version ${version}.`);
     return row;
   }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Document, LineCounter, parseDocument, stringify } from 'yaml';
+import { hostileInputProblem } from '../../common/input.pipe';
 import { CatalogApp, MinistryDefinition, NATIONAL_SCOPE, PolicyContent } from '../policy.types';
 import { DesiredState, validateDesiredState } from './desired-state';
 import { SchemaName, validateAgainst } from './schema-validator';
@@ -63,6 +64,9 @@ export function parseYaml(file: string, text: string): { parsed?: ParsedFile; pr
   } catch (e) {
     return { problems: [{ file, path: '/', message: `YAML cannot be read: ${(e as Error).message}` }] };
   }
+  // A "\0" escape in a YAML string decodes to NUL, which PostgreSQL cannot store; nesting is bounded as for JSON bodies.
+  const hostile = hostileInputProblem(value, 'The document');
+  if (hostile) return { problems: [{ file, path: '/', message: hostile }] };
   return { parsed: { file, value, doc, lines }, problems: [] };
 }
 

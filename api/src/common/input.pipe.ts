@@ -1,0 +1,52 @@
+import { ArgumentMetadata, BadRequestException, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+
+/** Deeper than any request of this API; class-transformer recurses per level and would overflow the stack on ~10,000. */
+export const MAX_INPUT_DEPTH = 32;
+
+/** Keys that address an object's prototype: class-transformer drops them silently, so they would slip past "unknown field". */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * What is wrong with a decoded input (body, query, path parameter), or null: nesting beyond
+ * MAX_INPUT_DEPTH, a NUL character (PostgreSQL text cannot store it and fails the query), a
+ * prototype key. Iterative, so that hostile depth cannot overflow the stack here either.
+ */
+export function hostileInputProblem(value: unknown, where: string): string | null {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: where }];
+  while (stack.length > 0) {
+    const item = stack.pop() as { value: unknown; depth: number; path: string };
+    if (typeof item.value === 'string') {
+      if (item.value.includes('\u0000')) return `${item.path} contains a NUL character (\\u0000), which is not accepted.`;
+      continue;
+    }
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    if (item.depth >= MAX_INPUT_DEPTH) return `${where} is nested too deeply (more than ${MAX_INPUT_DEPTH} levels).`;
+    for (const key of Object.keys(item.value)) {
+      if (key.includes('\u0000')) return `${item.path} has a field name with a NUL character (\\u0000), which is not accepted.`;
+      if (PROTOTYPE_KEYS.has(key)) return `${item.path} has a field named "${key}", which is not accepted.`;
+      stack.push({ value: (item.value as Record<string, unknown>)[key], depth: item.depth + 1, path: Array.isArray(item.value) ? `${item.path}[${key}]` : `${item.path}.${key}` });
+    }
+  }
+  return null;
+}
+
+function nameOf(metadata: ArgumentMetadata): string {
+  if (metadata.type === 'body') return 'The request body';
+  if (metadata.type === 'query' && !metadata.data) return 'The query string';
+  return `${metadata.type === 'param' ? 'The path parameter' : metadata.type === 'query' ? 'The query parameter' : 'The input'} ${metadata.data ?? ''}`.trim();
+}
+
+/** The global pipe: refuses hostile input (see hostileInputProblem) with a 400, then validates DTOs as usual. */
+export class InputPipe extends ValidationPipe {
+  constructor(options: ValidationPipeOptions) {
+    super(options);
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
+      const problem = hostileInputProblem(value, nameOf(metadata));
+      if (problem) throw new BadRequestException(problem);
+    }
+    return super.transform(value, metadata);
+  }
+}
