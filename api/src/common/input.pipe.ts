@@ -3,8 +3,12 @@ import { ArgumentMetadata, BadRequestException, ValidationPipe, ValidationPipeOp
 /** Deeper than any request of this API; class-transformer recurses per level and would overflow the stack on ~10,000. */
 export const MAX_INPUT_DEPTH = 32;
 
-/** Keys that address an object's prototype: class-transformer drops them silently, so they would slip past "unknown field". */
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * Names of Object.prototype's members (constructor, __proto__, toString, valueOf...) and
+ * "prototype": class-transformer drops some silently (they would slip past "unknown field") and an
+ * object whose valueOf/toString is not a function throws a TypeError when converted to a number.
+ */
+const PROTOTYPE_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
 /**
  * What is wrong with a decoded input (body, query, path parameter), or null: nesting beyond

@@ -221,6 +221,17 @@ export const API_ENDPOINTS: EndpointSpec[] = [
     body: () => ({ callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' }),
     fields: [{ name: 'callbackUrl', kind: 'url', required: true }],
   },
+  {
+    // Public, authenticated by Google's OIDC token: without one, whatever the body, nothing is done.
+    name: 'POST /android/pubsub',
+    method: 'post',
+    path: '/android/pubsub',
+    body: () => ({ message: { data: 'eyJuYW1lIjoiZW50ZXJwcmlzZXMvTEMwaW50ZXJpZXVyL2RldmljZXMveCJ9', attributes: { notificationType: 'ENROLLMENT' }, messageId: '1' }, subscription: 'projects/mdm-etat/subscriptions/amapi' }),
+    fields: [
+      { name: 'message', kind: 'string', required: true },
+      { name: 'subscription', kind: 'string', required: false },
+    ],
+  },
   { name: 'POST /ministries/:code/android/reconcile', method: 'post', path: '/ministries/{otherMinistry}/android/reconcile', login: 'it.interieur' },
   {
     name: 'POST /devices/:id/reassign',
@@ -510,6 +521,8 @@ function mutateBody(fx: AppleFixtures, message: Message, defect: BodyDefect, noi
     }
     case 'wrong-type': {
       const key = required[defect.key % required.length];
+      // Token is data already: give it a string instead.
+      if (key === 'Token' && defect.value.startsWith('<data>')) return { body: Buffer.from(replaceValue(xml, key, '<string>AAAA</string>')), channel: message.channel, label: 'Token of the wrong type: <string>' };
       return { body: Buffer.from(replaceValue(xml, key, defect.value)), channel: message.channel, label: `${key} of the wrong type: ${defect.value.slice(0, 40)}` };
     }
     case 'missing': {

@@ -298,7 +298,7 @@ function wrongValue(kind: FieldKind, required: boolean): fc.Arbitrary<string> {
       return fc.constantFrom('"5"', '1.5', 'true', '[]', '{}', '[3]', '"abc"', '1e400', '-1e400', ...nullable);
     case 'int-coerced':
       // Converted with Number() before validation: only values that do not become a valid integer.
-      return fc.constantFrom('"abc"', '{}', '[1,2]', '1.5', '"1.5"', '-3', '1e9', '""', '"NaN"', '"Infinity"', 'null', '"0x"');
+      return fc.constantFrom('"abc"', '{}', '[1,2]', '1.5', '"1.5"', '-3', '1e9', '""', '"NaN"', '"Infinity"', 'null', '"0x"', '{"valueOf":"x","toString":1}');
     case 'bool':
       return fc.constantFrom('"true"', '1', '0', '[]', '{}', '"yes"', ...nullable);
     case 'enum':
