@@ -10,7 +10,7 @@
  * FAULTS_DECISIONS (default 50) exemption approvals; the worker (its own process, `npm run worker`)
  * is SIGKILLed once it holds rollout jobs and started again; PostgreSQL is stopped for 3 s and
  * started again on the same folder and port; the faults stop after FAULTS_SECONDS (default 30) of
- * rollout. Reported: time to convergence, deliveries accepted / duplicated against the retries
+ * rollout once FAULTS_UNTIL_SHARE (default 0.5) of the fleet converged. Reported: time to convergence, deliveries accepted / duplicated against the retries
  * that explain them, faults met, and the audit verification.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,6 +55,8 @@ const IOS = Number(process.env.FAULTS_IOS ?? 1000);
 const RATE = Number(process.env.FAULTS_RATE ?? 0.2);
 const DECISIONS = Number(process.env.FAULTS_DECISIONS ?? 50);
 const FAULT_SECONDS = Number(process.env.FAULTS_SECONDS ?? 30);
+/** …and not before this share of the fleet converged, so that the faults meet the pushes. */
+const FAULTS_UNTIL_SHARE = Number(process.env.FAULTS_UNTIL_SHARE ?? 0.5);
 const DEADLINE_MINUTES = Number(process.env.FAULTS_DEADLINE_MINUTES ?? 30);
 
 async function count(db: DataSource, sql: string): Promise<number> {
@@ -188,7 +190,7 @@ async function main(): Promise<void> {
     let faultsStoppedAt: number | null = null;
     let problems: string[] = [];
     for (;;) {
-      if (faultsStoppedAt === null && Date.now() - changeStarted > FAULT_SECONDS * 1000) {
+      if (faultsStoppedAt === null && Date.now() - changeStarted > FAULT_SECONDS * 1000 && last >= total * FAULTS_UNTIL_SHARE) {
         faultsOff(f);
         faultsStoppedAt = (Date.now() - changeStarted) / 1000;
       }
