@@ -40,6 +40,11 @@ describe('authentication', () => {
     expect(res.body.roles.map((r: { role: string }) => r.role).sort()).toEqual(['agent', 'it-admin']);
   });
 
+  it('says plainly that browser sign-in is off when the server has no OIDC client, with a 404 rather than an error', async () => {
+    const res = await request(t.app.getHttpServer()).get('/auth/login').expect(404);
+    expect(res.body).toMatchObject({ code: 'auth.login-not-configured', message: expect.stringContaining('use a bearer token') });
+  });
+
   it('refuses a request without a token, or with a malformed header', async () => {
     const server = t.app.getHttpServer();
     const none = await request(server).get('/policies').expect(401);

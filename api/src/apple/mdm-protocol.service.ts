@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { DOMParser } from '@xmldom/xmldom';
 import plist from 'plist';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -17,11 +18,31 @@ import { ApnsService } from './apns.service';
 type PlistObject = Record<string, unknown>;
 const MDM: Actor = { id: null, label: 'system: Apple MDM check-in' };
 
+/** The first problem the XML parser reports, or null when the document is well-formed. */
+function xmlProblem(text: string): string | null {
+  let problem: string | null = null;
+  try {
+    new DOMParser({
+      // Warnings too (e.g. bytes that are not UTF-8): Apple devices send clean XML.
+      onError: (_level, message) => {
+        problem ??= message.split('\n')[0];
+      },
+    }).parseFromString(text, 'text/xml');
+  } catch (e) {
+    problem ??= (e as Error).message.split('\n')[0];
+  }
+  return problem;
+}
+
 export function parsePlistBody(body: Buffer | string | undefined): PlistObject {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : body ?? '';
   if (!text.trim()) throw new AppleError('empty-body', 'invalid', 'The request body is empty: a plist dictionary is expected.');
   // No DOCTYPE internal subset: entity expansion is refused outright.
   if (/<!ENTITY/i.test(text)) throw new AppleError('malformed-plist', 'invalid', 'XML entities are not accepted in MDM messages.');
+  // Well-formedness first, with our own error handler: plist.parse would let xmldom print every
+  // problem of a malformed body to the console (a log flood any enrolled device could cause).
+  const problem = xmlProblem(text);
+  if (problem) throw new AppleError('malformed-plist', 'invalid', `The body is not a valid property list: ${problem}`);
   let value: unknown;
   try {
     value = plist.parse(text);

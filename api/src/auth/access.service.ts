@@ -19,6 +19,7 @@ const WHAT: Record<Permission, string> = {
   'rollout.read': 'follow rollouts',
   'rollout.control': 'pause, resume, advance or abort this rollout',
   'device.manage': 'manage devices',
+  'platform.configure': "configure the state's platform credentials",
 };
 
 const ANY_MINISTRY = '*';

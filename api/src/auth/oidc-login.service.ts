@@ -48,7 +48,7 @@ export class OidcLoginService {
 
   private client(): { id: string; secret: string; redirectUri: string } {
     const { clientId, clientSecret, publicUrl } = this.settings;
-    if (!clientId || !clientSecret || !publicUrl) throw new AuthError('login-not-configured', 'unavailable', 'Browser sign-in is not configured (OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, PUBLIC_URL).');
+    if (!clientId || !clientSecret || !publicUrl) throw new AuthError('login-not-configured', 'not-found', 'Browser sign-in is not enabled on this server (it needs OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and PUBLIC_URL): use a bearer token.');
     return { id: clientId, secret: clientSecret, redirectUri: `${publicUrl.replace(/\/$/, '')}/auth/callback` };
   }
 
