@@ -242,17 +242,19 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     // On a shared-policy platform, a device whose group policy is not yet published with the desired
     // content waits for its group's rollout job (kept by the queue through crashes and outages):
     // re-attaching it one by one cannot help, and thousands of such pushes would hold up that job.
+    // Likewise a device whose group's rollout job is still queued or running: that job reaches it.
     const shared = [...this.adapters.values()].filter((a) => a.sharedPolicies).map((a) => a.platform);
     const due = (await this.db.query(
       `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
         WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL
           AND NOT (d.platform = ANY($1) AND g.shared_published_hash IS DISTINCT FROM g.desired_hash AND g.shared_canary_hash IS DISTINCT FROM g.desired_hash)
+          AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.state IN ('created', 'retry', 'active') AND j.data->>'groupId' = g.id)
           AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
           AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
                            WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
                              AND d.bucket >= r.stages[r.stage_index + 1] * 100)
         ORDER BY d.last_push_at NULLS FIRST LIMIT 1000`,
-      [shared],
+      [shared, QUEUES.rolloutPush],
     )) as { id: string; push_attempts: number; applied_hash: string | null; desired_hash: string }[];
     const exhausted = due.filter((d) => d.push_attempts >= MAX_PUSH_ATTEMPTS);
     const retry = due.filter((d) => d.push_attempts < MAX_PUSH_ATTEMPTS);
