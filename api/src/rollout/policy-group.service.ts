@@ -103,7 +103,10 @@ export class PolicyGroupService {
     const groups = await tx.getRepository(PolicyGroup).find({
       where: scope === NATIONAL_SCOPE ? {} : { ministryCode: scope },
       order: { id: 'ASC' },
-      lock: { mode: 'pessimistic_write' },
+      // NO KEY UPDATE, not UPDATE: a device moving into one of these groups (an exemption decided
+      // meanwhile, which holds the audit lock) only needs KEY SHARE for its foreign key; FOR UPDATE
+      // made it wait for this transaction while this one waited for the audit lock: a deadlock.
+      lock: { mode: 'for_no_key_update' },
     });
     const changed: { group: PolicyGroup; fromHash: string }[] = [];
     const resolve = await this.effective.batchResolver(tx);
