@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor, Principal } from '../auth/principal';
-import { canonicalJson, sha256Hex } from '../common/canonical-hash';
+import { canonicalJson } from '../common/canonical-hash';
+import { GENESIS, queueForChain, rowHash } from './audit-chain';
 import { AuditEvent, AuditHead } from './audit-event.entity';
 
 export interface AuditEntry {
@@ -22,28 +23,6 @@ export interface AuditVerification {
   firstProblem?: { seq: number; problem: string };
 }
 
-const GENESIS = '0'.repeat(64);
-/** Serialises appends so that every row links to exactly one predecessor. */
-const AUDIT_LOCK_KEY = 727_274_001;
-
-function rowHash(prevHash: string, e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
-  return sha256Hex(
-    prevHash +
-      canonicalJson({
-        seq: e.seq,
-        at: e.at.toISOString(),
-        actorId: e.actorId,
-        actor: e.actor,
-        action: e.action,
-        entityType: e.entityType,
-        entityId: e.entityId,
-        ministryCode: e.ministryCode,
-        before: e.before ?? null,
-        after: e.after ?? null,
-      }),
-  );
-}
-
 /** Append-only audit log, hash-chained. Writes happen inside the caller's transaction. */
 @Injectable()
 export class AuditService {
@@ -52,17 +31,13 @@ export class AuditService {
     private readonly access: AccessService,
   ) {}
 
-  async record(tx: EntityManager, actor: Actor, entry: AuditEntry): Promise<AuditEvent> {
-    if (!tx.queryRunner?.isTransactionActive) throw new Error('Audit events must be written inside the transaction of the change they record');
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-    const head = await tx.getRepository(AuditHead).findOneBy({ id: 1 });
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS;
-    // Millisecond precision: what PostgreSQL stores must hash the same when read back.
-    const at = new Date(Math.floor(Date.now()));
-    const event: Omit<AuditEvent, 'hash' | 'prevHash'> = {
-      seq,
-      at,
+  /** Records an event of the caller's transaction; it joins the hash chain when that transaction commits. */
+  async record(tx: EntityManager, actor: Actor, entry: AuditEntry): Promise<void> {
+    const runner = tx.queryRunner;
+    if (!runner?.isTransactionActive) throw new Error('Audit events must be written inside the transaction of the change they record');
+    queueForChain(runner, {
+      // Millisecond precision: what PostgreSQL stores must hash the same when read back.
+      at: new Date(Math.floor(Date.now())),
       actorId: actor.id,
       actor: actor.label,
       action: entry.action,
@@ -71,14 +46,7 @@ export class AuditService {
       ministryCode: entry.ministry ?? null,
       before: entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before)),
       after: entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after)),
-    };
-    const hash = rowHash(prevHash, event);
-    const saved = await tx.getRepository(AuditEvent).save({ ...event, prevHash, hash });
-    await tx.query(
-      `INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash`,
-      [seq, hash],
-    );
-    return saved;
+    });
   }
 
   async list(principal: Principal, filter: { ministry?: string; entityType?: string; entityId?: string; limit?: number; beforeSeq?: number }): Promise<AuditEvent[]> {

@@ -1,6 +1,7 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 import { AndroidEnrollmentToken, AndroidEnterprise } from '../android/android-enterprise.entity';
+import { AuditChainSubscriber } from '../audit/audit-chain';
 import { AuditEvent, AuditHead } from '../audit/audit-event.entity';
 import { App } from '../catalog/app.entity';
 import { Device } from '../devices/device.entity';
@@ -23,6 +24,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     type: 'postgres',
     url,
     entities: ENTITIES,
+    // Appends each transaction's audit events to the hash chain just before it commits.
+    subscribers: [AuditChainSubscriber],
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
