@@ -7,15 +7,15 @@
  * provider's key (so the service verifies every request against the provider's JWKS, as in
  * production). Pending requests are seeded so the approvers have a queue from the first second.
  *
- * Traffic (autocannon, fixed overall rate): 4 connection passes in 5 play agents, one session after
- * another, each session as a different agent: GET /me, /me/devices, /devices/:id/effective-policy,
+ * Traffic (open loop at a fixed rate, see driveLoad): 4 connections in 5 play agents, one session
+ * after another, each session as a different agent: GET /me, /me/devices, /devices/:id/effective-policy,
  * /me/exemptions, then every other session POST /exemptions (an app the ministry blocks and allows
  * exempting, one the agent has not asked for yet), otherwise GET /agents/me/effective-policy.
- * The 5th connection plays an approver of one ministry: GET the pending queue, GET one request,
+ * The 5th plays an approver of one ministry: GET the pending queue, GET one request,
  * approve it (3 in 4) or deny it with a reason. Requests are handed to one approver only (a shared
  * pool fed by the seed and by the agents' new requests), so no decision meets another one.
  */
-import autocannon from 'autocannon';
+import { Agent, request as httpRequest } from 'node:http';
 import { importJWK, JWK, SignJWT } from 'jose';
 
 export const LOAD_MINISTRIES = ['interieur', 'armees', 'economie', 'culture'];
@@ -138,12 +138,11 @@ export async function seedLoadPopulation(
 }
 
 export interface LoadReport {
+  /** Wall time from the first request due to the last answer. */
   seconds: number;
   requests: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
-  /** autocannon's own percentiles, corrected for coordinated omission at the fixed rate. */
-  correctedLatencyMs: { p50: number; p99: number };
   statuses: Record<string, number>;
   /** Status counts per kind of request (e.g. "POST /exemptions"). */
   byRequest: Record<string, Record<string, number>>;
@@ -157,7 +156,7 @@ export interface LoadReport {
 }
 
 interface Context {
-  role?: 'agent' | 'approver';
+  role: 'agent' | 'approver';
   step: number;
   agent?: LoadAgent;
   approver?: LoadApprover;
@@ -165,31 +164,50 @@ interface Context {
   kind: string;
 }
 
+interface PlannedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
 const JUSTIFICATION = 'Animation du compte officiel du ministère pour la communication institutionnelle.';
 
-/** Drives `rate` requests/s for `seconds` against `baseUrl`; `onSecond` is called once a second. */
+/**
+ * Drives `rate` requests/s for `seconds` against `baseUrl`; `onSecond` is called once a second.
+ *
+ * Open loop, evenly paced: request n is due at start + n/rate, whatever happened to the previous
+ * ones, and its latency counts from that instant (a request that waits for a free connection waits
+ * on the clock, so a slow server cannot hide behind fewer requests). autocannon's fixed-rate mode
+ * was not used: it sends each connection's quota for the second back to back, so all connections
+ * fire together at the top of every second, which measures bursts of `connections` simultaneous
+ * requests rather than a rate.
+ */
 export function driveLoad(
   baseUrl: string,
   population: LoadPopulation,
   opts: { rate: number; seconds: number; connections?: number; onSecond?: () => void },
 ): Promise<LoadReport> {
-  let connections = 0;
+  const connections = opts.connections ?? 50;
+  const target = new URL(baseUrl);
+  const agentPool = new Agent({ keepAlive: true, maxSockets: connections });
   let nextAgent = 0;
-  let nextApprover = 0;
   let decisions = 0;
   let created = 0;
+  let requestErrors = 0;
   const byRequest: Record<string, Record<string, number>> = {};
+  const statuses: Record<string, number> = {};
   const latencies: number[] = [];
   let firstRequestError: string | undefined;
 
-  const json = (method: string, path: string, token: string, body?: unknown): autocannon.RawRequest => ({
+  const json = (method: string, path: string, token: string, body?: unknown): PlannedRequest => ({
     method,
     path,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-  function agentRequest(ctx: Context): autocannon.RawRequest {
+  function agentRequest(ctx: Context): PlannedRequest {
     if (ctx.step % 5 === 0) ctx.agent = population.agents[nextAgent++ % population.agents.length];
     const agent = ctx.agent as LoadAgent;
     const session = Math.floor(ctx.step / 5);
@@ -214,7 +232,7 @@ export function driveLoad(
     }
   }
 
-  function approverRequest(ctx: Context): autocannon.RawRequest {
+  function approverRequest(ctx: Context): PlannedRequest {
     const approver = ctx.approver as LoadApprover;
     switch (ctx.step++ % 3) {
       case 0:
@@ -233,65 +251,86 @@ export function driveLoad(
     }
   }
 
-  return new Promise((ok, ko) => {
-    const instance = autocannon<Context>(
-      {
-        url: baseUrl,
-        connections: opts.connections ?? 50,
-        duration: opts.seconds,
-        overallRate: opts.rate,
-        timeout: 10,
-        initialContext: { step: 0, kind: '' },
-        // autocannon clears the context each time a connection has gone through `requests`: one
-        // pass is 15 requests, 3 agent sessions or 5 approver rounds, then the role is drawn again.
-        requests: Array.from({ length: 15 }, () => ({
-            setupRequest: (_request, ctx) => {
-              if (!ctx.role) {
-                ctx.role = connections++ % 5 === 4 ? 'approver' : 'agent';
-                if (ctx.role === 'approver') ctx.approver = population.approvers[nextApprover++ % population.approvers.length];
-              }
-              return ctx.role === 'agent' ? agentRequest(ctx) : approverRequest(ctx);
-            },
-            onResponse: (status, body, ctx) => {
-              const counts = (byRequest[ctx.kind] ??= {});
-              counts[status] = (counts[status] ?? 0) + 1;
-              if (ctx.kind === 'POST /exemptions' && status === 201) {
-                created++;
-                const ministry = (ctx.agent as LoadAgent).ministry;
-                population.pending.get(ministry)?.push((JSON.parse(body) as { id: string }).id);
-              }
-            },
-          })),
-      },
-      (error, result) => {
-        clearInterval(ticker);
-        if (error) return ko(error);
-        const sorted = latencies.sort((a, b) => a - b);
-        const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN) * 10) / 10;
-        const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, Number(s.count)]));
-        ok({
-          seconds: result.duration,
-          requests: sorted.length,
-          requestsPerSecond: Math.round((sorted.length / result.duration) * 10) / 10,
-          latencyMs: { p50: at(50), p95: at(95), p99: at(99), max: at(100) },
-          correctedLatencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
-          statuses,
-          byRequest,
-          non2xx: result.non2xx,
-          serverErrors: Object.entries(statuses).reduce((n, [code, count]) => n + (Number(code) >= 500 ? count : 0), 0),
-          requestErrors: result.errors + result.timeouts,
-          firstRequestError,
-          decisions: Object.entries(byRequest).reduce((n, [kind, counts]) => n + (kind.startsWith('POST /exemptions/') ? (counts['200'] ?? 0) : 0), 0),
-          created,
-        });
-      },
-    );
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
-      latencies.push(responseTime);
-    });
-    instance.on('reqError', (error) => {
-      firstRequestError ??= error.message;
-    });
+  // One virtual user per connection, each going through its sessions one request at a time: 4 in 5
+  // play agents, the 5th an approver of one ministry.
+  const idle: Context[] = Array.from({ length: connections }, (_, i) =>
+    i % 5 === 4 ? { role: 'approver', step: 0, kind: '', approver: population.approvers[Math.floor(i / 5) % population.approvers.length] } : { role: 'agent', step: 0, kind: '' },
+  );
+  const total = Math.round(opts.rate * opts.seconds);
+  const due: number[] = [];
+  let scheduled = 0;
+  let finished = 0;
+
+  return new Promise((ok) => {
+    const start = performance.now();
+    const send = (user: Context, dueAt: number) => {
+      const planned = user.role === 'agent' ? agentRequest(user) : approverRequest(user);
+      const kind = user.kind;
+      const done = (status: number | null, body: string) => {
+        const latency = performance.now() - dueAt;
+        if (status === null) requestErrors++;
+        else {
+          latencies.push(latency);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          const counts = (byRequest[kind] ??= {});
+          counts[status] = (counts[status] ?? 0) + 1;
+          if (kind === 'POST /exemptions' && status === 201) {
+            created++;
+            population.pending.get((user.agent as LoadAgent).ministry)?.push((JSON.parse(body) as { id: string }).id);
+          }
+        }
+        finished++;
+        idle.push(user);
+        dispatch();
+        if (finished === total) complete();
+      };
+      const req = httpRequest(
+        { agent: agentPool, host: target.hostname, port: target.port, method: planned.method, path: planned.path, headers: planned.headers, timeout: 10_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('error', (e) => {
+        firstRequestError ??= e.message;
+        done(null, '');
+      });
+      req.end(planned.body);
+    };
+    const dispatch = () => {
+      while (due.length > 0 && idle.length > 0) send(idle.shift() as Context, due.shift() as number);
+    };
+    const pacer = setInterval(() => {
+      const now = performance.now();
+      const owed = Math.min(total, Math.floor(((now - start) / 1000) * opts.rate));
+      while (scheduled < owed) due.push(start + (scheduled++ * 1000) / opts.rate);
+      dispatch();
+    }, 2);
     const ticker = setInterval(() => opts.onSecond?.(), 1000);
+    const complete = () => {
+      clearInterval(pacer);
+      clearInterval(ticker);
+      agentPool.destroy();
+      const seconds = (performance.now() - start) / 1000;
+      const sorted = latencies.sort((a, b) => a - b);
+      const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN) * 10) / 10;
+      ok({
+        seconds: Math.round(seconds * 10) / 10,
+        requests: sorted.length,
+        requestsPerSecond: Math.round((sorted.length / opts.seconds) * 10) / 10,
+        latencyMs: { p50: at(50), p95: at(95), p99: at(99), max: at(100) },
+        statuses,
+        byRequest,
+        non2xx: Object.entries(statuses).reduce((n, [code, count]) => n + (Number(code) >= 300 ? count : 0), 0),
+        serverErrors: Object.entries(statuses).reduce((n, [code, count]) => n + (Number(code) >= 500 ? count : 0), 0),
+        requestErrors,
+        firstRequestError,
+        decisions: Object.entries(byRequest).reduce((n, [k, counts]) => n + (k.startsWith('POST /exemptions/') ? (counts['200'] ?? 0) : 0), 0),
+        created,
+      });
+    };
+    if (total === 0) complete();
   });
 }

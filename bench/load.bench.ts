@@ -7,8 +7,8 @@
  * provider (tools/dev-idp). LOAD_AGENTS agents per ministry (default 500, 2,000 in all, each with
  * a phone) and LOAD_APPROVERS approvers per ministry (default 5) get real access tokens signed with
  * the provider's key; LOAD_PENDING pending requests per ministry (default 200) start the queues.
- * bench/load-traffic.ts describes the traffic (autocannon in this process, LOAD_CONNECTIONS
- * connections, default 50). After a LOAD_WARMUP_SECONDS (default 3) warm-up at the same rate, it
+ * bench/load-traffic.ts describes the traffic (an open-loop, evenly paced generator in this process,
+ * at most LOAD_CONNECTIONS connections, default 50). After a LOAD_WARMUP_SECONDS (default 3) warm-up at the same rate, it
  * drives LOAD_RATE requests/s (default 300) for LOAD_SECONDS (default 60) and reports latency
  * percentiles, requests/s, statuses (per kind of request) and CPU use. Exits 1 on any 5xx or
  * unanswered request.
@@ -124,7 +124,6 @@ async function main(): Promise<void> {
           target: { rate: RATE, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS * 4, approvers: APPROVERS * 4 },
           achieved: { requests: report.requests, requestsPerSecond: report.requestsPerSecond },
           latencyMs: report.latencyMs,
-          correctedLatencyMs: report.correctedLatencyMs,
           statuses: report.statuses,
           non2xx: report.non2xx,
           serverErrors: report.serverErrors,
@@ -140,8 +139,6 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    // autocannon hangs up on requests still running when time is up: let them finish first.
-    await new Promise((ok) => setTimeout(ok, 2000));
     if (server) await stopServer(server.child);
     await idp.stop();
     await ctx.stop();
