@@ -138,7 +138,15 @@ async function main(): Promise<void> {
       const link = await links.createLink(it.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>, ministry, { expiresInHours: 24 });
       const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.url)).text(), { installedApps: [], supervised: true, retryFailedPollMs: 1000 });
       phone.connectTo(f.apns);
-      await phone.enroll();
+      // A kept-alive socket the server closed at the same moment resets: the phone tries again, as iOS does.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await phone.enroll();
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+      }
       fleet.phones.push(phone);
     }, () => enroll.tick());
     enroll.done();
