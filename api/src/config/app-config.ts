@@ -167,6 +167,12 @@ export class AppConfig {
   @Max(65535)
   APNS_PORT: number;
 
+  /** How long an APNs request may take before it is retried (with backoff). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 5000 : Number(value)))
+  @IsInt()
+  @Min(100)
+  APNS_TIMEOUT_MS: number;
+
   /** Extra CA for the APNs connection (a local APNs peer); path to a PEM file. */
   @Transform(({ value }) => value || undefined)
   @IsOptional()
@@ -220,7 +226,7 @@ export class AppConfig {
   TRUST_PROXY?: string;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER', 'RATE_LIMIT_WINDOW_SECONDS', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_PER_IP', 'TRUST_PROXY'] as const;
+const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'APNS_TIMEOUT_MS', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER', 'RATE_LIMIT_WINDOW_SECONDS', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_PER_IP', 'TRUST_PROXY'] as const;
 
 export class ConfigError extends Error {}
 
@@ -257,6 +263,7 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     serverBaseUrl: (config.MDM_SERVER_URL ?? config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/$/, ''),
     apnsHost: config.APNS_HOST,
     apnsPort: config.APNS_PORT,
+    apnsTimeoutMs: config.APNS_TIMEOUT_MS,
     apnsCaPem: config.APNS_CA_FILE ? readFileSync(config.APNS_CA_FILE, 'utf8') : undefined,
     identityFrom: config.MDM_IDENTITY_FROM,
     proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
