@@ -16,7 +16,11 @@ import { RateLimitSettings } from './rate-limit-settings';
  * - Google Pub/Sub pushes: Google delivers from many addresses, authenticated by its OIDC token, and
  *   paces itself (a 429 would only be a negative acknowledgement, redelivered later).
  * - /health and /metrics: probes and scrapers from a few addresses, cheap to answer.
+ * Counted per link rather than per address: Apple enrollment profile downloads. A ministry enrolls
+ * hundreds of iPhones from one office address in an afternoon; each link is a 192-bit secret, so
+ * counting per link leaves nothing to gain from guessing and still stops one link being hammered.
  */
+const PER_LINK_ROUTES = new Set(['/apple/enroll/:token']);
 const UNLIMITED_ROUTES = new Set(['/mdm/checkin', '/mdm/server', '/android/pubsub', '/health', '/metrics']);
 
 class RateLimitedError extends DomainError {
@@ -45,7 +49,10 @@ class ClientThrottlerGuard extends ThrottlerGuard {
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     const req = request as unknown as AuthenticatedRequest;
-    return req.principal ? `agent:${req.principal.agentId}` : `ip:${await super.getTracker(request)}`;
+    if (req.principal) return `agent:${req.principal.agentId}`;
+    const route = (req.route as { path?: string } | undefined)?.path;
+    if (route !== undefined && PER_LINK_ROUTES.has(route)) return `link:${String(req.params.token)}`;
+    return `ip:${await super.getTracker(request)}`;
   }
 
   /** One budget per client across all routes, not one per route. */
