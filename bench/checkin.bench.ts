@@ -23,7 +23,7 @@
  * CHECKIN_CPU_PROFILE=<file> (with CHECKIN_CPU_PROFILE_PHASE=service|enroll) writes a V8 CPU profile
  * of the main thread during that phase.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -32,7 +32,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import plist from 'plist';
 import { DataSource } from 'typeorm';
-import { createApp } from '../api/src/app.factory';
+import { createApp, CreateAppOptions } from '../api/src/app.factory';
 import { AppleCaService } from '../api/src/apple/apple-ca.service';
 import { AppleEnrollmentService } from '../api/src/apple/apple-enrollment.service';
 import { AppleSettings } from '../api/src/apple/apple-settings';
@@ -50,7 +50,7 @@ import { SimulatedIPhone } from '../tools/apple-sim/device-simulator';
 import { startFakeApns } from '../tools/apple-sim/fake-apns';
 import { buildPlist, parseMobileconfig, payloadsOf } from '../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createServerCertificate, createTestCa, identityFromPkcs12 } from '../tools/apple-sim/pki';
-import { cpuMeter, freePort, inParallel, processCpuMs, progressBar, summary } from './support';
+import { cpuMeter, forkService, freePort, inParallel, processCpuMs, progressBar, serveInChild, stopService, summary } from './support';
 
 const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
 const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
@@ -69,7 +69,7 @@ interface AppConfig {
   apple: AppleSettings;
 }
 
-function appOptions(config: AppConfig) {
+function appOptions(config: AppConfig): CreateAppOptions {
   return {
     databaseUrl: config.databaseUrl,
     oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
@@ -80,58 +80,6 @@ function appOptions(config: AppConfig) {
     rollout: {},
     apple: config.apple,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child process: another instance of the service, serving enrollment profiles.
-
-type ToChild = { type: 'start'; config: AppConfig } | { type: 'stop' };
-type FromChild = { type: 'started'; url: string; pid: number };
-
-async function profileServerChild(): Promise<void> {
-  let app: Awaited<ReturnType<typeof createApp>> | undefined;
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (m: ToChild) => {
-    void (async () => {
-      if (m.type === 'start') {
-        app = await createApp(appOptions(m.config));
-        await app.init();
-        await app.listen(0, '127.0.0.1');
-        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1'), pid: process.pid } satisfies FromChild);
-      } else if (m.type === 'stop') {
-        await app?.close();
-        process.exit(0);
-      }
-    })().catch((e: unknown) => {
-      console.error('profile server:', e);
-      process.exit(1);
-    });
-  });
-}
-
-async function startProfileServer(config: AppConfig): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(__filename, [], { env: { ...process.env, BENCH_ROLE: 'profile-server' }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((ok, ko) => {
-    child.once('error', ko);
-    child.once('exit', (code) => ko(new Error(`profile server exited (${code})`)));
-    child.on('message', (m: FromChild) => m.type === 'started' && ok(m.url));
-    child.send({ type: 'start', config } satisfies ToChild);
-  });
-  child.removeAllListeners('exit');
-  return { url, child };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      ok();
-    });
-    if (child.connected) child.send({ type: 'stop' } satisfies ToChild);
-    else child.kill('SIGTERM');
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +276,7 @@ async function main(): Promise<void> {
     // 1. Enrollment.
     const profileServers: string[] = [];
     for (let i = 0; i < PROFILE_SERVERS; i++) {
-      const s = await startProfileServer(config);
+      const s = await forkService(__filename, 'profile-server', config);
       helpers.push(s.child);
       profileServers.push(s.url);
     }
@@ -372,7 +320,7 @@ async function main(): Promise<void> {
     const enrollSeconds = (Date.now() - enrollStarted) / 1000;
     const enrollCpuUse = { ...enrollCpu(), profileServersPercent: Math.round((helpers.reduce((sum, h, k) => sum + processCpuMs(h.pid) - helpersCpu0[k], 0) / 10 / enrollSeconds)) };
     if (enrollProfiler) await enrollProfiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
-    await Promise.all(helpers.splice(0).map(stopChild));
+    await Promise.all(helpers.splice(0).map(stopService));
 
     const udids = phones.map((p) => p.udid);
     const [{ n: devicesWithToken }] = (await db.query(`SELECT count(*)::int AS n FROM device WHERE platform = 'ios' AND apns_token IS NOT NULL AND unenrolled_at IS NULL AND apple_udid = ANY($1)`, [udids])) as { n: number }[];
@@ -485,7 +433,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const p of phones) p?.dispose();
-    await Promise.all(helpers.map(stopChild));
+    await Promise.all(helpers.map(stopService));
     if (bare) {
       const b = bare;
       b.closeAllConnections();
@@ -498,7 +446,7 @@ async function main(): Promise<void> {
 }
 
 if (process.env.BENCH_ROLE === 'profile-server') {
-  void profileServerChild();
+  serveInChild('profile server', appOptions);
 } else {
   main()
     .then(() => process.exit(0))

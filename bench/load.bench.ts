@@ -13,15 +13,15 @@
  * percentiles, requests/s, statuses (per kind of request) and CPU use. Exits 1 on any 5xx or
  * unanswered request.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { JWK } from 'jose';
-import { createApp } from '../api/src/app.factory';
+import { CreateAppOptions } from '../api/src/app.factory';
 import { DEFAULT_RATE_LIMIT } from '../api/src/security/rate-limit-settings';
 import { startDevIdp } from '../api/test/support/dev-idp';
 import { driveLoad, LoadReport, seedLoadPopulation } from './load-traffic';
-import { benchContext, cpuMeter, processCpuMs, progressBar } from './support';
+import { benchContext, cpuMeter, forkService, processCpuMs, progressBar, serveInChild, stopService } from './support';
 
 const RATE = Number(process.env.LOAD_RATE ?? 300);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
@@ -36,62 +36,17 @@ interface ServerConfig {
   databaseUrl: string;
   issuer: string;
 }
-type ToChild = { type: 'start'; config: ServerConfig } | { type: 'stop' };
-type FromChild = { type: 'started'; url: string };
-
-/** Child process: the service. */
-async function serverChild(): Promise<void> {
-  let app: Awaited<ReturnType<typeof createApp>> | undefined;
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (m: ToChild) => {
-    void (async () => {
-      if (m.type === 'start') {
-        app = await createApp({
-          databaseUrl: m.config.databaseUrl,
-          oidc: { issuer: m.config.issuer, audience: AUDIENCE },
-          logLevel: 'error',
-          bodyLimitBytes: 1_000_000,
-          worker: false,
-          mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-          rollout: {},
-          rateLimit: DEFAULT_RATE_LIMIT,
-        });
-        await app.init();
-        await app.listen(0, '127.0.0.1');
-        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1') } satisfies FromChild);
-      } else {
-        await app?.close();
-        process.exit(0);
-      }
-    })().catch((e: unknown) => {
-      console.error('service:', e);
-      process.exit(1);
-    });
-  });
-}
-
-async function startServer(config: ServerConfig): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(__filename, [], { env: { ...process.env, BENCH_ROLE: 'server' }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((ok, ko) => {
-    child.once('error', ko);
-    child.once('exit', (code) => ko(new Error(`the service exited (${code})`)));
-    child.on('message', (m: FromChild) => m.type === 'started' && ok(m.url));
-    child.send({ type: 'start', config } satisfies ToChild);
-  });
-  child.removeAllListeners('exit');
-  return { url, child };
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      ok();
-    });
-    child.send({ type: 'stop' } satisfies ToChild);
-  });
+function serviceOptions(config: ServerConfig): CreateAppOptions {
+  return {
+    databaseUrl: config.databaseUrl,
+    oidc: { issuer: config.issuer, audience: AUDIENCE },
+    logLevel: 'error',
+    bodyLimitBytes: 1_000_000,
+    worker: false,
+    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
+    rollout: {},
+    rateLimit: DEFAULT_RATE_LIMIT,
+  };
 }
 
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
@@ -102,7 +57,7 @@ async function main(): Promise<void> {
   let server: { url: string; child: ChildProcess } | undefined;
   let report: LoadReport | undefined;
   try {
-    server = await startServer({ databaseUrl: ctx.url, issuer: idp.issuer });
+    server = await forkService(__filename, 'server', { databaseUrl: ctx.url, issuer: idp.issuer } satisfies ServerConfig);
     const privateJwk = (JSON.parse(readFileSync(idp.jwksOutPath, 'utf8')) as { keys: JWK[] }).keys[0];
     const population = await seedLoadPopulation(ctx.db, { issuer: idp.issuer, audience: AUDIENCE, privateJwk }, server.url, {
       agentsPerMinistry: AGENTS,
@@ -139,7 +94,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    if (server) await stopServer(server.child);
+    if (server) await stopService(server.child);
     await idp.stop();
     await ctx.stop();
   }
@@ -151,7 +106,7 @@ async function main(): Promise<void> {
 }
 
 if (process.env.BENCH_ROLE === 'server') {
-  void serverChild();
+  serveInChild('service', serviceOptions);
 } else {
   main().catch((e: unknown) => {
     console.error(e);

@@ -1,12 +1,14 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SingleBar } from 'cli-progress';
+import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { createApp, CreateAppOptions } from '../api/src/app.factory';
 import { AppModule } from '../api/src/app.module';
 import { AuditService } from '../api/src/audit/audit.service';
 import { runMigrations } from '../api/src/database/data-source';
@@ -184,4 +186,62 @@ export async function inParallel(n: number, concurrency: number, fn: (i: number)
       }
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service in a child process of the benchmark (so that it has its own event loop and core).
+
+type ToServiceChild<C> = { type: 'start'; config: C } | { type: 'stop' };
+type FromServiceChild = { type: 'started'; url: string };
+
+/**
+ * In the child (the benchmark file forked with BENCH_ROLE=`role`): builds the service from the
+ * config the parent sends, listens on a loopback port, and stops when told or when the parent goes.
+ */
+export function serveInChild<C>(label: string, options: (config: C) => CreateAppOptions): void {
+  let app: INestApplication | undefined;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m: ToServiceChild<C>) => {
+    void (async () => {
+      if (m.type === 'start') {
+        app = await createApp(options(m.config));
+        await app.init();
+        await app.listen(0, '127.0.0.1');
+        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1') } satisfies FromServiceChild);
+      } else {
+        await app?.close();
+        process.exit(0);
+      }
+    })().catch((e: unknown) => {
+      console.error(`${label}:`, e);
+      process.exit(1);
+    });
+  });
+}
+
+/** In the parent: forks `file` with BENCH_ROLE=`role`, sends it `config`, resolves with its URL. */
+export async function forkService<C>(file: string, role: string, config: C): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(file, [], { env: { ...process.env, BENCH_ROLE: role }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((ok, ko) => {
+    child.once('error', ko);
+    child.once('exit', (code) => ko(new Error(`${role} exited (${code})`)));
+    child.on('message', (m: FromServiceChild) => m.type === 'started' && ok(m.url));
+    child.send({ type: 'start', config } satisfies ToServiceChild<C>);
+  });
+  child.removeAllListeners('exit');
+  return { url, child };
+}
+
+/** Asks the child to close the service (killed after 10 s). */
+export function stopService(child: ChildProcess): Promise<void> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      ok();
+    });
+    if (child.connected) child.send({ type: 'stop' } satisfies ToServiceChild<never>);
+    else child.kill('SIGTERM');
+  });
 }
