@@ -49,6 +49,7 @@ import {
   WorkerProcess,
 } from '../api/test/support/faults-fleet';
 import { freePort, inParallel, progressBar } from './support';
+import { PUBSUB_AUDIENCE } from '../api/test/support/fake-amapi-settings';
 
 const ANDROID = Number(process.env.FAULTS_ANDROID ?? 5000);
 const IOS = Number(process.env.FAULTS_IOS ?? 1000);
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   await app.listen(port, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   f.amapi.pubsub.pushEndpoint = `${url}/android/pubsub`;
-  f.amapi.pubsub.audience = 'https://mdm.example.gouv.fr/android/pubsub';
+  f.amapi.pubsub.audience = PUBSUB_AUDIENCE;
   const db = app.get(DataSource);
   const workers: WorkerProcess[] = [];
   const fleet: Fleet = { android: [], phones: [] };

@@ -23,6 +23,7 @@ import globalTeardown from '../api/test/support/global-teardown';
 import { startTestApp } from '../api/test/support/test-app';
 import { startFakeAmapi } from '../tools/fake-amapi/fake-amapi';
 import { progressBar } from './support';
+import { fakeAmapiSettings } from '../api/test/support/fake-amapi-settings';
 
 const TOTAL = Number(process.env.FUZZ_CASES ?? 100_000);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 6);
@@ -85,14 +86,7 @@ async function main(): Promise<void> {
     listen: true,
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
     apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
-    android: {
-      rootUrl: fake.url,
-      accessToken: fake.accessToken,
-      projectId: 'mdm-etat',
-      quotaPer100s: 1_000_000,
-      timeoutMs: 1500,
-      pubsub: { audience: 'https://mdm.example.gouv.fr/android/pubsub', jwksUrl: fake.pubsubJwksUrl, serviceAccountEmail: fake.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
-    },
+    android: fakeAmapiSettings(fake, { quotaPer100s: 1_000_000 }),
   });
   let failed = false;
   try {

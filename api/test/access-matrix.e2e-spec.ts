@@ -11,6 +11,7 @@ import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { RolloutEngine } from '../src/rollout/rollout-engine.service';
 import { countRows, startTestApp, TestApp } from './support/test-app';
+import { fakeAmapiSettings } from './support/fake-amapi-settings';
 
 /** The callers: roles of the ministry that owns every resource below (interieur), and of another (armees). */
 const CALLERS = {
@@ -204,14 +205,7 @@ beforeAll(async () => {
   const push = createMdmPushCertificate(ca);
   t = await startTestApp({
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
-    android: {
-      rootUrl: fake.url,
-      accessToken: fake.accessToken,
-      projectId: 'mdm-etat',
-      quotaPer100s: 100_000,
-      timeoutMs: 1500,
-      pubsub: { audience: 'https://mdm.example.gouv.fr/android/pubsub', jwksUrl: fake.pubsubJwksUrl, serviceAccountEmail: fake.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
-    },
+    android: fakeAmapiSettings(fake),
     apple: { serverBaseUrl: 'http://127.0.0.1:3000', apnsHost: '127.0.0.1', apnsPort: 9, apnsCaPem: ca.certPem, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
   });
   for (const [caller, login] of Object.entries(CALLERS) as [Caller, string | null][]) if (login) tokens.set(caller, await t.token(login));

@@ -2,6 +2,7 @@ import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
+import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './support/fake-amapi-settings';
 
 let fake: FakeAmapi;
 let t: TestApp;
@@ -40,17 +41,10 @@ beforeAll(async () => {
   fake = await startFakeAmapi({ enterprises: [ENTERPRISE], projectId: 'mdm-etat', autoApply: true, autoApplyDelayMs: 5 });
   t = await startTestApp({
     listen: true,
-    android: {
-      rootUrl: fake.url,
-      accessToken: fake.accessToken,
-      projectId: 'mdm-etat',
-      quotaPer100s: 100_000,
-      timeoutMs: 1500,
-      pubsub: { audience: 'https://mdm.example.gouv.fr/android/pubsub', jwksUrl: fake.pubsubJwksUrl, serviceAccountEmail: fake.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
-    },
+    android: fakeAmapiSettings(fake),
   });
   fake.pubsub.pushEndpoint = `${t.url}/android/pubsub`;
-  fake.pubsub.audience = 'https://mdm.example.gouv.fr/android/pubsub';
+  fake.pubsub.audience = PUBSUB_AUDIENCE;
   // The demo phones of the template are not Android Enterprise devices: take them out of the way.
   await t.db.query(`UPDATE device SET unenrolled_at = now() WHERE platform = 'android'`);
 });

@@ -9,6 +9,7 @@ import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { apiCases, databaseFingerprint, Fixtures, formatStats, healthy, runCases, truncatedOnTheWire } from './support/fuzz';
 import { API_ENDPOINTS, FuzzHost, JUSTIFICATION, LOGIN_STATE, prepareApiFixtures, tokensFor, uploadPushCertificate } from './support/fuzz-targets';
 import { startTestApp, TestApp } from './support/test-app';
+import { fakeAmapiSettings } from './support/fake-amapi-settings';
 
 const CASES = Number(process.env.FUZZ_API_CASES ?? 5500);
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
@@ -25,14 +26,7 @@ beforeAll(async () => {
     listen: true,
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
     apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
-    android: {
-      rootUrl: fake.url,
-      accessToken: fake.accessToken,
-      projectId: 'mdm-etat',
-      quotaPer100s: 100_000,
-      timeoutMs: 1500,
-      pubsub: { audience: 'https://mdm.example.gouv.fr/android/pubsub', jwksUrl: fake.pubsubJwksUrl, serviceAccountEmail: fake.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
-    },
+    android: fakeAmapiSettings(fake),
   });
   host = { server: t.app.getHttpServer() as Server, db: t.db, token: t.token };
   tokens = await tokensFor(host);

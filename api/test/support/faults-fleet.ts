@@ -24,6 +24,7 @@ import { PoliciesCliModule } from '../../src/policies/cli/policies-cli.module';
 import { PolicyPlanService } from '../../src/policies/policy-plan.service';
 import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { TestApp } from './test-app';
+import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './fake-amapi-settings';
 
 /**
  * A fleet of simulated phones on the fake Google and Apple services, with faults that can be
@@ -35,7 +36,6 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const MINISTRIES = ['interieur', 'culture'];
 export const AMAPI_FAULTS: AmapiFaultKind[] = ['429', '500', '503', 'timeout', 'drop', 'drop-after'];
 export const APNS_FAULTS: ApnsFaultKind[] = ['429', '500', '503', 'timeout', 'drop'];
-const PUBSUB_AUDIENCE = 'https://mdm.example.gouv.fr/android/pubsub';
 
 export function freePort(): Promise<number> {
   return new Promise((ok) => {
@@ -87,14 +87,7 @@ export async function startFakes(): Promise<Fakes> {
 }
 
 export function androidSettings(f: Fakes): AndroidSettings {
-  return {
-    rootUrl: f.amapi.url,
-    accessToken: f.amapi.accessToken,
-    projectId: 'mdm-etat',
-    quotaPer100s: 100_000,
-    timeoutMs: 1500,
-    pubsub: { audience: PUBSUB_AUDIENCE, jwksUrl: f.amapi.pubsubJwksUrl, serviceAccountEmail: f.amapi.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
-  };
+  return fakeAmapiSettings(f.amapi);
 }
 
 export function appleSettings(f: Fakes, port: number): AppleSettings {
