@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import request from 'supertest';
+import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { BODY_LIMIT_BYTES, countRows, startTestApp, TestApp } from './support/test-app';
 
 const UI_INDEX = resolve(__dirname, '../../admin-ui/dist/index.html');
@@ -135,5 +136,38 @@ describe('body size', () => {
     expect(await countRows(t.db, 'exemption')).toBe(exemptions);
     expect(await countRows(t.db, 'policy_plan')).toBe(plans);
     expect(await countRows(t.db, 'audit_event')).toBe(audit);
+  });
+});
+
+describe('Apple enrollment profile downloads', () => {
+  const limits = { windowSeconds: 60, perUser: 1000, perIp: 2 };
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      rateLimit: limits,
+      apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+    });
+    const push = createMdmPushCertificate(createTestCa('Apple Sim Root CA'));
+    await (await t.as('admin.national')).put('/apple/push-certificate').send({ certificatePem: push.certPem, privateKeyPem: push.keyPem }).expect(200);
+  });
+  afterAll(() => t.close());
+
+  it('are counted per enrollment link, not per address: a whole office enrolls from one address, one link cannot be hammered', async () => {
+    const it = await t.as('it.interieur');
+    const links: string[] = [];
+    for (let i = 0; i < limits.perIp + 2; i++) {
+      const link = await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201);
+      links.push(new URL(link.body.url as string).pathname);
+    }
+    // More phones than the per-address budget, all from this one address: each gets its profile.
+    for (const path of links) {
+      const res = await (await t.as()).get(path).expect(200);
+      expect(res.headers['content-type']).toContain('application/x-apple-aspen-config');
+    }
+    // The same link again: its own budget runs out.
+    await (await t.as()).get(links[0]).expect(200);
+    const refused = await (await t.as()).get(links[0]).expect(429);
+    expect(refused.body).toMatchObject({ code: 'request.rate-limited' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
