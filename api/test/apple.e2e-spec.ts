@@ -1,9 +1,10 @@
+import forge from 'node-forge';
 import { createServer } from 'node:net';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
-import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import { createIdentity, createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -127,6 +128,21 @@ describe('Apple MDM', () => {
     expect(lea.blockedBundleIds).toContain('com.atebits.Tweetie2');
     expect((await deviceOf(lea)).converged).toBe(true);
     expect(phones.flatMap((p) => p.schemaViolations)).toEqual([]);
+  });
+
+  it('refuses an identity this server did not issue, and one it issued that has expired', async () => {
+    const [first] = phones;
+    const rogueCa = createTestCa('Rogue CA');
+    const rogue = first.withIdentity(createIdentity(rogueCa, first.udid));
+    const res = await rogue.send(`${t.url}/mdm/server`, { UDID: first.udid, Status: 'Idle' });
+    expect(res.status).toBe(403);
+    expect(res.body.toString()).toContain('not issued by this server');
+    // Signed by our own CA's key but past its validity: refused the same way.
+    const [ca] = (await t.db.query(`SELECT cert_pem, key_pem FROM apple_ca WHERE id = 1`)) as { cert_pem: string; key_pem: string }[];
+    const expired = first.withIdentity(createIdentity({ certPem: ca.cert_pem, keyPem: ca.key_pem, cert: forge.pki.certificateFromPem(ca.cert_pem), key: forge.pki.privateKeyFromPem(ca.key_pem) as forge.pki.rsa.PrivateKey }, first.udid, { validityDays: -1 }));
+    expect((await expired.send(`${t.url}/mdm/server`, { UDID: first.udid, Status: 'Idle' })).status).toBe(403);
+    // The real identity still works.
+    expect((await first.send(`${t.url}/mdm/server`, { UDID: first.udid, Status: 'Idle' })).status).toBe(200);
   });
 
   it('refuses a device that presents another device\'s UDID, an unsigned request and a malformed plist', async () => {

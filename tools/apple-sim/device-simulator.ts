@@ -591,6 +591,11 @@ export class SimulatedIPhone {
     return new SimulatedIPhone({ ...this.options, udid, serial: undefined, pushToken: undefined, pushMagic: undefined });
   }
 
+  /** The same device signing with another identity (e.g. one issued by a CA the server does not trust). */
+  withIdentity(identity: { certPem: string; keyPem: string }): SimulatedIPhone {
+    return new SimulatedIPhone({ ...this.options, identity });
+  }
+
   private async session(): Promise<PollResult> {
     const session = ++this.sessionCount;
     const result: PollResult = { session, commands: [], stoppedBy: 'empty', httpStatus: 0 };
