@@ -13,16 +13,6 @@ import { AndroidSettings } from '../../src/android/android-settings';
 import { AppleSettings } from '../../src/apple/apple-settings';
 import { POLICY_PROFILE_IDENTIFIER, uuidFrom } from '../../src/apple/apple-payloads';
 import type { EffectivePolicy } from '../../src/policies/effective-policy.resolver';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from '../../src/app.module';
-import { AuditService } from '../../src/audit/audit.service';
-import { runMigrations } from '../../src/database/data-source';
-import { asRole } from '../../src/database/service-role';
-import { seedDemoData } from '../../src/demo/demo-seeder';
-import { loadPolicyFiles } from '../../src/policies/as-code/policy-files';
-import { PoliciesCliModule } from '../../src/policies/cli/policies-cli.module';
-import { PolicyPlanService } from '../../src/policies/policy-plan.service';
-import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { TestApp } from './test-app';
 import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './fake-amapi-settings';
 
@@ -454,19 +444,4 @@ export async function startPostgresProcess(dir: string, port: number): Promise<P
   };
 }
 
-/** What the test suite's global setup does to its template: migrations as the owner, policies, demo data and groups as the service. */
-export async function prepareDatabase(url: string): Promise<void> {
-  await runMigrations(url);
-  const serviceUrl = asRole(url);
-  const cli = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(serviceUrl), { logger: ['error'] });
-  const plans = cli.get(PolicyPlanService);
-  await plans.apply({ id: null, label: 'test setup' }, await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))));
-  await seedDemoData(cli.get(DataSource), cli.get(AuditService));
-  await cli.close();
-  const full = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: serviceUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
-    { logger: ['error'] },
-  );
-  await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));
-  await full.close();
-}
+export { prepareDatabase } from './prepare-database';

@@ -1,24 +1,12 @@
-import { NestFactory } from '@nestjs/core';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../../src/audit/audit.service';
-import { runMigrations } from '../../src/database/data-source';
-import { asRole } from '../../src/database/service-role';
+import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { seedDemoData } from '../../src/demo/demo-seeder';
-import { loadPolicyFiles } from '../../src/policies/as-code/policy-files';
-import { PoliciesCliModule } from '../../src/policies/cli/policies-cli.module';
-import { PolicyPlanService } from '../../src/policies/policy-plan.service';
-import { AppModule } from '../../src/app.module';
-import { PolicyGroupService } from '../../src/rollout/policy-group.service';
 import { startDevIdp } from './dev-idp';
+import { prepareDatabase } from './prepare-database';
 import { SESSION_TEST_PORT, UI_TEST_PORT } from './ports';
 import { adminQuery, TEMPLATE_DB, withDatabase } from './test-database';
-
-export const REPO_ROOT = resolve(__dirname, '../../..');
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -45,21 +33,7 @@ export default async function globalSetup(): Promise<void> {
   await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
   await adminQuery(adminUrl, `CREATE DATABASE ${TEMPLATE_DB}`);
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
-  await runMigrations(templateUrl);
-  // Like the service: the owner migrates, everything else runs as the restricted role.
-  const serviceUrl = asRole(templateUrl);
-  const app = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(serviceUrl), { logger: ['error'] });
-  const plans = app.get(PolicyPlanService);
-  await plans.apply({ id: null, label: 'test setup' }, await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))));
-  await seedDemoData(app.get(DataSource), app.get(AuditService));
-  await app.close();
-  // Groups need the rollout module: the full application context, without HTTP nor workers.
-  const full = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: serviceUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
-    { logger: ['error'] },
-  );
-  await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));
-  await full.close();
+  await prepareDatabase(templateUrl);
 
   // The browser sign-in test listens on SESSION_TEST_PORT: its callback must be a registered redirect URI.
   const idp = await startDevIdp({ redirectUris: ['http://127.0.0.1:3000/auth/callback', `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`, `http://127.0.0.1:${UI_TEST_PORT}/auth/callback`] });
