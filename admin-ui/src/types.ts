@@ -4,9 +4,24 @@
  */
 export type { CatalogApp, PolicyContent, PolicyMode, PolicyRule, RuleAction } from '../../api/src/policies/policy.types';
 export type { Plan, PlanChange, ScopePlan } from '../../api/src/policies/plan/plan.types';
-import type { PolicyContent, PolicyMode, PolicyRule, RuleAction } from '../../api/src/policies/policy.types';
+import type { PolicyContent, PolicyMode, PolicyRule } from '../../api/src/policies/policy.types';
 import type { Plan } from '../../api/src/policies/plan/plan.types';
-/** Shapes of the API's answers, as returned by the NestJS controllers (see api/src). Dates arrive as ISO strings. */
+import type { EffectivePolicy as ApiEffectivePolicy } from '../../api/src/policies/effective-policy.types';
+import type { ExemptionView } from '../../api/src/exemptions/exemption-view';
+import type { RolloutStatus, RolloutView } from '../../api/src/rollout/rollout.view';
+export type { EffectiveApp } from '../../api/src/policies/effective-policy.types';
+export type { ExemptionStatus } from '../../api/src/exemptions/exemption-view';
+export type { RolloutStatus, StageProgress } from '../../api/src/rollout/rollout.view';
+
+/** An API type as it arrives over HTTP: its dates are ISO strings. */
+export type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+
+export type EffectivePolicy = ApiEffectivePolicy & { deviceId?: string };
+export type Exemption = Json<ExemptionView>;
+/** The list leaves out the per-stage progress that the detail carries. */
+export type Rollout = Json<Omit<RolloutView, 'progress' | 'totals'>> & Partial<Pick<RolloutView, 'progress' | 'totals'>>;
+
+/** Shapes of the other answers, as returned by the NestJS controllers (see api/src). Dates arrive as ISO strings. */
 
 export type Role = 'agent' | 'approver' | 'it-admin' | 'national-admin';
 
@@ -85,51 +100,8 @@ export interface PolicyDiff {
   changed: { app: string; from: PolicyRule; to: PolicyRule }[];
 }
 
-export interface EffectiveApp {
-  app: string;
-  name: string;
-  action: RuleAction;
-  origins: ('national' | 'ministry')[];
-  exemptable: boolean;
-  maxExemptionDays: number | null;
-  legalBasis: string[];
-  liftedBy?: { id: string; app: string; validUntil: string };
-  android: string[];
-  ios: string[];
-  web?: string;
-}
 
-export interface EffectivePolicy {
-  mode: PolicyMode;
-  ministry: string;
-  nationalVersion: number;
-  ministryVersion: number;
-  apps: EffectiveApp[];
-  exemptedApps: string[];
-  hash: string;
-  deviceId?: string;
-}
 
-export type ExemptionStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'revoked' | 'expired';
-
-export interface Exemption {
-  id: string;
-  status: ExemptionStatus;
-  ministry: string;
-  app: { slug: string; name: string };
-  agent: { id: string; displayName: string; email: string };
-  device: { id: string; displayName: string } | null;
-  justification: string;
-  requestedDays: number;
-  requestedAt: string;
-  decidedBy: { id: string; displayName: string } | null;
-  decidedAt: string | null;
-  decisionReason: string | null;
-  approvedDays: number | null;
-  validFrom: string | null;
-  validUntil: string | null;
-  renewalOf: string | null;
-}
 
 export interface ExemptionRequest {
   app: string;
@@ -150,38 +122,7 @@ export interface ApplyRequest {
   stageWaitMinutes?: number;
 }
 
-export type RolloutStatus = 'preparing' | 'running' | 'paused' | 'completed' | 'aborted';
 
-export interface StageProgress {
-  stage: number;
-  percent: number;
-  released: boolean;
-  devices: number;
-  converged: number;
-  pending: number;
-  failed: number;
-  held: number;
-  nonCompliant: number;
-}
-
-export interface Rollout {
-  id: string;
-  scope: string;
-  reason: string;
-  status: RolloutStatus;
-  stages: number[];
-  stageIndex: number;
-  stageWaitSeconds: number;
-  stageStartedAt: string | null;
-  nextStageAt: string | null;
-  pauseReason: string | null;
-  createdBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-  groups: number;
-  progress?: StageProgress[];
-  totals?: Omit<StageProgress, 'stage' | 'percent' | 'released'>;
-}
 
 export interface MinistryRolloutStatus {
   ministry: string;

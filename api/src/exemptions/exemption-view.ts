@@ -1,4 +1,5 @@
-import type { ExemptionStatus } from './exemption.entity';
+export const EXEMPTION_STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'] as const;
+export type ExemptionStatus = (typeof EXEMPTION_STATUSES)[number];
 
 export interface ExemptionView {
   id: string;

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export const EXEMPTION_STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'] as const;
-export type ExemptionStatus = (typeof EXEMPTION_STATUSES)[number];
+import type { ExemptionStatus } from './exemption-view';
+
+export { EXEMPTION_STATUSES, type ExemptionStatus } from './exemption-view';
 
 @Entity('exemption')
 export class Exemption {

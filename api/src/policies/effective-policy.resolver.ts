@@ -4,42 +4,8 @@ import { CatalogApp, PolicyMode, PolicyRule, VersionedPolicy } from './policy.ty
 /** In allowlist mode every app not on the list is blocked; an exemption may add one for this long. */
 export const ALLOWLIST_IMPLICIT_MAX_EXEMPTION_DAYS = 365;
 
-export type EffectiveAction = 'block' | 'allow' | 'require';
-export type RuleOrigin = 'national' | 'ministry';
-
-export interface ActiveExemption {
-  id: string;
-  app: string;
-  validUntil: string;
-}
-
-export interface EffectiveApp {
-  app: string;
-  /** Display name from the catalog (the slug if the app left the catalog). */
-  name: string;
-  action: EffectiveAction;
-  origins: RuleOrigin[];
-  exemptable: boolean;
-  maxExemptionDays: number | null;
-  legalBasis: string[];
-  /** Set when an active exemption lifted this app's block for this agent. */
-  liftedBy?: ActiveExemption;
-  android: string[];
-  ios: string[];
-  web?: string;
-}
-
-export interface EffectivePolicy {
-  mode: PolicyMode;
-  ministry: string;
-  nationalVersion: number;
-  ministryVersion: number;
-  apps: EffectiveApp[];
-  /** Exempted apps that lifted a block, sorted: with the ministry version, the device's group. */
-  exemptedApps: string[];
-  /** Hash of what is enforced on the phone (actions and identifiers), not of explanations. */
-  hash: string;
-}
+export type { ActiveExemption, EffectiveAction, EffectiveApp, EffectivePolicy, RuleOrigin } from './effective-policy.types';
+import type { ActiveExemption, EffectiveAction, EffectiveApp, EffectivePolicy, RuleOrigin } from './effective-policy.types';
 
 export interface ResolveInput {
   national: VersionedPolicy;

@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { RolloutStatus } from './rollout.view';
 
-export type RolloutStatus = 'preparing' | 'running' | 'paused' | 'completed' | 'aborted';
+export type { RolloutStatus };
 
 /** A policy change on its way to the phones, optionally in stages (e.g. 1 % → 10 % → 100 %). */
 @Entity('rollout')

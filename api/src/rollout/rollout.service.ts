@@ -4,41 +4,14 @@ import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { scopeMinistry } from '../policies/policy.types';
-import { Rollout, RolloutStatus } from './rollout.entity';
+import { Rollout } from './rollout.entity';
+import type { RolloutStatus } from './rollout.view';
 import { RolloutEngine } from './rollout-engine.service';
 import { RolloutError } from './rollout.error';
 import { isUuid } from '../common/uuid';
 
-export interface StageProgress {
-  stage: number;
-  percent: number;
-  released: boolean;
-  devices: number;
-  converged: number;
-  pending: number;
-  failed: number;
-  held: number;
-  nonCompliant: number;
-}
-
-export interface RolloutView {
-  id: string;
-  scope: string;
-  reason: string;
-  status: RolloutStatus;
-  stages: number[];
-  stageIndex: number;
-  stageWaitSeconds: number;
-  stageStartedAt: Date | null;
-  nextStageAt: Date | null;
-  pauseReason: string | null;
-  createdBy: string;
-  createdAt: Date;
-  finishedAt: Date | null;
-  groups: number;
-  progress: StageProgress[];
-  totals: Omit<StageProgress, 'stage' | 'percent' | 'released'>;
-}
+export type { RolloutView, StageProgress } from './rollout.view';
+import type { RolloutView, StageProgress } from './rollout.view';
 
 export interface MinistryRolloutStatus {
   ministry: string;
