@@ -16,7 +16,7 @@ import { PolicyGroupService } from '../api/src/rollout/policy-group.service';
 import { RolloutEngine } from '../api/src/rollout/rollout-engine.service';
 import { WorkerService } from '../api/src/worker/worker.service';
 import { startFakeAmapi } from '../tools/fake-amapi/fake-amapi';
-import { progressBar } from './support';
+import { benchAppOptions, progressBar } from './support';
 
 const DEVICES = Number(process.env.ANDROID_DEVICES ?? 100_000);
 const DECISIONS = Number(process.env.ANDROID_DECISIONS ?? 1000);
@@ -57,16 +57,12 @@ async function main(): Promise<void> {
   const pg = await startEmbeddedPostgres({ dir: mkdtempSync(join(tmpdir(), 'mdm-bench-android-')), port: 54900 + Math.floor(Math.random() * 90), database: 'bench', persistent: false });
   const fake = await startFakeAmapi({ enterprises: MINISTRIES.map((m) => `enterprises/LC0${m}`), autoApply: true, autoApplyDelayMs: 100, faults: { latencyMs: LATENCY_MS } });
   await runMigrations(pg.url);
-  const app = await createApp({
-    databaseUrl: pg.url,
-    oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
-    logLevel: 'warn',
-    bodyLimitBytes: 5_000_000,
-    worker: true,
-    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-    rollout: {},
-    android: { rootUrl: fake.url, accessToken: fake.accessToken, quotaPer100s: 1_000_000, timeoutMs: 10_000, pubsub: { audience: 'bench-pubsub', jwksUrl: fake.pubsubJwksUrl } },
-  });
+  const app = await createApp(
+    benchAppOptions(pg.url, {
+      worker: true,
+      android: { rootUrl: fake.url, accessToken: fake.accessToken, quotaPer100s: 1_000_000, timeoutMs: 10_000, pubsub: { audience: 'bench-pubsub', jwksUrl: fake.pubsubJwksUrl } },
+    }),
+  );
   await app.init();
   await app.listen(0, '127.0.0.1');
   fake.pubsub.pushEndpoint = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/android/pubsub`;

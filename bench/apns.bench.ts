@@ -30,7 +30,7 @@ import { DirectoryService } from '../api/src/directory/directory.service';
 import { importPoliciesIfEmpty } from '../api/src/policies/as-code/import-policies';
 import { FakeApns, startFakeApns } from '../tools/apple-sim/fake-apns';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../tools/apple-sim/pki';
-import { CpuUse, cpuMeter, progressBar, summary } from './support';
+import { benchAppOptions, cpuMeter, CpuUse, progressBar, summary } from './support';
 
 const DEVICES = Number(process.env.APNS_DEVICES ?? 200_000);
 const CONCURRENCY = Number(process.env.APNS_CONCURRENCY ?? 200);
@@ -234,14 +234,7 @@ async function main(): Promise<void> {
   let provider: apn.Provider | undefined;
   try {
     await runMigrations(pg.url);
-    app = await createApp({
-      databaseUrl: pg.url,
-      oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
-      logLevel: 'warn',
-      bodyLimitBytes: 5_000_000,
-      worker: false,
-      mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-      rollout: {},
+    app = await createApp(benchAppOptions(pg.url, {
       apple: {
         serverBaseUrl: 'http://127.0.0.1:9',
         apnsHost: '127.0.0.1',
@@ -250,7 +243,7 @@ async function main(): Promise<void> {
         identityFrom: 'signature',
         proxyCertHeader: 'X-Client-Certificate',
       },
-    });
+    }));
     await app.init();
     await app.listen(0, '127.0.0.1');
     const db = app.get(DataSource);

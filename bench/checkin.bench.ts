@@ -50,7 +50,7 @@ import { SimulatedIPhone } from '../tools/apple-sim/device-simulator';
 import { startFakeApns } from '../tools/apple-sim/fake-apns';
 import { buildPlist, parseMobileconfig, payloadsOf } from '../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createServerCertificate, createTestCa, identityFromPkcs12 } from '../tools/apple-sim/pki';
-import { cpuMeter, forkService, freePort, inParallel, processCpuMs, progressBar, serveInChild, stopService, summary } from './support';
+import { benchAppOptions, cpuMeter, forkService, freePort, inParallel, processCpuMs, progressBar, serveInChild, stopService, summary } from './support';
 
 const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
 const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
@@ -70,16 +70,7 @@ interface AppConfig {
 }
 
 function appOptions(config: AppConfig): CreateAppOptions {
-  return {
-    databaseUrl: config.databaseUrl,
-    oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
-    logLevel: 'warn',
-    bodyLimitBytes: 5_000_000,
-    worker: false,
-    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-    rollout: {},
-    apple: config.apple,
-  };
+  return benchAppOptions(config.databaseUrl, { apple: config.apple });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import {
   unconverged,
   WorkerProcess,
 } from '../api/test/support/faults-fleet';
-import { freePort, inParallel, progressBar } from './support';
+import { benchAppOptions, freePort, inParallel, progressBar } from './support';
 import { PUBSUB_AUDIENCE } from '../api/test/support/fake-amapi-settings';
 
 const ANDROID = Number(process.env.FAULTS_ANDROID ?? 5000);
@@ -75,19 +75,13 @@ async function main(): Promise<void> {
   await prepareDatabase(pg.url);
   const f = await startFakes();
   const port = await freePort();
-  const app = await createApp({
-    databaseUrl: asRole(pg.url),
-    oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
+  const app = await createApp(benchAppOptions(asRole(pg.url), {
     logLevel: 'silent',
-    bodyLimitBytes: 5_000_000,
-    worker: false,
-    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-    rollout: {},
     android: { ...androidSettings(f), quotaPer100s: 1_000_000 },
     apple: appleSettings(f, port),
     // A thousand iPhones enrolling from one loopback address are not an attack.
     rateLimit: { windowSeconds: 60, perUser: 1_000_000, perIp: 1_000_000 },
-  });
+  }));
   await app.init();
   await app.listen(port, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;

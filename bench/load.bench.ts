@@ -21,7 +21,7 @@ import { CreateAppOptions } from '../api/src/app.factory';
 import { DEFAULT_RATE_LIMIT } from '../api/src/security/rate-limit-settings';
 import { startDevIdp } from '../api/test/support/dev-idp';
 import { driveLoad, LoadReport, seedLoadPopulation } from './load-traffic';
-import { benchContext, cpuMeter, forkService, processCpuMs, progressBar, serveInChild, stopService } from './support';
+import { benchAppOptions, benchContext, cpuMeter, forkService, processCpuMs, progressBar, serveInChild, stopService } from './support';
 
 const RATE = Number(process.env.LOAD_RATE ?? 300);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
@@ -37,16 +37,7 @@ interface ServerConfig {
   issuer: string;
 }
 function serviceOptions(config: ServerConfig): CreateAppOptions {
-  return {
-    databaseUrl: config.databaseUrl,
-    oidc: { issuer: config.issuer, audience: AUDIENCE },
-    logLevel: 'error',
-    bodyLimitBytes: 1_000_000,
-    worker: false,
-    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
-    rollout: {},
-    rateLimit: DEFAULT_RATE_LIMIT,
-  };
+  return benchAppOptions(config.databaseUrl, { oidc: { issuer: config.issuer, audience: AUDIENCE }, logLevel: 'error', bodyLimitBytes: 1_000_000, rateLimit: DEFAULT_RATE_LIMIT });
 }
 
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);

@@ -188,6 +188,20 @@ export async function inParallel(n: number, concurrency: number, fn: (i: number)
   );
 }
 
+/** The service's options as the benchmarks start it (no identity provider, no mail server, no worker unless asked). */
+export function benchAppOptions(databaseUrl: string, overrides: Partial<CreateAppOptions> = {}): CreateAppOptions {
+  return {
+    databaseUrl,
+    oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
+    logLevel: 'warn',
+    bodyLimitBytes: 5_000_000,
+    worker: false,
+    mail: { mailFrom: 'bench@localhost', publicUrl: 'http://localhost' },
+    rollout: {},
+    ...overrides,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The service in a child process of the benchmark (so that it has its own event loop and core).
 
