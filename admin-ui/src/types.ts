@@ -8,7 +8,8 @@ import type { PolicyContent, PolicyMode, PolicyRule } from '../../api/src/polici
 import type { Plan } from '../../api/src/policies/plan/plan.types';
 import type { EffectivePolicy as ApiEffectivePolicy } from '../../api/src/policies/effective-policy.types';
 import type { ExemptionView } from '../../api/src/exemptions/exemption-view';
-import type { RolloutStatus, RolloutView } from '../../api/src/rollout/rollout.view';
+import type { MinistryRolloutStatus as ApiMinistryRolloutStatus, RolloutView } from '../../api/src/rollout/rollout.view';
+export type { EnrollmentTokenView as AndroidEnrollmentToken, PersonalUsage } from '../../api/src/android/android-enrollment.view';
 export type { EffectiveApp } from '../../api/src/policies/effective-policy.types';
 export type { ExemptionStatus } from '../../api/src/exemptions/exemption-view';
 export type { RolloutStatus, StageProgress } from '../../api/src/rollout/rollout.view';
@@ -18,6 +19,7 @@ export type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ?
 
 export type EffectivePolicy = ApiEffectivePolicy & { deviceId?: string };
 export type Exemption = Json<ExemptionView>;
+export type MinistryRolloutStatus = Json<ApiMinistryRolloutStatus>;
 /** The list leaves out the per-stage progress that the detail carries. */
 export type Rollout = Json<Omit<RolloutView, 'progress' | 'totals'>> & Partial<Pick<RolloutView, 'progress' | 'totals'>>;
 
@@ -100,9 +102,6 @@ export interface PolicyDiff {
   changed: { app: string; from: PolicyRule; to: PolicyRule }[];
 }
 
-
-
-
 export interface ExemptionRequest {
   app: string;
   deviceId?: string;
@@ -120,32 +119,6 @@ export interface SavedPlan {
 export interface ApplyRequest {
   stages?: number[];
   stageWaitMinutes?: number;
-}
-
-
-
-export interface MinistryRolloutStatus {
-  ministry: string;
-  devices: number;
-  converged: number;
-  pending: number;
-  failed: number;
-  nonCompliant: number;
-  byPlatform: { platform: string; devices: number; converged: number }[];
-  activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
-  failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: string | null }[];
-}
-
-export type PersonalUsage = 'allowed' | 'disallowed' | 'dedicated';
-
-export interface AndroidEnrollmentToken {
-  name: string;
-  ministry: string;
-  agent: { id: string; email: string } | null;
-  personalUsage: PersonalUsage;
-  expiresAt: string;
-  qrCode: string;
-  value: string;
 }
 
 export interface AppleEnrollmentLink {

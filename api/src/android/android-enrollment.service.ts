@@ -11,24 +11,15 @@ import { AmapiClientService } from './amapi-client.service';
 import { AndroidAdapter } from './android.adapter';
 import { AndroidError, explainPushError } from './android.error';
 
-export type PersonalUsage = 'allowed' | 'disallowed' | 'dedicated';
+import type { EnrollmentTokenView, PersonalUsage } from './android-enrollment.view';
+
+export type { EnrollmentTokenView, PersonalUsage } from './android-enrollment.view';
 const PERSONAL_USAGE: Record<PersonalUsage, string> = {
   allowed: 'PERSONAL_USAGE_ALLOWED',
   disallowed: 'PERSONAL_USAGE_DISALLOWED',
   dedicated: 'PERSONAL_USAGE_DISALLOWED_USERLESS',
 };
 
-export interface EnrollmentTokenView {
-  name: string;
-  ministry: string;
-  agent: { id: string; email: string } | null;
-  personalUsage: PersonalUsage;
-  expiresAt: string;
-  /** What the phone's setup wizard scans (Google's provisioning JSON). */
-  qrCode: string;
-  /** The code typed by hand or used in the afw#setup flow. */
-  value: string;
-}
 
 /** Enrollment tokens per ministry (optionally for one agent), created on Google's side. */
 @Injectable()

@@ -10,20 +10,9 @@ import { RolloutEngine } from './rollout-engine.service';
 import { RolloutError } from './rollout.error';
 import { isUuid } from '../common/uuid';
 
-export type { RolloutView, StageProgress } from './rollout.view';
-import type { RolloutView, StageProgress } from './rollout.view';
+export type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
+import type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
 
-export interface MinistryRolloutStatus {
-  ministry: string;
-  devices: number;
-  converged: number;
-  pending: number;
-  failed: number;
-  nonCompliant: number;
-  byPlatform: { platform: string; devices: number; converged: number }[];
-  activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
-  failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: Date | null }[];
-}
 
 export interface FleetStatusRow {
   ministry: string;

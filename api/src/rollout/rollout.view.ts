@@ -31,3 +31,15 @@ export interface RolloutView {
   progress: StageProgress[];
   totals: Omit<StageProgress, 'stage' | 'percent' | 'released'>;
 }
+
+export interface MinistryRolloutStatus {
+  ministry: string;
+  devices: number;
+  converged: number;
+  pending: number;
+  failed: number;
+  nonCompliant: number;
+  byPlatform: { platform: string; devices: number; converged: number }[];
+  activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
+  failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: Date | null }[];
+}
