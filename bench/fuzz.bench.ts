@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
     android: fakeAmapiSettings(fake, { quotaPer100s: 1_000_000 }),
   });
-  let failed = false;
+  let failed: boolean;
   try {
     const host: FuzzHost = { server: t.app.getHttpServer() as Server, db: t.db, token: t.token };
     const tokens = await tokensFor(host);

@@ -10,4 +10,5 @@ if (!name || !existsSync(join(__dirname, `${name}.bench.ts`))) {
   console.error(`usage: npm run bench -- <${available.join('|')}>`);
   process.exit(1);
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the bench is chosen at run time
 require(join(__dirname, `${name}.bench.ts`));

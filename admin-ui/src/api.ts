@@ -99,7 +99,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
 }
 
 async function toApiError(res: Response): Promise<ApiError> {
-  let body: unknown = null;
+  let body: unknown;
   try {
     body = await res.json();
   } catch {

@@ -7,25 +7,34 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+interface Settled<T> {
+  /** Which request (key and reload count) this answer belongs to: loading is "no answer for the current one yet". */
+  request: string;
+  data?: T;
+  error?: Error;
+}
+
 /** Runs `load` when `key` changes (and on reload()); keeps the error for display, ignores stale answers. */
 export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
+  const [settled, setSettled] = useState<Settled<T>>({ request: '' });
+  const request = `${tick}:${key}`;
   useEffect(() => {
     let live = true;
-    setState((s) => ({ data: s.data, loading: true }));
     load().then(
-      (data) => live && setState({ data, loading: false }),
-      (error: unknown) => live && setState({ error: error instanceof Error ? error : new Error(String(error)), loading: false }),
+      (data) => live && setSettled({ request, data }),
+      (error: unknown) => live && setSettled({ request, error: errorOf(error) }),
     );
     return () => {
       live = false;
     };
-    // `load` is a fresh closure on every render; `key` says when what it loads changes.
+    // `load` is a fresh closure on every render; `request` (key and reload count) says when what it loads changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, tick]);
+  }, [request]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  const current = settled.request === request;
+  // While a new answer is on its way the previous data stays on screen (no flicker on refresh).
+  return { data: settled.data, error: current ? settled.error : undefined, loading: !current, reload };
 }
 
 export function errorOf(e: unknown): Error {

@@ -13,7 +13,6 @@ import { AndroidError, explainPushError } from './android.error';
 
 import type { EnrollmentTokenView, PersonalUsage } from './android-enrollment.view';
 
-export type { EnrollmentTokenView, PersonalUsage } from './android-enrollment.view';
 const PERSONAL_USAGE: Record<PersonalUsage, string> = {
   allowed: 'PERSONAL_USAGE_ALLOWED',
   disallowed: 'PERSONAL_USAGE_DISALLOWED',

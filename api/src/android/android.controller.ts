@@ -5,7 +5,8 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, IsUUID, Max, Min }
 import { AccessService } from '../auth/access.service';
 import { CurrentPrincipal, Public } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
-import { AndroidEnrollmentService, PersonalUsage } from './android-enrollment.service';
+import { AndroidEnrollmentService } from './android-enrollment.service';
+import type { PersonalUsage } from './android-enrollment.view';
 import { AndroidEnterpriseService } from './android-enterprise.service';
 import { AndroidReconcileService } from './android-reconcile.service';
 import { AndroidReportsService, PubsubPush } from './android-reports.service';

@@ -9,7 +9,6 @@ import { App } from '../catalog/app.entity';
 import { Device } from '../devices/device.entity';
 import { queryRecords } from '../database/query-records';
 import { Agent } from '../directory/agent.entity';
-import { displayName } from '../directory/directory.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { blockOf } from '../policies/effective-policy.resolver';
 import { EffectivePolicyService } from '../policies/effective-policy.service';
@@ -326,4 +325,3 @@ export function frDate(date: Date | null): string {
   return date ? date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' }) : '—';
 }
 
-export { displayName };

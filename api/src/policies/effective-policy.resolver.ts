@@ -1,5 +1,5 @@
 import { contentHash } from '../common/canonical-hash';
-import { CatalogApp, PolicyMode, PolicyRule, VersionedPolicy } from './policy.types';
+import { CatalogApp, PolicyRule, VersionedPolicy } from './policy.types';
 
 /** In allowlist mode every app not on the list is blocked; an exemption may add one for this long. */
 export const ALLOWLIST_IMPLICIT_MAX_EXEMPTION_DAYS = 365;

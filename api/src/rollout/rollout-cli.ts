@@ -9,7 +9,8 @@ import { loadConfig } from '../config/app-config';
 import { resolveDatabase } from '../database/database-url';
 import { runMigrations } from '../database/data-source';
 import { RolloutEngine } from './rollout-engine.service';
-import { RolloutService, RolloutView } from './rollout.service';
+import { RolloutService } from './rollout.service';
+import type { RolloutView } from './rollout.view';
 
 async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = loadConfig();

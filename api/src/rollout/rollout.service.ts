@@ -5,12 +5,10 @@ import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { scopeMinistry } from '../policies/policy.types';
 import { Rollout } from './rollout.entity';
-import type { RolloutStatus } from './rollout.view';
 import { RolloutEngine } from './rollout-engine.service';
 import { RolloutError } from './rollout.error';
 import { isUuid } from '../common/uuid';
 
-export type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
 import type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
 
 

@@ -617,7 +617,7 @@ export type YamlDefect = (text: string) => { text: string; label: string };
 /** Changes that make a policy document invalid (so an API plan must be refused), each with a label. */
 export const yamlDefect: fc.Arbitrary<YamlDefect> = fc.oneof(
   fc.constant<YamlDefect>((t) => ({ text: `${t}\n${ALIAS_BOMB}\n`, label: 'alias bomb (billion laughs)' })),
-  fc.constant<YamlDefect>((t) => ({ text: `${ALIAS_BOMB}\nmode: blocklist\nrules: *j\n`, label: 'alias bomb as the rules' })),
+  fc.constant<YamlDefect>(() => ({ text: `${ALIAS_BOMB}\nmode: blocklist\nrules: *j\n`, label: 'alias bomb as the rules' })),
   fc.constant<YamlDefect>((t) => ({ text: t.replace(/^mode: .*$/m, 'mode: 5'), label: 'mode is a number' })),
   fc.constant<YamlDefect>((t) => ({ text: t.replace(/^mode: .*$/m, 'mode: [blocklist]'), label: 'mode is a list' })),
   fc.constant<YamlDefect>((t) => ({ text: t.replace(/^rules:[\s\S]*$/m, 'rules: "all"\n'), label: 'rules is a string' })),

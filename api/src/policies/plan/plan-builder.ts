@@ -1,7 +1,7 @@
 import { canonicalJson, contentHash } from '../../common/canonical-hash';
 import { DesiredState } from '../as-code/desired-state';
 import { EffectiveApp, EffectivePolicy, resolveEffectivePolicy } from '../effective-policy.resolver';
-import { CatalogApp, NATIONAL_SCOPE, PolicyContent } from '../policy.types';
+import { CatalogApp, NATIONAL_SCOPE } from '../policy.types';
 import { Plan, PlanChange, PlanPlatform, ScopePlan } from './plan.types';
 
 /** What the database holds now, in the same shape as policy as code, with version numbers. */
