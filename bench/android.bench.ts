@@ -31,7 +31,13 @@ async function count(db: DataSource, sql: string, params: unknown[] = []): Promi
 function callsByKind(requests: { method: string; path: string; status: number }[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of requests) {
-    const kind = `${r.method} ${r.path.replace(/^\/v1\//, '').replace(/enterprises\/[^/]+/, 'enterprises/E').replace(/\/(policies|devices|webApps|enrollmentTokens)\/[^/?]+/, '/$1/*')}${r.status >= 400 || r.status === 0 ? ` (${r.status})` : ''}`;
+    const kind = `${r.method} ${r.path
+      .replace(/^\/v1\//, '')
+      .replace(/enterprises\/[^/]+/, 'enterprises/E')
+      .replace(
+        /\/(policies|devices|webApps|enrollmentTokens)\/[^/?]+/,
+        '/$1/*',
+      )}${r.status >= 400 || r.status === 0 ? ` (${r.status})` : ''}`;
     out[kind] = (out[kind] ?? 0) + 1;
   }
   return out;
@@ -42,11 +48,15 @@ async function waitConverged(db: DataSource, label: string, total: number): Prom
   const bar = progressBar(label, total);
   let last = 0;
   for (;;) {
-    const converged = await count(db, `SELECT count(*) AS n FROM device d JOIN policy_group g ON g.id = d.group_id WHERE d.platform = 'android' AND d.applied_hash = g.desired_hash AND d.unenrolled_at IS NULL`);
+    const converged = await count(
+      db,
+      `SELECT count(*) AS n FROM device d JOIN policy_group g ON g.id = d.group_id WHERE d.platform = 'android' AND d.applied_hash = g.desired_hash AND d.unenrolled_at IS NULL`,
+    );
     bar.tick(converged - last);
     last = converged;
     if (converged >= total) break;
-    if (Date.now() - started > 30 * 60_000) throw new Error(`${label}: not converged after 30 min (${converged}/${total})`);
+    if (Date.now() - started > 30 * 60_000)
+      throw new Error(`${label}: not converged after 30 min (${converged}/${total})`);
     await new Promise((r) => setTimeout(r, 250));
   }
   bar.done();
@@ -54,13 +64,29 @@ async function waitConverged(db: DataSource, label: string, total: number): Prom
 }
 
 async function main(): Promise<void> {
-  const pg = await startEmbeddedPostgres({ dir: mkdtempSync(join(tmpdir(), 'mdm-bench-android-')), port: 54900 + Math.floor(Math.random() * 90), database: 'bench', persistent: false });
-  const fake = await startFakeAmapi({ enterprises: MINISTRIES.map((m) => `enterprises/LC0${m}`), autoApply: true, autoApplyDelayMs: 100, faults: { latencyMs: LATENCY_MS } });
+  const pg = await startEmbeddedPostgres({
+    dir: mkdtempSync(join(tmpdir(), 'mdm-bench-android-')),
+    port: 54900 + Math.floor(Math.random() * 90),
+    database: 'bench',
+    persistent: false,
+  });
+  const fake = await startFakeAmapi({
+    enterprises: MINISTRIES.map((m) => `enterprises/LC0${m}`),
+    autoApply: true,
+    autoApplyDelayMs: 100,
+    faults: { latencyMs: LATENCY_MS },
+  });
   await runMigrations(pg.url);
   const app = await createApp(
     benchAppOptions(pg.url, {
       worker: true,
-      android: { rootUrl: fake.url, accessToken: fake.accessToken, quotaPer100s: 1_000_000, timeoutMs: 10_000, pubsub: { audience: 'bench-pubsub', jwksUrl: fake.pubsubJwksUrl } },
+      android: {
+        rootUrl: fake.url,
+        accessToken: fake.accessToken,
+        quotaPer100s: 1_000_000,
+        timeoutMs: 10_000,
+        pubsub: { audience: 'bench-pubsub', jwksUrl: fake.pubsubJwksUrl },
+      },
     }),
   );
   await app.init();
@@ -72,7 +98,11 @@ async function main(): Promise<void> {
     await importPoliciesIfEmpty(app, resolve(__dirname, '../policies'));
     await seedDemoData(db, app.get(AuditService));
     await db.query(`DELETE FROM device`);
-    for (const m of MINISTRIES) await db.query(`INSERT INTO android_enterprise (ministry_code, enterprise_name, created_by) VALUES ($1, $2, 'bench')`, [m, `enterprises/LC0${m}`]);
+    for (const m of MINISTRIES)
+      await db.query(
+        `INSERT INTO android_enterprise (ministry_code, enterprise_name, created_by) VALUES ($1, $2, 'bench')`,
+        [m, `enterprises/LC0${m}`],
+      );
 
     // The fleet: DEVICES company-owned Android phones, one per agent, 3 % of agents with an exemption.
     const seed = progressBar(`seeding ${DEVICES.toLocaleString('en')} phones`, DEVICES);
@@ -100,8 +130,12 @@ async function main(): Promise<void> {
     const groups = (await db.query(`SELECT id FROM policy_group ORDER BY id`)) as { id: string }[];
     for (const g of groups) await engine.ensurePublished(g.id);
     // Phones already attached to their group's policy, applied, as after their enrollment.
-    await db.query(`UPDATE device d SET bound_policy = d.group_id, applied_hash = g.desired_hash FROM policy_group g WHERE g.id = d.group_id`);
-    const rows = (await db.query(`SELECT d.android_device_name AS name, d.group_id, p.version FROM device d JOIN android_policy_publication p ON p.policy_name = d.group_id AND p.enterprise_name = 'enterprises/LC0' || d.ministry_code`)) as {
+    await db.query(
+      `UPDATE device d SET bound_policy = d.group_id, applied_hash = g.desired_hash FROM policy_group g WHERE g.id = d.group_id`,
+    );
+    const rows = (await db.query(
+      `SELECT d.android_device_name AS name, d.group_id, p.version FROM device d JOIN android_policy_publication p ON p.policy_name = d.group_id AND p.enterprise_name = 'enterprises/LC0' || d.ministry_code`,
+    )) as {
       name: string;
       group_id: string;
       version: string;
@@ -127,10 +161,25 @@ async function main(): Promise<void> {
     // 1. A national baseline change.
     const plans = app.get(PolicyPlanService);
     const state = await app.get(PolicyStateService).current(db.manager);
-    const desired = { ...state, policies: { ...state.policies, national: { ...state.policies.national, rules: [...state.policies.national.rules, { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' }] } } };
+    const desired = {
+      ...state,
+      policies: {
+        ...state.policies,
+        national: {
+          ...state.policies.national,
+          rules: [
+            ...state.policies.national.rules,
+            { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' },
+          ],
+        },
+      },
+    };
     const started = Date.now();
     const { applied } = await plans.apply({ id: null, label: 'bench' }, await plans.planDesired(desired, ['national']));
-    while ((await db.query(`SELECT status FROM rollout WHERE id = $1`, [applied[0].rolloutId]))[0].status === 'preparing') await new Promise((r) => setTimeout(r, 100));
+    while (
+      (await db.query(`SELECT status FROM rollout WHERE id = $1`, [applied[0].rolloutId]))[0].status === 'preparing'
+    )
+      await new Promise((r) => setTimeout(r, 100));
     await waitConverged(db, 'baseline → converged', total);
     const baselineSeconds = (Date.now() - started) / 1000;
     const baselineCalls = callsByKind(fake.requests);
@@ -152,7 +201,11 @@ async function main(): Promise<void> {
     const decided = Date.now();
     const bar = progressBar(`${pending.length} approvals`, pending.length);
     for (const p of pending) {
-      await exemptions.approve(approvers.get(p.ministry_code) as Awaited<ReturnType<DirectoryService['principalFor']>>, p.id, {});
+      await exemptions.approve(
+        approvers.get(p.ministry_code) as Awaited<ReturnType<DirectoryService['principalFor']>>,
+        p.id,
+        {},
+      );
       bar.tick();
     }
     bar.done();
@@ -168,7 +221,12 @@ async function main(): Promise<void> {
           devices: total,
           groups: await count(db, `SELECT count(*) AS n FROM policy_group`),
           amapiLatencyMs: LATENCY_MS,
-          baselineChange: { secondsToConvergence: Math.round(baselineSeconds * 10) / 10, amapiCalls: baselineCalls, callsPerDevice: Number((sum(baselineCalls) / total).toFixed(5)), statusReportsReceived: baselinePushes },
+          baselineChange: {
+            secondsToConvergence: Math.round(baselineSeconds * 10) / 10,
+            amapiCalls: baselineCalls,
+            callsPerDevice: Number((sum(baselineCalls) / total).toFixed(5)),
+            statusReportsReceived: baselinePushes,
+          },
           exemptionDecisions: {
             decisions: pending.length,
             secondsToDecide: Math.round(decisionSeconds * 10) / 10,

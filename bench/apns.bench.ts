@@ -56,8 +56,15 @@ interface FakeReport {
   cpuMs: number;
 }
 
-type ToFake = { type: 'start'; caPem: string; serverCert: { certPem: string; keyPem: string }; topic: string } | { type: 'report'; id: number } | { type: 'reset'; id: number } | { type: 'stop' };
-type FromFake = { type: 'started'; port: number } | { type: 'report'; id: number; report: FakeReport } | { type: 'reset'; id: number };
+type ToFake =
+  | { type: 'start'; caPem: string; serverCert: { certPem: string; keyPem: string }; topic: string }
+  | { type: 'report'; id: number }
+  | { type: 'reset'; id: number }
+  | { type: 'stop' };
+type FromFake =
+  | { type: 'started'; port: number }
+  | { type: 'report'; id: number; report: FakeReport }
+  | { type: 'reset'; id: number };
 
 async function fakeApnsChild(): Promise<void> {
   let fake: FakeApns | undefined;
@@ -85,9 +92,22 @@ async function fakeApnsChild(): Promise<void> {
           if (p.pushMagic !== pushMagicOf(p.token)) wrongPushMagic++;
         }
         const refused: Record<string, number> = {};
-        for (const r of fake.requests) if (r.status !== 200) refused[`${r.status} ${r.reason ?? ''}`] = (refused[`${r.status} ${r.reason ?? ''}`] ?? 0) + 1;
+        for (const r of fake.requests)
+          if (r.status !== 200)
+            refused[`${r.status} ${r.reason ?? ''}`] = (refused[`${r.status} ${r.reason ?? ''}`] ?? 0) + 1;
         const cpu = process.cpuUsage(cpuAtReset);
-        send({ type: 'report', id: m.id, report: { pushes: fake.pushes.length, distinctTokens: tokens.size, wrongTopic, wrongPushMagic, refused, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } });
+        send({
+          type: 'report',
+          id: m.id,
+          report: {
+            pushes: fake.pushes.length,
+            distinctTokens: tokens.size,
+            wrongTopic,
+            wrongPushMagic,
+            refused,
+            cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+          },
+        });
       } else if (m.type === 'stop') {
         await fake?.close();
         process.exit(0);
@@ -116,8 +136,16 @@ class FakeApnsProcess {
     });
   }
 
-  static async start(caPem: string, serverCert: { certPem: string; keyPem: string }, topic: string): Promise<FakeApnsProcess> {
-    const child = fork(__filename, [], { env: { ...process.env, BENCH_ROLE: 'fake-apns' }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static async start(
+    caPem: string,
+    serverCert: { certPem: string; keyPem: string },
+    topic: string,
+  ): Promise<FakeApnsProcess> {
+    const child = fork(__filename, [], {
+      env: { ...process.env, BENCH_ROLE: 'fake-apns' },
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const port = await new Promise<number>((ok, ko) => {
       child.once('error', ko);
       child.once('exit', (code) => ko(new Error(`fake APNs child exited (${code})`)));
@@ -168,10 +196,6 @@ interface Device {
   pushMagic: string;
 }
 
-
-
-
-
 interface PhaseResult {
   sent: number;
   failures: number;
@@ -183,7 +207,13 @@ interface PhaseResult {
 }
 
 /** Calls `fn` for items 0..n-1 with `concurrency` in flight, timing each call. */
-async function phase(pgDataDir: string, label: string, n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<PhaseResult> {
+async function phase(
+  pgDataDir: string,
+  label: string,
+  n: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<PhaseResult> {
   const latencies = new Float64Array(n);
   const failures: string[] = [];
   let failed = 0;
@@ -215,11 +245,32 @@ async function phase(pgDataDir: string, label: string, n: number, concurrency: n
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   bar.tick(n - ticked);
   bar.done();
-  return { sent: n, failures: failed, firstFailures: failures, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(n / seconds), latencyMs: summary(Array.from(latencies)), cpu: cpu() };
+  return {
+    sent: n,
+    failures: failed,
+    firstFailures: failures,
+    seconds: Math.round(seconds * 100) / 100,
+    perSecond: Math.round(n / seconds),
+    latencyMs: summary(Array.from(latencies)),
+    cpu: cpu(),
+  };
 }
 
-function verified(r: FakeReport, expected: number, phase: PhaseResult): FakeReport & { fakeApnsCpuPercent: number; allReachedPeer: boolean } {
-  return { ...r, fakeApnsCpuPercent: Math.round((r.cpuMs / 10 / phase.seconds)), allReachedPeer: r.pushes === expected && r.distinctTokens === expected && r.wrongTopic === 0 && r.wrongPushMagic === 0 && Object.keys(r.refused).length === 0 };
+function verified(
+  r: FakeReport,
+  expected: number,
+  phase: PhaseResult,
+): FakeReport & { fakeApnsCpuPercent: number; allReachedPeer: boolean } {
+  return {
+    ...r,
+    fakeApnsCpuPercent: Math.round(r.cpuMs / 10 / phase.seconds),
+    allReachedPeer:
+      r.pushes === expected &&
+      r.distinctTokens === expected &&
+      r.wrongTopic === 0 &&
+      r.wrongPushMagic === 0 &&
+      Object.keys(r.refused).length === 0,
+  };
 }
 
 async function main(): Promise<void> {
@@ -227,23 +278,34 @@ async function main(): Promise<void> {
   const load1 = Math.round(loadavg()[0] * 100) / 100;
   const apple = createTestCa('Apple Sim Root CA');
   const push = createMdmPushCertificate(apple);
-  const fake = await FakeApnsProcess.start(apple.certPem, createServerCertificate(apple, ['127.0.0.1', 'localhost']), push.topic);
+  const fake = await FakeApnsProcess.start(
+    apple.certPem,
+    createServerCertificate(apple, ['127.0.0.1', 'localhost']),
+    push.topic,
+  );
   const pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-apns-'));
-  const pg = await startEmbeddedPostgres({ dir: pgDir, port: 54500 + Math.floor(Math.random() * 390), database: 'bench', persistent: false });
+  const pg = await startEmbeddedPostgres({
+    dir: pgDir,
+    port: 54500 + Math.floor(Math.random() * 390),
+    database: 'bench',
+    persistent: false,
+  });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let provider: apn.Provider | undefined;
   try {
     await runMigrations(pg.url);
-    app = await createApp(benchAppOptions(pg.url, {
-      apple: {
-        serverBaseUrl: 'http://127.0.0.1:9',
-        apnsHost: '127.0.0.1',
-        apnsPort: fake.port,
-        apnsCaPem: apple.certPem,
-        identityFrom: 'signature',
-        proxyCertHeader: 'X-Client-Certificate',
-      },
-    }));
+    app = await createApp(
+      benchAppOptions(pg.url, {
+        apple: {
+          serverBaseUrl: 'http://127.0.0.1:9',
+          apnsHost: '127.0.0.1',
+          apnsPort: fake.port,
+          apnsCaPem: apple.certPem,
+          identityFrom: 'signature',
+          proxyCertHeader: 'X-Client-Certificate',
+        },
+      }),
+    );
     await app.init();
     await app.listen(0, '127.0.0.1');
     const db = app.get(DataSource);
@@ -271,7 +333,8 @@ async function main(): Promise<void> {
       seed.tick(n);
     }
     seed.done();
-    if (devices.some((d, i) => i < 100 && d.pushMagic !== pushMagicOf(d.token))) throw new Error('seeded PushMagic differs from the expected one');
+    if (devices.some((d, i) => i < 100 && d.pushMagic !== pushMagicOf(d.token)))
+      throw new Error('seeded PushMagic differs from the expected one');
     await db.query(`ANALYZE device`);
 
     const apns = app.get(ApnsService);
@@ -285,19 +348,31 @@ async function main(): Promise<void> {
     await fake.reset();
 
     // 2. ApnsService.wake, CONCURRENCY in flight, every device.
-    const parallel = await phase(pgDir, `wake ×${CONCURRENCY} in flight`, DEVICES, CONCURRENCY, (i) => apns.wake(devices[i].id));
+    const parallel = await phase(pgDir, `wake ×${CONCURRENCY} in flight`, DEVICES, CONCURRENCY, (i) =>
+      apns.wake(devices[i].id),
+    );
     const parallelPeer = verified(await fake.report(), DEVICES, parallel);
     await fake.reset();
 
     // 3. Raw node-apn provider.send to the same peer: what is left without the database.
-    provider = new apn.Provider({ cert: push.certPem, key: push.keyPem, production: false, address: '127.0.0.1', port: fake.port, ca: [apple.certPem] });
+    provider = new apn.Provider({
+      cert: push.certPem,
+      key: push.keyPem,
+      production: false,
+      address: '127.0.0.1',
+      port: fake.port,
+      ca: [apple.certPem],
+    });
     const raw = provider;
     const rawSend = async (i: number): Promise<void> => {
       const note = new apn.Notification();
       note.topic = push.topic;
       note.rawPayload = { mdm: devices[i].pushMagic };
       const result = await raw.send(note, devices[i].token);
-      if (result.failed.length > 0) throw new Error(`APNs ${result.failed[0].status ?? ''} ${JSON.stringify(result.failed[0].response ?? result.failed[0].error?.message)}`);
+      if (result.failed.length > 0)
+        throw new Error(
+          `APNs ${result.failed[0].status ?? ''} ${JSON.stringify(result.failed[0].response ?? result.failed[0].error?.message)}`,
+        );
     };
     for (let i = 0; i < Math.min(200, DEVICES); i++) await rawSend(i);
     await fake.reset();

@@ -49,8 +49,24 @@ import { signDetached } from '../tools/apple-sim/cms';
 import { SimulatedIPhone } from '../tools/apple-sim/device-simulator';
 import { startFakeApns } from '../tools/apple-sim/fake-apns';
 import { buildPlist, parseMobileconfig, payloadsOf } from '../tools/apple-sim/mobileconfig';
-import { createMdmPushCertificate, createServerCertificate, createTestCa, identityFromPkcs12 } from '../tools/apple-sim/pki';
-import { benchAppOptions, cpuMeter, forkService, freePort, inParallel, processCpuMs, progressBar, serveInChild, stopService, summary } from './support';
+import {
+  createMdmPushCertificate,
+  createServerCertificate,
+  createTestCa,
+  identityFromPkcs12,
+} from '../tools/apple-sim/pki';
+import {
+  benchAppOptions,
+  cpuMeter,
+  forkService,
+  freePort,
+  inParallel,
+  processCpuMs,
+  progressBar,
+  serveInChild,
+  stopService,
+  summary,
+} from './support';
 
 const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
 const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
@@ -123,8 +139,17 @@ interface LoadResult {
   firstError: string | null;
 }
 
-function runLoad(target: { host: string; port: number; path: string }, durationMs: number, bodies: Buffer[], signatures: string[]): Promise<LoadResult> {
-  const worker = new Worker(LOAD_WORKER, { eval: true, execArgv: [], workerData: { ...target, concurrency: CONCURRENCY, durationMs, bodies, signatures } });
+function runLoad(
+  target: { host: string; port: number; path: string },
+  durationMs: number,
+  bodies: Buffer[],
+  signatures: string[],
+): Promise<LoadResult> {
+  const worker = new Worker(LOAD_WORKER, {
+    eval: true,
+    execArgv: [],
+    workerData: { ...target, concurrency: CONCURRENCY, durationMs, bodies, signatures },
+  });
   return new Promise((ok, ko) => {
     worker.once('message', (m: LoadResult) => {
       ok(m);
@@ -135,7 +160,13 @@ function runLoad(target: { host: string; port: number; path: string }, durationM
 }
 
 /** Warm-up, then the measured run, with a progress bar over the seconds and CPU use. */
-async function measureLoad(label: string, target: { host: string; port: number; path: string }, bodies: Buffer[], signatures: string[], pgDir: string) {
+async function measureLoad(
+  label: string,
+  target: { host: string; port: number; path: string },
+  bodies: Buffer[],
+  signatures: string[],
+  pgDir: string,
+) {
   await runLoad(target, WARMUP_MS, bodies, signatures);
   const bar = progressBar(label, SECONDS);
   const ticker = setInterval(() => bar.tick(), 1000);
@@ -160,14 +191,11 @@ async function measureLoad(label: string, target: { host: string; port: number; 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-
-
-
-
-
-
 /** Per-call time of a synchronous function, in microseconds. */
-function microTimed(n: number, fn: (i: number) => void): { calls: number; meanUs: number; p50Us: number; p99Us: number; perSecondOneCore: number } {
+function microTimed(
+  n: number,
+  fn: (i: number) => void,
+): { calls: number; meanUs: number; p50Us: number; p99Us: number; perSecondOneCore: number } {
   const samples = new Float64Array(n);
   const started = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
@@ -177,14 +205,21 @@ function microTimed(n: number, fn: (i: number) => void): { calls: number; meanUs
   }
   const totalUs = Number(process.hrtime.bigint() - started) / 1000;
   const s = summary(Array.from(samples));
-  return { calls: n, meanUs: Math.round((totalUs / n) * 10) / 10, p50Us: s.p50, p99Us: s.p99, perSecondOneCore: Math.round((n / totalUs) * 1e6) };
+  return {
+    calls: n,
+    meanUs: Math.round((totalUs / n) * 10) / 10,
+    p50Us: s.p50,
+    p99Us: s.p99,
+    perSecondOneCore: Math.round((n / totalUs) * 1e6),
+  };
 }
 
 /** CHECKIN_CPU_PROFILE=<file.cpuprofile>: a V8 CPU profile of this process's main thread while the service is under load. */
 async function startProfiler(): Promise<{ stop: (file: string) => Promise<void> }> {
   const session = new Session();
   session.connect();
-  const post = (method: string, params?: object) => new Promise<unknown>((ok, ko) => session.post(method, params ?? {}, (e, r) => (e ? ko(e) : ok(r))));
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((ok, ko) => session.post(method, params ?? {}, (e, r) => (e ? ko(e) : ok(r))));
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 500 });
   await post('Profiler.start');
@@ -228,7 +263,10 @@ function identityOf(profileXml: string): { certPem: string; keyPem: string } {
   const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
   const p12 = payloads.find((p) => p.PayloadUUID === mdm?.IdentityCertificateUUID);
   if (!p12 || !Buffer.isBuffer(p12.PayloadContent)) throw new Error('profile without its PKCS#12 identity');
-  const { certPem, keyPem } = identityFromPkcs12(p12.PayloadContent, typeof p12.Password === 'string' ? p12.Password : '');
+  const { certPem, keyPem } = identityFromPkcs12(
+    p12.PayloadContent,
+    typeof p12.Password === 'string' ? p12.Password : '',
+  );
   return { certPem, keyPem };
 }
 
@@ -239,13 +277,29 @@ async function main(): Promise<void> {
   const load1 = Math.round(loadavg()[0] * 100) / 100;
   const apple = createTestCa('Apple Sim Root CA');
   const push = createMdmPushCertificate(apple);
-  const apnsPeer = await startFakeApns({ ca: apple, serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']), expectedTopic: push.topic });
+  const apnsPeer = await startFakeApns({
+    ca: apple,
+    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
+    expectedTopic: push.topic,
+  });
   const pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-checkin-'));
-  const pg = await startEmbeddedPostgres({ dir: pgDir, port: 54100 + Math.floor(Math.random() * 390), database: 'bench', persistent: false });
+  const pg = await startEmbeddedPostgres({
+    dir: pgDir,
+    port: 54100 + Math.floor(Math.random() * 390),
+    database: 'bench',
+    persistent: false,
+  });
   const port = await freePort();
   const config: AppConfig = {
     databaseUrl: pg.url,
-    apple: { serverBaseUrl: `http://127.0.0.1:${port}`, apnsHost: '127.0.0.1', apnsPort: apnsPeer.port, apnsCaPem: apple.certPem, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+    apple: {
+      serverBaseUrl: `http://127.0.0.1:${port}`,
+      apnsHost: '127.0.0.1',
+      apnsPort: apnsPeer.port,
+      apnsCaPem: apple.certPem,
+      identityFrom: 'signature',
+      proxyCertHeader: 'X-Client-Certificate',
+    },
   };
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let bare: Server | undefined;
@@ -260,9 +314,15 @@ async function main(): Promise<void> {
     await importPoliciesIfEmpty(app, resolve(__dirname, '../policies'));
     await seedDemoData(db, app.get(AuditService));
     const directory = app.get(DirectoryService);
-    await app.get(PushCertificateService).upload(await directory.principalFor({ sub: 'demo-admin-national' }), push.certPem, push.keyPem);
+    await app
+      .get(PushCertificateService)
+      .upload(await directory.principalFor({ sub: 'demo-admin-national' }), push.certPem, push.keyPem);
     await app.get(AppleCaService).caPem(); // the device CA exists before other instances start
-    const itAdmins = new Map(await Promise.all(MINISTRIES.map(async (m) => [m, await directory.principalFor({ sub: `demo-it-${m}` })] as const)));
+    const itAdmins = new Map(
+      await Promise.all(
+        MINISTRIES.map(async (m) => [m, await directory.principalFor({ sub: `demo-it-${m}` })] as const),
+      ),
+    );
 
     // 1. Enrollment.
     const profileServers: string[] = [];
@@ -276,7 +336,8 @@ async function main(): Promise<void> {
     const identities: { certPem: string; keyPem: string }[] = new Array(DEVICES);
     const steps = { link: 0, profileDownload: 0, profileInstall: 0, authenticateAndTokenUpdate: 0 };
     const enrolled = progressBar(`enrolling ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
-    const enrollProfiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'enroll' ? await startProfiler() : undefined;
+    const enrollProfiler =
+      process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'enroll' ? await startProfiler() : undefined;
     const enrollCpu = cpuMeter(pgDir);
     const helpersCpu0 = helpers.map((h) => processCpuMs(h.pid));
     const enrollStarted = Date.now();
@@ -291,9 +352,15 @@ async function main(): Promise<void> {
           steps[step] += Number(now - t) / 1e6;
           t = now;
         };
-        const link = await enrollment.createLink(itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>, ministry, { expiresInHours: 24 });
+        const link = await enrollment.createLink(
+          itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>,
+          ministry,
+          { expiresInHours: 24 },
+        );
         lap('link');
-        const res = await fetch(link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]));
+        const res = await fetch(
+          link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]),
+        );
         if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
         const profile = await res.text();
         lap('profileDownload');
@@ -309,16 +376,26 @@ async function main(): Promise<void> {
     );
     enrolled.done();
     const enrollSeconds = (Date.now() - enrollStarted) / 1000;
-    const enrollCpuUse = { ...enrollCpu(), profileServersPercent: Math.round((helpers.reduce((sum, h, k) => sum + processCpuMs(h.pid) - helpersCpu0[k], 0) / 10 / enrollSeconds)) };
+    const enrollCpuUse = {
+      ...enrollCpu(),
+      profileServersPercent: Math.round(
+        helpers.reduce((sum, h, k) => sum + processCpuMs(h.pid) - helpersCpu0[k], 0) / 10 / enrollSeconds,
+      ),
+    };
     if (enrollProfiler) await enrollProfiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
     await Promise.all(helpers.splice(0).map(stopService));
 
     const udids = phones.map((p) => p.udid);
-    const [{ n: devicesWithToken }] = (await db.query(`SELECT count(*)::int AS n FROM device WHERE platform = 'ios' AND apns_token IS NOT NULL AND unenrolled_at IS NULL AND apple_udid = ANY($1)`, [udids])) as { n: number }[];
+    const [{ n: devicesWithToken }] = (await db.query(
+      `SELECT count(*)::int AS n FROM device WHERE platform = 'ios' AND apns_token IS NOT NULL AND unenrolled_at IS NULL AND apple_udid = ANY($1)`,
+      [udids],
+    )) as { n: number }[];
     if (devicesWithToken !== DEVICES) throw new Error(`${devicesWithToken} of ${DEVICES} iPhones enrolled`);
 
     // 2. Nothing pending: the inventory queued at TokenUpdate counts as answered. Then one real poll each.
-    const drained = (await db.query(`UPDATE apple_command SET status = 'acknowledged', answered_at = now(), result = '{}' WHERE status IN ('queued', 'sent', 'not-now')`)) as [unknown[], number];
+    const drained = (await db.query(
+      `UPDATE apple_command SET status = 'acknowledged', answered_at = now(), result = '{}' WHERE status IN ('queued', 'sent', 'not-now')`,
+    )) as [unknown[], number];
     const checkBar = progressBar('one simulator poll each', DEVICES);
     const stoppedBy: Record<string, number> = {};
     await inParallel(
@@ -340,11 +417,23 @@ async function main(): Promise<void> {
 
     // 3. Load: the service, then the bare server.
     const profiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'service' ? await startProfiler() : undefined;
-    const service = await measureLoad(`service ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port, path: '/mdm/server' }, bodies, signatures, pgDir);
+    const service = await measureLoad(
+      `service ×${CONCURRENCY} for ${SECONDS} s`,
+      { host: '127.0.0.1', port, path: '/mdm/server' },
+      bodies,
+      signatures,
+      pgDir,
+    );
     if (profiler) await profiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
     bare = await bareServer();
     const barePort = (bare.address() as { port: number }).port;
-    const baseline = await measureLoad(`bare http ×${CONCURRENCY} for ${SECONDS} s`, { host: '127.0.0.1', port: barePort, path: '/mdm/server' }, bodies, signatures, pgDir);
+    const baseline = await measureLoad(
+      `bare http ×${CONCURRENCY} for ${SECONDS} s`,
+      { host: '127.0.0.1', port: barePort, path: '/mdm/server' },
+      bodies,
+      signatures,
+      pgDir,
+    );
 
     // 4. Parts of one poll, alone.
     const verify = microTimed(MICRO_CALLS, (i) => {
@@ -362,9 +451,22 @@ async function main(): Promise<void> {
     }
     const caTotalUs = Number(process.hrtime.bigint() - caStarted) / 1000;
     const caS = summary(caSamples);
-    const caCheck = { calls: MICRO_CALLS, meanUs: Math.round((caTotalUs / MICRO_CALLS) * 10) / 10, p50Us: caS.p50, p99Us: caS.p99, perSecondOneCore: Math.round((MICRO_CALLS / caTotalUs) * 1e6) };
+    const caCheck = {
+      calls: MICRO_CALLS,
+      meanUs: Math.round((caTotalUs / MICRO_CALLS) * 10) / 10,
+      p50Us: caS.p50,
+      p99Us: caS.p99,
+      perSecondOneCore: Math.round((MICRO_CALLS / caTotalUs) * 1e6),
+    };
     const parse = microTimed(MICRO_CALLS, (i) => void parsePlistBody(bodies[i % DEVICES]));
-    const serials = new Map(((await db.query(`SELECT serial, udid FROM apple_identity WHERE udid = ANY($1)`, [udids])) as { serial: string; udid: string }[]).map((r) => [r.udid, r.serial]));
+    const serials = new Map(
+      (
+        (await db.query(`SELECT serial, udid FROM apple_identity WHERE udid = ANY($1)`, [udids])) as {
+          serial: string;
+          udid: string;
+        }[]
+      ).map((r) => [r.udid, r.serial]),
+    );
     const mdm = app.get(MdmProtocolService);
     const protoLatencies: number[] = [];
     const protoBar = progressBar(`MdmProtocolService.server ×${CONCURRENCY}`, PROTOCOL_CALLS);
@@ -385,7 +487,13 @@ async function main(): Promise<void> {
     const protoSeconds = Number(process.hrtime.bigint() - protoStarted) / 1e9;
     const protoCpuUse = protoCpu();
     protoBar.done();
-    const protocol = { calls: PROTOCOL_CALLS, perSecond: Math.round(PROTOCOL_CALLS / protoSeconds), latencyMs: summary(protoLatencies), cpu: protoCpuUse, queriesPerCall: 4 };
+    const protocol = {
+      calls: PROTOCOL_CALLS,
+      perSecond: Math.round(PROTOCOL_CALLS / protoSeconds),
+      latencyMs: summary(protoLatencies),
+      cpu: protoCpuUse,
+      queriesPerCall: 4,
+    };
 
     const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
     console.log(
@@ -399,7 +507,9 @@ async function main(): Promise<void> {
             perSecond: Math.round((DEVICES / enrollSeconds) * 10) / 10,
             profileServers: PROFILE_SERVERS,
             inFlight: ENROLL_CONCURRENCY,
-            meanMsPerDeviceByStep: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round((v / DEVICES) * 10) / 10])),
+            meanMsPerDeviceByStep: Object.fromEntries(
+              Object.entries(steps).map(([k, v]) => [k, Math.round((v / DEVICES) * 10) / 10]),
+            ),
             cpu: enrollCpuUse,
             initialCommandsMarkedAnswered: drained[1],
             simulatorPollAfterwards: stoppedBy,

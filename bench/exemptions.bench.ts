@@ -6,7 +6,19 @@ import { BenchContext, benchContext, progressBar, summary, timed } from './suppo
 const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 300);
 const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
-const EXEMPTABLE = ['tiktok', 'x', 'instagram', 'facebook', 'snapchat', 'zoom', 'google-meet', 'microsoft-teams', 'webex', 'whatsapp', 'signal'];
+const EXEMPTABLE = [
+  'tiktok',
+  'x',
+  'instagram',
+  'facebook',
+  'snapchat',
+  'zoom',
+  'google-meet',
+  'microsoft-teams',
+  'webex',
+  'whatsapp',
+  'signal',
+];
 
 async function seedPending(ctx: BenchContext): Promise<void> {
   const bar = progressBar(`seeding ${PENDING} requests`, PENDING);
@@ -41,9 +53,14 @@ async function main(): Promise<void> {
     const exemptions = ctx.app.get(ExemptionsService);
     const approver: Principal = await directory.principalFor({ sub: 'demo-approver-interieur' });
     const national: Principal = await directory.principalFor({ sub: 'demo-admin-national' });
-    const [{ n: pendingInterieur }] = await ctx.db.query(`SELECT count(*)::int AS n FROM exemption WHERE status = 'pending' AND ministry_code = 'interieur'`);
+    const [{ n: pendingInterieur }] = await ctx.db.query(
+      `SELECT count(*)::int AS n FROM exemption WHERE status = 'pending' AND ministry_code = 'interieur'`,
+    );
 
-    const ids = (await ctx.db.query(`SELECT id FROM exemption WHERE status = 'pending' AND ministry_code = 'interieur' ORDER BY random() LIMIT $1`, [DECISIONS])) as { id: string }[];
+    const ids = (await ctx.db.query(
+      `SELECT id FROM exemption WHERE status = 'pending' AND ministry_code = 'interieur' ORDER BY random() LIMIT $1`,
+      [DECISIONS],
+    )) as { id: string }[];
     const bar = progressBar('approve → desired hash', ids.length);
     const decisions: number[] = [];
     for (const { id } of ids) {

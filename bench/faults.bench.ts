@@ -71,17 +71,24 @@ async function main(): Promise<void> {
   const load = [loadavg()];
   const pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-faults-'));
   const pgPort = await freePort();
-  let pg: RunningPostgres = await startEmbeddedPostgres({ dir: pgDir, port: pgPort, database: 'faults', persistent: true });
+  let pg: RunningPostgres = await startEmbeddedPostgres({
+    dir: pgDir,
+    port: pgPort,
+    database: 'faults',
+    persistent: true,
+  });
   await prepareDatabase(pg.url);
   const f = await startFakes();
   const port = await freePort();
-  const app = await createApp(benchAppOptions(asRole(pg.url), {
-    logLevel: 'silent',
-    android: { ...androidSettings(f), quotaPer100s: 1_000_000 },
-    apple: appleSettings(f, port),
-    // A thousand iPhones enrolling from one loopback address are not an attack.
-    rateLimit: { windowSeconds: 60, perUser: 1_000_000, perIp: 1_000_000 },
-  }));
+  const app = await createApp(
+    benchAppOptions(asRole(pg.url), {
+      logLevel: 'silent',
+      android: { ...androidSettings(f), quotaPer100s: 1_000_000 },
+      apple: appleSettings(f, port),
+      // A thousand iPhones enrolling from one loopback address are not an attack.
+      rateLimit: { windowSeconds: 60, perUser: 1_000_000, perIp: 1_000_000 },
+    }),
+  );
   await app.init();
   await app.listen(port, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
@@ -95,7 +102,11 @@ async function main(): Promise<void> {
     const admin = await directory.principalFor({ sub: 'demo-admin-national' });
     await app.get(PushCertificateService).upload(admin, f.push.certPem, f.push.keyPem);
     await db.query(`UPDATE device SET unenrolled_at = now()`);
-    for (const m of MINISTRIES) await db.query(`INSERT INTO android_enterprise (ministry_code, enterprise_name, created_by) VALUES ($1, $2, 'bench')`, [m, `enterprises/LC0${m}`]);
+    for (const m of MINISTRIES)
+      await db.query(
+        `INSERT INTO android_enterprise (ministry_code, enterprise_name, created_by) VALUES ($1, $2, 'bench')`,
+        [m, `enterprises/LC0${m}`],
+      );
 
     // Android: agents and phones in the database, attached to and applying their group's policy on the fake.
     const seed = progressBar(`seeding ${ANDROID.toLocaleString('en')} Android phones`, ANDROID);
@@ -111,14 +122,29 @@ async function main(): Promise<void> {
     await db.transaction((tx) => app.get(PolicyGroupService).assignUngrouped(tx));
     await db.query(`DELETE FROM pgboss.job WHERE name = 'rollout.push'`);
     const engine = app.get(RolloutEngine);
-    for (const g of (await db.query(`SELECT DISTINCT group_id AS id FROM device WHERE platform = 'android' AND unenrolled_at IS NULL`)) as { id: string }[]) await engine.ensurePublished(g.id);
-    await db.query(`UPDATE device d SET bound_policy = d.group_id, applied_hash = g.desired_hash FROM policy_group g WHERE g.id = d.group_id AND d.platform = 'android' AND d.unenrolled_at IS NULL`);
+    for (const g of (await db.query(
+      `SELECT DISTINCT group_id AS id FROM device WHERE platform = 'android' AND unenrolled_at IS NULL`,
+    )) as { id: string }[])
+      await engine.ensurePublished(g.id);
+    await db.query(
+      `UPDATE device d SET bound_policy = d.group_id, applied_hash = g.desired_hash FROM policy_group g WHERE g.id = d.group_id AND d.platform = 'android' AND d.unenrolled_at IS NULL`,
+    );
     const rows = (await db.query(
       `SELECT d.android_device_name AS name, d.group_id, p.version FROM device d JOIN android_policy_publication p ON p.policy_name = d.group_id AND p.enterprise_name = 'enterprises/LC0' || d.ministry_code WHERE d.unenrolled_at IS NULL`,
     )) as { name: string; group_id: string; version: string }[];
     for (const r of rows) {
       const policyName = `${r.name.split('/devices/')[0]}/policies/${r.group_id}`;
-      f.amapi.state.devices.set(r.name, { name: r.name, state: 'ACTIVE', appliedState: 'ACTIVE', ownership: 'COMPANY_OWNED', managementMode: 'DEVICE_OWNER', policyName, appliedPolicyName: policyName, appliedPolicyVersion: r.version, applicationReports: [] });
+      f.amapi.state.devices.set(r.name, {
+        name: r.name,
+        state: 'ACTIVE',
+        appliedState: 'ACTIVE',
+        ownership: 'COMPANY_OWNED',
+        managementMode: 'DEVICE_OWNER',
+        policyName,
+        appliedPolicyName: policyName,
+        appliedPolicyVersion: r.version,
+        applicationReports: [],
+      });
       fleet.android.push(r.name);
     }
 
@@ -128,22 +154,35 @@ async function main(): Promise<void> {
     const it = new Map<string, Awaited<ReturnType<DirectoryService['principalFor']>>>();
     for (const m of MINISTRIES) it.set(m, await directory.principalFor({ sub: `demo-it-${m}` }));
     const enroll = progressBar(`enrolling ${IOS.toLocaleString('en')} iPhones`, IOS);
-    await inParallel(IOS, 8, async (i) => {
-      const ministry = MINISTRIES[i % MINISTRIES.length];
-      const link = await links.createLink(it.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>, ministry, { expiresInHours: 24 });
-      const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.url)).text(), { installedApps: [], supervised: true, retryFailedPollMs: 1000 });
-      phone.connectTo(f.apns);
-      // A kept-alive socket the server closed at the same moment resets: the phone tries again, as iOS does.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await phone.enroll();
-          break;
-        } catch (e) {
-          if (attempt >= 3) throw e;
+    await inParallel(
+      IOS,
+      8,
+      async (i) => {
+        const ministry = MINISTRIES[i % MINISTRIES.length];
+        const link = await links.createLink(
+          it.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>,
+          ministry,
+          { expiresInHours: 24 },
+        );
+        const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.url)).text(), {
+          installedApps: [],
+          supervised: true,
+          retryFailedPollMs: 1000,
+        });
+        phone.connectTo(f.apns);
+        // A kept-alive socket the server closed at the same moment resets: the phone tries again, as iOS does.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await phone.enroll();
+            break;
+          } catch (e) {
+            if (attempt >= 3) throw e;
+          }
         }
-      }
-      fleet.phones.push(phone);
-    }, () => enroll.tick());
+        fleet.phones.push(phone);
+      },
+      () => enroll.tick(),
+    );
     enroll.done();
     const total = ANDROID + IOS;
     const first = progressBar('first policy on every phone', total);
@@ -164,7 +203,19 @@ async function main(): Promise<void> {
     const changeStarted = Date.now();
     const plans = app.get(PolicyPlanService);
     const state = await app.get(PolicyStateService).current(db.manager);
-    const desired = { ...state, policies: { ...state.policies, national: { ...state.policies.national, rules: [...state.policies.national.rules, { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' }] } } };
+    const desired = {
+      ...state,
+      policies: {
+        ...state.policies,
+        national: {
+          ...state.policies.national,
+          rules: [
+            ...state.policies.national.rules,
+            { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' },
+          ],
+        },
+      },
+    };
     await plans.apply({ id: null, label: 'bench' }, await plans.planDesired(desired, ['national']));
     const pending = (await db.query(
       `INSERT INTO exemption (agent_id, ministry_code, app_slug, justification, requested_days, status, requested_at)
@@ -173,7 +224,10 @@ async function main(): Promise<void> {
     )) as { id: string; ministry_code: string }[];
     const approvers = new Map<string, Awaited<ReturnType<DirectoryService['principalFor']>>>();
     for (const m of MINISTRIES) approvers.set(m, await directory.principalFor({ sub: `demo-approver-${m}` }));
-    for (const p of pending) await app.get(ExemptionsService).approve(approvers.get(p.ministry_code) as Awaited<ReturnType<DirectoryService['principalFor']>>, p.id, {});
+    for (const p of pending)
+      await app
+        .get(ExemptionsService)
+        .approve(approvers.get(p.ministry_code) as Awaited<ReturnType<DirectoryService['principalFor']>>, p.id, {});
 
     // The worker is killed once it holds rollout jobs, and started again.
     await eventually(async () => (await activeRolloutJobs(db)) > 0, 120_000);
@@ -195,7 +249,11 @@ async function main(): Promise<void> {
     let faultsStoppedAt: number | null = null;
     let problems: string[] = [];
     for (;;) {
-      if (faultsStoppedAt === null && Date.now() - changeStarted > FAULT_SECONDS * 1000 && last >= total * FAULTS_UNTIL_SHARE) {
+      if (
+        faultsStoppedAt === null &&
+        Date.now() - changeStarted > FAULT_SECONDS * 1000 &&
+        last >= total * FAULTS_UNTIL_SHARE
+      ) {
         faultsOff(f);
         faultsStoppedAt = (Date.now() - changeStarted) / 1000;
       }
@@ -221,11 +279,21 @@ async function main(): Promise<void> {
           fleet: { android: ANDROID, ios: IOS },
           faultRate: RATE,
           exemptionDecisions: pending.length,
-          timeline: { workerKilledAtSeconds: round(killedAt), devicesPendingAtKill: atKill, postgresRestartedAtSeconds: round(restartedAt), devicesPendingAtRestart: atRestart, faultsStoppedAtSeconds: faultsStoppedAt && round(faultsStoppedAt) },
+          timeline: {
+            workerKilledAtSeconds: round(killedAt),
+            devicesPendingAtKill: atKill,
+            postgresRestartedAtSeconds: round(restartedAt),
+            devicesPendingAtRestart: atRestart,
+            faultsStoppedAtSeconds: faultsStoppedAt && round(faultsStoppedAt),
+          },
           secondsToConvergence: problems.length === 0 ? round(convergedAfter) : null,
           unconverged: problems.length,
           unconvergedSample: problems.slice(0, 10),
-          deliveries: { ...d, duplicatesExplainedByRetries: d.androidDuplicates + d.iosDuplicates <= d.jobRetries + d.forcedRepushes + d.androidLostAnswers },
+          deliveries: {
+            ...d,
+            duplicatesExplainedByRetries:
+              d.androidDuplicates + d.iosDuplicates <= d.jobRetries + d.forcedRepushes + d.androidLostAnswers,
+          },
           amapiRequests: f.amapi.requests.length - since.amapiRequests,
           apnsRequests: f.apns.requests.filter((r) => r.at >= since.at).length,
           audit,

@@ -9,7 +9,20 @@ import { benchContext, progressBar, timed } from './support';
 const DEVICES = Number(process.env.FLEET_DEVICES ?? 1_000_000);
 const MINISTRIES = 20;
 const EXEMPTED_SHARE = 0.03;
-const EXEMPTABLE = ['tiktok', 'x', 'instagram', 'facebook', 'snapchat', 'zoom', 'google-meet', 'microsoft-teams', 'webex', 'whatsapp', 'signal', 'discord'];
+const EXEMPTABLE = [
+  'tiktok',
+  'x',
+  'instagram',
+  'facebook',
+  'snapchat',
+  'zoom',
+  'google-meet',
+  'microsoft-teams',
+  'webex',
+  'whatsapp',
+  'signal',
+  'discord',
+];
 
 async function count(db: DataSource, sql: string): Promise<number> {
   return Number((await db.query(sql))[0].n);
@@ -36,7 +49,11 @@ async function main(): Promise<void> {
     const existing = (await db.query(`SELECT count(*)::int AS n FROM ministry`))[0].n as number;
     for (let i = existing + 1; i <= MINISTRIES; i++) {
       const code = `ministere-${i}`;
-      await db.query(`INSERT INTO ministry (code, name, email_domains) VALUES ($1, $2, $3)`, [code, `Ministère n°${i}`, [`m${i}.gouv.fr`]]);
+      await db.query(`INSERT INTO ministry (code, name, email_domains) VALUES ($1, $2, $3)`, [
+        code,
+        `Ministère n°${i}`,
+        [`m${i}.gouv.fr`],
+      ]);
       await db.query(`INSERT INTO policy (scope, current_version) VALUES ($1, 1)`, [code]);
       await db.query(
         `INSERT INTO policy_version (scope, version, mode, content, content_hash, created_by) VALUES ($1, 1, 'blocklist', '{"mode":"blocklist","rules":[]}', 'bench', 'bench')`,
@@ -72,7 +89,9 @@ async function main(): Promise<void> {
     });
     setup.done();
 
-    const [grouped, groupMs] = await timed(() => db.transaction((tx) => ctx.app.get(PolicyGroupService).assignUngrouped(tx)));
+    const [grouped, groupMs] = await timed(() =>
+      db.transaction((tx) => ctx.app.get(PolicyGroupService).assignUngrouped(tx)),
+    );
     await db.query(`DELETE FROM pgboss.job WHERE name = 'rollout.push'`); // the first-policy pushes are not what is measured
     await db.query('ANALYZE');
     const groups = await count(db, `SELECT count(*) AS n FROM policy_group`);
@@ -83,7 +102,16 @@ async function main(): Promise<void> {
     const state = await ctx.app.get(PolicyStateService).current(db.manager);
     const desired = {
       ...state,
-      policies: { ...state.policies, national: { ...state.policies.national, rules: [...state.policies.national.rules, { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' }] } },
+      policies: {
+        ...state.policies,
+        national: {
+          ...state.policies.national,
+          rules: [
+            ...state.policies.national.rules,
+            { app: 'nextcloud', action: 'block' as const, exemptable: false, legalBasis: 'Bench' },
+          ],
+        },
+      },
     };
     const [plan, planMs] = await timed(() => plans.planDesired(desired, ['national']));
     const [applied, applyMs] = await timed(() => plans.apply({ id: null, label: 'bench' }, plan));
@@ -94,7 +122,9 @@ async function main(): Promise<void> {
       jobs: await count(db, `SELECT count(*) AS n FROM pgboss.job`),
       devicesUpdated: await count(db, `SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'device'`),
     };
-    const [[, recomputeMs], peakRss] = await withPeakMemory(() => timed(() => ctx.app.get(RolloutEngine).prepare(rolloutId)));
+    const [[, recomputeMs], peakRss] = await withPeakMemory(() =>
+      timed(() => ctx.app.get(RolloutEngine).prepare(rolloutId)),
+    );
     await new Promise((r) => setTimeout(r, 600)); // statistics are flushed asynchronously
     const after = {
       groups: await count(db, `SELECT count(*) AS n FROM policy_group WHERE generation > 1`),
@@ -102,7 +132,10 @@ async function main(): Promise<void> {
       jobs: await count(db, `SELECT count(*) AS n FROM pgboss.job`),
       devicesUpdated: await count(db, `SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'device'`),
     };
-    const iphones = await count(db, `SELECT count(*) AS n FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = '${rolloutId}' WHERE d.platform = 'ios'`);
+    const iphones = await count(
+      db,
+      `SELECT count(*) AS n FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = '${rolloutId}' WHERE d.platform = 'ios'`,
+    );
     const [progress, progressMs] = await timed(() => ctx.app.get(RolloutService).operatorView({ id: rolloutId }));
 
     const result = {

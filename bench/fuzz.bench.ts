@@ -16,8 +16,28 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseYaml } from '../api/src/policies/as-code/policy-files';
 import { validateAgainst } from '../api/src/policies/as-code/schema-validator';
-import { apiCases, databaseFingerprint, emptyStats, FuzzRequest, FuzzStats, healthy, mergeStats, runCases } from '../api/test/support/fuzz';
-import { API_ENDPOINTS, APPLE_VOLATILE, appleCases, FuzzHost, LOGIN_STATE, prepareApiFixtures, prepareAppleFixtures, tokensFor, yamlFileMutation, yamlPlanCases } from '../api/test/support/fuzz-targets';
+import {
+  apiCases,
+  databaseFingerprint,
+  emptyStats,
+  FuzzRequest,
+  FuzzStats,
+  healthy,
+  mergeStats,
+  runCases,
+} from '../api/test/support/fuzz';
+import {
+  API_ENDPOINTS,
+  APPLE_VOLATILE,
+  appleCases,
+  FuzzHost,
+  LOGIN_STATE,
+  prepareApiFixtures,
+  prepareAppleFixtures,
+  tokensFor,
+  yamlFileMutation,
+  yamlPlanCases,
+} from '../api/test/support/fuzz-targets';
 import globalSetup from '../api/test/support/global-setup';
 import globalTeardown from '../api/test/support/global-teardown';
 import { startTestApp } from '../api/test/support/test-app';
@@ -37,7 +57,13 @@ interface TargetReport {
   seconds: number;
 }
 
-async function runTarget(name: string, total: number, make: (n: number, seed: number) => FuzzRequest[], host: FuzzHost, tokens: Map<string, string>): Promise<TargetReport> {
+async function runTarget(
+  name: string,
+  total: number,
+  make: (n: number, seed: number) => FuzzRequest[],
+  host: FuzzHost,
+  tokens: Map<string, string>,
+): Promise<TargetReport> {
   const bar = progressBar(name, total);
   const stats = emptyStats();
   const start = process.hrtime.bigint();
@@ -64,10 +90,25 @@ function runLoader(total: number): TargetReport {
         const { parsed, problems } = parseYaml('interieur.yaml', m.apply(file));
         const found = parsed ? validateAgainst('ministry', parsed.value) : problems;
         outcome = found.length > 0 ? 'refused' : 'loaded';
-        if (m.mustRefuse && found.length === 0) stats.failures.push({ target: 'loader', defect: m.label, request: '', status: 0, problem: 'a defective file was loaded', answer: '' });
+        if (m.mustRefuse && found.length === 0)
+          stats.failures.push({
+            target: 'loader',
+            defect: m.label,
+            request: '',
+            status: 0,
+            problem: 'a defective file was loaded',
+            answer: '',
+          });
       } catch (e) {
         outcome = 'threw';
-        stats.failures.push({ target: 'loader', defect: m.label, request: '', status: 0, problem: `threw ${(e as Error).message.slice(0, 200)}`, answer: '' });
+        stats.failures.push({
+          target: 'loader',
+          defect: m.label,
+          request: '',
+          status: 0,
+          problem: `threw ${(e as Error).message.slice(0, 200)}`,
+          answer: '',
+        });
       }
       stats.cases++;
       stats.byStatus[outcome] = (stats.byStatus[outcome] ?? 0) + 1;
@@ -81,11 +122,22 @@ function runLoader(total: number): TargetReport {
 
 async function main(): Promise<void> {
   await globalSetup();
-  const fake = await startFakeAmapi({ enterprises: ['enterprises/LC0interieur'], projectId: 'mdm-etat', autoApply: true, autoApplyDelayMs: 5 });
+  const fake = await startFakeAmapi({
+    enterprises: ['enterprises/LC0interieur'],
+    projectId: 'mdm-etat',
+    autoApply: true,
+    autoApplyDelayMs: 5,
+  });
   const t = await startTestApp({
     listen: true,
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
-    apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+    apple: {
+      serverBaseUrl: 'http://127.0.0.1:9',
+      apnsHost: '127.0.0.1',
+      apnsPort: 9,
+      identityFrom: 'signature',
+      proxyCertHeader: 'X-Client-Certificate',
+    },
     android: fakeAmapiSettings(fake, { quotaPer100s: 1_000_000 }),
   });
   let failed: boolean;
@@ -99,9 +151,21 @@ async function main(): Promise<void> {
     console.log(`fuzz: ${TOTAL} cases, seed ${SEED}, ${CONCURRENCY} in flight`);
 
     const reports = [
-      await runTarget('JSON API', Math.round(TOTAL * 0.5), (n, seed) => apiCases(API_ENDPOINTS, fixtures, n, seed), host, tokens),
+      await runTarget(
+        'JSON API',
+        Math.round(TOTAL * 0.5),
+        (n, seed) => apiCases(API_ENDPOINTS, fixtures, n, seed),
+        host,
+        tokens,
+      ),
       await runTarget('Apple MDM', Math.round(TOTAL * 0.3), (n, seed) => appleCases(apple, n, seed), host, tokens),
-      await runTarget('YAML plans (API)', Math.round(TOTAL * 0.1), (n, seed) => yamlPlanCases(fixtures, n, seed), host, tokens),
+      await runTarget(
+        'YAML plans (API)',
+        Math.round(TOTAL * 0.1),
+        (n, seed) => yamlPlanCases(fixtures, n, seed),
+        host,
+        tokens,
+      ),
       runLoader(TOTAL - Math.round(TOTAL * 0.5) - Math.round(TOTAL * 0.3) - Math.round(TOTAL * 0.1)),
     ];
     const up = await healthy(host.server);
@@ -113,12 +177,21 @@ async function main(): Promise<void> {
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([s, n]) => `${s}: ${n}`)
         .join(', ');
-      console.log(`${r.name.padEnd(30)} ${String(r.stats.cases).padStart(7)} ${String(Math.round(r.stats.cases / r.seconds)).padStart(9)}  ${outcomes}`);
+      console.log(
+        `${r.name.padEnd(30)} ${String(r.stats.cases).padStart(7)} ${String(Math.round(r.stats.cases / r.seconds)).padStart(9)}  ${outcomes}`,
+      );
     }
     const all = reports.reduce((acc, r) => mergeStats(acc, r.stats), emptyStats());
-    const fiveHundreds = Object.entries(all.byStatus).filter(([s]) => Number(s) >= 500).reduce((n, [, c]) => n + c, 0);
-    console.log(`\ntotal ${all.cases} cases in ${reports.reduce((s, r) => s + r.seconds, 0).toFixed(1)} s; 5xx: ${fiveHundreds}; properties violated: ${all.failures.length}; /health after: ${up ? 'up' : 'DOWN'}; database unchanged: ${unchanged ? 'yes' : 'NO'}`);
-    for (const f of all.failures.slice(0, 20)) console.log(`  ✗ [${f.target}] ${f.problem} — ${f.defect}\n    ${f.request.slice(0, 300)}\n    → ${f.answer.slice(0, 200)}`);
+    const fiveHundreds = Object.entries(all.byStatus)
+      .filter(([s]) => Number(s) >= 500)
+      .reduce((n, [, c]) => n + c, 0);
+    console.log(
+      `\ntotal ${all.cases} cases in ${reports.reduce((s, r) => s + r.seconds, 0).toFixed(1)} s; 5xx: ${fiveHundreds}; properties violated: ${all.failures.length}; /health after: ${up ? 'up' : 'DOWN'}; database unchanged: ${unchanged ? 'yes' : 'NO'}`,
+    );
+    for (const f of all.failures.slice(0, 20))
+      console.log(
+        `  ✗ [${f.target}] ${f.problem} — ${f.defect}\n    ${f.request.slice(0, 300)}\n    → ${f.answer.slice(0, 200)}`,
+      );
     failed = all.failures.length > 0 || !up || !unchanged;
   } finally {
     await t.close();

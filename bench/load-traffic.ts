@@ -65,15 +65,24 @@ async function mint(idp: IdentityProvider, sub: string): Promise<string> {
 }
 
 /** Blocked apps an agent of each ministry may ask an exemption for, read through the API like the interface does. */
-async function exemptableApps(baseUrl: string, agents: LoadAgent[]): Promise<Map<string, { app: string; days: number }[]>> {
+async function exemptableApps(
+  baseUrl: string,
+  agents: LoadAgent[],
+): Promise<Map<string, { app: string; days: number }[]>> {
   const out = new Map<string, { app: string; days: number }[]>();
   for (const ministry of LOAD_MINISTRIES) {
     const agent = agents.find((a) => a.ministry === ministry);
     if (!agent) continue;
-    const res = await fetch(`${baseUrl}/agents/me/effective-policy`, { headers: { authorization: `Bearer ${agent.token}` } });
+    const res = await fetch(`${baseUrl}/agents/me/effective-policy`, {
+      headers: { authorization: `Bearer ${agent.token}` },
+    });
     if (!res.ok) throw new Error(`effective policy for ${ministry}: HTTP ${res.status} ${await res.text()}`);
-    const policy = (await res.json()) as { apps: { app: string; action: string; exemptable: boolean; maxExemptionDays: number | null }[] };
-    const apps = policy.apps.filter((a) => a.action === 'block' && a.exemptable).map((a) => ({ app: a.app, days: Math.min(30, a.maxExemptionDays ?? 30) }));
+    const policy = (await res.json()) as {
+      apps: { app: string; action: string; exemptable: boolean; maxExemptionDays: number | null }[];
+    };
+    const apps = policy.apps
+      .filter((a) => a.action === 'block' && a.exemptable)
+      .map((a) => ({ app: a.app, days: Math.min(30, a.maxExemptionDays ?? 30) }));
     if (apps.length < 2) throw new Error(`${ministry}: fewer than 2 exemptable apps, the traffic needs some`);
     out.set(ministry, apps);
   }
@@ -106,8 +115,12 @@ export async function seedLoadPopulation(
        SELECT a.id, a.sub, d.id AS device FROM a JOIN d ON d.agent_id = a.id ORDER BY a.sub`,
       [ministry, opts.agentsPerMinistry],
     )) as { id: string; sub: string; device: string }[];
-    agentIds.set(ministry, rows.map((r) => r.id));
-    for (const row of rows) agents.push({ token: await mint(idp, row.sub), ministry, deviceId: row.device, nextApp: 1 });
+    agentIds.set(
+      ministry,
+      rows.map((r) => r.id),
+    );
+    for (const row of rows)
+      agents.push({ token: await mint(idp, row.sub), ministry, deviceId: row.device, nextApp: 1 });
 
     const approverRows = (await db.query(
       `WITH m AS (SELECT email_domains[1] AS domain FROM ministry WHERE code = $1),
@@ -130,9 +143,17 @@ export async function seedLoadPopulation(
        SELECT id, $1, $2, 'Animation du compte institutionnel du ministère (charge)', $3, 'pending', now() - (random() * interval '20 days')
          FROM unnest($4::uuid[]) id
        RETURNING id`,
-      [ministry, exemptable.get(ministry)?.[0].app, exemptable.get(ministry)?.[0].days, (agentIds.get(ministry) ?? []).slice(0, opts.pendingPerMinistry)],
+      [
+        ministry,
+        exemptable.get(ministry)?.[0].app,
+        exemptable.get(ministry)?.[0].days,
+        (agentIds.get(ministry) ?? []).slice(0, opts.pendingPerMinistry),
+      ],
     )) as { id: string }[];
-    pending.set(ministry, rows.map((r) => r.id));
+    pending.set(
+      ministry,
+      rows.map((r) => r.id),
+    );
   }
   return { agents, approvers, exemptable, pending };
 }
@@ -203,7 +224,10 @@ export function driveLoad(
   const json = (method: string, path: string, token: string, body?: unknown): PlannedRequest => ({
     method,
     path,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
@@ -217,7 +241,10 @@ export function driveLoad(
       case 1:
         return ((ctx.kind = 'GET /me/devices'), json('GET', '/me/devices', agent.token));
       case 2:
-        return ((ctx.kind = 'GET /devices/:id/effective-policy'), json('GET', `/devices/${agent.deviceId}/effective-policy`, agent.token));
+        return (
+          (ctx.kind = 'GET /devices/:id/effective-policy'),
+          json('GET', `/devices/${agent.deviceId}/effective-policy`, agent.token)
+        );
       case 3:
         return ((ctx.kind = 'GET /me/exemptions'), json('GET', '/me/exemptions', agent.token));
       default: {
@@ -227,7 +254,10 @@ export function driveLoad(
           ctx.kind = 'POST /exemptions';
           return json('POST', '/exemptions', agent.token, { app, days, justification: JUSTIFICATION });
         }
-        return ((ctx.kind = 'GET /agents/me/effective-policy'), json('GET', '/agents/me/effective-policy', agent.token));
+        return (
+          (ctx.kind = 'GET /agents/me/effective-policy'),
+          json('GET', '/agents/me/effective-policy', agent.token)
+        );
       }
     }
   }
@@ -237,16 +267,32 @@ export function driveLoad(
     switch (ctx.step++ % 3) {
       case 0:
         ctx.exemptionId = population.pending.get(approver.ministry)?.shift();
-        return ((ctx.kind = 'GET /ministries/:code/exemptions'), json('GET', `/ministries/${approver.ministry}/exemptions?status=pending`, approver.token));
+        return (
+          (ctx.kind = 'GET /ministries/:code/exemptions'),
+          json('GET', `/ministries/${approver.ministry}/exemptions?status=pending`, approver.token)
+        );
       case 1:
-        if (!ctx.exemptionId) return ((ctx.kind = 'GET /ministries/:code/exemptions'), json('GET', `/ministries/${approver.ministry}/exemptions?status=approved`, approver.token));
+        if (!ctx.exemptionId)
+          return (
+            (ctx.kind = 'GET /ministries/:code/exemptions'),
+            json('GET', `/ministries/${approver.ministry}/exemptions?status=approved`, approver.token)
+          );
         return ((ctx.kind = 'GET /exemptions/:id'), json('GET', `/exemptions/${ctx.exemptionId}`, approver.token));
       default: {
         const id = ctx.exemptionId;
         ctx.exemptionId = undefined;
         if (!id) return ((ctx.kind = 'GET /me/notifications'), json('GET', '/me/notifications', approver.token));
-        if (decisions++ % 4 === 3) return ((ctx.kind = 'POST /exemptions/:id/deny'), json('POST', `/exemptions/${id}/deny`, approver.token, { reason: 'Le besoin peut être couvert par le compte du service de presse.' }));
-        return ((ctx.kind = 'POST /exemptions/:id/approve'), json('POST', `/exemptions/${id}/approve`, approver.token, { days: 30 }));
+        if (decisions++ % 4 === 3)
+          return (
+            (ctx.kind = 'POST /exemptions/:id/deny'),
+            json('POST', `/exemptions/${id}/deny`, approver.token, {
+              reason: 'Le besoin peut être couvert par le compte du service de presse.',
+            })
+          );
+        return (
+          (ctx.kind = 'POST /exemptions/:id/approve'),
+          json('POST', `/exemptions/${id}/approve`, approver.token, { days: 30 })
+        );
       }
     }
   }
@@ -254,7 +300,14 @@ export function driveLoad(
   // One virtual user per connection, each going through its sessions one request at a time: 4 in 5
   // play agents, the 5th an approver of one ministry.
   const idle: Context[] = Array.from({ length: connections }, (_, i) =>
-    i % 5 === 4 ? { role: 'approver', step: 0, kind: '', approver: population.approvers[Math.floor(i / 5) % population.approvers.length] } : { role: 'agent', step: 0, kind: '' },
+    i % 5 === 4
+      ? {
+          role: 'approver',
+          step: 0,
+          kind: '',
+          approver: population.approvers[Math.floor(i / 5) % population.approvers.length],
+        }
+      : { role: 'agent', step: 0, kind: '' },
   );
   const total = Math.round(opts.rate * opts.seconds);
   const due: number[] = [];
@@ -285,7 +338,15 @@ export function driveLoad(
         if (finished === total) complete();
       };
       const req = httpRequest(
-        { agent: agentPool, host: target.hostname, port: target.port, method: planned.method, path: planned.path, headers: planned.headers, timeout: 10_000 },
+        {
+          agent: agentPool,
+          host: target.hostname,
+          port: target.port,
+          method: planned.method,
+          path: planned.path,
+          headers: planned.headers,
+          timeout: 10_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -315,7 +376,10 @@ export function driveLoad(
       agentPool.destroy();
       const seconds = (performance.now() - start) / 1000;
       const sorted = latencies.sort((a, b) => a - b);
-      const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN) * 10) / 10;
+      const at = (p: number) =>
+        Math.round(
+          (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN) * 10,
+        ) / 10;
       ok({
         seconds: Math.round(seconds * 10) / 10,
         requests: sorted.length,
@@ -327,7 +391,10 @@ export function driveLoad(
         serverErrors: Object.entries(statuses).reduce((n, [code, count]) => n + (Number(code) >= 500 ? count : 0), 0),
         requestErrors,
         firstRequestError,
-        decisions: Object.entries(byRequest).reduce((n, [k, counts]) => n + (k.startsWith('POST /exemptions/') ? (counts['200'] ?? 0) : 0), 0),
+        decisions: Object.entries(byRequest).reduce(
+          (n, [k, counts]) => n + (k.startsWith('POST /exemptions/') ? (counts['200'] ?? 0) : 0),
+          0,
+        ),
         created,
       });
     };

@@ -21,7 +21,16 @@ import { CreateAppOptions } from '../api/src/app.factory';
 import { DEFAULT_RATE_LIMIT } from '../api/src/security/rate-limit-settings';
 import { startDevIdp } from '../api/test/support/dev-idp';
 import { driveLoad, LoadReport, seedLoadPopulation } from './load-traffic';
-import { benchAppOptions, benchContext, cpuMeter, forkService, processCpuMs, progressBar, serveInChild, stopService } from './support';
+import {
+  benchAppOptions,
+  benchContext,
+  cpuMeter,
+  forkService,
+  processCpuMs,
+  progressBar,
+  serveInChild,
+  stopService,
+} from './support';
 
 const RATE = Number(process.env.LOAD_RATE ?? 300);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
@@ -37,7 +46,12 @@ interface ServerConfig {
   issuer: string;
 }
 function serviceOptions(config: ServerConfig): CreateAppOptions {
-  return benchAppOptions(config.databaseUrl, { oidc: { issuer: config.issuer, audience: AUDIENCE }, logLevel: 'error', bodyLimitBytes: 1_000_000, rateLimit: DEFAULT_RATE_LIMIT });
+  return benchAppOptions(config.databaseUrl, {
+    oidc: { issuer: config.issuer, audience: AUDIENCE },
+    logLevel: 'error',
+    bodyLimitBytes: 1_000_000,
+    rateLimit: DEFAULT_RATE_LIMIT,
+  });
 }
 
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
@@ -48,26 +62,48 @@ async function main(): Promise<void> {
   let server: { url: string; child: ChildProcess } | undefined;
   let report: LoadReport | undefined;
   try {
-    server = await forkService(__filename, 'server', { databaseUrl: ctx.url, issuer: idp.issuer } satisfies ServerConfig);
+    server = await forkService(__filename, 'server', {
+      databaseUrl: ctx.url,
+      issuer: idp.issuer,
+    } satisfies ServerConfig);
     const privateJwk = (JSON.parse(readFileSync(idp.jwksOutPath, 'utf8')) as { keys: JWK[] }).keys[0];
-    const population = await seedLoadPopulation(ctx.db, { issuer: idp.issuer, audience: AUDIENCE, privateJwk }, server.url, {
-      agentsPerMinistry: AGENTS,
-      approversPerMinistry: APPROVERS,
-      pendingPerMinistry: PENDING,
-    });
-    if (WARMUP_SECONDS > 0) await driveLoad(server.url, population, { rate: RATE, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
+    const population = await seedLoadPopulation(
+      ctx.db,
+      { issuer: idp.issuer, audience: AUDIENCE, privateJwk },
+      server.url,
+      {
+        agentsPerMinistry: AGENTS,
+        approversPerMinistry: APPROVERS,
+        pendingPerMinistry: PENDING,
+      },
+    );
+    if (WARMUP_SECONDS > 0)
+      await driveLoad(server.url, population, { rate: RATE, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
     const loadBefore = load();
     const meter = ctx.pgDir ? cpuMeter(ctx.pgDir) : undefined;
     const serviceCpu0 = processCpuMs(server.child.pid);
     const bar = progressBar(`${RATE} req/s for ${SECONDS} s`, SECONDS);
-    report = await driveLoad(server.url, population, { rate: RATE, seconds: SECONDS, connections: CONNECTIONS, onSecond: () => bar.tick() });
+    report = await driveLoad(server.url, population, {
+      rate: RATE,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      onSecond: () => bar.tick(),
+    });
     bar.done();
     const cpu = meter?.();
-    const serviceCpuPercent = Math.round(((processCpuMs(server.child.pid) - serviceCpu0) / (report.seconds * 1000)) * 100);
+    const serviceCpuPercent = Math.round(
+      ((processCpuMs(server.child.pid) - serviceCpu0) / (report.seconds * 1000)) * 100,
+    );
     console.log(
       JSON.stringify(
         {
-          target: { rate: RATE, seconds: SECONDS, connections: CONNECTIONS, agents: AGENTS * 4, approvers: APPROVERS * 4 },
+          target: {
+            rate: RATE,
+            seconds: SECONDS,
+            connections: CONNECTIONS,
+            agents: AGENTS * 4,
+            approvers: APPROVERS * 4,
+          },
           achieved: { requests: report.requests, requestsPerSecond: report.requestsPerSecond },
           latencyMs: report.latencyMs,
           statuses: report.statuses,
@@ -77,7 +113,12 @@ async function main(): Promise<void> {
           firstRequestError: report.firstRequestError,
           writes: { created: report.created, decisions: report.decisions },
           byRequest: report.byRequest,
-          cpuPercentOfOneCore: { service: serviceCpuPercent, loadGeneratorProcess: cpu?.nodeProcessPercent, postgres: cpu?.postgresPercent, machine: cpu?.machinePercent },
+          cpuPercentOfOneCore: {
+            service: serviceCpuPercent,
+            loadGeneratorProcess: cpu?.nodeProcessPercent,
+            postgres: cpu?.postgresPercent,
+            machine: cpu?.machinePercent,
+          },
           loadAverage: { before: loadBefore, after: load() },
         },
         null,
@@ -90,7 +131,9 @@ async function main(): Promise<void> {
     await ctx.stop();
   }
   if (!report || report.serverErrors > 0 || report.requestErrors > 0) {
-    console.error(`FAILED: ${report?.serverErrors ?? '?'} server errors (5xx), ${report?.requestErrors ?? '?'} requests without an answer`);
+    console.error(
+      `FAILED: ${report?.serverErrors ?? '?'} server errors (5xx), ${report?.requestErrors ?? '?'} requests without an answer`,
+    );
     process.exit(1);
   }
   process.exit(0);

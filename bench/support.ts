@@ -42,7 +42,12 @@ export async function benchContext(name: string, adapters: PlatformAdapter[] = [
     url = u.toString();
   } else {
     pgDir = mkdtempSync(join(tmpdir(), 'mdm-bench-'));
-    const pg = await startEmbeddedPostgres({ dir: pgDir, port: 54500 + Math.floor(Math.random() * 400), database: name, persistent: false });
+    const pg = await startEmbeddedPostgres({
+      dir: pgDir,
+      port: 54500 + Math.floor(Math.random() * 400),
+      database: name,
+      persistent: false,
+    });
     url = pg.url;
     stopPg = () => pg.stop();
   }
@@ -72,7 +77,13 @@ export async function benchContext(name: string, adapters: PlatformAdapter[] = [
 }
 
 export function progressBar(label: string, total: number): { tick: (n?: number) => void; done: () => void } {
-  const bar = new SingleBar({ format: `${label.padEnd(28)} {bar} {percentage}% {value}/{total} {eta_formatted} left`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 });
+  const bar = new SingleBar({
+    format: `${label.padEnd(28)} {bar} {percentage}% {value}/{total} {eta_formatted} left`,
+    stream: process.stderr,
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
+  });
   bar.start(total, 0);
   return { tick: (n = 1) => bar.increment(n), done: () => bar.stop() };
 }
@@ -92,7 +103,13 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 export function summary(samples: number[]): { n: number; p50: number; p95: number; p99: number; max: number } {
   const s = [...samples].sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, p50: round(percentile(s, 50)), p95: round(percentile(s, 95)), p99: round(percentile(s, 99)), max: round(s[s.length - 1]) };
+  return {
+    n: s.length,
+    p50: round(percentile(s, 50)),
+    p95: round(percentile(s, 95)),
+    p99: round(percentile(s, 99)),
+    max: round(s[s.length - 1]),
+  };
 }
 
 // --- CPU accounting and load helpers shared by the benchmarks -------------------------------------
@@ -119,7 +136,8 @@ export function postgresCpuMs(dataDir: string): Map<number, number> {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[1] = ppid, f[11] = utime, f[12] = stime (clock ticks)
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
+      if (Number(entry) === postmaster || Number(f[1]) === postmaster)
+        out.set(Number(entry), (Number(f[11]) + Number(f[12])) * 10); // USER_HZ = 100
     } catch {
       // the process ended meanwhile
     }
@@ -147,7 +165,14 @@ export function postgresCpuSince(dataDir: string, before: Map<number, number>): 
 
 /** Percent of one core over the wall time: this process (service or bare server, plus the load worker thread), PostgreSQL, the machine (2 busy cores = 200). */
 export function cpuMeter(pgDataDir: string): () => CpuUse {
-  const sample = () => cpus().reduce((acc, c) => ({ idle: acc.idle + c.times.idle, total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, total: 0 });
+  const sample = () =>
+    cpus().reduce(
+      (acc, c) => ({
+        idle: acc.idle + c.times.idle,
+        total: acc.total + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq,
+      }),
+      { idle: 0, total: 0 },
+    );
   const start = sample();
   const proc = process.cpuUsage();
   const pg0 = postgresCpuMs(pgDataDir);
@@ -159,7 +184,9 @@ export function cpuMeter(pgDataDir: string): () => CpuUse {
     return {
       nodeProcessPercent: Math.round(((p.user + p.system) / 1000 / wallMs) * 100),
       postgresPercent: Math.round((postgresCpuSince(pgDataDir, pg0) / wallMs) * 100),
-      machinePercent: Math.round((1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length),
+      machinePercent: Math.round(
+        (1 - (end.idle - start.idle) / Math.max(1, end.total - start.total)) * 100 * cpus().length,
+      ),
     };
   };
 }
@@ -174,7 +201,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function inParallel(n: number, concurrency: number, fn: (i: number) => Promise<void>, onDone?: () => void): Promise<void> {
+export async function inParallel(
+  n: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+  onDone?: () => void,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, concurrency) }, async () => {
@@ -221,7 +253,10 @@ export function serveInChild<C>(label: string, options: (config: C) => CreateApp
         app = await createApp(options(m.config));
         await app.init();
         await app.listen(0, '127.0.0.1');
-        process.send?.({ type: 'started', url: (await app.getUrl()).replace('[::1]', '127.0.0.1') } satisfies FromServiceChild);
+        process.send?.({
+          type: 'started',
+          url: (await app.getUrl()).replace('[::1]', '127.0.0.1'),
+        } satisfies FromServiceChild);
       } else {
         await app?.close();
         process.exit(0);
@@ -234,8 +269,16 @@ export function serveInChild<C>(label: string, options: (config: C) => CreateApp
 }
 
 /** In the parent: forks `file` with BENCH_ROLE=`role`, sends it `config`, resolves with its URL. */
-export async function forkService<C>(file: string, role: string, config: C): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(file, [], { env: { ...process.env, BENCH_ROLE: role }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function forkService<C>(
+  file: string,
+  role: string,
+  config: C,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(file, [], {
+    env: { ...process.env, BENCH_ROLE: role },
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((ok, ko) => {
     child.once('error', ko);
     child.once('exit', (code) => ko(new Error(`${role} exited (${code})`)));

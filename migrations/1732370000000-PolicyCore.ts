@@ -37,7 +37,9 @@ export class PolicyCore1732370000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         CHECK ((role = 'national-admin') = (ministry_code IS NULL))
       )`);
-    await q.query(`CREATE UNIQUE INDEX role_assignment_unique ON role_assignment (agent_id, role, coalesce(ministry_code, ''))`);
+    await q.query(
+      `CREATE UNIQUE INDEX role_assignment_unique ON role_assignment (agent_id, role, coalesce(ministry_code, ''))`,
+    );
     await q.query(`
       CREATE TABLE app (
         slug text PRIMARY KEY CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'),
@@ -147,7 +149,19 @@ export class PolicyCore1732370000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['audit_head', 'audit_event', 'exemption', 'device', 'policy_plan', 'policy_version', 'policy', 'app', 'role_assignment', 'agent', 'ministry']) {
+    for (const table of [
+      'audit_head',
+      'audit_event',
+      'exemption',
+      'device',
+      'policy_plan',
+      'policy_version',
+      'policy',
+      'app',
+      'role_assignment',
+      'agent',
+      'ministry',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

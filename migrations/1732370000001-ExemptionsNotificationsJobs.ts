@@ -10,8 +10,12 @@ export class ExemptionsNotificationsJobs1732370000001 implements MigrationInterf
     await q.query(`ALTER TABLE exemption ADD COLUMN renewal_of uuid REFERENCES exemption(id)`);
     await q.query(`ALTER TABLE exemption ADD COLUMN expiry_reminded_at timestamptz`);
     // One pending and one active exemption per agent and app, whatever the race.
-    await q.query(`CREATE UNIQUE INDEX exemption_one_pending ON exemption (agent_id, app_slug) WHERE status = 'pending'`);
-    await q.query(`CREATE UNIQUE INDEX exemption_one_approved ON exemption (agent_id, app_slug) WHERE status = 'approved'`);
+    await q.query(
+      `CREATE UNIQUE INDEX exemption_one_pending ON exemption (agent_id, app_slug) WHERE status = 'pending'`,
+    );
+    await q.query(
+      `CREATE UNIQUE INDEX exemption_one_approved ON exemption (agent_id, app_slug) WHERE status = 'approved'`,
+    );
     await q.query(`CREATE INDEX exemption_due_idx ON exemption (valid_until) WHERE status = 'approved'`);
     await q.query(`CREATE INDEX exemption_queue_idx ON exemption (ministry_code, status, requested_at, app_slug)`);
     await q.query(`DROP INDEX exemption_ministry_status_idx`);
@@ -36,6 +40,8 @@ export class ExemptionsNotificationsJobs1732370000001 implements MigrationInterf
     await q.query(`DROP TABLE notification`);
     await q.query(`DROP INDEX exemption_one_pending, exemption_one_approved, exemption_due_idx, exemption_queue_idx`);
     await q.query(`CREATE INDEX exemption_ministry_status_idx ON exemption (ministry_code, status, requested_at)`);
-    await q.query(`ALTER TABLE exemption DROP COLUMN approved_days, DROP COLUMN renewal_of, DROP COLUMN expiry_reminded_at`);
+    await q.query(
+      `ALTER TABLE exemption DROP COLUMN approved_days, DROP COLUMN renewal_of, DROP COLUMN expiry_reminded_at`,
+    );
   }
 }

@@ -36,7 +36,9 @@ export class RolloutEngine1732370000002 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz
       )`);
-    await q.query(`CREATE INDEX rollout_active_idx ON rollout (status) WHERE status IN ('preparing', 'running', 'paused')`);
+    await q.query(
+      `CREATE INDEX rollout_active_idx ON rollout (status) WHERE status IN ('preparing', 'running', 'paused')`,
+    );
     await q.query(`
       CREATE TABLE rollout_group (
         rollout_id uuid NOT NULL REFERENCES rollout(id) ON DELETE CASCADE,
@@ -49,10 +51,14 @@ export class RolloutEngine1732370000002 implements MigrationInterface {
     await q.query(`ALTER TABLE device DROP COLUMN desired_hash`);
     await q.query(`ALTER TABLE device ADD COLUMN group_id text REFERENCES policy_group(id)`);
     // A stable position in [0, 10000) decides in which stage of a staged rollout the device comes.
-    await q.query(`ALTER TABLE device ADD COLUMN bucket integer NOT NULL DEFAULT floor(random() * 10000) CHECK (bucket >= 0 AND bucket < 10000)`);
+    await q.query(
+      `ALTER TABLE device ADD COLUMN bucket integer NOT NULL DEFAULT floor(random() * 10000) CHECK (bucket >= 0 AND bucket < 10000)`,
+    );
     await q.query(`ALTER TABLE device ADD COLUMN bound_policy text`);
     await q.query(`ALTER TABLE device ADD COLUMN pushed_hash text`);
-    await q.query(`ALTER TABLE device ADD COLUMN push_state text NOT NULL DEFAULT 'ok' CHECK (push_state IN ('ok', 'retrying', 'failed'))`);
+    await q.query(
+      `ALTER TABLE device ADD COLUMN push_state text NOT NULL DEFAULT 'ok' CHECK (push_state IN ('ok', 'retrying', 'failed'))`,
+    );
     await q.query(`ALTER TABLE device ADD COLUMN push_attempts integer NOT NULL DEFAULT 0`);
     await q.query(`ALTER TABLE device ADD COLUMN last_push_at timestamptz`);
     await q.query(`ALTER TABLE device ADD COLUMN push_error text`);
@@ -62,7 +68,9 @@ export class RolloutEngine1732370000002 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX device_group_idx, device_push_state_idx`);
-    await q.query(`ALTER TABLE device DROP COLUMN group_id, DROP COLUMN bucket, DROP COLUMN bound_policy, DROP COLUMN pushed_hash, DROP COLUMN push_state, DROP COLUMN push_attempts, DROP COLUMN last_push_at, DROP COLUMN push_error`);
+    await q.query(
+      `ALTER TABLE device DROP COLUMN group_id, DROP COLUMN bucket, DROP COLUMN bound_policy, DROP COLUMN pushed_hash, DROP COLUMN push_state, DROP COLUMN push_attempts, DROP COLUMN last_push_at, DROP COLUMN push_error`,
+    );
     await q.query(`ALTER TABLE device ADD COLUMN desired_hash text`);
     await q.query(`DROP TABLE rollout_group`);
     await q.query(`DROP TABLE rollout`);

@@ -65,7 +65,14 @@ export class AndroidEnterprise1732370000003 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE device DROP COLUMN compliance_reason, DROP COLUMN unenrolled_at`);
-    for (const table of ['rate_limit', 'android_enrollment_token', 'android_web_app', 'android_policy_publication', 'android_signup', 'android_enterprise']) {
+    for (const table of [
+      'rate_limit',
+      'android_enrollment_token',
+      'android_web_app',
+      'android_policy_publication',
+      'android_signup',
+      'android_enterprise',
+    ]) {
       await q.query(`DROP TABLE ${table}`);
     }
   }

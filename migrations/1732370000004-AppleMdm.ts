@@ -65,12 +65,17 @@ export class AppleMdm1732370000004 implements MigrationInterface {
         result jsonb,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX apple_command_next_idx ON apple_command (device_id, seq) WHERE status IN ('queued', 'sent', 'not-now')`);
+    await q.query(
+      `CREATE INDEX apple_command_next_idx ON apple_command (device_id, seq) WHERE status IN ('queued', 'sent', 'not-now')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE apple_command`);
-    await q.query(`ALTER TABLE device DROP COLUMN apple_identity_serial, DROP COLUMN apns_token, DROP COLUMN push_magic, DROP COLUMN apns_topic, DROP COLUMN apns_dead_at, DROP COLUMN supervised, DROP COLUMN inventory_at`);
-    for (const table of ['apple_identity', 'apple_enrollment', 'apple_push_certificate', 'apple_ca']) await q.query(`DROP TABLE ${table}`);
+    await q.query(
+      `ALTER TABLE device DROP COLUMN apple_identity_serial, DROP COLUMN apns_token, DROP COLUMN push_magic, DROP COLUMN apns_topic, DROP COLUMN apns_dead_at, DROP COLUMN supervised, DROP COLUMN inventory_at`,
+    );
+    for (const table of ['apple_identity', 'apple_enrollment', 'apple_push_certificate', 'apple_ca'])
+      await q.query(`DROP TABLE ${table}`);
   }
 }

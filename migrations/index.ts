@@ -7,4 +7,12 @@ import { Sessions1732370000005 } from './1732370000005-Sessions';
 import { AuditGrants1732370000006 } from './1732370000006-AuditGrants';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
-export const MIGRATIONS = [PolicyCore1732370000000, ExemptionsNotificationsJobs1732370000001, RolloutEngine1732370000002, AndroidEnterprise1732370000003, AppleMdm1732370000004, Sessions1732370000005, AuditGrants1732370000006];
+export const MIGRATIONS = [
+  PolicyCore1732370000000,
+  ExemptionsNotificationsJobs1732370000001,
+  RolloutEngine1732370000002,
+  AndroidEnterprise1732370000003,
+  AppleMdm1732370000004,
+  Sessions1732370000005,
+  AuditGrants1732370000006,
+];

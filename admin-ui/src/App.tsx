@@ -66,8 +66,16 @@ export function App() {
         quickAccessItems={
           me.data
             ? [
-                { iconId: 'fr-icon-account-circle-line', text: me.data.displayName, linkProps: { href: href(home?.id ?? '') } },
-                { iconId: 'fr-icon-logout-box-r-line', text: 'Se déconnecter', buttonProps: { onClick: logout, type: 'button' } },
+                {
+                  iconId: 'fr-icon-account-circle-line',
+                  text: me.data.displayName,
+                  linkProps: { href: href(home?.id ?? '') },
+                },
+                {
+                  iconId: 'fr-icon-logout-box-r-line',
+                  text: 'Se déconnecter',
+                  buttonProps: { onClick: logout, type: 'button' },
+                },
               ]
             : [{ iconId: 'fr-icon-lock-line', text: 'Se connecter', linkProps: { href: loginUrl() } }]
         }
@@ -78,7 +86,9 @@ export function App() {
         }
       />
       <main id="contenu" tabIndex={-1} className="fr-container fr-py-5w" style={{ minHeight: '60vh' }}>
-        {logoutError && <ErrorAlert title="Déconnexion impossible" error={logoutError} onClose={() => setLogoutError(undefined)} />}
+        {logoutError && (
+          <ErrorAlert title="Déconnexion impossible" error={logoutError} onClose={() => setLogoutError(undefined)} />
+        )}
         {signedOut ? (
           <SignIn />
         ) : me.error ? (

@@ -64,15 +64,18 @@ const FRENCH_BY_CODE: Record<string, string> = {
   'policy.plan-already-applied': 'Ce plan a déjà été appliqué.',
   'policy.conflicting-rule': 'Une règle du ministère contredit le socle national.',
   'policy.invalid-policy': 'La politique proposée est invalide.',
-  'policy.invalid-stages': 'Les étapes doivent être des pourcentages croissants se terminant par 100 (par exemple 1, 10, 100).',
+  'policy.invalid-stages':
+    'Les étapes doivent être des pourcentages croissants se terminant par 100 (par exemple 1, 10, 100).',
   'request.malformed-json': 'La requête envoyée est mal formée.',
   'exemption.not-exemptable': 'Cette application est bloquée par une règle qui n’admet aucune dérogation.',
   'exemption.not-blocked': 'Cette application n’est pas bloquée pour vous : aucune dérogation n’est nécessaire.',
   'exemption.already-exists': 'Vous avez déjà une demande en cours ou une dérogation active pour cette application.',
   'exemption.period-too-long': 'La durée demandée dépasse le maximum permis par la règle.',
   'exemption.self-decision': 'Vous ne pouvez pas décider de votre propre demande.',
-  'exemption.invalid-transition': 'Cette demande a déjà été traitée ou n’est plus dans un état qui permet cette action.',
-  'exemption.rule-changed': 'La politique a changé depuis la demande : l’application n’est plus bloquée ou n’admet plus de dérogation.',
+  'exemption.invalid-transition':
+    'Cette demande a déjà été traitée ou n’est plus dans un état qui permet cette action.',
+  'exemption.rule-changed':
+    'La politique a changé depuis la demande : l’application n’est plus bloquée ou n’admet plus de dérogation.',
   'exemption.unknown-device': 'Cet appareil ne vous appartient pas ou n’existe pas.',
   'directory.self-demotion': 'Vous ne pouvez pas retirer vos propres droits d’administration.',
   'rollout.invalid-transition': 'Ce déploiement n’est pas dans un état qui permet cette action.',
@@ -118,7 +121,12 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, credentials: 'include', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, {
+      method,
+      credentials: 'include',
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (e) {
     throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e), frenchLead(0, 'network'));
   }
@@ -160,30 +168,39 @@ export const api = {
   cancelExemption: (id: string) => request<Exemption>('POST', `/exemptions/${enc(id)}/cancel`),
   renewExemption: (id: string, justification?: string) =>
     request<Exemption>('POST', `/exemptions/${enc(id)}/renew`, justification ? { justification } : {}),
-  approveExemption: (id: string, days?: number) => request<Exemption>('POST', `/exemptions/${enc(id)}/approve`, days ? { days } : {}),
+  approveExemption: (id: string, days?: number) =>
+    request<Exemption>('POST', `/exemptions/${enc(id)}/approve`, days ? { days } : {}),
   denyExemption: (id: string, reason: string) => request<Exemption>('POST', `/exemptions/${enc(id)}/deny`, { reason }),
-  revokeExemption: (id: string, reason: string) => request<Exemption>('POST', `/exemptions/${enc(id)}/revoke`, { reason }),
+  revokeExemption: (id: string, reason: string) =>
+    request<Exemption>('POST', `/exemptions/${enc(id)}/revoke`, { reason }),
   exemptionQueue: (ministry: string, status: ExemptionStatus = 'pending') =>
     request<Page<Exemption>>('GET', `/ministries/${enc(ministry)}/exemptions${query({ status, limit: 200 })}`),
-  exemptionRegister: (ministry: string) => request<Exemption[]>('GET', `/ministries/${enc(ministry)}/exemption-register`),
+  exemptionRegister: (ministry: string) =>
+    request<Exemption[]>('GET', `/ministries/${enc(ministry)}/exemption-register`),
 
   ministries: () => request<Ministry[]>('GET', '/ministries'),
   ministryAgents: (ministry: string) => request<AgentView[]>('GET', `/ministries/${enc(ministry)}/agents`),
   grantRole: (agentId: string, role: Role, ministry: string | null) =>
     request<AgentView>('POST', `/agents/${enc(agentId)}/roles`, ministry ? { role, ministry } : { role }),
-  revokeRole: (agentId: string, assignmentId: string) => request<unknown>('DELETE', `/agents/${enc(agentId)}/roles/${enc(assignmentId)}`),
+  revokeRole: (agentId: string, assignmentId: string) =>
+    request<unknown>('DELETE', `/agents/${enc(agentId)}/roles/${enc(assignmentId)}`),
 
   policy: (scope: string) => request<PolicyVersionView>('GET', `/policies/${enc(scope)}`),
   policyVersions: (scope: string) => request<PolicyVersionView[]>('GET', `/policies/${enc(scope)}/versions`),
-  policyDiff: (scope: string, from: number, to: number) => request<PolicyDiff>('GET', `/policies/${enc(scope)}/diff${query({ from, to })}`),
-  rollback: (scope: string, version: number) => request<PolicyVersionView>('POST', `/policies/${enc(scope)}/rollback`, { version }),
-  ministryEffectivePolicy: (ministry: string) => request<EffectivePolicy>('GET', `/ministries/${enc(ministry)}/effective-policy`),
-  planPolicy: (scope: string, content: PolicyContent & { comment?: string }) => request<SavedPlan>('POST', `/policies/${enc(scope)}/plan`, content),
+  policyDiff: (scope: string, from: number, to: number) =>
+    request<PolicyDiff>('GET', `/policies/${enc(scope)}/diff${query({ from, to })}`),
+  rollback: (scope: string, version: number) =>
+    request<PolicyVersionView>('POST', `/policies/${enc(scope)}/rollback`, { version }),
+  ministryEffectivePolicy: (ministry: string) =>
+    request<EffectivePolicy>('GET', `/ministries/${enc(ministry)}/effective-policy`),
+  planPolicy: (scope: string, content: PolicyContent & { comment?: string }) =>
+    request<SavedPlan>('POST', `/policies/${enc(scope)}/plan`, content),
   applyPlan: (id: string, body: ApplyRequest) => request<unknown>('POST', `/policy-plans/${enc(id)}/apply`, body),
 
   rollouts: (active = true) => request<Rollout[]>('GET', `/rollouts${query({ active: active ? 'true' : undefined })}`),
   rollout: (id: string) => request<Rollout>('GET', `/rollouts/${enc(id)}`),
-  ministryRolloutStatus: (ministry: string) => request<MinistryRolloutStatus>('GET', `/ministries/${enc(ministry)}/rollout-status`),
+  ministryRolloutStatus: (ministry: string) =>
+    request<MinistryRolloutStatus>('GET', `/ministries/${enc(ministry)}/rollout-status`),
 
   ministryDevices: (ministry: string, compliance?: Compliance) =>
     request<Page<Device>>('GET', `/ministries/${enc(ministry)}/devices${query({ compliance, limit: 500 })}`),

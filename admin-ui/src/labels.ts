@@ -25,7 +25,10 @@ export const ACTION_LABELS: Record<RuleAction, string> = {
 
 export const PLATFORM_LABELS: Record<Platform, string> = { android: 'Android', ios: 'iOS' };
 
-export const OWNERSHIP_LABELS: Record<Ownership, string> = { company: 'Propriété de l’administration', personal: 'Personnel' };
+export const OWNERSHIP_LABELS: Record<Ownership, string> = {
+  company: 'Propriété de l’administration',
+  personal: 'Personnel',
+};
 
 export const COMPLIANCE_LABELS: Record<Compliance, string> = {
   compliant: 'Conforme',

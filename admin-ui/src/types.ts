@@ -2,26 +2,45 @@
  * The API's own policy vocabulary and plan shapes, imported as types only (erased at build time):
  * one definition for the server and the interface.
  */
-export type { CatalogApp, PolicyContent, PolicyMode, PolicyRule, RuleAction } from '../../api/src/policies/policy.types';
+export type {
+  CatalogApp,
+  PolicyContent,
+  PolicyMode,
+  PolicyRule,
+  RuleAction,
+} from '../../api/src/policies/policy.types';
 export type { Plan, PlanChange, ScopePlan } from '../../api/src/policies/plan/plan.types';
 import type { PolicyContent, PolicyMode, PolicyRule } from '../../api/src/policies/policy.types';
 import type { Plan } from '../../api/src/policies/plan/plan.types';
 import type { EffectivePolicy as ApiEffectivePolicy } from '../../api/src/policies/effective-policy.types';
 import type { ExemptionView } from '../../api/src/exemptions/exemption-view';
-import type { MinistryRolloutStatus as ApiMinistryRolloutStatus, RolloutView } from '../../api/src/rollout/rollout.view';
-export type { EnrollmentTokenView as AndroidEnrollmentToken, PersonalUsage } from '../../api/src/android/android-enrollment.view';
+import type {
+  MinistryRolloutStatus as ApiMinistryRolloutStatus,
+  RolloutView,
+} from '../../api/src/rollout/rollout.view';
+export type {
+  EnrollmentTokenView as AndroidEnrollmentToken,
+  PersonalUsage,
+} from '../../api/src/android/android-enrollment.view';
 export type { EffectiveApp } from '../../api/src/policies/effective-policy.types';
 export type { ExemptionStatus } from '../../api/src/exemptions/exemption-view';
 export type { RolloutStatus, StageProgress } from '../../api/src/rollout/rollout.view';
 
 /** An API type as it arrives over HTTP: its dates are ISO strings. */
-export type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+export type Json<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? Json<U>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
 
 export type EffectivePolicy = ApiEffectivePolicy & { deviceId?: string };
 export type Exemption = Json<ExemptionView>;
 export type MinistryRolloutStatus = Json<ApiMinistryRolloutStatus>;
 /** The list leaves out the per-stage progress that the detail carries. */
-export type Rollout = Json<Omit<RolloutView, 'progress' | 'totals'>> & Partial<Pick<RolloutView, 'progress' | 'totals'>>;
+export type Rollout = Json<Omit<RolloutView, 'progress' | 'totals'>> &
+  Partial<Pick<RolloutView, 'progress' | 'totals'>>;
 
 /** Shapes of the other answers, as returned by the NestJS controllers (see api/src). Dates arrive as ISO strings. */
 

@@ -34,21 +34,29 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
   // Apple MDM messages: the raw bytes, because their signature covers them exactly.
   app.useBodyParser('raw', { type: MDM_CONTENT_TYPES, limit: Math.min(options.bodyLimitBytes, 2_000_000) });
   // Policy content may also be sent as YAML, the format of the policy-as-code files.
-  app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml'], limit: options.bodyLimitBytes });
+  app.useBodyParser('text', {
+    type: ['application/yaml', 'application/x-yaml', 'text/yaml'],
+    limit: options.bodyLimitBytes,
+  });
   app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });
-  if (options.logLevel !== 'silent') app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  if (options.logLevel !== 'silent')
+    app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
   app.useGlobalPipes(new InputPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
   const docs = new DocumentBuilder()
     .setTitle('Politique applicative des téléphones de l’État')
-    .setDescription('National baseline and ministry app policies, effective policies, exemptions, devices. Bearer: an OIDC access token (ProConnect).')
+    .setDescription(
+      'National baseline and ministry app policies, effective policies, exemptions, devices. Bearer: an OIDC access token (ProConnect).',
+    )
     .setVersion('0.1.0')
     .addBearerAuth()
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, docs));
   // The admin interface, built by `npm run build` (it routes in the URL fragment, so no API path is shadowed).
-  const ui = [resolve(__dirname, '../../admin-ui/dist'), resolve(__dirname, '../../../admin-ui/dist')].find((dir) => existsSync(resolve(dir, 'index.html')));
+  const ui = [resolve(__dirname, '../../admin-ui/dist'), resolve(__dirname, '../../../admin-ui/dist')].find((dir) =>
+    existsSync(resolve(dir, 'index.html')),
+  );
   if (ui) app.useStaticAssets(ui, { index: ['index.html'], maxAge: '1h' });
   return app;
 }

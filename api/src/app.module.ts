@@ -55,7 +55,11 @@ export class AppModule implements NestModule {
         CatalogModule,
         PoliciesModule,
         DevicesModule,
-        JobsModule.forRoot({ databaseUrl: options.databaseUrl, worker: options.worker, retryDelaySeconds: options.jobRetryDelaySeconds }),
+        JobsModule.forRoot({
+          databaseUrl: options.databaseUrl,
+          worker: options.worker,
+          retryDelaySeconds: options.jobRetryDelaySeconds,
+        }),
         NotificationsModule.forRoot(options.mail),
         AndroidPlatformModule.forRoot(options.android ?? null),
         ApplePlatformModule.forRoot(options.apple ?? null),

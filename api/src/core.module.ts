@@ -5,5 +5,9 @@ import { AccessService } from './auth/access.service';
 
 /** Used by every domain: the access check and the audit log. */
 @Global()
-@Module({ controllers: [AuditController], providers: [AccessService, AuditService], exports: [AccessService, AuditService] })
+@Module({
+  controllers: [AuditController],
+  providers: [AccessService, AuditService],
+  exports: [AccessService, AuditService],
+})
 export class CoreModule {}

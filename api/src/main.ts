@@ -34,7 +34,9 @@ function startDevIdp(audience: string): Promise<{ issuer: string; stop: () => vo
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
-  console.log(`${db.embedded ? `PostgreSQL: embedded, data in ${config.EMBEDDED_PG_DIR}` : 'PostgreSQL: DATABASE_URL'}; the service runs as role ${config.DATABASE_ROLE}`);
+  console.log(
+    `${db.embedded ? `PostgreSQL: embedded, data in ${config.EMBEDDED_PG_DIR}` : 'PostgreSQL: DATABASE_URL'}; the service runs as role ${config.DATABASE_ROLE}`,
+  );
   const migrated = await runMigrations(db.migrationUrl);
   if (migrated.length > 0) console.log(`Migrations applied: ${migrated.join(', ')}`);
 
@@ -74,7 +76,8 @@ async function main(): Promise<void> {
   }
   const grouped = await app.get(DataSource).transaction((tx) => app.get(PolicyGroupService).assignUngrouped(tx));
   if (grouped > 0) console.log(`Rollout: ${grouped} device(s) placed in their policy group and queued for push`);
-  if (config.DEVICE_SIMULATOR) console.log('Devices: simulated phones apply what they are sent (DEVICE_SIMULATOR=true; demo only)');
+  if (config.DEVICE_SIMULATOR)
+    console.log('Devices: simulated phones apply what they are sent (DEVICE_SIMULATOR=true; demo only)');
   await app.get(WorkerService).start();
   await app.listen(config.PORT, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');

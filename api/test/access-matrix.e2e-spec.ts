@@ -73,12 +73,18 @@ const ENTERPRISE = 'enterprises/LC0matrix';
 const rows = <T = unknown>(body: unknown): T[] => (Array.isArray(body) ? (body as T[]) : []);
 const JUSTIFICATION = 'Compte officiel du ministère, communication de crise.';
 const docs = (path: string): Line => ({ may: 'public', why: 'API documentation', call: () => ({ path }) });
-const plist = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>MessageType</key><string>Authenticate</string><key>UDID</key><string>0000-MATRIX</string></dict></plist>');
+const plist = Buffer.from(
+  '<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>MessageType</key><string>Authenticate</string><key>UDID</key><string>0000-MATRIX</string></dict></plist>',
+);
 
 /** The expectation table: route → who may. */
 const MATRIX: Record<string, Line> = {
   'GET /health': { may: 'public', why: 'probes', call: () => ({ path: '/health' }) },
-  'GET /metrics': { may: 'public', why: 'Prometheus scrape (loopback/ingress-restricted)', call: () => ({ path: '/metrics' }) },
+  'GET /metrics': {
+    may: 'public',
+    why: 'Prometheus scrape (loopback/ingress-restricted)',
+    call: () => ({ path: '/metrics' }),
+  },
   'GET /api/docs': docs('/api/docs'),
   'GET /api/docs/': docs('/api/docs/'),
   'GET /api/docs/index.html': docs('/api/docs/index.html'),
@@ -88,83 +94,295 @@ const MATRIX: Record<string, Line> = {
   'GET /api/docs-json': docs('/api/docs-json'),
   'GET /api/docs-yaml': docs('/api/docs-yaml'),
   'GET /auth/login': { may: 'public', why: 'starts the browser sign-in', call: () => ({ path: '/auth/login' }) },
-  'GET /auth/callback': { may: 'public', why: 'the identity provider returns here; the code and state authenticate', call: () => ({ path: '/auth/callback' }) },
-  'POST /auth/logout': { may: 'public', why: 'ends the session of the cookie it carries', writes: true, call: () => ({ path: '/auth/logout' }) },
-  'GET /apple/enroll/:token': { may: 'public', why: 'the enrollment link: its unguessable token authenticates', call: (f) => ({ path: `/apple/enroll/${f.enrollmentToken}` }) },
-  'PUT /mdm/checkin': { may: 'public', why: "iPhones: authenticated by their device certificate (Mdm-Signature)", writes: true, call: () => ({ path: '/mdm/checkin', body: plist, type: 'application/x-apple-aspen-mdm-checkin' }) },
-  'PUT /mdm/server': { may: 'public', why: "iPhones: authenticated by their device certificate (Mdm-Signature)", writes: true, call: () => ({ path: '/mdm/server', body: plist, type: 'application/x-apple-aspen-mdm' }) },
-  'POST /android/pubsub': { may: 'public', why: "Google Pub/Sub push: authenticated by Google's OIDC token", writes: true, call: () => ({ path: '/android/pubsub', body: { message: { data: Buffer.from('{}').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s' } }) },
+  'GET /auth/callback': {
+    may: 'public',
+    why: 'the identity provider returns here; the code and state authenticate',
+    call: () => ({ path: '/auth/callback' }),
+  },
+  'POST /auth/logout': {
+    may: 'public',
+    why: 'ends the session of the cookie it carries',
+    writes: true,
+    call: () => ({ path: '/auth/logout' }),
+  },
+  'GET /apple/enroll/:token': {
+    may: 'public',
+    why: 'the enrollment link: its unguessable token authenticates',
+    call: (f) => ({ path: `/apple/enroll/${f.enrollmentToken}` }),
+  },
+  'PUT /mdm/checkin': {
+    may: 'public',
+    why: 'iPhones: authenticated by their device certificate (Mdm-Signature)',
+    writes: true,
+    call: () => ({ path: '/mdm/checkin', body: plist, type: 'application/x-apple-aspen-mdm-checkin' }),
+  },
+  'PUT /mdm/server': {
+    may: 'public',
+    why: 'iPhones: authenticated by their device certificate (Mdm-Signature)',
+    writes: true,
+    call: () => ({ path: '/mdm/server', body: plist, type: 'application/x-apple-aspen-mdm' }),
+  },
+  'POST /android/pubsub': {
+    may: 'public',
+    why: "Google Pub/Sub push: authenticated by Google's OIDC token",
+    writes: true,
+    call: () => ({
+      path: '/android/pubsub',
+      body: {
+        message: { data: Buffer.from('{}').toString('base64'), messageId: '1' },
+        subscription: 'projects/p/subscriptions/s',
+      },
+    }),
+  },
 
-  'GET /me': { may: SIGNED_IN, sees: { only: ['agent'], count: (b, f) => ((b as { id: string }).id === f.agentId ? 1 : 0) }, call: () => ({ path: '/me' }) },
+  'GET /me': {
+    may: SIGNED_IN,
+    sees: { only: ['agent'], count: (b, f) => ((b as { id: string }).id === f.agentId ? 1 : 0) },
+    call: () => ({ path: '/me' }),
+  },
   'GET /ministries': { may: SIGNED_IN, call: () => ({ path: '/ministries' }) },
-  'GET /ministries/:code/agents': { may: ['approver', 'it', 'national'], call: () => ({ path: '/ministries/interieur/agents' }) },
+  'GET /ministries/:code/agents': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/ministries/interieur/agents' }),
+  },
   'GET /agents/:id': { may: ['agent', 'approver', 'it', 'national'], call: (f) => ({ path: `/agents/${f.agentId}` }) },
-  'POST /agents/:id/roles': { may: ['national'], writes: true, call: (f) => ({ path: `/agents/${f.otherAgentId}/roles`, body: { role: 'approver', ministry: 'interieur' } }) },
-  'DELETE /agents/:id/roles/:assignmentId': { may: ['national'], writes: true, call: (f) => ({ path: `/agents/${f.assignmentAgentId}/roles/${f.assignmentId}` }) },
+  'POST /agents/:id/roles': {
+    may: ['national'],
+    writes: true,
+    call: (f) => ({ path: `/agents/${f.otherAgentId}/roles`, body: { role: 'approver', ministry: 'interieur' } }),
+  },
+  'DELETE /agents/:id/roles/:assignmentId': {
+    may: ['national'],
+    writes: true,
+    call: (f) => ({ path: `/agents/${f.assignmentAgentId}/roles/${f.assignmentId}` }),
+  },
 
-  'GET /policies': { may: SIGNED_IN, sees: { only: MEMBERS, count: (b) => rows<{ scope: string }>(b).filter((p) => p.scope === 'interieur').length }, call: () => ({ path: '/policies' }) },
+  'GET /policies': {
+    may: SIGNED_IN,
+    sees: { only: MEMBERS, count: (b) => rows<{ scope: string }>(b).filter((p) => p.scope === 'interieur').length },
+    call: () => ({ path: '/policies' }),
+  },
   'GET /policies/:scope': { may: MEMBERS, call: () => ({ path: '/policies/interieur' }) },
   'GET /policies/:scope/versions': { may: MEMBERS, call: () => ({ path: '/policies/interieur/versions' }) },
-  'GET /policies/:scope/versions/:version': { may: MEMBERS, call: (f) => ({ path: `/policies/interieur/versions/${f.versions.first}` }) },
-  'GET /policies/:scope/diff': { may: MEMBERS, call: (f) => ({ path: `/policies/interieur/diff?from=${f.versions.first}&to=${f.versions.last}` }) },
+  'GET /policies/:scope/versions/:version': {
+    may: MEMBERS,
+    call: (f) => ({ path: `/policies/interieur/versions/${f.versions.first}` }),
+  },
+  'GET /policies/:scope/diff': {
+    may: MEMBERS,
+    call: (f) => ({ path: `/policies/interieur/diff?from=${f.versions.first}&to=${f.versions.last}` }),
+  },
   // The saved plan is applied before the policy changes again (a plan made on an older version is stale).
   'GET /policy-plans/:id': { may: MEMBERS, call: (f) => ({ path: `/policy-plans/${f.planId}` }) },
-  'POST /policy-plans/:id/apply': { may: ['it'], writes: true, call: (f) => ({ path: `/policy-plans/${f.planId}/apply`, body: {} }) },
-  'POST /policies/:scope/rollback': { may: ['it'], writes: true, call: (f) => ({ path: '/policies/interieur/rollback', body: { version: f.versions.first, comment: 'matrix' } }) },
-  'POST /policies/:scope/plan': { may: ['it'], writes: true, call: (f) => ({ path: '/policies/interieur/plan', body: f.planContent }) },
-  'GET /ministries/:code/effective-policy': { may: MEMBERS, call: () => ({ path: '/ministries/interieur/effective-policy' }) },
-  'GET /agents/:id/effective-policy': { may: ['agent', 'approver', 'it', 'national'], call: (f) => ({ path: `/agents/${f.agentId}/effective-policy` }) },
-  'GET /devices/:id/effective-policy': { may: ['agent', 'approver', 'it', 'national'], call: (f) => ({ path: `/devices/${f.deviceId}/effective-policy` }) },
+  'POST /policy-plans/:id/apply': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/policy-plans/${f.planId}/apply`, body: {} }),
+  },
+  'POST /policies/:scope/rollback': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: '/policies/interieur/rollback', body: { version: f.versions.first, comment: 'matrix' } }),
+  },
+  'POST /policies/:scope/plan': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: '/policies/interieur/plan', body: f.planContent }),
+  },
+  'GET /ministries/:code/effective-policy': {
+    may: MEMBERS,
+    call: () => ({ path: '/ministries/interieur/effective-policy' }),
+  },
+  'GET /agents/:id/effective-policy': {
+    may: ['agent', 'approver', 'it', 'national'],
+    call: (f) => ({ path: `/agents/${f.agentId}/effective-policy` }),
+  },
+  'GET /devices/:id/effective-policy': {
+    may: ['agent', 'approver', 'it', 'national'],
+    call: (f) => ({ path: `/devices/${f.deviceId}/effective-policy` }),
+  },
 
   // After the saved plan is applied: a catalog change makes every plan made before it stale.
   'GET /catalog/apps': { may: SIGNED_IN, call: () => ({ path: '/catalog/apps' }) },
   'GET /catalog/apps/:slug': { may: SIGNED_IN, call: () => ({ path: '/catalog/apps/tiktok' }) },
-  'POST /catalog/apps': { may: ['national'], writes: true, call: () => ({ path: '/catalog/apps', body: { slug: 'matrix-app', name: 'Matrix', category: 'productivity', android: ['fr.example.matrix'], ios: [] } }) },
+  'POST /catalog/apps': {
+    may: ['national'],
+    writes: true,
+    call: () => ({
+      path: '/catalog/apps',
+      body: { slug: 'matrix-app', name: 'Matrix', category: 'productivity', android: ['fr.example.matrix'], ios: [] },
+    }),
+  },
 
-  'GET /me/devices': { may: SIGNED_IN, sees: { only: ['agent'], count: (b, f) => rows<{ id: string }>(b).filter((d) => d.id === f.deviceId).length }, call: () => ({ path: '/me/devices' }) },
-  'GET /ministries/:code/devices': { may: ['approver', 'it', 'national'], call: () => ({ path: '/ministries/interieur/devices' }) },
-  'GET /devices/:id': { may: ['agent', 'approver', 'it', 'national'], call: (f) => ({ path: `/devices/${f.deviceId}` }) },
-  'POST /devices/:id/reassign': { may: ['it', 'national'], writes: true, call: (f) => ({ path: `/devices/${f.otherDeviceId}/reassign`, body: { agentId: f.otherAgentId } }) },
+  'GET /me/devices': {
+    may: SIGNED_IN,
+    sees: { only: ['agent'], count: (b, f) => rows<{ id: string }>(b).filter((d) => d.id === f.deviceId).length },
+    call: () => ({ path: '/me/devices' }),
+  },
+  'GET /ministries/:code/devices': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/ministries/interieur/devices' }),
+  },
+  'GET /devices/:id': {
+    may: ['agent', 'approver', 'it', 'national'],
+    call: (f) => ({ path: `/devices/${f.deviceId}` }),
+  },
+  'POST /devices/:id/reassign': {
+    may: ['it', 'national'],
+    writes: true,
+    call: (f) => ({ path: `/devices/${f.otherDeviceId}/reassign`, body: { agentId: f.otherAgentId } }),
+  },
 
-  'GET /me/notifications': { may: SIGNED_IN, sees: { only: ['agent'], count: (b, f) => rows<{ id: string }>(b).filter((n) => n.id === f.notificationId).length }, call: () => ({ path: '/me/notifications' }) },
-  'POST /me/notifications/:id/read': { may: ['agent'], hidden: true, call: (f) => ({ path: `/me/notifications/${f.notificationId}/read` }) },
+  'GET /me/notifications': {
+    may: SIGNED_IN,
+    sees: { only: ['agent'], count: (b, f) => rows<{ id: string }>(b).filter((n) => n.id === f.notificationId).length },
+    call: () => ({ path: '/me/notifications' }),
+  },
+  'POST /me/notifications/:id/read': {
+    may: ['agent'],
+    hidden: true,
+    call: (f) => ({ path: `/me/notifications/${f.notificationId}/read` }),
+  },
 
-  'POST /exemptions': { may: SIGNED_IN, writes: true, call: () => ({ path: '/exemptions', body: { app: 'pinterest', justification: JUSTIFICATION, days: 30 } }) },
-  'GET /me/exemptions': { may: SIGNED_IN, sees: { only: ['agent'], count: (b, f) => rows<{ agent: { id: string } }>(b).filter((e) => e.agent.id === f.agentId).length }, call: () => ({ path: '/me/exemptions' }) },
-  'GET /exemptions/:id': { may: ['agent', 'approver', 'national'], call: (f) => ({ path: `/exemptions/${f.pending.get}` }) },
-  'POST /exemptions/:id/approve': { may: ['approver'], writes: true, call: (f) => ({ path: `/exemptions/${f.pending.approve}/approve`, body: {} }) },
-  'POST /exemptions/:id/deny': { may: ['approver'], writes: true, call: (f) => ({ path: `/exemptions/${f.pending.deny}/deny`, body: { reason: 'Pas de besoin institutionnel.' } }) },
-  'POST /exemptions/:id/revoke': { may: ['approver'], writes: true, call: (f) => ({ path: `/exemptions/${f.approved.revoke}/revoke`, body: { reason: 'Mission terminée.' } }) },
-  'POST /exemptions/:id/cancel': { may: ['agent'], writes: true, call: (f) => ({ path: `/exemptions/${f.pending.cancel}/cancel` }) },
-  'POST /exemptions/:id/renew': { may: ['agent'], writes: true, call: (f) => ({ path: `/exemptions/${f.approved.renew}/renew`, body: { justification: JUSTIFICATION } }) },
-  'GET /ministries/:code/exemptions': { may: ['approver', 'national'], call: () => ({ path: '/ministries/interieur/exemptions' }) },
-  'GET /ministries/:code/exemption-register': { may: ['approver', 'national'], call: () => ({ path: '/ministries/interieur/exemption-register' }) },
-  'GET /ministries/:code/exemption-register.csv': { may: ['approver', 'national'], call: () => ({ path: '/ministries/interieur/exemption-register.csv' }) },
+  'POST /exemptions': {
+    may: SIGNED_IN,
+    writes: true,
+    call: () => ({ path: '/exemptions', body: { app: 'pinterest', justification: JUSTIFICATION, days: 30 } }),
+  },
+  'GET /me/exemptions': {
+    may: SIGNED_IN,
+    sees: {
+      only: ['agent'],
+      count: (b, f) => rows<{ agent: { id: string } }>(b).filter((e) => e.agent.id === f.agentId).length,
+    },
+    call: () => ({ path: '/me/exemptions' }),
+  },
+  'GET /exemptions/:id': {
+    may: ['agent', 'approver', 'national'],
+    call: (f) => ({ path: `/exemptions/${f.pending.get}` }),
+  },
+  'POST /exemptions/:id/approve': {
+    may: ['approver'],
+    writes: true,
+    call: (f) => ({ path: `/exemptions/${f.pending.approve}/approve`, body: {} }),
+  },
+  'POST /exemptions/:id/deny': {
+    may: ['approver'],
+    writes: true,
+    call: (f) => ({ path: `/exemptions/${f.pending.deny}/deny`, body: { reason: 'Pas de besoin institutionnel.' } }),
+  },
+  'POST /exemptions/:id/revoke': {
+    may: ['approver'],
+    writes: true,
+    call: (f) => ({ path: `/exemptions/${f.approved.revoke}/revoke`, body: { reason: 'Mission terminée.' } }),
+  },
+  'POST /exemptions/:id/cancel': {
+    may: ['agent'],
+    writes: true,
+    call: (f) => ({ path: `/exemptions/${f.pending.cancel}/cancel` }),
+  },
+  'POST /exemptions/:id/renew': {
+    may: ['agent'],
+    writes: true,
+    call: (f) => ({ path: `/exemptions/${f.approved.renew}/renew`, body: { justification: JUSTIFICATION } }),
+  },
+  'GET /ministries/:code/exemptions': {
+    may: ['approver', 'national'],
+    call: () => ({ path: '/ministries/interieur/exemptions' }),
+  },
+  'GET /ministries/:code/exemption-register': {
+    may: ['approver', 'national'],
+    call: () => ({ path: '/ministries/interieur/exemption-register' }),
+  },
+  'GET /ministries/:code/exemption-register.csv': {
+    may: ['approver', 'national'],
+    call: () => ({ path: '/ministries/interieur/exemption-register.csv' }),
+  },
 
   // Filtered to what the caller may see: an IT admin of armees sees no rollout of interieur.
-  'GET /rollouts': { may: ['it', 'national', 'it@armees'], sees: { only: ['it', 'national'], count: (b) => rows(b).length }, call: () => ({ path: '/rollouts?scope=interieur' }) },
+  'GET /rollouts': {
+    may: ['it', 'national', 'it@armees'],
+    sees: { only: ['it', 'national'], count: (b) => rows(b).length },
+    call: () => ({ path: '/rollouts?scope=interieur' }),
+  },
   'GET /rollouts/:id': { may: ['it', 'national'], call: (f) => ({ path: `/rollouts/${f.rolloutId}` }) },
-  'POST /rollouts/:id/pause': { may: ['it'], writes: true, call: (f) => ({ path: `/rollouts/${f.rolloutId}/pause`, body: { reason: 'matrix' } }) },
-  'POST /rollouts/:id/resume': { may: ['it'], writes: true, call: (f) => ({ path: `/rollouts/${f.rolloutId}/resume` }) },
-  'POST /rollouts/:id/advance': { may: ['it'], writes: true, call: (f) => ({ path: `/rollouts/${f.rolloutId}/advance` }) },
-  'POST /rollouts/:id/abort': { may: ['it'], writes: true, call: (f) => ({ path: `/rollouts/${f.rolloutId}/abort`, body: { reason: 'matrix' } }) },
-  'GET /ministries/:code/rollout-status': { may: ['it', 'national'], call: () => ({ path: '/ministries/interieur/rollout-status' }) },
+  'POST /rollouts/:id/pause': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/pause`, body: { reason: 'matrix' } }),
+  },
+  'POST /rollouts/:id/resume': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/resume` }),
+  },
+  'POST /rollouts/:id/advance': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/advance` }),
+  },
+  'POST /rollouts/:id/abort': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/abort`, body: { reason: 'matrix' } }),
+  },
+  'GET /ministries/:code/rollout-status': {
+    may: ['it', 'national'],
+    call: () => ({ path: '/ministries/interieur/rollout-status' }),
+  },
 
   'GET /audit': { may: ['approver', 'it', 'national'], call: () => ({ path: '/audit?ministry=interieur' }) },
   'GET /audit/verify': { may: ['national'], call: () => ({ path: '/audit/verify' }) },
 
-  'GET /ministries/:code/android/enterprise': { may: ['approver', 'it', 'national'], call: () => ({ path: '/ministries/interieur/android/enterprise' }) },
-  'PUT /ministries/:code/android/enterprise': { may: ['it', 'national'], writes: true, call: () => ({ path: '/ministries/interieur/android/enterprise', body: { enterpriseName: ENTERPRISE } }) },
+  'GET /ministries/:code/android/enterprise': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/ministries/interieur/android/enterprise' }),
+  },
+  'PUT /ministries/:code/android/enterprise': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/android/enterprise', body: { enterpriseName: ENTERPRISE } }),
+  },
   // Completes the signup started before the matrix (a newer signup would supersede it).
-  'GET /android/signup-callback': { may: ['it', 'national'], writes: true, call: (f) => ({ path: `/android/signup-callback?ministry=interieur&enterpriseToken=${f.enterpriseToken}` }) },
-  'POST /ministries/:code/android/signup': { may: ['it', 'national'], writes: true, call: () => ({ path: '/ministries/interieur/android/signup', body: { callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' } }) },
-  'POST /ministries/:code/android/enrollment-tokens': { may: ['it', 'national'], writes: true, call: () => ({ path: '/ministries/interieur/android/enrollment-tokens', body: { durationMinutes: 60 } }) },
-  'POST /ministries/:code/android/reconcile': { may: ['it', 'national'], writes: true, call: () => ({ path: '/ministries/interieur/android/reconcile' }) },
+  'GET /android/signup-callback': {
+    may: ['it', 'national'],
+    writes: true,
+    call: (f) => ({ path: `/android/signup-callback?ministry=interieur&enterpriseToken=${f.enterpriseToken}` }),
+  },
+  'POST /ministries/:code/android/signup': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({
+      path: '/ministries/interieur/android/signup',
+      body: { callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' },
+    }),
+  },
+  'POST /ministries/:code/android/enrollment-tokens': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/android/enrollment-tokens', body: { durationMinutes: 60 } }),
+  },
+  'POST /ministries/:code/android/reconcile': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/android/reconcile' }),
+  },
 
-  'PUT /apple/push-certificate': { may: ['national'], writes: true, call: (f) => ({ path: '/apple/push-certificate', body: f.push }) },
+  'PUT /apple/push-certificate': {
+    may: ['national'],
+    writes: true,
+    call: (f) => ({ path: '/apple/push-certificate', body: f.push }),
+  },
   // National, and every ministry's IT (they enroll iPhones with it): a topic and an expiry date, no secret.
-  'GET /apple/push-certificate': { may: ['it', 'national', 'it@armees'], call: () => ({ path: '/apple/push-certificate' }) },
-  'POST /ministries/:code/apple/enrollment-links': { may: ['it', 'national'], writes: true, call: () => ({ path: '/ministries/interieur/apple/enrollment-links', body: { expiresInHours: 24 } }) },
+  'GET /apple/push-certificate': {
+    may: ['it', 'national', 'it@armees'],
+    call: () => ({ path: '/apple/push-certificate' }),
+  },
+  'POST /ministries/:code/apple/enrollment-links': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/apple/enrollment-links', body: { expiresInHours: 24 } }),
+  },
 };
 
 let t: TestApp;
@@ -185,9 +403,15 @@ async function send(caller: Caller, method: Method, call: Call): Promise<request
 /** What the router serves, as "METHOD /path" (HEAD is implied by GET). */
 function registeredRoutes(): string[] {
   // Express 5's router: one layer per registered route, with its path and methods.
-  const app = t.app.getHttpAdapter().getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } };
+  const app = t.app.getHttpAdapter().getInstance() as {
+    router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+  };
   return app.router.stack.flatMap((layer) =>
-    layer.route ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route?.path}`) : [],
+    layer.route
+      ? Object.keys(layer.route.methods)
+          .filter((m) => m !== '_all')
+          .map((m) => `${m.toUpperCase()} ${layer.route?.path}`)
+      : [],
   );
 }
 
@@ -196,30 +420,58 @@ async function idOf(login: string): Promise<string> {
 }
 
 async function requestExemption(login: string, app: string): Promise<string> {
-  return ((await (await t.as(login)).post('/exemptions').send({ app, justification: JUSTIFICATION, days: 30 }).expect(201)).body as { id: string }).id;
+  return (
+    (await (await t.as(login)).post('/exemptions').send({ app, justification: JUSTIFICATION, days: 30 }).expect(201))
+      .body as { id: string }
+  ).id;
 }
 
 beforeAll(async () => {
-  fake = await startFakeAmapi({ enterprises: [ENTERPRISE], projectId: 'mdm-etat', autoApply: true, autoApplyDelayMs: 5 });
+  fake = await startFakeAmapi({
+    enterprises: [ENTERPRISE],
+    projectId: 'mdm-etat',
+    autoApply: true,
+    autoApplyDelayMs: 5,
+  });
   const ca = createTestCa('Apple Sim Root CA');
   const push = createMdmPushCertificate(ca);
   t = await startTestApp({
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
     android: fakeAmapiSettings(fake),
-    apple: { serverBaseUrl: 'http://127.0.0.1:3000', apnsHost: '127.0.0.1', apnsPort: 9, apnsCaPem: ca.certPem, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+    apple: {
+      serverBaseUrl: 'http://127.0.0.1:3000',
+      apnsHost: '127.0.0.1',
+      apnsPort: 9,
+      apnsCaPem: ca.certPem,
+      identityFrom: 'signature',
+      proxyCertHeader: 'X-Client-Certificate',
+    },
   });
-  for (const [caller, login] of Object.entries(CALLERS) as [Caller, string | null][]) if (login) tokens.set(caller, await t.token(login));
+  for (const [caller, login] of Object.entries(CALLERS) as [Caller, string | null][])
+    if (login) tokens.set(caller, await t.token(login));
 
   const national = await t.as('admin.national');
   const it = await t.as('it.interieur');
   const approver = await t.as('approver.interieur');
   const agentId = await idOf('agent.interieur');
-  const [other] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-1'`)) as { id: string }[];
-  const [assignee] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-2'`)) as { id: string }[];
-  const granted = await national.post(`/agents/${assignee.id}/roles`).send({ role: 'it-admin', ministry: 'interieur' }).expect(201);
-  const assignment = (granted.body as { roles: { id: string; role: string }[] }).roles.find((r) => r.role === 'it-admin');
+  const [other] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-1'`)) as {
+    id: string;
+  }[];
+  const [assignee] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-2'`)) as {
+    id: string;
+  }[];
+  const granted = await national
+    .post(`/agents/${assignee.id}/roles`)
+    .send({ role: 'it-admin', ministry: 'interieur' })
+    .expect(201);
+  const assignment = (granted.body as { roles: { id: string; role: string }[] }).roles.find(
+    (r) => r.role === 'it-admin',
+  );
   const devices = (await (await t.as('agent.interieur')).get('/me/devices').expect(200)).body as { id: string }[];
-  const [otherDevice] = (await t.db.query(`SELECT id FROM device WHERE ministry_code = 'interieur' AND agent_id <> $1 AND unenrolled_at IS NULL LIMIT 1`, [agentId])) as { id: string }[];
+  const [otherDevice] = (await t.db.query(
+    `SELECT id FROM device WHERE ministry_code = 'interieur' AND agent_id <> $1 AND unenrolled_at IS NULL LIMIT 1`,
+    [agentId],
+  )) as { id: string }[];
 
   const pending = {
     get: await requestExemption('agent.interieur', 'tiktok'),
@@ -227,29 +479,63 @@ beforeAll(async () => {
     deny: await requestExemption('agent.interieur', 'facebook'),
     cancel: await requestExemption('agent.interieur', 'snapchat'),
   };
-  const approved = { revoke: await requestExemption('agent.interieur', 'reddit'), renew: await requestExemption('agent.interieur', 'threads') };
+  const approved = {
+    revoke: await requestExemption('agent.interieur', 'reddit'),
+    renew: await requestExemption('agent.interieur', 'threads'),
+  };
   for (const id of Object.values(approved)) await approver.post(`/exemptions/${id}/approve`).send({}).expect(200);
-  const [notification] = (await t.db.query(`SELECT id FROM notification WHERE agent_id = $1 ORDER BY created_at DESC LIMIT 1`, [agentId])) as { id: string }[];
+  const [notification] = (await t.db.query(
+    `SELECT id FROM notification WHERE agent_id = $1 ORDER BY created_at DESC LIMIT 1`,
+    [agentId],
+  )) as { id: string }[];
 
-  const versions = ((await it.get('/policies/interieur/versions').expect(200)).body as { version: number }[]).map((v) => v.version);
+  const versions = ((await it.get('/policies/interieur/versions').expect(200)).body as { version: number }[]).map(
+    (v) => v.version,
+  );
   const current = (await it.get('/policies/interieur').expect(200)).body as { content: { rules: object[] } };
-  const planContent = { ...current.content, rules: [...current.content.rules, { app: 'onedrive', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' }] };
+  const planContent = {
+    ...current.content,
+    rules: [
+      ...current.content.rules,
+      { app: 'onedrive', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' },
+    ],
+  };
   const firstPlan = (await it.post('/policies/interieur/plan').send(planContent).expect(201)).body as { id: string };
   // Staged, so that it can be paused, resumed and advanced; prepared as the worker would (released to its first stage).
-  const applied = (await it.post(`/policy-plans/${firstPlan.id}/apply`).send({ stages: [10, 100], stageWaitMinutes: 600 }).expect(200)).body as {
+  const applied = (
+    await it
+      .post(`/policy-plans/${firstPlan.id}/apply`)
+      .send({ stages: [10, 100], stageWaitMinutes: 600 })
+      .expect(200)
+  ).body as {
     applied: { rolloutId: string }[];
   };
   await t.app.get(RolloutEngine).prepare(applied.applied[0].rolloutId);
   // A second plan, left for the matrix to read and apply.
-  const planContent2 = { ...planContent, rules: [...planContent.rules, { app: 'nextcloud', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' }] };
+  const planContent2 = {
+    ...planContent,
+    rules: [
+      ...planContent.rules,
+      { app: 'nextcloud', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' },
+    ],
+  };
   const plan = (await it.post('/policies/interieur/plan').send(planContent2).expect(201)).body as { id: string };
 
   await it.put('/ministries/interieur/android/enterprise').send({ enterpriseName: ENTERPRISE }).expect(200);
-  const signup = (await it.post('/ministries/interieur/android/signup').send({ callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' }).expect(201)).body as { url: string };
+  const signup = (
+    await it
+      .post('/ministries/interieur/android/signup')
+      .send({ callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' })
+      .expect(201)
+  ).body as { url: string };
   const back = new URL((await fetch(signup.url, { redirect: 'manual' })).headers.get('location') as string);
 
-  await national.put('/apple/push-certificate').send({ certificatePem: push.certPem, privateKeyPem: push.keyPem }).expect(200);
-  const link = (await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201)).body as { url: string };
+  await national
+    .put('/apple/push-certificate')
+    .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
+    .expect(200);
+  const link = (await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201))
+    .body as { url: string };
 
   f = {
     agentId,
@@ -262,7 +548,13 @@ beforeAll(async () => {
     approved,
     notificationId: notification.id,
     versions: { first: Math.min(...versions), last: Math.max(...versions) },
-    planContent: { ...planContent2, rules: [...planContent2.rules, { app: 'adobe-acrobat', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' }] },
+    planContent: {
+      ...planContent2,
+      rules: [
+        ...planContent2.rules,
+        { app: 'adobe-acrobat', action: 'block', exemptable: false, legalBasis: 'Matrice des accès' },
+      ],
+    },
     planId: plan.id,
     rolloutId: applied.applied[0].rolloutId,
     enrollmentToken: new URL(link.url).pathname.split('/').pop() ?? '',
@@ -279,8 +571,12 @@ afterAll(async () => {
 describe('access matrix', () => {
   it('has a line for every route the application serves, and no line for a route it does not', () => {
     const routes = registeredRoutes();
-    const missing = routes.filter((r) => !(r in MATRIX)).map((r) => `${r}: no line in MATRIX (api/test/access-matrix.e2e-spec.ts) says who may call it`);
-    const stale = Object.keys(MATRIX).filter((r) => !routes.includes(r)).map((r) => `${r}: in MATRIX but not served any more`);
+    const missing = routes
+      .filter((r) => !(r in MATRIX))
+      .map((r) => `${r}: no line in MATRIX (api/test/access-matrix.e2e-spec.ts) says who may call it`);
+    const stale = Object.keys(MATRIX)
+      .filter((r) => !routes.includes(r))
+      .map((r) => `${r}: in MATRIX but not served any more`);
     expect([...missing, ...stale]).toEqual([]);
   });
 
@@ -299,8 +595,10 @@ describe('access matrix', () => {
       for (const caller of SIGNED_IN) {
         const audit = await countRows(t.db, 'audit_event');
         const res = await send(caller, method, call);
-        if (res.status !== anonymous.status) problems.push(`${caller}: ${res.status}, anonymous got ${anonymous.status}`);
-        if (line.writes && res.status >= 400 && (await countRows(t.db, 'audit_event')) !== audit) problems.push(`${caller}: refused with ${res.status} but the audit log changed`);
+        if (res.status !== anonymous.status)
+          problems.push(`${caller}: ${res.status}, anonymous got ${anonymous.status}`);
+        if (line.writes && res.status >= 400 && (await countRows(t.db, 'audit_event')) !== audit)
+          problems.push(`${caller}: refused with ${res.status} but the audit log changed`);
       }
       expect(problems).toEqual([]);
       return;
@@ -313,18 +611,28 @@ describe('access matrix', () => {
       const audit = line.writes ? await countRows(t.db, 'audit_event') : 0;
       const res = await send(caller, method, call);
       const expected = caller === 'anonymous' ? 401 : line.hidden ? 404 : 403;
-      if (res.status !== expected) problems.push(`${caller} (${CALLERS[caller] ?? 'no token'}): expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
-      if (line.writes && (await countRows(t.db, 'audit_event')) !== audit) problems.push(`${caller}: refused, but an audit event was written`);
+      if (res.status !== expected)
+        problems.push(
+          `${caller} (${CALLERS[caller] ?? 'no token'}): expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+        );
+      if (line.writes && (await countRows(t.db, 'audit_event')) !== audit)
+        problems.push(`${caller}: refused, but an audit event was written`);
     }
     let first = true;
     for (const caller of granted) {
       const res = await send(caller, method, call);
       const ok = first ? res.status < 400 : res.status < 500 && res.status !== 401 && res.status !== 403;
-      if (!ok) problems.push(`${caller} (${CALLERS[caller]}): expected ${first ? 'success' : 'a grant'}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+      if (!ok)
+        problems.push(
+          `${caller} (${CALLERS[caller]}): expected ${first ? 'success' : 'a grant'}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+        );
       if (line.sees) {
         const count = line.sees.count(res.body, f);
         const should = line.sees.only.includes(caller);
-        if (should ? count === 0 : count > 0) problems.push(`${caller} (${CALLERS[caller]}): ${should ? 'does not see' : 'sees'} interieur's rows (${count})`);
+        if (should ? count === 0 : count > 0)
+          problems.push(
+            `${caller} (${CALLERS[caller]}): ${should ? 'does not see' : 'sees'} interieur's rows (${count})`,
+          );
       }
       first = false;
     }
@@ -334,16 +642,39 @@ describe('access matrix', () => {
   it('refuses a body or query that points into another ministry, and writes nothing', async () => {
     const audit = await countRows(t.db, 'audit_event');
     const armeesAgent = await idOf('agent.armees');
-    const [armeesDevice] = (await t.db.query(`SELECT id FROM device WHERE ministry_code = 'armees' AND unenrolled_at IS NULL LIMIT 1`)) as { id: string }[];
+    const [armeesDevice] = (await t.db.query(
+      `SELECT id FROM device WHERE ministry_code = 'armees' AND unenrolled_at IS NULL LIMIT 1`,
+    )) as { id: string }[];
     const national = (await send('it', 'get', { path: '/policies/national' })).body as { content: { rules: object[] } };
     const attempts: [Caller, Method, Call, number][] = [
       // An IT admin of interieur gives an interieur phone to an agent of armees.
       ['it', 'post', { path: `/devices/${f.otherDeviceId}/reassign`, body: { agentId: armeesAgent } }, 403],
       // Enrollment bound to another ministry's agent: no such agent in interieur.
-      ['it', 'post', { path: '/ministries/interieur/apple/enrollment-links', body: { agentId: armeesAgent, expiresInHours: 24 } }, 404],
-      ['it', 'post', { path: '/ministries/interieur/android/enrollment-tokens', body: { agentId: armeesAgent, durationMinutes: 60 } }, 404],
+      [
+        'it',
+        'post',
+        { path: '/ministries/interieur/apple/enrollment-links', body: { agentId: armeesAgent, expiresInHours: 24 } },
+        404,
+      ],
+      [
+        'it',
+        'post',
+        {
+          path: '/ministries/interieur/android/enrollment-tokens',
+          body: { agentId: armeesAgent, durationMinutes: 60 },
+        },
+        404,
+      ],
       // An exemption asked for someone else's phone.
-      ['agent', 'post', { path: '/exemptions', body: { app: 'bereal', justification: JUSTIFICATION, days: 30, deviceId: armeesDevice.id } }, 404],
+      [
+        'agent',
+        'post',
+        {
+          path: '/exemptions',
+          body: { app: 'bereal', justification: JUSTIFICATION, days: 30, deviceId: armeesDevice.id },
+        },
+        404,
+      ],
       // The national baseline, or the audit log of another ministry, from a ministry's IT.
       ['it', 'post', { path: '/policies/national/plan', body: national.content }, 403],
       ['it', 'post', { path: '/policies/national/rollback', body: { version: 1 } }, 403],
@@ -353,17 +684,25 @@ describe('access matrix', () => {
     const problems: string[] = [];
     for (const [caller, method, call, expected] of attempts) {
       const res = await send(caller, method, call);
-      if (res.status !== expected) problems.push(`${caller} ${method.toUpperCase()} ${call.path}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+      if (res.status !== expected)
+        problems.push(
+          `${caller} ${method.toUpperCase()} ${call.path}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+        );
     }
     expect(problems).toEqual([]);
     expect(await countRows(t.db, 'audit_event')).toBe(audit);
   });
 
   it("leaves someone else's notification unread (404, as for an id that does not exist)", async () => {
-    const [unread] = (await t.db.query(`SELECT id FROM notification WHERE agent_id = $1 AND read_at IS NULL LIMIT 1`, [f.agentId])) as { id: string }[];
+    const [unread] = (await t.db.query(`SELECT id FROM notification WHERE agent_id = $1 AND read_at IS NULL LIMIT 1`, [
+      f.agentId,
+    ])) as { id: string }[];
     expect(unread).toBeDefined();
-    for (const caller of SIGNED_IN.filter((c) => c !== 'agent')) expect((await send(caller, 'post', { path: `/me/notifications/${unread.id}/read` })).status).toBe(404);
-    expect(await t.db.query(`SELECT read_at FROM notification WHERE id = $1`, [unread.id])).toEqual([{ read_at: null }]);
+    for (const caller of SIGNED_IN.filter((c) => c !== 'agent'))
+      expect((await send(caller, 'post', { path: `/me/notifications/${unread.id}/read` })).status).toBe(404);
+    expect(await t.db.query(`SELECT read_at FROM notification WHERE id = $1`, [unread.id])).toEqual([
+      { read_at: null },
+    ]);
     expect((await send('agent', 'post', { path: `/me/notifications/${unread.id}/read` })).status).toBe(204);
   });
 });

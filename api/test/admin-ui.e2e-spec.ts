@@ -3,7 +3,14 @@
  * API, database, worker and OIDC provider: what the four kinds of users do, end to end.
  */
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureAdminUiBuilt, focused, launchChromium, saveScreenshot, seriousAccessibilityViolations, signIn } from './support/browser';
+import {
+  ensureAdminUiBuilt,
+  focused,
+  launchChromium,
+  saveScreenshot,
+  seriousAccessibilityViolations,
+  signIn,
+} from './support/browser';
 import { UI_TEST_PORT } from './support/ports';
 import { RecordingAdapter } from './support/recording-adapter';
 import { startTestApp, TestApp } from './support/test-app';
@@ -32,7 +39,13 @@ beforeAll(async () => {
   // Phones that apply what they are sent, so that rollout progress moves as in real life.
   const adapters = { android: new RecordingAdapter('android'), ios: new RecordingAdapter('ios') };
   adapters.android.autoApply = adapters.ios.autoApply = true;
-  t = await startTestApp({ listen: true, port: UI_TEST_PORT, browserLogin: { publicUrl: base }, worker: true, adapters });
+  t = await startTestApp({
+    listen: true,
+    port: UI_TEST_PORT,
+    browserLogin: { publicUrl: base },
+    worker: true,
+    adapters,
+  });
   browser = await launchChromium();
   await settleRollouts();
 });
@@ -76,7 +89,9 @@ async function exemptableAppFor(login: string): Promise<EffectiveApp> {
 }
 
 async function lockedAppFor(login: string): Promise<EffectiveApp> {
-  const policy = (await (await t.as(login)).get('/agents/me/effective-policy').expect(200)).body as { apps: EffectiveApp[] };
+  const policy = (await (await t.as(login)).get('/agents/me/effective-policy').expect(200)).body as {
+    apps: EffectiveApp[];
+  };
   const app = policy.apps.find((a) => a.action === 'block' && !a.exemptable);
   if (!app) throw new Error(`the demo data blocks nothing without exemption for ${login}`);
   return app;
@@ -96,7 +111,10 @@ describe('admin interface in a real browser', () => {
     const agent = await pageFor('agent.interieur', '#/agent/appareils');
     await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).waitFor();
     const firstDevice = agent.getByRole('table').first();
-    await firstDevice.getByRole('row', { name: new RegExp(app.name) }).getByText('Bloquée', { exact: true }).waitFor();
+    await firstDevice
+      .getByRole('row', { name: new RegExp(app.name) })
+      .getByText('Bloquée', { exact: true })
+      .waitFor();
     await saveScreenshot(agent, 'agent-home');
     await expectAccessible(agent, 'agent');
 
@@ -125,7 +143,10 @@ describe('admin interface in a real browser', () => {
     // The digital directorate of another ministry never sees it.
     const elsewhere = await pageFor('approver.armees', '#/validation/file');
     await elsewhere.getByRole('heading', { level: 1, name: 'Validation des dérogations' }).waitFor();
-    await elsewhere.getByText(/demandes? en attente|Aucune demande en attente/).first().waitFor();
+    await elsewhere
+      .getByText(/demandes? en attente|Aucune demande en attente/)
+      .first()
+      .waitFor();
     expect(await elsewhere.getByText(justification).count()).toBe(0);
 
     // The directorate of the agent's ministry approves it from its queue.
@@ -144,10 +165,17 @@ describe('admin interface in a real browser', () => {
     // The agent sees the request approved and the app lifted on their phone's policy.
     await agent.goto(`${base}/#/agent/demandes`);
     await agent.reload();
-    await agent.getByRole('row', { name: new RegExp(app.name) }).first().getByText('Approuvée').waitFor();
+    await agent
+      .getByRole('row', { name: new RegExp(app.name) })
+      .first()
+      .getByText('Approuvée')
+      .waitFor();
     await agent.goto(`${base}/#/agent/appareils`);
     await agent.reload();
-    const lifted = agent.getByRole('table').first().getByRole('row', { name: new RegExp(app.name) });
+    const lifted = agent
+      .getByRole('table')
+      .first()
+      .getByRole('row', { name: new RegExp(app.name) });
     await lifted.getByText(/Dérogation jusqu’au/).waitFor();
     expect(await lifted.getByText('Bloquée', { exact: true }).count()).toBe(0);
   });
@@ -161,7 +189,9 @@ describe('admin interface in a real browser', () => {
 
     // An app nobody blocks yet: the catalog minus what the ministry's effective policy already rules.
     const as = await t.as('it.interieur');
-    const effective = (await as.get('/ministries/interieur/effective-policy').expect(200)).body as { apps: EffectiveApp[] };
+    const effective = (await as.get('/ministries/interieur/effective-policy').expect(200)).body as {
+      apps: EffectiveApp[];
+    };
     const catalog = (await as.get('/catalog/apps').expect(200)).body as { slug: string; name: string }[];
     const ruled = new Set(effective.apps.map((a) => a.app));
     const target = catalog.find((a) => !ruled.has(a.slug));

@@ -9,11 +9,22 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Notification, Provider } from '@parse/node-apn';
 import plist from 'plist';
-import { validateCheckin, validateCommand, validateCommandResponse, validateProfilePayload } from '../../tools/apple-sim/apple-schema';
+import {
+  validateCheckin,
+  validateCommand,
+  validateCommandResponse,
+  validateProfilePayload,
+} from '../../tools/apple-sim/apple-schema';
 import { signDetached, verifyDetachedSignature } from '../../tools/apple-sim/cms';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import { buildEnrollmentProfile, buildRestrictionsProfile, isPlistDict, PlistDict, signProfile } from '../../tools/apple-sim/mobileconfig';
+import {
+  buildEnrollmentProfile,
+  buildRestrictionsProfile,
+  isPlistDict,
+  PlistDict,
+  signProfile,
+} from '../../tools/apple-sim/mobileconfig';
 import {
   createIdentity,
   createMdmPushCertificate,
@@ -43,12 +54,23 @@ interface RawAnswer {
 }
 
 /** One HTTP/2 request to the fake APNs with a client certificate, bypassing node-apn's own checks. */
-async function rawApns(fake: FakeApns, caPem: string, client: { certPem: string; keyPem: string }, path: string, method: string, headers: Record<string, string>, body: string): Promise<RawAnswer> {
+async function rawApns(
+  fake: FakeApns,
+  caPem: string,
+  client: { certPem: string; keyPem: string },
+  path: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<RawAnswer> {
   const session = http2Connect(fake.url, { ca: caPem, cert: client.certPem, key: client.keyPem });
   try {
     return await new Promise<RawAnswer>((resolve, reject) => {
       session.on('error', reject);
-      const req = session.request({ [h2.HTTP2_HEADER_METHOD]: method, [h2.HTTP2_HEADER_PATH]: path, ...headers }, { endStream: false });
+      const req = session.request(
+        { [h2.HTTP2_HEADER_METHOD]: method, [h2.HTTP2_HEADER_PATH]: path, ...headers },
+        { endStream: false },
+      );
       let status = 0;
       let text = '';
       req.setEncoding('utf8');
@@ -75,7 +97,12 @@ interface Received {
   message: PlistDict;
 }
 
-async function startTinyMdm(): Promise<{ url: string; queue: PlistDict[]; received: Received[]; close: () => Promise<void> }> {
+async function startTinyMdm(): Promise<{
+  url: string;
+  queue: PlistDict[];
+  received: Received[];
+  close: () => Promise<void>;
+}> {
   const queue: PlistDict[] = [];
   const received: Received[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -104,7 +131,11 @@ async function startTinyMdm(): Promise<{ url: string; queue: PlistDict[]; receiv
   return { url, queue, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-function command(requestType: string, fields: PlistDict = {}, uuid = `cmd-${requestType}-${Math.random().toString(16).slice(2)}`): PlistDict {
+function command(
+  requestType: string,
+  fields: PlistDict = {},
+  uuid = `cmd-${requestType}-${Math.random().toString(16).slice(2)}`,
+): PlistDict {
   return { CommandUUID: uuid, Command: { RequestType: requestType, ...fields } };
 }
 
@@ -132,7 +163,14 @@ describe('apple-sim tooling', () => {
   beforeEach(() => fake.reset());
 
   function provider(cert: { certPem: string; keyPem: string } = pushCert): Provider {
-    return new Provider({ cert: cert.certPem, key: cert.keyPem, production: false, address: '127.0.0.1', port: fake.port, ca: [apple.certPem] });
+    return new Provider({
+      cert: cert.certPem,
+      key: cert.keyPem,
+      production: false,
+      address: '127.0.0.1',
+      port: fake.port,
+      ca: [apple.certPem],
+    });
   }
 
   describe('PKI', () => {
@@ -145,7 +183,12 @@ describe('apple-sim tooling', () => {
       expect(x509.subject).toContain(`CN=APSP:${pushCert.topic.slice('com.apple.mgmt.External.'.length)}`);
       expect(x509.verify(new X509Certificate(apple.certPem).publicKey)).toBe(true);
       // node-apn reads PKCS#12 too (pfx + passphrase) and validates it the same way.
-      const fromP12 = new Provider({ pfx: Buffer.from(pushCert.p12Base64, 'base64'), passphrase: pushCert.p12Password, address: '127.0.0.1', port: fake.port });
+      const fromP12 = new Provider({
+        pfx: Buffer.from(pushCert.p12Base64, 'base64'),
+        passphrase: pushCert.p12Password,
+        address: '127.0.0.1',
+        port: fake.port,
+      });
       return shutdown(fromP12);
     });
 
@@ -165,7 +208,9 @@ describe('apple-sim tooling', () => {
         n.topic = pushCert.topic;
         const result = await p.send(n, TOKEN);
         expect(result.failed).toEqual([]);
-        expect(result.sent).toEqual([expect.objectContaining({ device: TOKEN, 'apns-id': expect.stringMatching(/^[0-9a-f-]{36}$/) })]);
+        expect(result.sent).toEqual([
+          expect.objectContaining({ device: TOKEN, 'apns-id': expect.stringMatching(/^[0-9a-f-]{36}$/) }),
+        ]);
 
         const raw = new Notification();
         raw.rawPayload = { mdm: 'PUSH-MAGIC-2' };
@@ -238,10 +283,22 @@ describe('apple-sim tooling', () => {
       expect(fake.pushes).toEqual([]);
 
       const headers = { 'apns-topic': pushCert.topic };
-      expect(await rawApns(fake, apple.certPem, pushCert, '/3/foo', 'POST', headers, '{"mdm":"m"}')).toEqual({ status: 404, body: '{"reason":"BadPath"}' });
-      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'GET', headers, '')).toEqual({ status: 405, body: '{"reason":"MethodNotAllowed"}' });
-      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'POST', headers, '')).toEqual({ status: 400, body: '{"reason":"PayloadEmpty"}' });
-      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'POST', headers, 'mdm')).toEqual({ status: 400, body: '{"reason":"BadPayload"}' });
+      expect(await rawApns(fake, apple.certPem, pushCert, '/3/foo', 'POST', headers, '{"mdm":"m"}')).toEqual({
+        status: 404,
+        body: '{"reason":"BadPath"}',
+      });
+      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'GET', headers, '')).toEqual({
+        status: 405,
+        body: '{"reason":"MethodNotAllowed"}',
+      });
+      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'POST', headers, '')).toEqual({
+        status: 400,
+        body: '{"reason":"PayloadEmpty"}',
+      });
+      expect(await rawApns(fake, apple.certPem, pushCert, `/3/device/${TOKEN}`, 'POST', headers, 'mdm')).toEqual({
+        status: 400,
+        body: '{"reason":"BadPayload"}',
+      });
       expect(fake.requests.at(-1)?.detail).toBe('the body is not JSON');
     });
 
@@ -253,7 +310,13 @@ describe('apple-sim tooling', () => {
       try {
         fake.deadTokens.add(TOKEN);
         const dead = await p.send(n, TOKEN);
-        expect(dead.failed).toEqual([expect.objectContaining({ device: TOKEN, status: 410, response: { reason: 'Unregistered', timestamp: expect.any(Number) } })]);
+        expect(dead.failed).toEqual([
+          expect.objectContaining({
+            device: TOKEN,
+            status: 410,
+            response: { reason: 'Unregistered', timestamp: expect.any(Number) },
+          }),
+        ]);
         fake.deadTokens.clear();
 
         fake.failNext(1, 503);
@@ -263,7 +326,9 @@ describe('apple-sim tooling', () => {
         // 1 try + connectionRetryLimit (3) retries.
         fake.failNext(4, 429);
         const throttled = await p.send(n, TOKEN);
-        expect(throttled.failed).toEqual([expect.objectContaining({ status: 429, response: { reason: 'TooManyRequests' } })]);
+        expect(throttled.failed).toEqual([
+          expect.objectContaining({ status: 429, response: { reason: 'TooManyRequests' } }),
+        ]);
         expect(fake.requests.filter((r) => r.reason === 'TooManyRequests')).toHaveLength(4);
       } finally {
         await shutdown(p);
@@ -279,13 +344,23 @@ describe('apple-sim tooling', () => {
         n.mdm = 'm';
         n.topic = pushCert.topic;
         const result = await p.send(n, TOKEN);
-        expect(result.failed).toEqual([expect.objectContaining({ status: 403, response: { reason: 'BadCertificate' } })]);
+        expect(result.failed).toEqual([
+          expect.objectContaining({ status: 403, response: { reason: 'BadCertificate' } }),
+        ]);
       } finally {
         await shutdown(p);
       }
       // A certificate of the right CA without the APNs extensions is refused as well.
       const plain = createIdentity(apple, 'not-a-push-cert');
-      const answer = await rawApns(fake, apple.certPem, plain, `/3/device/${TOKEN}`, 'POST', { 'apns-topic': pushCert.topic }, '{"mdm":"m"}');
+      const answer = await rawApns(
+        fake,
+        apple.certPem,
+        plain,
+        `/3/device/${TOKEN}`,
+        'POST',
+        { 'apns-topic': pushCert.topic },
+        '{"mdm":"m"}',
+      );
       expect(answer).toEqual({ status: 403, body: '{"reason":"BadCertificate"}' });
       expect(fake.pushes).toEqual([]);
     });
@@ -293,35 +368,80 @@ describe('apple-sim tooling', () => {
 
   describe('apple-schema', () => {
     it('accepts a well-formed RemoveApplication and reports a missing required key, a wrong type and an unknown key', () => {
-      expect(validateCommand('RemoveApplication', { RequestType: 'RemoveApplication', Identifier: 'com.example.app' })).toEqual([]);
-      expect(validateCommand('RemoveApplication', { RequestType: 'RemoveApplication' })).toEqual([{ path: 'Identifier', message: 'required key missing', kind: 'missing' }]);
+      expect(
+        validateCommand('RemoveApplication', { RequestType: 'RemoveApplication', Identifier: 'com.example.app' }),
+      ).toEqual([]);
+      expect(validateCommand('RemoveApplication', { RequestType: 'RemoveApplication' })).toEqual([
+        { path: 'Identifier', message: 'required key missing', kind: 'missing' },
+      ]);
       expect(validateCommand('RemoveApplication', { RequestType: 'RemoveApplication', Identifier: 42 })).toEqual([
         { path: 'Identifier', message: 'expected <string>, got integer', kind: 'type' },
       ]);
-      expect(validateCommand('RemoveApplication', { RequestType: 'RemoveApplication', Identifier: 'a', BundleID: 'a' })).toEqual([
-        { path: 'BundleID', message: 'key not in the schema', kind: 'unknown' },
-      ]);
+      expect(
+        validateCommand('RemoveApplication', { RequestType: 'RemoveApplication', Identifier: 'a', BundleID: 'a' }),
+      ).toEqual([{ path: 'BundleID', message: 'key not in the schema', kind: 'unknown' }]);
     });
 
     it('checks nested types, value lists, check-in messages and profile payloads', () => {
-      expect(validateCommand('DeviceInformation', { RequestType: 'DeviceInformation', Queries: ['UDID', 'NotAQuery'] })).toEqual([
-        expect.objectContaining({ path: 'Queries[1]', kind: 'range' }),
-      ]);
-      expect(validateCommand('InstallApplication', { RequestType: 'InstallApplication', iTunesStoreID: 1, Options: { PurchaseMethod: 2 }, Configuration: { anything: [1] } })).toEqual([
-        expect.objectContaining({ path: 'Options.PurchaseMethod', kind: 'range' }),
-      ]);
-      expect(validateCheckin('TokenUpdate', { MessageType: 'TokenUpdate', Topic: 't', UDID: 'u', Token: Buffer.alloc(32), PushMagic: 'p' })).toEqual([]);
-      expect(validateCheckin('TokenUpdate', { MessageType: 'TokenUpdate', Topic: 't', UDID: 'u', Token: 'not data', PushMagic: 'p' })).toEqual([
-        expect.objectContaining({ path: 'Token', kind: 'type' }),
-      ]);
-      const payload = { PayloadType: 'com.apple.applicationaccess', PayloadVersion: 1, PayloadIdentifier: 'x.r', PayloadUUID: 'U', PayloadDisplayName: 'R', blockedAppBundleIDs: ['com.a'] };
+      expect(
+        validateCommand('DeviceInformation', { RequestType: 'DeviceInformation', Queries: ['UDID', 'NotAQuery'] }),
+      ).toEqual([expect.objectContaining({ path: 'Queries[1]', kind: 'range' })]);
+      expect(
+        validateCommand('InstallApplication', {
+          RequestType: 'InstallApplication',
+          iTunesStoreID: 1,
+          Options: { PurchaseMethod: 2 },
+          Configuration: { anything: [1] },
+        }),
+      ).toEqual([expect.objectContaining({ path: 'Options.PurchaseMethod', kind: 'range' })]);
+      expect(
+        validateCheckin('TokenUpdate', {
+          MessageType: 'TokenUpdate',
+          Topic: 't',
+          UDID: 'u',
+          Token: Buffer.alloc(32),
+          PushMagic: 'p',
+        }),
+      ).toEqual([]);
+      expect(
+        validateCheckin('TokenUpdate', {
+          MessageType: 'TokenUpdate',
+          Topic: 't',
+          UDID: 'u',
+          Token: 'not data',
+          PushMagic: 'p',
+        }),
+      ).toEqual([expect.objectContaining({ path: 'Token', kind: 'type' })]);
+      const payload = {
+        PayloadType: 'com.apple.applicationaccess',
+        PayloadVersion: 1,
+        PayloadIdentifier: 'x.r',
+        PayloadUUID: 'U',
+        PayloadDisplayName: 'R',
+        blockedAppBundleIDs: ['com.a'],
+      };
       expect(validateProfilePayload('com.apple.applicationaccess', payload)).toEqual([]);
-      expect(validateProfilePayload('com.apple.applicationaccess', { ...payload, blockedAppBundleIDs: 'com.a', PayloadUUID: undefined })).toEqual([
+      expect(
+        validateProfilePayload('com.apple.applicationaccess', {
+          ...payload,
+          blockedAppBundleIDs: 'com.a',
+          PayloadUUID: undefined,
+        }),
+      ).toEqual([
         expect.objectContaining({ path: 'PayloadUUID', kind: 'missing' }),
         expect.objectContaining({ path: 'blockedAppBundleIDs', kind: 'type' }),
       ]);
-      expect(validateCommandResponse('ManagedApplicationList', { UDID: 'u', CommandUUID: 'c', Status: 'Acknowledged', ManagedApplicationList: { 'com.a': { Status: 'Bogus' } } })).toEqual(
-        expect.arrayContaining([expect.objectContaining({ path: 'ManagedApplicationList["com.a"].Status', kind: 'range' })]),
+      expect(
+        validateCommandResponse('ManagedApplicationList', {
+          UDID: 'u',
+          CommandUUID: 'c',
+          Status: 'Acknowledged',
+          ManagedApplicationList: { 'com.a': { Status: 'Bogus' } },
+        }),
+      ).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path: 'ManagedApplicationList["com.a"].Status', kind: 'range' }),
+        ]),
       );
     });
   });
@@ -337,8 +457,12 @@ describe('apple-sim tooling', () => {
 
       const tampered = Buffer.from(body);
       tampered[tampered.length - 2] ^= 1;
-      expect(verifyDetachedSignature(tampered, signature)).toEqual(expect.objectContaining({ ok: false, reason: 'messageDigest does not match the content' }));
-      expect(verifyDetachedSignature(body, 'not base64!')).toEqual(expect.objectContaining({ ok: false, reason: 'signature is not base64' }));
+      expect(verifyDetachedSignature(tampered, signature)).toEqual(
+        expect.objectContaining({ ok: false, reason: 'messageDigest does not match the content' }),
+      );
+      expect(verifyDetachedSignature(body, 'not base64!')).toEqual(
+        expect.objectContaining({ ok: false, reason: 'signature is not base64' }),
+      );
       expect(verifyDetachedSignature(body, Buffer.from('garbage').toString('base64')).ok).toBe(false);
       // The messageDigest attribute replaced by the digest of another body: the signature breaks.
       const patched = Buffer.from(signature, 'base64');
@@ -346,7 +470,9 @@ describe('apple-sim tooling', () => {
       const at = patched.indexOf(mine);
       expect(at).toBeGreaterThan(0);
       createHash('sha256').update('other').digest().copy(patched, at);
-      expect(verifyDetachedSignature(Buffer.from('other'), patched.toString('base64'))).toEqual(expect.objectContaining({ ok: false, reason: 'bad signature' }));
+      expect(verifyDetachedSignature(Buffer.from('other'), patched.toString('base64'))).toEqual(
+        expect.objectContaining({ ok: false, reason: 'bad signature' }),
+      );
     });
   });
 
@@ -381,7 +507,9 @@ describe('apple-sim tooling', () => {
       const result = await phone.poll();
 
       expect(result).toEqual(expect.objectContaining({ stoppedBy: 'empty', httpStatus: 200 }));
-      expect(phone.commandsReceived).toEqual([{ RequestType: 'InstalledApplicationList', CommandUUID: 'CMD-1', status: 'Acknowledged' }]);
+      expect(phone.commandsReceived).toEqual([
+        { RequestType: 'InstalledApplicationList', CommandUUID: 'CMD-1', status: 'Acknowledged' },
+      ]);
       expect(phone.schemaViolations).toEqual([]);
 
       expect(mdm.received.map((r) => [r.path, r.contentType, r.message.Status])).toEqual([
@@ -395,7 +523,13 @@ describe('apple-sim tooling', () => {
           UDID: phone.udid,
           CommandUUID: 'CMD-1',
           InstalledApplicationList: [
-            expect.objectContaining({ Identifier: 'com.example.notes', Name: 'Notes Pro', Version: '1.0', BundleSize: 50_000_000, IsValidated: true }),
+            expect.objectContaining({
+              Identifier: 'com.example.notes',
+              Name: 'Notes Pro',
+              Version: '1.0',
+              BundleSize: 50_000_000,
+              IsValidated: true,
+            }),
             expect.objectContaining({ Identifier: 'com.whatsapp.WhatsApp', Name: 'WhatsApp' }),
           ],
         }),
@@ -409,41 +543,79 @@ describe('apple-sim tooling', () => {
     });
 
     it('enrolls from a .mobileconfig (identity from the PKCS#12 payload) and checks in', async () => {
-      const profile = buildEnrollmentProfile({ serverUrl: `${mdm.url}/mdm`, checkInUrl: `${mdm.url}/checkin`, topic: pushCert.topic, identity, accessRights: 8191 });
+      const profile = buildEnrollmentProfile({
+        serverUrl: `${mdm.url}/mdm`,
+        checkInUrl: `${mdm.url}/checkin`,
+        topic: pushCert.topic,
+        identity,
+        accessRights: 8191,
+      });
       const phone = SimulatedIPhone.fromEnrollmentProfile(profile, { serial: 'F17TEST001' });
       expect(phone.topic).toBe(pushCert.topic);
       expect(phone.enrollment?.signed).toBe(false);
       await phone.enroll();
       await phone.checkOut();
       const [auth, token, checkout] = mdm.received;
-      expect(auth).toEqual(expect.objectContaining({ path: '/checkin', contentType: 'application/x-apple-aspen-mdm-checkin' }));
-      expect(auth.message).toEqual(
-        expect.objectContaining({ MessageType: 'Authenticate', Topic: pushCert.topic, UDID: phone.udid, SerialNumber: 'F17TEST001', OSVersion: '18.1', BuildVersion: '22B83', ProductName: 'iPhone15,2' }),
+      expect(auth).toEqual(
+        expect.objectContaining({ path: '/checkin', contentType: 'application/x-apple-aspen-mdm-checkin' }),
       );
-      expect(token.message).toEqual(expect.objectContaining({ MessageType: 'TokenUpdate', PushMagic: phone.pushMagic, AwaitingConfiguration: false }));
-      expect(Buffer.isBuffer(token.message.Token) && (token.message.Token as Buffer).equals(phone.pushToken)).toBe(true);
+      expect(auth.message).toEqual(
+        expect.objectContaining({
+          MessageType: 'Authenticate',
+          Topic: pushCert.topic,
+          UDID: phone.udid,
+          SerialNumber: 'F17TEST001',
+          OSVersion: '18.1',
+          BuildVersion: '22B83',
+          ProductName: 'iPhone15,2',
+        }),
+      );
+      expect(token.message).toEqual(
+        expect.objectContaining({
+          MessageType: 'TokenUpdate',
+          PushMagic: phone.pushMagic,
+          AwaitingConfiguration: false,
+        }),
+      );
+      expect(Buffer.isBuffer(token.message.Token) && (token.message.Token as Buffer).equals(phone.pushToken)).toBe(
+        true,
+      );
       expect(checkout.message).toEqual({ MessageType: 'CheckOut', Topic: pushCert.topic, UDID: phone.udid });
       for (const r of mdm.received) {
         expect(validateCheckin(String(r.message.MessageType), r.message)).toEqual([]);
-        expect(fingerprint(verifyDetachedSignature(r.body, r.signature ?? '').certificatePem ?? '')).toBe(fingerprint(identity.certPem));
+        expect(fingerprint(verifyDetachedSignature(r.body, r.signature ?? '').certificatePem ?? '')).toBe(
+          fingerprint(identity.certPem),
+        );
       }
 
       // A signed enrollment profile works too; SignMessage false means no Mdm-Signature.
-      const signed = signProfile(buildEnrollmentProfile({ serverUrl: `${mdm.url}/mdm`, topic: pushCert.topic, identity, signMessage: false }), identity);
+      const signed = signProfile(
+        buildEnrollmentProfile({ serverUrl: `${mdm.url}/mdm`, topic: pushCert.topic, identity, signMessage: false }),
+        identity,
+      );
       const quiet = SimulatedIPhone.fromEnrollmentProfile(signed);
-      expect(quiet.enrollment).toEqual(expect.objectContaining({ signed: true, signature: expect.objectContaining({ ok: true }) }));
+      expect(quiet.enrollment).toEqual(
+        expect.objectContaining({ signed: true, signature: expect.objectContaining({ ok: true }) }),
+      );
       await quiet.authenticate();
       expect(mdm.received.at(-1)).toEqual(expect.objectContaining({ path: '/mdm', signature: undefined }));
     });
 
     it('installs restrictions, manages apps, answers errors, and wakes up on a push', async () => {
       const phone = device();
-      const restrictions = buildRestrictionsProfile({ identifier: 'fr.gouv.policy.apps', blockedAppBundleIDs: ['com.whatsapp.WhatsApp', 'com.tiktok'] });
+      const restrictions = buildRestrictionsProfile({
+        identifier: 'fr.gouv.policy.apps',
+        blockedAppBundleIDs: ['com.whatsapp.WhatsApp', 'com.tiktok'],
+      });
       mdm.queue.push(
         command('InstallProfile', { Payload: Buffer.from(restrictions) }, 'P1'),
         command('RemoveApplication', { Identifier: 'com.whatsapp.WhatsApp' }, 'R1'),
         command('InstallApplication', { iTunesStoreID: 310633997, ManagementFlags: 1 }, 'I1'),
-        command('DeviceInformation', { Queries: ['UDID', 'IsSupervised', 'OSVersion', 'SerialNumber', 'WiFiMAC'] }, 'D1'),
+        command(
+          'DeviceInformation',
+          { Queries: ['UDID', 'IsSupervised', 'OSVersion', 'SerialNumber', 'WiFiMAC'] },
+          'D1',
+        ),
         command('ProfileList', {}, 'L1'),
         command('ManagedApplicationList', {}, 'M1'),
         command('EraseDevice', { PIN: '123456' }, 'E1'),
@@ -468,10 +640,26 @@ describe('apple-sim tooling', () => {
         ['store.app.310633997', true],
       ]);
       const answers = new Map(mdm.received.map((r) => [r.message.CommandUUID, r.message]));
-      expect(answers.get('R1')?.ErrorChain).toEqual([expect.objectContaining({ ErrorDomain: 'MCMDMErrorDomain', LocalizedDescription: expect.stringContaining('not managed') })]);
-      expect(answers.get('D1')?.QueryResponses).toEqual({ UDID: phone.udid, IsSupervised: true, OSVersion: '18.1', SerialNumber: phone.serial });
-      expect(answers.get('L1')?.ProfileList).toEqual([expect.objectContaining({ PayloadIdentifier: 'fr.gouv.policy.apps' })]);
-      for (const [uuid, type] of [['R1', 'RemoveApplication'], ['D1', 'DeviceInformation'], ['L1', 'ProfileList']]) {
+      expect(answers.get('R1')?.ErrorChain).toEqual([
+        expect.objectContaining({
+          ErrorDomain: 'MCMDMErrorDomain',
+          LocalizedDescription: expect.stringContaining('not managed'),
+        }),
+      ]);
+      expect(answers.get('D1')?.QueryResponses).toEqual({
+        UDID: phone.udid,
+        IsSupervised: true,
+        OSVersion: '18.1',
+        SerialNumber: phone.serial,
+      });
+      expect(answers.get('L1')?.ProfileList).toEqual([
+        expect.objectContaining({ PayloadIdentifier: 'fr.gouv.policy.apps' }),
+      ]);
+      for (const [uuid, type] of [
+        ['R1', 'RemoveApplication'],
+        ['D1', 'DeviceInformation'],
+        ['L1', 'ProfileList'],
+      ]) {
         expect(validateCommandResponse(type, answers.get(uuid))).toEqual([]);
       }
       // The YAML marks UnusedRedemptionCode required; iOS (and the simulator) send it only when there is one.
@@ -483,12 +671,28 @@ describe('apple-sim tooling', () => {
       // A malformed command and a malformed payload are reported.
       mdm.queue.push(
         command('RemoveProfile', {}, 'X1'),
-        command('InstallProfile', { Payload: Buffer.from(buildRestrictionsProfile({ identifier: 'bad', restrictions: { blockedAppBundleIDs: 'com.x', allowFoo: true } })) }, 'X2'),
+        command(
+          'InstallProfile',
+          {
+            Payload: Buffer.from(
+              buildRestrictionsProfile({
+                identifier: 'bad',
+                restrictions: { blockedAppBundleIDs: 'com.x', allowFoo: true },
+              }),
+            ),
+          },
+          'X2',
+        ),
       );
       await phone.poll();
       expect(phone.commandsReceived.slice(-2).map((c) => c.status)).toEqual(['CommandFormatError', 'Error']);
       expect(phone.schemaViolations).toEqual([
-        expect.objectContaining({ source: 'command', requestType: 'RemoveProfile', path: 'Identifier', kind: 'missing' }),
+        expect.objectContaining({
+          source: 'command',
+          requestType: 'RemoveProfile',
+          path: 'Identifier',
+          kind: 'missing',
+        }),
         expect.objectContaining({ source: 'payload', path: 'PayloadContent[0].blockedAppBundleIDs', kind: 'type' }),
         expect.objectContaining({ source: 'payload', path: 'PayloadContent[0].allowFoo', kind: 'unknown' }),
       ]);
@@ -534,4 +738,3 @@ describe('apple-sim tooling', () => {
     });
   });
 });
-

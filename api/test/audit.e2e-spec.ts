@@ -70,16 +70,36 @@ describe('audit chain, through the API', () => {
     const before = await maxSeq(t);
     expect(before).toBe(await countRows(t.db, 'audit_event'));
 
-    await admin.post('/catalog/apps').send(app('audit-test-app', ['fr.example.audit'])).expect(201);
+    await admin
+      .post('/catalog/apps')
+      .send(app('audit-test-app', ['fr.example.audit']))
+      .expect(201);
     const target = await agentId(t, 'demo-synthetic-interieur-1');
-    const granted = await admin.post(`/agents/${target}/roles`).send({ role: 'approver', ministry: 'interieur' }).expect(201);
-    expect(granted.body.roles.map((r: { role: string; ministry: string }) => `${r.role}@${r.ministry}`)).toContain('approver@interieur');
-    await admin.post('/catalog/apps').send(app('audit-test-app-2', ['fr.example.audit2'])).expect(201);
+    const granted = await admin
+      .post(`/agents/${target}/roles`)
+      .send({ role: 'approver', ministry: 'interieur' })
+      .expect(201);
+    expect(granted.body.roles.map((r: { role: string; ministry: string }) => `${r.role}@${r.ministry}`)).toContain(
+      'approver@interieur',
+    );
+    await admin
+      .post('/catalog/apps')
+      .send(app('audit-test-app-2', ['fr.example.audit2']))
+      .expect(201);
 
     const events = (await t.db.query(
       `SELECT seq::int, action, entity_type, entity_id, ministry_code, actor, actor_id, after FROM audit_event WHERE seq > $1 ORDER BY seq`,
       [before],
-    )) as { seq: number; action: string; entity_type: string; entity_id: string; ministry_code: string | null; actor: string; actor_id: string | null; after: unknown }[];
+    )) as {
+      seq: number;
+      action: string;
+      entity_type: string;
+      entity_id: string;
+      ministry_code: string | null;
+      actor: string;
+      actor_id: string | null;
+      after: unknown;
+    }[];
     expect(events.map((e) => [e.seq, e.action, e.entity_type, e.entity_id, e.ministry_code])).toEqual([
       [before + 1, 'catalog.app-added', 'app', 'audit-test-app', null],
       [before + 2, 'role.granted', 'agent', target, 'interieur'],
@@ -97,7 +117,9 @@ describe('audit chain, through the API', () => {
     )) as { broken: number }[];
     expect(broken).toBe(0);
     const [head] = (await t.db.query('SELECT seq::int, hash FROM audit_head')) as { seq: number; hash: string }[];
-    const [last] = (await t.db.query('SELECT hash FROM audit_event WHERE seq = $1', [before + 3])) as { hash: string }[];
+    const [last] = (await t.db.query('SELECT hash FROM audit_event WHERE seq = $1', [before + 3])) as {
+      hash: string;
+    }[];
     expect(head).toEqual({ seq: before + 3, hash: last.hash });
 
     expect(await verify(t)).toEqual({ valid: true, checked: await countRows(t.db, 'audit_event') });
@@ -108,21 +130,39 @@ describe('audit chain, through the API', () => {
     const rows = await countRows(t.db, 'audit_event');
     const apps = await countRows(t.db, 'app');
 
-    const invalid = await admin.post('/catalog/apps').send({ slug: 'Not A Slug', name: 'X', category: 'productivity', android: [], ios: [] }).expect(400);
+    const invalid = await admin
+      .post('/catalog/apps')
+      .send({ slug: 'Not A Slug', name: 'X', category: 'productivity', android: [], ios: [] })
+      .expect(400);
     expect(invalid.body.code).toBe('catalog.invalid-app');
-    const duplicate = await admin.post('/catalog/apps').send(app('audit-test-app', ['fr.example.other'])).expect(409);
+    const duplicate = await admin
+      .post('/catalog/apps')
+      .send(app('audit-test-app', ['fr.example.other']))
+      .expect(409);
     expect(duplicate.body.code).toBe('catalog.app-exists');
     const target = await agentId(t, 'demo-synthetic-interieur-1');
-    const again = await admin.post(`/agents/${target}/roles`).send({ role: 'approver', ministry: 'interieur' }).expect(409);
+    const again = await admin
+      .post(`/agents/${target}/roles`)
+      .send({ role: 'approver', ministry: 'interieur' })
+      .expect(409);
     expect(again.body.code).toBe('directory.role-exists');
     expect(await countRows(t.db, 'audit_event')).toBe(rows);
     expect(await countRows(t.db, 'app')).toBe(apps);
 
     // The audit insert fails after the change was made: the change must be rolled back with it.
-    await asOwner(t, `CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$`);
-    await asOwner(t, `CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`);
+    await asOwner(
+      t,
+      `CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$`,
+    );
+    await asOwner(
+      t,
+      `CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`,
+    );
     try {
-      await admin.post('/catalog/apps').send(app('audit-unrecorded', ['fr.example.unrecorded'])).expect(500);
+      await admin
+        .post('/catalog/apps')
+        .send(app('audit-unrecorded', ['fr.example.unrecorded']))
+        .expect(500);
       await admin.post(`/agents/${target}/roles`).send({ role: 'it-admin', ministry: 'interieur' }).expect(500);
     } finally {
       await asOwner(t, 'DROP TRIGGER test_refuse_audit ON audit_event');
@@ -130,7 +170,9 @@ describe('audit chain, through the API', () => {
     }
     expect(await countRows(t.db, 'app')).toBe(apps);
     expect(await t.db.query(`SELECT 1 FROM app WHERE slug = 'audit-unrecorded'`)).toEqual([]);
-    expect(await t.db.query(`SELECT 1 FROM role_assignment WHERE agent_id = $1 AND role = 'it-admin'`, [target])).toEqual([]);
+    expect(
+      await t.db.query(`SELECT 1 FROM role_assignment WHERE agent_id = $1 AND role = 'it-admin'`, [target]),
+    ).toEqual([]);
     expect(await countRows(t.db, 'audit_event')).toBe(rows);
     expect(await verify(t)).toEqual({ valid: true, checked: rows });
   });
@@ -140,7 +182,11 @@ describe('audit chain, through the API', () => {
     expect(appEventSeq).toBeLessThan(rows); // in the middle of the chain
     await asOwner(t, `UPDATE audit_event SET after = '{"x":1}' WHERE seq = $1`, [appEventSeq]);
     const result = await verify(t);
-    expect(result).toEqual({ valid: false, checked: appEventSeq - 1, firstProblem: { seq: appEventSeq, problem: expect.stringContaining('modified') } });
+    expect(result).toEqual({
+      valid: false,
+      checked: appEventSeq - 1,
+      firstProblem: { seq: appEventSeq, problem: expect.stringContaining('modified') },
+    });
   });
 
   it('lets only national admins verify the chain', async () => {
@@ -153,7 +199,9 @@ describe('audit chain, through the API', () => {
     const it = await t.as('it.interieur');
     const res = await it.get('/audit?limit=1000').expect(200);
     const events = res.body as AuditRow[];
-    const [{ count }] = (await t.db.query(`SELECT count(*)::int AS count FROM audit_event WHERE ministry_code = 'interieur'`)) as { count: number }[];
+    const [{ count }] = (await t.db.query(
+      `SELECT count(*)::int AS count FROM audit_event WHERE ministry_code = 'interieur'`,
+    )) as { count: number }[];
     expect(count).toBeGreaterThan(1);
     expect(events).toHaveLength(count);
     expect(new Set(events.map((e) => e.ministryCode))).toEqual(new Set(['interieur']));
@@ -194,12 +242,18 @@ describe('audit chain, deleted rows', () => {
     const k = Math.floor(rows / 2);
     const [saved] = (await t.db.query('SELECT * FROM audit_event WHERE seq = $1', [k])) as Record<string, unknown>[];
     await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [k]);
-    expect(await verify(t)).toEqual({ valid: false, checked: k - 1, firstProblem: { seq: k, problem: `event ${k} is missing (deleted)` } });
+    expect(await verify(t)).toEqual({
+      valid: false,
+      checked: k - 1,
+      firstProblem: { seq: k, problem: `event ${k} is missing (deleted)` },
+    });
 
     const columns = Object.keys(saved);
     await t.db.query(
       `INSERT INTO audit_event (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
-      columns.map((c) => (c === 'before' || c === 'after') && saved[c] !== null ? JSON.stringify(saved[c]) : saved[c]),
+      columns.map((c) =>
+        (c === 'before' || c === 'after') && saved[c] !== null ? JSON.stringify(saved[c]) : saved[c],
+      ),
     );
     expect(await verify(t)).toEqual({ valid: true, checked: rows });
   });
@@ -208,14 +262,29 @@ describe('audit chain, deleted rows', () => {
     const rows = await countRows(t.db, 'audit_event');
     const [last] = (await t.db.query('SELECT hash FROM audit_event WHERE seq = $1', [rows])) as { hash: string }[];
     const at = new Date();
-    const forged = { seq: rows + 1, at: at.toISOString(), actorId: null, actor: 'forger', action: 'role.granted', entityType: 'agent', entityId: 'x', ministryCode: null, before: null, after: null };
+    const forged = {
+      seq: rows + 1,
+      at: at.toISOString(),
+      actorId: null,
+      actor: 'forger',
+      action: 'role.granted',
+      entityType: 'agent',
+      entityId: 'x',
+      ministryCode: null,
+      before: null,
+      after: null,
+    };
     const hash = sha256Hex(last.hash + canonicalJson(forged));
     await t.db.query(
       `INSERT INTO audit_event (seq, at, actor, action, entity_type, entity_id, prev_hash, hash) VALUES ($1, $2, 'forger', 'role.granted', 'agent', 'x', $3, $4)`,
       [rows + 1, at, last.hash, hash],
     );
     const result = await verify(t);
-    expect(result).toEqual({ valid: false, checked: rows, firstProblem: { seq: rows + 1, problem: expect.stringContaining('added outside the service') } });
+    expect(result).toEqual({
+      valid: false,
+      checked: rows,
+      firstProblem: { seq: rows + 1, problem: expect.stringContaining('added outside the service') },
+    });
 
     await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [rows + 1]);
     expect(await verify(t)).toEqual({ valid: true, checked: rows });
@@ -226,7 +295,14 @@ describe('audit chain, deleted rows', () => {
     expect(await maxSeq(t)).toBe(rows);
     await asOwner(t, 'DELETE FROM audit_event WHERE seq = $1', [rows]);
     const result = await verify(t);
-    expect(result).toEqual({ valid: false, checked: rows - 1, firstProblem: { seq: rows, problem: expect.stringContaining(`ends at event ${rows - 1} but ${rows} were written`) } });
+    expect(result).toEqual({
+      valid: false,
+      checked: rows - 1,
+      firstProblem: {
+        seq: rows,
+        problem: expect.stringContaining(`ends at event ${rows - 1} but ${rows} were written`),
+      },
+    });
   });
 });
 
@@ -242,9 +318,13 @@ describe('audit log, immutable for the service in the database', () => {
   }
 
   it('runs the service as the restricted role, not as a superuser nor the owner', async () => {
-    const [me] = (await t.db.query(`SELECT current_user AS role, r.rolsuper AS super FROM pg_roles r WHERE r.rolname = current_user`)) as { role: string; super: boolean }[];
+    const [me] = (await t.db.query(
+      `SELECT current_user AS role, r.rolsuper AS super FROM pg_roles r WHERE r.rolname = current_user`,
+    )) as { role: string; super: boolean }[];
     expect(me).toEqual({ role: SERVICE_ROLE, super: false });
-    const [{ owner }] = (await t.db.query(`SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'audit_event'`)) as { owner: string }[];
+    const [{ owner }] = (await t.db.query(
+      `SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'audit_event'`,
+    )) as { owner: string }[];
     expect(owner).not.toBe(SERVICE_ROLE);
   });
 
@@ -254,17 +334,27 @@ describe('audit log, immutable for the service in the database', () => {
     const before = await rowAt(k);
     const [head] = (await t.db.query('SELECT seq::int, hash FROM audit_head')) as { seq: number; hash: string }[];
 
-    await expect(t.db.query(`UPDATE audit_event SET actor = 'someone else' WHERE seq = $1`, [k])).rejects.toThrow('permission denied for table audit_event');
-    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [k])).rejects.toThrow('permission denied for table audit_event');
-    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows])).rejects.toThrow('permission denied for table audit_event');
+    await expect(t.db.query(`UPDATE audit_event SET actor = 'someone else' WHERE seq = $1`, [k])).rejects.toThrow(
+      'permission denied for table audit_event',
+    );
+    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [k])).rejects.toThrow(
+      'permission denied for table audit_event',
+    );
+    await expect(t.db.query('DELETE FROM audit_event WHERE seq = $1', [rows])).rejects.toThrow(
+      'permission denied for table audit_event',
+    );
     await expect(t.db.query('TRUNCATE audit_event')).rejects.toThrow('permission denied for table audit_event');
     // Inside a transaction of the service, as the code would run it: the same refusal.
-    await expect(t.db.transaction((tx) => tx.query('DELETE FROM audit_event'))).rejects.toThrow('permission denied for table audit_event');
+    await expect(t.db.transaction((tx) => tx.query('DELETE FROM audit_event'))).rejects.toThrow(
+      'permission denied for table audit_event',
+    );
     // The head may move forward (the chain appends through it), never be removed.
     await expect(t.db.query('DELETE FROM audit_head')).rejects.toThrow('permission denied for table audit_head');
     await expect(t.db.query('TRUNCATE audit_head')).rejects.toThrow('permission denied for table audit_head');
     // Nor may the service change the table's rules: it does not own it.
-    await expect(t.db.query('ALTER TABLE audit_event DISABLE TRIGGER ALL')).rejects.toThrow('must be owner of table audit_event');
+    await expect(t.db.query('ALTER TABLE audit_event DISABLE TRIGGER ALL')).rejects.toThrow(
+      'must be owner of table audit_event',
+    );
 
     expect(await rowAt(k)).toEqual(before);
     expect(await countRows(t.db, 'audit_event')).toBe(rows);
@@ -275,9 +365,16 @@ describe('audit log, immutable for the service in the database', () => {
   it('still records the normal flows: decisions append to the chain, and jobs are queued', async () => {
     const rows = await countRows(t.db, 'audit_event');
     const jobs = await countRows(t.db, 'pgboss.job');
-    const requested = await (await t.as('agent.interieur')).post('/exemptions').send({ app: 'x', justification: 'Compte officiel du ministère pour la communication de crise.', days: 30 }).expect(201);
+    const requested = await (
+      await t.as('agent.interieur')
+    )
+      .post('/exemptions')
+      .send({ app: 'x', justification: 'Compte officiel du ministère pour la communication de crise.', days: 30 })
+      .expect(201);
     await (await t.as('approver.interieur')).post(`/exemptions/${requested.body.id}/approve`).send({}).expect(200);
-    const events = (await t.db.query('SELECT action, entity_id FROM audit_event WHERE seq > $1 ORDER BY seq', [rows])) as { action: string; entity_id: string }[];
+    const events = (await t.db.query('SELECT action, entity_id FROM audit_event WHERE seq > $1 ORDER BY seq', [
+      rows,
+    ])) as { action: string; entity_id: string }[];
     expect(events).toEqual([
       { action: 'exemption.requested', entity_id: requested.body.id },
       { action: 'exemption.approved', entity_id: requested.body.id },

@@ -10,7 +10,15 @@ afterAll(() => t.close());
 
 async function forge(
   claims: Record<string, unknown>,
-  opts: { issuer?: string; audience?: string; expiresIn?: string | number; key?: Parameters<SignJWT['sign']>[0]; kid?: string; alg?: string; notBefore?: number } = {},
+  opts: {
+    issuer?: string;
+    audience?: string;
+    expiresIn?: string | number;
+    key?: Parameters<SignJWT['sign']>[0];
+    kid?: string;
+    alg?: string;
+    notBefore?: number;
+  } = {},
 ): Promise<string> {
   const jwk = devIdpPrivateJwk();
   const key = opts.key ?? (await importJWK(jwk, 'RS256'));
@@ -23,7 +31,12 @@ async function forge(
   return (opts.notBefore === undefined ? jwt : jwt.setNotBefore(opts.notBefore)).sign(key);
 }
 
-const camille = { sub: 'demo-agent-interieur', email: 'camille.martin@interieur.gouv.fr', given_name: 'Camille', usual_name: 'Martin' };
+const camille = {
+  sub: 'demo-agent-interieur',
+  email: 'camille.martin@interieur.gouv.fr',
+  given_name: 'Camille',
+  usual_name: 'Martin',
+};
 
 describe('authentication', () => {
   it('answers health, metrics and the API docs without a token', async () => {
@@ -31,18 +44,27 @@ describe('authentication', () => {
     const health = await request(server).get('/health').expect(200);
     expect(health.body.info.database.status).toBe('up');
     expect((await request(server).get('/metrics').expect(200)).text).toContain('http_request_duration_seconds');
-    expect((await request(server).get('/api/docs-json').expect(200)).body.paths['/policies/{scope}/plan']).toBeDefined();
+    expect(
+      (await request(server).get('/api/docs-json').expect(200)).body.paths['/policies/{scope}/plan'],
+    ).toBeDefined();
   });
 
   it('signs in a demo user through the real OIDC code flow and knows their ministry and roles', async () => {
     const res = await (await t.as('it.interieur')).get('/me').expect(200);
-    expect(res.body).toMatchObject({ email: 'julien.robert@interieur.gouv.fr', displayName: 'Julien Robert', ministry: 'interieur' });
+    expect(res.body).toMatchObject({
+      email: 'julien.robert@interieur.gouv.fr',
+      displayName: 'Julien Robert',
+      ministry: 'interieur',
+    });
     expect(res.body.roles.map((r: { role: string }) => r.role).sort()).toEqual(['agent', 'it-admin']);
   });
 
   it('says plainly that browser sign-in is off when the server has no OIDC client, with a 404 rather than an error', async () => {
     const res = await request(t.app.getHttpServer()).get('/auth/login').expect(404);
-    expect(res.body).toMatchObject({ code: 'auth.login-not-configured', message: expect.stringContaining('use a bearer token') });
+    expect(res.body).toMatchObject({
+      code: 'auth.login-not-configured',
+      message: expect.stringContaining('use a bearer token'),
+    });
   });
 
   it('refuses a request without a token, or with a malformed header', async () => {
@@ -55,7 +77,11 @@ describe('authentication', () => {
 
   it.each([
     ['expired', () => forge(camille, { expiresIn: Math.floor(Date.now() / 1000) - 3600 }), 'expired'],
-    ['from another issuer', () => forge(camille, { issuer: 'https://evil.example' }), 'identity provider this service does not trust'],
+    [
+      'from another issuer',
+      () => forge(camille, { issuer: 'https://evil.example' }),
+      'identity provider this service does not trust',
+    ],
     ['for another audience', () => forge(camille, { audience: 'another-api' }), 'another audience'],
     [
       'signed with another key',
@@ -77,7 +103,11 @@ describe('authentication', () => {
       async () => forge(camille, { alg: 'HS256', key: new TextEncoder().encode(JSON.stringify(devIdpPrivateJwk().n)) }),
       'signature algorithm is not accepted',
     ],
-    ['signed with a key id the provider does not publish', async () => forge(camille, { kid: 'unknown-key', key: (await generateKeyPair('RS256')).privateKey }), 'key the identity provider does not publish'],
+    [
+      'signed with a key id the provider does not publish',
+      async () => forge(camille, { kid: 'unknown-key', key: (await generateKeyPair('RS256')).privateKey }),
+      'key the identity provider does not publish',
+    ],
     ['not valid yet', () => forge(camille, { notBefore: Math.floor(Date.now() / 1000) + 3600 }), '"nbf" claim'],
     [
       'without a subject',
@@ -85,13 +115,19 @@ describe('authentication', () => {
       '"sub" claim',
     ],
   ])('refuses a token %s with 401 and a clear message', async (_name, make, message) => {
-    const res = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${await make()}`).expect(401);
+    const res = await request(t.app.getHttpServer())
+      .get('/me')
+      .set('Authorization', `Bearer ${await make()}`)
+      .expect(401);
     expect(res.body.code).toBe('auth.invalid-token');
     expect(res.body.message).toContain(message);
   });
 
   it('accepts a correctly signed token (the forging helper itself is sound)', async () => {
-    await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${await forge(camille)}`).expect(200);
+    await request(t.app.getHttpServer())
+      .get('/me')
+      .set('Authorization', `Bearer ${await forge(camille)}`)
+      .expect(200);
   });
 
   it('provisions an agent on first sign-in from their email domain, with the agent role only, audited', async () => {
@@ -107,19 +143,32 @@ describe('authentication', () => {
   it('refuses an unknown user whose token carries no email, and writes nothing', async () => {
     const before = { agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') };
     const token = await forge({ sub: 'stranger-without-email', given_name: 'No', usual_name: 'Mail' });
-    const res = await request(t.app.getHttpServer()).get('/policies').set('Authorization', `Bearer ${token}`).expect(403);
+    const res = await request(t.app.getHttpServer())
+      .get('/policies')
+      .set('Authorization', `Bearer ${token}`)
+      .expect(403);
     expect(res.body.code).toBe('auth.unknown-organisation');
     expect(res.body.message).toContain('no email');
     expect({ agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') }).toEqual(before);
   });
 
   it("gives an unknown subject that claims an approver's email none of the approver's rights", async () => {
-    const approver = (await (await t.as('approver.interieur')).get('/me').expect(200)).body as { id: string; email: string };
-    const token = await forge({ sub: 'someone-else', email: approver.email, given_name: 'Nadia', usual_name: 'Benali' });
+    const approver = (await (await t.as('approver.interieur')).get('/me').expect(200)).body as {
+      id: string;
+      email: string;
+    };
+    const token = await forge({
+      sub: 'someone-else',
+      email: approver.email,
+      given_name: 'Nadia',
+      usual_name: 'Benali',
+    });
     const server = t.app.getHttpServer();
     const me = await request(server).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
     expect(me.body.id).not.toBe(approver.id);
-    expect(me.body.roles.map((r: { role: string; ministry: string }) => `${r.role}@${r.ministry}`)).toEqual(['agent@interieur']);
+    expect(me.body.roles.map((r: { role: string; ministry: string }) => `${r.role}@${r.ministry}`)).toEqual([
+      'agent@interieur',
+    ]);
     await request(server).get('/ministries/interieur/exemptions').set('Authorization', `Bearer ${token}`).expect(403);
   });
 

@@ -6,7 +6,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const newApp = { slug: 'osmand', name: 'OsmAnd', category: 'productivity', android: ['net.osmand'], ios: ['net.osmand.maps'] };
+const newApp = {
+  slug: 'osmand',
+  name: 'OsmAnd',
+  category: 'productivity',
+  android: ['net.osmand'],
+  ios: ['net.osmand.maps'],
+};
 
 describe('catalog', () => {
   it('lists the real catalog to any signed-in agent, filterable', async () => {
@@ -17,7 +23,9 @@ describe('catalog', () => {
     expect(games.body.every((a: { category: string }) => a.category === 'recreational-game')).toBe(true);
     expect(games.body.map((a: { slug: string }) => a.slug)).toContain('candy-crush-saga');
     const search = await agent.get('/catalog/apps?q=netf').expect(200);
-    expect(search.body).toEqual([expect.objectContaining({ slug: 'netflix', android: ['com.netflix.mediaclient'], ios: ['com.netflix.Netflix'] })]);
+    expect(search.body).toEqual([
+      expect.objectContaining({ slug: 'netflix', android: ['com.netflix.mediaclient'], ios: ['com.netflix.Netflix'] }),
+    ]);
     const none = await agent.get('/catalog/apps?q=%25').expect(200);
     expect(none.body).toEqual([]);
     await agent.get('/catalog/apps/nope').expect(404);
@@ -36,7 +44,11 @@ describe('catalog', () => {
     ['a bad slug', { ...newApp, slug: 'Bad Slug' }, '/slug'],
     ['an unknown category', { ...newApp, slug: 'a1', category: 'fun' }, '/category must be one of'],
     ['a bad package name', { ...newApp, slug: 'a2', android: ['not a package'] }, '/android/0'],
-    ['an identifier owned by another app', { ...newApp, slug: 'a3', android: ['com.zhiliaoapp.musically'] }, 'already belongs to app "tiktok"'],
+    [
+      'an identifier owned by another app',
+      { ...newApp, slug: 'a3', android: ['com.zhiliaoapp.musically'] },
+      'already belongs to app "tiktok"',
+    ],
   ])('refuses %s with a 4xx naming the field, writing nothing', async (_n, body, message) => {
     const before = { apps: await countRows(t.db, 'app'), audit: await countRows(t.db, 'audit_event') };
     const res = await (await t.as('admin.national')).post('/catalog/apps').send(body);

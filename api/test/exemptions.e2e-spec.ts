@@ -19,11 +19,19 @@ async function effectiveAction(login: string, app: string): Promise<string | und
 }
 
 async function writes() {
-  return { exemptions: await countRows(t.db, 'exemption'), audit: await countRows(t.db, 'audit_event'), notifications: await countRows(t.db, 'notification') };
+  return {
+    exemptions: await countRows(t.db, 'exemption'),
+    audit: await countRows(t.db, 'audit_event'),
+    notifications: await countRows(t.db, 'notification'),
+  };
 }
 
 async function pushJobs(): Promise<{ deviceIds: string[]; reason: string }[]> {
-  return (await t.db.query(`SELECT data FROM pgboss.job WHERE name = 'rollout.push' AND data ? 'reason' AND data->>'reason' <> 'first policy' ORDER BY created_on`)).map((r: { data: { deviceIds: string[]; reason: string } }) => r.data);
+  return (
+    await t.db.query(
+      `SELECT data FROM pgboss.job WHERE name = 'rollout.push' AND data ? 'reason' AND data->>'reason' <> 'first policy' ORDER BY created_on`,
+    )
+  ).map((r: { data: { deviceIds: string[]; reason: string } }) => r.data);
 }
 
 async function request(login: string, body: object) {
@@ -32,12 +40,48 @@ async function request(login: string, body: object) {
 
 describe('requesting an exemption', () => {
   it.each([
-    ['an app that is not blocked for them', { app: 'microsoft-outlook', justification: JUSTIFICATION, days: 30 }, 400, 'exemption.not-blocked', 'is not blocked for you'],
-    ['a block that allows no exemption', { app: 'netflix', justification: JUSTIFICATION, days: 30 }, 400, 'exemption.not-exemptable', '24 mars 2023'],
-    ['a period longer than the rule allows', { app: 'zoom', justification: JUSTIFICATION, days: 120 }, 400, 'exemption.period-too-long', 'the 90 days the rule allows'],
-    ['an unknown app', { app: 'tiktokk', justification: JUSTIFICATION, days: 30 }, 404, 'exemption.unknown-app', 'not in the catalog'],
-    ['a justification that says nothing', { app: 'x', justification: 'besoin', days: 30 }, 400, 'request.invalid', 'at least 20 characters'],
-    ['a period that is not a number', { app: 'x', justification: JUSTIFICATION, days: 'six mois' }, 400, 'request.invalid', 'whole number of days'],
+    [
+      'an app that is not blocked for them',
+      { app: 'microsoft-outlook', justification: JUSTIFICATION, days: 30 },
+      400,
+      'exemption.not-blocked',
+      'is not blocked for you',
+    ],
+    [
+      'a block that allows no exemption',
+      { app: 'netflix', justification: JUSTIFICATION, days: 30 },
+      400,
+      'exemption.not-exemptable',
+      '24 mars 2023',
+    ],
+    [
+      'a period longer than the rule allows',
+      { app: 'zoom', justification: JUSTIFICATION, days: 120 },
+      400,
+      'exemption.period-too-long',
+      'the 90 days the rule allows',
+    ],
+    [
+      'an unknown app',
+      { app: 'tiktokk', justification: JUSTIFICATION, days: 30 },
+      404,
+      'exemption.unknown-app',
+      'not in the catalog',
+    ],
+    [
+      'a justification that says nothing',
+      { app: 'x', justification: 'besoin', days: 30 },
+      400,
+      'request.invalid',
+      'at least 20 characters',
+    ],
+    [
+      'a period that is not a number',
+      { app: 'x', justification: JUSTIFICATION, days: 'six mois' },
+      400,
+      'request.invalid',
+      'whole number of days',
+    ],
   ])('is refused for %s, with a clear message and nothing written', async (_n, body, status, code, message) => {
     const before = await writes();
     const res = await request('presse.interieur', body);
@@ -48,9 +92,16 @@ describe('requesting an exemption', () => {
   });
 
   it("is refused for someone else's device, with nothing written", async () => {
-    const [colleagueDevice] = await t.db.query(`SELECT d.id FROM device d JOIN agent a ON a.id = d.agent_id WHERE a.sub = 'demo-agent-interieur'`);
+    const [colleagueDevice] = await t.db.query(
+      `SELECT d.id FROM device d JOIN agent a ON a.id = d.agent_id WHERE a.sub = 'demo-agent-interieur'`,
+    );
     const before = await writes();
-    const res = await request('presse.interieur', { app: 'x', justification: JUSTIFICATION, days: 30, deviceId: colleagueDevice.id });
+    const res = await request('presse.interieur', {
+      app: 'x',
+      justification: JUSTIFICATION,
+      days: 30,
+      deviceId: colleagueDevice.id,
+    });
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'exemption.unknown-device', message: 'This device is not one of yours.' });
     expect(await writes()).toEqual(before);
@@ -59,7 +110,13 @@ describe('requesting an exemption', () => {
   it('creates a pending request, audited, and refuses a second one for the same app', async () => {
     const res = await request('presse.interieur', { app: 'x', justification: JUSTIFICATION, days: 180 });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ status: 'pending', ministry: 'interieur', app: { slug: 'x', name: 'X (Twitter)' }, requestedDays: 180, device: null });
+    expect(res.body).toMatchObject({
+      status: 'pending',
+      ministry: 'interieur',
+      app: { slug: 'x', name: 'X (Twitter)' },
+      requestedDays: 180,
+      device: null,
+    });
     const [event] = await t.db.query(`SELECT action, entity_id FROM audit_event ORDER BY seq DESC LIMIT 1`);
     expect(event).toEqual({ action: 'exemption.requested', entity_id: res.body.id });
     const again = await request('presse.interieur', { app: 'x', justification: JUSTIFICATION, days: 30 });
@@ -78,8 +135,15 @@ describe('deciding', () => {
     const queue = await (await t.as('approver.interieur')).get('/ministries/interieur/exemptions').expect(200);
     const ids = queue.body.items.map((e: { id: string }) => e.id);
     expect(ids.indexOf(b.body.id)).toBeLessThan(ids.indexOf(a.body.id));
-    expect(queue.body.items[0]).toMatchObject({ justification: expect.any(String), agent: { email: expect.stringContaining('@interieur.gouv.fr') } });
-    const filtered = await (await t.as('approver.interieur')).get('/ministries/interieur/exemptions?app=facebook&minAgeDays=2').expect(200);
+    expect(queue.body.items[0]).toMatchObject({
+      justification: expect.any(String),
+      agent: { email: expect.stringContaining('@interieur.gouv.fr') },
+    });
+    const filtered = await (
+      await t.as('approver.interieur')
+    )
+      .get('/ministries/interieur/exemptions?app=facebook&minAgeDays=2')
+      .expect(200);
     expect(filtered.body.items.map((e: { id: string }) => e.id)).toEqual([b.body.id]);
 
     // National admins read everything, decide nothing; other ministries and IT see nothing.
@@ -96,18 +160,36 @@ describe('deciding', () => {
   it('refuses that an approver decides on their own request', async () => {
     const own = await request('approver.interieur', { app: 'snapchat', justification: JUSTIFICATION, days: 30 });
     expect(own.status).toBe(201);
-    const res = await (await t.as('approver.interieur')).post(`/exemptions/${own.body.id}/approve`).send({}).expect(403);
+    const res = await (
+      await t.as('approver.interieur')
+    )
+      .post(`/exemptions/${own.body.id}/approve`)
+      .send({})
+      .expect(403);
     expect(res.body.code).toBe('exemption.self-decision');
   });
 
   it('approves with a shorter period: the effective policy of the agent changes and the push is queued in the same transaction', async () => {
     const lea = await me('presse.interieur');
     expect(await effectiveAction('presse.interieur', 'x')).toBe('block');
-    const [pending] = await t.db.query(`SELECT id FROM exemption WHERE agent_id = $1 AND app_slug = 'x' AND status = 'pending'`, [lea.id]);
+    const [pending] = await t.db.query(
+      `SELECT id FROM exemption WHERE agent_id = $1 AND app_slug = 'x' AND status = 'pending'`,
+      [lea.id],
+    );
     const jobsBefore = (await pushJobs()).length;
     await (await t.as('approver.interieur')).post(`/exemptions/${pending.id}/approve`).send({ days: 200 }).expect(400);
-    const res = await (await t.as('approver.interieur')).post(`/exemptions/${pending.id}/approve`).send({ days: 90, reason: 'Compte officiel' }).expect(200);
-    expect(res.body).toMatchObject({ status: 'approved', approvedDays: 90, decidedBy: { displayName: 'Nadia Benali' }, decisionReason: 'Compte officiel' });
+    const res = await (
+      await t.as('approver.interieur')
+    )
+      .post(`/exemptions/${pending.id}/approve`)
+      .send({ days: 90, reason: 'Compte officiel' })
+      .expect(200);
+    expect(res.body).toMatchObject({
+      status: 'approved',
+      approvedDays: 90,
+      decidedBy: { displayName: 'Nadia Benali' },
+      decisionReason: 'Compte officiel',
+    });
     const days = (new Date(res.body.validUntil).getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(89.9);
     expect(days).toBeLessThan(90.1);
@@ -115,22 +197,40 @@ describe('deciding', () => {
     expect(await effectiveAction('presse.interieur', 'x')).toBe('allow');
     expect(await effectiveAction('agent.interieur', 'x')).toBe('block');
     const devices = await t.db.query(`SELECT id FROM device WHERE agent_id = $1`, [lea.id]);
-    const effective = (await (await t.as('presse.interieur')).get(`/devices/${devices[0].id}/effective-policy`).expect(200)).body;
+    const effective = (
+      await (await t.as('presse.interieur')).get(`/devices/${devices[0].id}/effective-policy`).expect(200)
+    ).body;
     const device = (await (await t.as('presse.interieur')).get(`/devices/${devices[0].id}`).expect(200)).body;
     expect(device.desiredHash).toBe(effective.hash);
     expect(device.converged).toBe(false);
     const jobs = await pushJobs();
     expect(jobs).toHaveLength(jobsBefore + 1);
-    expect(jobs[jobs.length - 1]).toEqual({ deviceIds: devices.map((d: { id: string }) => d.id), reason: `exemption ${pending.id} approved` });
-    const [note] = await t.db.query(`SELECT kind, title FROM notification WHERE agent_id = $1 ORDER BY created_at DESC LIMIT 1`, [lea.id]);
+    expect(jobs[jobs.length - 1]).toEqual({
+      deviceIds: devices.map((d: { id: string }) => d.id),
+      reason: `exemption ${pending.id} approved`,
+    });
+    const [note] = await t.db.query(
+      `SELECT kind, title FROM notification WHERE agent_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [lea.id],
+    );
     expect(note).toEqual({ kind: 'exemption.approved', title: 'Dérogation accordée : X (Twitter)' });
     const [emailJob] = await t.db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'notifications.email'`);
     expect(emailJob.n).toBeGreaterThan(0);
 
-    const again = await (await t.as('approver.interieur')).post(`/exemptions/${pending.id}/approve`).send({}).expect(409);
+    const again = await (
+      await t.as('approver.interieur')
+    )
+      .post(`/exemptions/${pending.id}/approve`)
+      .send({})
+      .expect(409);
     expect(again.body.message).toContain('accordée (approved)');
     expect(again.body.details).toEqual({ status: 'approved' });
-    await (await t.as('approver.interieur')).post(`/exemptions/${pending.id}/deny`).send({ reason: 'Trop tard' }).expect(409);
+    await (
+      await t.as('approver.interieur')
+    )
+      .post(`/exemptions/${pending.id}/deny`)
+      .send({ reason: 'Trop tard' })
+      .expect(409);
     await (await t.as('presse.interieur')).post(`/exemptions/${pending.id}/cancel`).expect(409);
   });
 
@@ -139,7 +239,10 @@ describe('deciding', () => {
     const approver = await t.as('approver.interieur');
     const noReason = await approver.post(`/exemptions/${req.body.id}/deny`).send({}).expect(400);
     expect(noReason.body.message).toContain('reason');
-    const denied = await approver.post(`/exemptions/${req.body.id}/deny`).send({ reason: 'Aucun besoin institutionnel' }).expect(200);
+    const denied = await approver
+      .post(`/exemptions/${req.body.id}/deny`)
+      .send({ reason: 'Aucun besoin institutionnel' })
+      .expect(200);
     expect(denied.body).toMatchObject({ status: 'denied', decisionReason: 'Aucun besoin institutionnel' });
 
     const other = await request('agent.interieur', { app: 'pinterest', justification: JUSTIFICATION, days: 30 });
@@ -151,7 +254,10 @@ describe('deciding', () => {
 
   it('lets exactly one of two concurrent decisions win; the other gets 409 with the current state', async () => {
     const it = await me('it.interieur');
-    await t.db.query(`INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, 'approver', 'interieur', 'test')`, [it.id]);
+    await t.db.query(
+      `INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, 'approver', 'interieur', 'test')`,
+      [it.id],
+    );
     for (let round = 0; round < 5; round++) {
       const req = await request('agent.interieur', { app: 'threads', justification: JUSTIFICATION, days: 10 });
       expect(req.status).toBe(201);
@@ -163,9 +269,18 @@ describe('deciding', () => {
       const loser = approve.status === 409 ? approve : deny;
       const [{ status }] = await t.db.query(`SELECT status FROM exemption WHERE id = $1`, [req.body.id]);
       expect(loser.body.details).toEqual({ status });
-      const decisions = await t.db.query(`SELECT count(*)::int AS n FROM audit_event WHERE entity_id = $1 AND action IN ('exemption.approved', 'exemption.denied')`, [req.body.id]);
+      const decisions = await t.db.query(
+        `SELECT count(*)::int AS n FROM audit_event WHERE entity_id = $1 AND action IN ('exemption.approved', 'exemption.denied')`,
+        [req.body.id],
+      );
       expect(decisions[0].n).toBe(1);
-      if (status === 'approved') await (await t.as('approver.interieur')).post(`/exemptions/${req.body.id}/revoke`).send({ reason: 'Fin du test' }).expect(200);
+      if (status === 'approved')
+        await (
+          await t.as('approver.interieur')
+        )
+          .post(`/exemptions/${req.body.id}/revoke`)
+          .send({ reason: 'Fin du test' })
+          .expect(200);
     }
   });
 
@@ -174,10 +289,20 @@ describe('deciding', () => {
     await (await t.as('approver.culture')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
     expect(await effectiveAction('agent.culture', 'tiktok')).toBe('allow');
     await (await t.as('approver.culture')).post(`/exemptions/${req.body.id}/revoke`).send({}).expect(400);
-    const revoked = await (await t.as('approver.culture')).post(`/exemptions/${req.body.id}/revoke`).send({ reason: 'Compte fermé' }).expect(200);
+    const revoked = await (
+      await t.as('approver.culture')
+    )
+      .post(`/exemptions/${req.body.id}/revoke`)
+      .send({ reason: 'Compte fermé' })
+      .expect(200);
     expect(revoked.body.status).toBe('revoked');
     expect(await effectiveAction('agent.culture', 'tiktok')).toBe('block');
-    await (await t.as('approver.culture')).post(`/exemptions/${req.body.id}/revoke`).send({ reason: 'Encore' }).expect(409);
+    await (
+      await t.as('approver.culture')
+    )
+      .post(`/exemptions/${req.body.id}/revoke`)
+      .send({ reason: 'Encore' })
+      .expect(409);
   });
 });
 
@@ -185,7 +310,8 @@ describe('every refused transition', () => {
   it('answers 409 with the current state for each action a state does not allow, and writes nothing', async () => {
     const approver = await t.as('approver.culture');
     const agent = await t.as('agent.culture');
-    const make = async (app: string) => (await request('agent.culture', { app, justification: JUSTIFICATION, days: 10 })).body.id as string;
+    const make = async (app: string) =>
+      (await request('agent.culture', { app, justification: JUSTIFICATION, days: 10 })).body.id as string;
     const states: Record<string, string> = {};
     states.approved = await make('instagram');
     await approver.post(`/exemptions/${states.approved}/approve`).send({}).expect(200);
@@ -210,7 +336,12 @@ describe('every refused transition', () => {
       for (const [action, run] of Object.entries(actions)) {
         if (allowed.has(`${state}:${action}`)) continue;
         const res = await run(id);
-        expect({ state, action, status: res.status, details: res.body.details }).toEqual({ state, action, status: 409, details: { status: state } });
+        expect({ state, action, status: res.status, details: res.body.details }).toEqual({
+          state,
+          action,
+          status: 409,
+          details: { status: state },
+        });
       }
     }
     expect(await writes()).toEqual(before);
@@ -228,43 +359,72 @@ describe('expiry, reminders, renewal, digest, register', () => {
     const view = await (await t.as('agent.economie')).get(`/exemptions/${req.body.id}`).expect(200);
     expect(view.body.status).toBe('expired');
     expect(await effectiveAction('agent.economie', 'whatsapp')).toBe('block');
-    const [event] = await t.db.query(`SELECT action, actor FROM audit_event WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1`, [req.body.id]);
+    const [event] = await t.db.query(
+      `SELECT action, actor FROM audit_event WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1`,
+      [req.body.id],
+    );
     expect(event).toEqual({ action: 'exemption.expired', actor: 'system: exemption scheduler' });
     expect(await t.app.get(ExemptionSchedulerService).expireDue()).toBe(0);
   });
 
   it('reminds the agent once, 14 days ahead, and renews in one click without a gap', async () => {
     const req = await request('agent.economie', { app: 'telegram', justification: JUSTIFICATION, days: 60 });
-    const approved = await (await t.as('approver.economie')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
+    const approved = await (
+      await t.as('approver.economie')
+    )
+      .post(`/exemptions/${req.body.id}/approve`)
+      .send({})
+      .expect(200);
     await t.db.query(`UPDATE exemption SET valid_until = now() + interval '10 days' WHERE id = $1`, [req.body.id]);
     const scheduler = t.app.get(ExemptionSchedulerService);
     expect(await scheduler.remindExpiring()).toBeGreaterThanOrEqual(1);
     expect(await scheduler.remindExpiring()).toBe(0);
-    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM notification WHERE kind = 'exemption.expiring' AND link LIKE $1`, [`%${req.body.id}%`]);
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM notification WHERE kind = 'exemption.expiring' AND link LIKE $1`,
+      [`%${req.body.id}%`],
+    );
     expect(n).toBe(1);
     const notes = (await (await t.as('agent.economie')).get('/me/notifications?unread=true').expect(200)).body;
     const reminder = notes.find((n: { kind: string }) => n.kind === 'exemption.expiring');
     expect(reminder.title).toContain('Telegram');
     expect(reminder.link).toBe(`http://localhost:3000/exemptions/${req.body.id}?renew=1`);
     await (await t.as('agent.economie')).post(`/me/notifications/${reminder.id}/read`).expect(204);
-    expect((await (await t.as('agent.economie')).get('/me/notifications?unread=true').expect(200)).body.map((n: { id: string }) => n.id)).not.toContain(reminder.id);
+    expect(
+      (await (await t.as('agent.economie')).get('/me/notifications?unread=true').expect(200)).body.map(
+        (n: { id: string }) => n.id,
+      ),
+    ).not.toContain(reminder.id);
 
     await (await t.as('agent.interieur')).post(`/exemptions/${req.body.id}/renew`).send({}).expect(403);
     const renewal = await (await t.as('agent.economie')).post(`/exemptions/${req.body.id}/renew`).send({}).expect(201);
-    expect(renewal.body).toMatchObject({ status: 'pending', renewalOf: req.body.id, requestedDays: approved.body.approvedDays });
-    const [{ valid_until: oldEnd }] = await t.db.query(`SELECT valid_until FROM exemption WHERE id = $1`, [req.body.id]);
-    const renewed = await (await t.as('approver.economie')).post(`/exemptions/${renewal.body.id}/approve`).send({ days: 30 }).expect(200);
+    expect(renewal.body).toMatchObject({
+      status: 'pending',
+      renewalOf: req.body.id,
+      requestedDays: approved.body.approvedDays,
+    });
+    const [{ valid_until: oldEnd }] = await t.db.query(`SELECT valid_until FROM exemption WHERE id = $1`, [
+      req.body.id,
+    ]);
+    const renewed = await (
+      await t.as('approver.economie')
+    )
+      .post(`/exemptions/${renewal.body.id}/approve`)
+      .send({ days: 30 })
+      .expect(200);
     expect(new Date(renewed.body.validUntil).getTime()).toBeCloseTo(new Date(oldEnd).getTime() + 30 * 86_400_000, -4);
     const old = await (await t.as('agent.economie')).get(`/exemptions/${req.body.id}`).expect(200);
     expect(old.body.status).toBe('expired');
     expect(await effectiveAction('agent.economie', 'telegram')).toBe('allow');
   });
 
-  it('sends each ministry\'s approvers a digest of pending requests', async () => {
+  it("sends each ministry's approvers a digest of pending requests", async () => {
     const [approver] = await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-approver-interieur'`);
     const before = await countRows(t.db, 'notification');
     expect(await t.app.get(ExemptionSchedulerService).digest()).toBeGreaterThan(0);
-    const [digest] = await t.db.query(`SELECT title FROM notification WHERE agent_id = $1 AND kind = 'exemption.digest'`, [approver.id]);
+    const [digest] = await t.db.query(
+      `SELECT title FROM notification WHERE agent_id = $1 AND kind = 'exemption.digest'`,
+      [approver.id],
+    );
     expect(digest.title).toMatch(/^\d+ demande\(s\) de dérogation en attente$/);
     expect(await countRows(t.db, 'notification')).toBeGreaterThan(before);
   });
@@ -272,12 +432,25 @@ describe('expiry, reminders, renewal, digest, register', () => {
   it('keeps a register of who holds what, exported as CSV, for the ministry only', async () => {
     const reg = await (await t.as('approver.interieur')).get('/ministries/interieur/exemption-register').expect(200);
     const x = reg.body.find((e: { app: { slug: string } }) => e.app.slug === 'x');
-    expect(x).toMatchObject({ status: 'approved', agent: { email: 'lea.bernard@interieur.gouv.fr' }, decidedBy: { displayName: 'Nadia Benali' }, justification: JUSTIFICATION });
-    const csv = await (await t.as('approver.interieur')).get('/ministries/interieur/exemption-register.csv').expect(200);
+    expect(x).toMatchObject({
+      status: 'approved',
+      agent: { email: 'lea.bernard@interieur.gouv.fr' },
+      decidedBy: { displayName: 'Nadia Benali' },
+      justification: JUSTIFICATION,
+    });
+    const csv = await (
+      await t.as('approver.interieur')
+    )
+      .get('/ministries/interieur/exemption-register.csv')
+      .expect(200);
     expect(csv.headers['content-type']).toContain('text/csv');
     const lines = csv.text.trim().split('\n');
-    expect(lines[0]).toBe("agent,email,application,slug,appareil,justification,accordée par,accordée le,valable jusqu'au,identifiant");
-    expect(lines.some((l) => l.startsWith('Léa Bernard,lea.bernard@interieur.gouv.fr,X (Twitter),x,tous ses appareils,'))).toBe(true);
+    expect(lines[0]).toBe(
+      "agent,email,application,slug,appareil,justification,accordée par,accordée le,valable jusqu'au,identifiant",
+    );
+    expect(
+      lines.some((l) => l.startsWith('Léa Bernard,lea.bernard@interieur.gouv.fr,X (Twitter),x,tous ses appareils,')),
+    ).toBe(true);
     expect(lines).toHaveLength(reg.body.length + 1);
     await (await t.as('approver.culture')).get('/ministries/interieur/exemption-register.csv').expect(403);
     await (await t.as('presse.interieur')).get('/ministries/interieur/exemption-register').expect(403);

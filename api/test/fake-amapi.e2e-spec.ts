@@ -39,7 +39,8 @@ interface FailedCall {
  * --experimental-vm-modules"; Node's global fetch avoids it (plain node is not affected).
  */
 function client(fake: FakeAmapi, accessToken: string | null = fake.accessToken): Amapi {
-  if (accessToken === null) return google.androidmanagement({ version: 'v1', rootUrl: fake.url, fetchImplementation: fetch });
+  if (accessToken === null)
+    return google.androidmanagement({ version: 'v1', rootUrl: fake.url, fetchImplementation: fetch });
   const auth = new google.auth.OAuth2();
   auth.setCredentials({ access_token: accessToken });
   return google.androidmanagement({ version: 'v1', auth, rootUrl: fake.url, fetchImplementation: fetch });
@@ -74,7 +75,12 @@ function badRequest(description: string, field?: string): GoogleErrorBody {
       code: 400,
       message: description,
       status: 'INVALID_ARGUMENT',
-      details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [field ? { field, description } : { description }] }],
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.BadRequest',
+          fieldViolations: [field ? { field, description } : { description }],
+        },
+      ],
     },
   };
 }
@@ -102,7 +108,10 @@ async function startReceiver(): Promise<Receiver> {
         res.writeHead(500).end();
         return;
       }
-      receiver.pushes.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject });
+      receiver.pushes.push({
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject,
+      });
       res.writeHead(204).end();
     });
   });
@@ -116,7 +125,10 @@ function decodeDevice(body: JsonObject): Device {
   return JSON.parse(Buffer.from(String(message.data), 'base64').toString('utf8')) as Device;
 }
 
-async function newToken(amapi: Amapi, body: androidmanagement_v1.Schema$EnrollmentToken): Promise<androidmanagement_v1.Schema$EnrollmentToken> {
+async function newToken(
+  amapi: Amapi,
+  body: androidmanagement_v1.Schema$EnrollmentToken,
+): Promise<androidmanagement_v1.Schema$EnrollmentToken> {
   const { data } = await amapi.enterprises.enrollmentTokens.create({ parent: ENTERPRISE, requestBody: body });
   return data;
 }
@@ -144,12 +156,24 @@ describe('fake Android Management API (through googleapis)', () => {
     const name = `${ENTERPRISE}/policies/versions`;
     const first = await amapi.enterprises.policies.patch({
       name,
-      requestBody: { version: '41', playStoreMode: 'BLACKLIST', applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED' }] },
+      requestBody: {
+        version: '41',
+        playStoreMode: 'BLACKLIST',
+        applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED' }],
+      },
     });
     expect(first.status).toBe(200);
-    expect(first.data).toEqual({ name, version: '1', playStoreMode: 'BLACKLIST', applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED' }] });
+    expect(first.data).toEqual({
+      name,
+      version: '1',
+      playStoreMode: 'BLACKLIST',
+      applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED' }],
+    });
 
-    const second = await amapi.enterprises.policies.patch({ name, requestBody: { playStoreMode: 'BLACKLIST', cameraDisabled: true } });
+    const second = await amapi.enterprises.policies.patch({
+      name,
+      requestBody: { playStoreMode: 'BLACKLIST', cameraDisabled: true },
+    });
     expect(second.data.version).toBe('2');
     expect(second.data.applications).toBeUndefined(); // no updateMask: the body replaces the policy
 
@@ -157,9 +181,16 @@ describe('fake Android Management API (through googleapis)', () => {
     const third = await amapi.enterprises.policies.patch({
       name,
       updateMask: 'applications',
-      requestBody: { cameraDisabled: false, applications: [{ packageName: 'org.telegram.messenger', installType: 'BLOCKED' }] },
+      requestBody: {
+        cameraDisabled: false,
+        applications: [{ packageName: 'org.telegram.messenger', installType: 'BLOCKED' }],
+      },
     });
-    expect(third.data).toMatchObject({ version: '3', cameraDisabled: true, applications: [{ packageName: 'org.telegram.messenger', installType: 'BLOCKED' }] });
+    expect(third.data).toMatchObject({
+      version: '3',
+      cameraDisabled: true,
+      applications: [{ packageName: 'org.telegram.messenger', installType: 'BLOCKED' }],
+    });
 
     const got = await amapi.enterprises.policies.get({ name });
     expect(got.data).toEqual(third.data);
@@ -176,25 +207,40 @@ describe('fake Android Management API (through googleapis)', () => {
     expect(list.data.policies?.map((p) => p.name)).toContain(name);
   });
 
-  it('rejects an unknown field with Google\'s error shape', async () => {
-    const requestBody = { applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED', foo: 1 }] } as unknown as Policy;
+  it("rejects an unknown field with Google's error shape", async () => {
+    const requestBody = {
+      applications: [{ packageName: 'com.whatsapp', installType: 'BLOCKED', foo: 1 }],
+    } as unknown as Policy;
     const res = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/bad`, requestBody }));
     expect(res.status).toBe(400);
     expect(res.data).toEqual(
-      badRequest(`Invalid JSON payload received. Unknown name "foo" at 'policy.applications[0]': Cannot find field.`, 'policy.applications[0]'),
+      badRequest(
+        `Invalid JSON payload received. Unknown name "foo" at 'policy.applications[0]': Cannot find field.`,
+        'policy.applications[0]',
+      ),
     );
     // At the root of the body: the path is the request field, 'policy'.
-    const root = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/bad`, requestBody: { appsBlocked: true } as unknown as Policy }));
-    expect(root.data.error.message).toBe(`Invalid JSON payload received. Unknown name "appsBlocked" at 'policy': Cannot find field.`);
+    const root = await failure(
+      amapi.enterprises.policies.patch({
+        name: `${ENTERPRISE}/policies/bad`,
+        requestBody: { appsBlocked: true } as unknown as Policy,
+      }),
+    );
+    expect(root.data.error.message).toBe(
+      `Invalid JSON payload received. Unknown name "appsBlocked" at 'policy': Cannot find field.`,
+    );
     expect(fake.state.policies.has(`${ENTERPRISE}/policies/bad`)).toBe(false);
   });
 
-  it('rejects an invalid enum value with Google\'s wording', async () => {
+  it("rejects an invalid enum value with Google's wording", async () => {
     const requestBody = { playStoreMode: 'FOO' } as unknown as Policy;
     const res = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/bad`, requestBody }));
     expect(res.status).toBe(400);
     expect(res.data).toEqual(
-      badRequest(`Invalid value at 'policy.play_store_mode' (type.googleapis.com/google.apps.androidmanagement.v1.Policy.PlayStoreMode), "FOO"`, 'policy.play_store_mode'),
+      badRequest(
+        `Invalid value at 'policy.play_store_mode' (type.googleapis.com/google.apps.androidmanagement.v1.Policy.PlayStoreMode), "FOO"`,
+        'policy.play_store_mode',
+      ),
     );
     // Nested enums, and the personal-usage ones the service uses.
     const nested = await failure(
@@ -223,13 +269,22 @@ describe('fake Android Management API (through googleapis)', () => {
     const violations = res.data.error.details?.[0].fieldViolations ?? [];
     expect(violations).toEqual([
       { field: 'policy.camera_disabled', description: `Invalid value at 'policy.camera_disabled' (TYPE_BOOL), "yes"` },
-      { field: 'policy.applications[0].minimum_version_code', description: `Invalid value at 'policy.applications[0].minimum_version_code' (TYPE_INT32), "abc"` },
-      { field: 'policy.applications[1].package_name', description: `Invalid value at 'policy.applications[1].package_name' (TYPE_STRING), 42` },
+      {
+        field: 'policy.applications[0].minimum_version_code',
+        description: `Invalid value at 'policy.applications[0].minimum_version_code' (TYPE_INT32), "abc"`,
+      },
+      {
+        field: 'policy.applications[1].package_name',
+        description: `Invalid value at 'policy.applications[1].package_name' (TYPE_STRING), 42`,
+      },
       {
         field: 'policy.status_reporting_settings',
         description: `Invalid value at 'policy.status_reporting_settings' (type.googleapis.com/google.apps.androidmanagement.v1.StatusReportingSettings), "all"`,
       },
-      { field: 'policy', description: `Invalid JSON payload received. Unknown name "shortSupportMessage" at 'policy': Proto field is not repeating, cannot start list.` },
+      {
+        field: 'policy',
+        description: `Invalid JSON payload received. Unknown name "shortSupportMessage" at 'policy': Proto field is not repeating, cannot start list.`,
+      },
     ]);
     expect(res.data.error.message).toBe(violations.map((v) => v.description).join('\n'));
   });
@@ -250,13 +305,35 @@ describe('fake Android Management API (through googleapis)', () => {
         },
         { packageName: 'com.whatsapp', installType: 'BLOCKED' },
       ],
-      personalUsagePolicies: { personalPlayStoreMode: 'BLOCKLIST', personalApplications: [{ packageName: 'com.tiktok', installType: 'BLOCKED' }] },
+      personalUsagePolicies: {
+        personalPlayStoreMode: 'BLOCKLIST',
+        personalApplications: [{ packageName: 'com.tiktok', installType: 'BLOCKED' }],
+      },
       statusReportingSettings: { applicationReportsEnabled: true, softwareInfoEnabled: true },
-      policyEnforcementRules: [{ settingName: 'applications', blockAction: { blockAfterDays: 1 }, wipeAction: { wipeAfterDays: 30, preserveFrp: true } }],
-      systemUpdate: { type: 'WINDOWED', startMinutes: 120, endMinutes: 240, freezePeriods: [{ startDate: { month: 12, day: 20 }, endDate: { month: 12, day: 31 } }] },
-      passwordRequirements: { passwordMinimumLength: 6, passwordQuality: 'NUMERIC_COMPLEX', maximumFailedPasswordsForWipe: 10, passwordExpirationTimeout: '7776000s' },
+      policyEnforcementRules: [
+        {
+          settingName: 'applications',
+          blockAction: { blockAfterDays: 1 },
+          wipeAction: { wipeAfterDays: 30, preserveFrp: true },
+        },
+      ],
+      systemUpdate: {
+        type: 'WINDOWED',
+        startMinutes: 120,
+        endMinutes: 240,
+        freezePeriods: [{ startDate: { month: 12, day: 20 }, endDate: { month: 12, day: 31 } }],
+      },
+      passwordRequirements: {
+        passwordMinimumLength: 6,
+        passwordQuality: 'NUMERIC_COMPLEX',
+        maximumFailedPasswordsForWipe: 10,
+        passwordExpirationTimeout: '7776000s',
+      },
       maximumTimeToLock: '300000',
-      shortSupportMessage: { defaultMessage: 'Contactez le support', localizedMessages: { fr: 'Contactez le support', en: 'Contact support' } },
+      shortSupportMessage: {
+        defaultMessage: 'Contactez le support',
+        localizedMessages: { fr: 'Contactez le support', en: 'Contact support' },
+      },
       installAppsDisabled: false,
       uninstallAppsDisabled: true,
       openNetworkConfiguration: { NetworkConfigurations: [{ GUID: 'a', Name: 'Wifi', Type: 'WiFi' }] },
@@ -265,12 +342,25 @@ describe('fake Android Management API (through googleapis)', () => {
     expect(data).toEqual({ ...requestBody, name: `${ENTERPRISE}/policies/rich`, version: '1' });
 
     // int64 is a JSON string of digits; Google also accepts a number and answers a string.
-    const asNumber = await amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/int64`, requestBody: { maximumTimeToLock: 60000 } as unknown as Policy });
+    const asNumber = await amapi.enterprises.policies.patch({
+      name: `${ENTERPRISE}/policies/int64`,
+      requestBody: { maximumTimeToLock: 60000 } as unknown as Policy,
+    });
     expect(asNumber.data.maximumTimeToLock).toBe('60000');
-    const notDigits = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/int64`, requestBody: { maximumTimeToLock: '5 minutes' } }));
-    expect(notDigits.data.error.message).toBe(`Invalid value at 'policy.maximum_time_to_lock' (TYPE_INT64), "5 minutes"`);
+    const notDigits = await failure(
+      amapi.enterprises.policies.patch({
+        name: `${ENTERPRISE}/policies/int64`,
+        requestBody: { maximumTimeToLock: '5 minutes' },
+      }),
+    );
+    expect(notDigits.data.error.message).toBe(
+      `Invalid value at 'policy.maximum_time_to_lock' (TYPE_INT64), "5 minutes"`,
+    );
     const badDuration = await failure(
-      amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/int64`, requestBody: { passwordRequirements: { passwordExpirationTimeout: '90d' } } }),
+      amapi.enterprises.policies.patch({
+        name: `${ENTERPRISE}/policies/int64`,
+        requestBody: { passwordRequirements: { passwordExpirationTimeout: '90d' } },
+      }),
     );
     expect(badDuration.data.error.message).toBe(
       `Invalid value at 'policy.password_requirements.password_expiration_timeout' (type.googleapis.com/google.protobuf.Duration), Field 'policy.password_requirements.password_expiration_timeout', Illegal duration format; duration must end with 's'`,
@@ -278,23 +368,44 @@ describe('fake Android Management API (through googleapis)', () => {
   });
 
   it('enforces documented limits: 3,000 applications, 20 minimum version codes, policy id, devices.list page size', async () => {
-    const applications = Array.from({ length: 3001 }, (_, i) => ({ packageName: `com.example.app${i}`, installType: 'BLOCKED' }));
-    const tooMany = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/big`, requestBody: { applications } }));
+    const applications = Array.from({ length: 3001 }, (_, i) => ({
+      packageName: `com.example.app${i}`,
+      installType: 'BLOCKED',
+    }));
+    const tooMany = await failure(
+      amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/big`, requestBody: { applications } }),
+    );
     expect(tooMany.status).toBe(400);
-    expect(tooMany.data.error).toMatchObject({ status: 'INVALID_ARGUMENT', message: 'A policy can have at most 3000 applications (got 3001).' });
-    const ok = await amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/big`, requestBody: { applications: applications.slice(0, 3000) } });
+    expect(tooMany.data.error).toMatchObject({
+      status: 'INVALID_ARGUMENT',
+      message: 'A policy can have at most 3000 applications (got 3001).',
+    });
+    const ok = await amapi.enterprises.policies.patch({
+      name: `${ENTERPRISE}/policies/big`,
+      requestBody: { applications: applications.slice(0, 3000) },
+    });
     expect(ok.data.applications).toHaveLength(3000);
 
-    const versions = Array.from({ length: 21 }, (_, i) => ({ packageName: `com.example.v${i}`, minimumVersionCode: 2 }));
-    const tooManyVersions = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/big`, requestBody: { applications: versions } }));
+    const versions = Array.from({ length: 21 }, (_, i) => ({
+      packageName: `com.example.v${i}`,
+      minimumVersionCode: 2,
+    }));
+    const tooManyVersions = await failure(
+      amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/big`, requestBody: { applications: versions } }),
+    );
     expect(tooManyVersions.data.error.message).toMatch(/At most 20 apps may specify a minimum version code/);
 
     const duplicate = await failure(
-      amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/dup`, requestBody: { applications: [{ packageName: 'com.a' }, { packageName: 'com.a', installType: 'BLOCKED' }] } }),
+      amapi.enterprises.policies.patch({
+        name: `${ENTERPRISE}/policies/dup`,
+        requestBody: { applications: [{ packageName: 'com.a' }, { packageName: 'com.a', installType: 'BLOCKED' }] },
+      }),
     );
     expect(duplicate.data.error.details?.[0].fieldViolations?.[0].field).toBe('policy.applications[1].package_name');
 
-    const badId = await failure(amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/has space`, requestBody: {} }));
+    const badId = await failure(
+      amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/has space`, requestBody: {} }),
+    );
     expect(badId.status).toBe(400);
 
     const negative = await failure(amapi.enterprises.devices.list({ parent: ENTERPRISE, pageSize: -1 }));
@@ -303,33 +414,62 @@ describe('fake Android Management API (through googleapis)', () => {
 
   it('answers 404 NOT_FOUND for unknown enterprises, policies and devices', async () => {
     const notFound = { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } };
-    expect((await failure(amapi.enterprises.policies.get({ name: `${ENTERPRISE}/policies/nope` }))).data).toEqual(notFound);
-    expect((await failure(amapi.enterprises.devices.get({ name: `${ENTERPRISE}/devices/nope` }))).data).toEqual(notFound);
+    expect((await failure(amapi.enterprises.policies.get({ name: `${ENTERPRISE}/policies/nope` }))).data).toEqual(
+      notFound,
+    );
+    expect((await failure(amapi.enterprises.devices.get({ name: `${ENTERPRISE}/devices/nope` }))).data).toEqual(
+      notFound,
+    );
     expect((await failure(amapi.enterprises.get({ name: 'enterprises/LC0nope' }))).data).toEqual(notFound);
     expect((await failure(amapi.enterprises.devices.list({ parent: 'enterprises/LC0nope' }))).status).toBe(404);
-    expect((await failure(amapi.enterprises.policies.patch({ name: 'enterprises/LC0nope/policies/p', requestBody: {} }))).status).toBe(404);
+    expect(
+      (await failure(amapi.enterprises.policies.patch({ name: 'enterprises/LC0nope/policies/p', requestBody: {} })))
+        .status,
+    ).toBe(404);
   });
 
   it('enrollmentTokens.create returns a value, a QR code with the provisioning extras, an expiration and echoes the request', async () => {
-    await amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/tokens`, requestBody: { playStoreMode: 'BLACKLIST' } });
+    await amapi.enterprises.policies.patch({
+      name: `${ENTERPRISE}/policies/tokens`,
+      requestBody: { playStoreMode: 'BLACKLIST' },
+    });
     const before = Date.now();
-    const token = await newToken(amapi, { policyName: 'tokens', duration: '600s', additionalData: '{"agent":"a-42"}', allowPersonalUsage: 'PERSONAL_USAGE_DISALLOWED', oneTimeOnly: true });
+    const token = await newToken(amapi, {
+      policyName: 'tokens',
+      duration: '600s',
+      additionalData: '{"agent":"a-42"}',
+      allowPersonalUsage: 'PERSONAL_USAGE_DISALLOWED',
+      oneTimeOnly: true,
+    });
     expect(token.name).toMatch(new RegExp(`^${ENTERPRISE}/enrollmentTokens/[^/]+$`));
     expect(token.value).toMatch(/^[A-Z]{20}$/);
     expect(token.policyName).toBe(`${ENTERPRISE}/policies/tokens`); // a bare policy id is expanded
-    expect(token).toMatchObject({ additionalData: '{"agent":"a-42"}', allowPersonalUsage: 'PERSONAL_USAGE_DISALLOWED', oneTimeOnly: true, duration: '600s' });
+    expect(token).toMatchObject({
+      additionalData: '{"agent":"a-42"}',
+      allowPersonalUsage: 'PERSONAL_USAGE_DISALLOWED',
+      oneTimeOnly: true,
+      duration: '600s',
+    });
     const expires = Date.parse(token.expirationTimestamp ?? '');
     expect(expires).toBeGreaterThanOrEqual(before + 600_000 - 1000);
     expect(expires).toBeLessThanOrEqual(Date.now() + 600_000 + 1000);
     const qr = JSON.parse(token.qrCode ?? '') as Record<string, Json>;
-    expect(qr['android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME']).toBe('com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver');
-    expect(qr['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE']).toEqual({ 'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': token.value });
+    expect(qr['android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME']).toBe(
+      'com.google.android.apps.work.clouddpc/.receivers.CloudDeviceAdminReceiver',
+    );
+    expect(qr['android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE']).toEqual({
+      'com.google.android.apps.work.clouddpc.EXTRA_ENROLLMENT_TOKEN': token.value,
+    });
 
     expect((await amapi.enterprises.enrollmentTokens.get({ name: token.name ?? '' })).data.value).toBe(token.value);
-    expect((await amapi.enterprises.enrollmentTokens.list({ parent: ENTERPRISE })).data.enrollmentTokens?.map((t) => t.name)).toContain(token.name);
+    expect(
+      (await amapi.enterprises.enrollmentTokens.list({ parent: ENTERPRISE })).data.enrollmentTokens?.map((t) => t.name),
+    ).toContain(token.name);
 
     // Personally-owned devices cannot use a token that disallows personal usage.
-    await expect(fake.enroll({ enrollmentTokenValue: token.value ?? '', ownership: 'PERSONALLY_OWNED' })).rejects.toThrow(/disallows personal usage/);
+    await expect(
+      fake.enroll({ enrollmentTokenValue: token.value ?? '', ownership: 'PERSONALLY_OWNED' }),
+    ).rejects.toThrow(/disallows personal usage/);
     const device = await fake.enroll({ enrollmentTokenValue: token.value ?? '', deviceId: 'tok1', model: 'Pixel 9' });
     expect(device).toMatchObject({
       name: `${ENTERPRISE}/devices/tok1`,
@@ -343,19 +483,32 @@ describe('fake Android Management API (through googleapis)', () => {
     // One-time token: gone after use.
     expect((await failure(amapi.enterprises.enrollmentTokens.get({ name: token.name ?? '' }))).status).toBe(404);
 
-    const tooLong = await failure(amapi.enterprises.enrollmentTokens.create({ parent: ENTERPRISE, requestBody: { additionalData: 'x'.repeat(1025) } }));
+    const tooLong = await failure(
+      amapi.enterprises.enrollmentTokens.create({
+        parent: ENTERPRISE,
+        requestBody: { additionalData: 'x'.repeat(1025) },
+      }),
+    );
     expect(tooLong.data.error.details?.[0].fieldViolations?.[0].field).toBe('enrollment_token.additional_data');
-    const badDuration = await failure(amapi.enterprises.enrollmentTokens.create({ parent: ENTERPRISE, requestBody: { duration: '1h' } }));
-    expect(badDuration.data.error.message).toMatch(/^Invalid value at 'enrollment_token.duration' \(type.googleapis.com\/google.protobuf.Duration\)/);
+    const badDuration = await failure(
+      amapi.enterprises.enrollmentTokens.create({ parent: ENTERPRISE, requestBody: { duration: '1h' } }),
+    );
+    expect(badDuration.data.error.message).toMatch(
+      /^Invalid value at 'enrollment_token.duration' \(type.googleapis.com\/google.protobuf.Duration\)/,
+    );
   });
 
   it('pages devices.list with pageToken (230 enrolled devices; default 10, at most 100)', async () => {
     const enterprise = 'enterprises/LC0paging';
     fake.createEnterprise(enterprise);
-    await amapi.enterprises.policies.patch({ name: `${enterprise}/policies/default`, requestBody: { playStoreMode: 'BLACKLIST' } });
+    await amapi.enterprises.policies.patch({
+      name: `${enterprise}/policies/default`,
+      requestBody: { playStoreMode: 'BLACKLIST' },
+    });
     const { data: token } = await amapi.enterprises.enrollmentTokens.create({ parent: enterprise, requestBody: {} });
     expect(token.policyName).toBeUndefined();
-    for (let i = 0; i < 230; i++) await fake.enroll({ enrollmentTokenValue: token.value ?? '', deviceId: `dev${String(i).padStart(3, '0')}` });
+    for (let i = 0; i < 230; i++)
+      await fake.enroll({ enrollmentTokenValue: token.value ?? '', deviceId: `dev${String(i).padStart(3, '0')}` });
     expect(fake.state.devices.get(`${enterprise}/devices/dev000`)?.policyName).toBe(`${enterprise}/policies/default`);
 
     const names: string[] = [];
@@ -412,48 +565,104 @@ describe('fake Android Management API (through googleapis)', () => {
       ]);
 
       const [applied] = await fake.applyPolicies({ deviceNames: [enrolled.name ?? ''] });
-      expect(applied).toMatchObject({ appliedPolicyName: policyName, appliedPolicyVersion: '1', appliedState: 'ACTIVE', policyCompliant: false });
+      expect(applied).toMatchObject({
+        appliedPolicyName: policyName,
+        appliedPolicyVersion: '1',
+        appliedState: 'ACTIVE',
+        policyCompliant: false,
+      });
       // WhatsApp was removed; YouTube (a system app here) could not be: APP_INSTALLED.
       expect(applied.nonComplianceDetails).toEqual([
-        { settingName: 'applications', nonComplianceReason: 'APP_INSTALLED', packageName: 'com.google.android.youtube', fieldPath: 'applications[1].installType' },
+        {
+          settingName: 'applications',
+          nonComplianceReason: 'APP_INSTALLED',
+          packageName: 'com.google.android.youtube',
+          fieldPath: 'applications[1].installType',
+        },
       ]);
       const states = Object.fromEntries((applied.applicationReports ?? []).map((r) => [r.packageName, r.state]));
-      expect(states).toEqual({ 'com.whatsapp': 'REMOVED', 'com.spotify.music': 'INSTALLED', 'com.google.android.youtube': 'INSTALLED', 'com.microsoft.teams': 'INSTALLED' });
+      expect(states).toEqual({
+        'com.whatsapp': 'REMOVED',
+        'com.spotify.music': 'INSTALLED',
+        'com.google.android.youtube': 'INSTALLED',
+        'com.microsoft.teams': 'INSTALLED',
+      });
 
-      expect(receiver.pushes.map((p) => (p.body.message as JsonObject).attributes)).toEqual([{ notificationType: 'ENROLLMENT' }, { notificationType: 'STATUS_REPORT' }]);
+      expect(receiver.pushes.map((p) => (p.body.message as JsonObject).attributes)).toEqual([
+        { notificationType: 'ENROLLMENT' },
+        { notificationType: 'STATUS_REPORT' },
+      ]);
       const push = receiver.pushes[1];
       expect(push.body.subscription).toBe('projects/fake-project/subscriptions/amapi');
-      expect(push.body.message).toMatchObject({ messageId: expect.stringMatching(/^\d+$/), publishTime: expect.any(String) });
+      expect(push.body.message).toMatchObject({
+        messageId: expect.stringMatching(/^\d+$/),
+        publishTime: expect.any(String),
+      });
       const jwt = /^Bearer (.+)$/.exec(push.headers.authorization ?? '')?.[1] ?? '';
-      const { payload, protectedHeader } = await jwtVerify(jwt, createRemoteJWKSet(new URL(fake.pubsubJwksUrl)), { issuer: 'https://accounts.google.com', audience });
+      const { payload, protectedHeader } = await jwtVerify(jwt, createRemoteJWKSet(new URL(fake.pubsubJwksUrl)), {
+        issuer: 'https://accounts.google.com',
+        audience,
+      });
       expect(protectedHeader.alg).toBe('RS256');
       expect(payload).toMatchObject({ email: 'amapi-push@fake-project.iam.gserviceaccount.com', email_verified: true });
       expect(payload.exp).toBeGreaterThan(Date.now() / 1000);
-      await expect(jwtVerify(jwt, createRemoteJWKSet(new URL(fake.pubsubJwksUrl)), { issuer: 'https://accounts.google.com', audience: 'someone-else' })).rejects.toThrow();
+      await expect(
+        jwtVerify(jwt, createRemoteJWKSet(new URL(fake.pubsubJwksUrl)), {
+          issuer: 'https://accounts.google.com',
+          audience: 'someone-else',
+        }),
+      ).rejects.toThrow();
 
       const reported = decodeDevice(push.body);
-      expect(reported).toMatchObject({ name: `${ENTERPRISE}/devices/push1`, appliedPolicyVersion: '1', enrollmentTokenData: 'agent-7', policyCompliant: false });
+      expect(reported).toMatchObject({
+        name: `${ENTERPRISE}/devices/push1`,
+        appliedPolicyVersion: '1',
+        enrollmentTokenData: 'agent-7',
+        policyCompliant: false,
+      });
       expect(decodeDevice(receiver.pushes[0].body).appliedPolicyVersion).toBeUndefined();
 
       // autoApply: a policy change reaches the device, which reports the new version.
       fake.autoApply = true;
-      await amapi.enterprises.policies.patch({ name: policyName, updateMask: 'applications', requestBody: { applications: [{ packageName: 'com.microsoft.teams', installType: 'FORCE_INSTALLED' }] } });
+      await amapi.enterprises.policies.patch({
+        name: policyName,
+        updateMask: 'applications',
+        requestBody: { applications: [{ packageName: 'com.microsoft.teams', installType: 'FORCE_INSTALLED' }] },
+      });
       await fake.idle();
       const last = decodeDevice(receiver.pushes[receiver.pushes.length - 1].body);
       expect(last).toMatchObject({ appliedPolicyVersion: '2', policyCompliant: true });
       expect(last.nonComplianceDetails).toBeUndefined();
 
       // devices.patch with updateMask=policyName moves the device; the next report shows it.
-      await amapi.enterprises.policies.patch({ name: `${ENTERPRISE}/policies/other`, requestBody: { playStoreMode: 'BLACKLIST' } });
-      const patched = await amapi.enterprises.devices.patch({ name: `${ENTERPRISE}/devices/push1`, updateMask: 'policyName', requestBody: { policyName: 'other', state: 'DISABLED' } });
+      await amapi.enterprises.policies.patch({
+        name: `${ENTERPRISE}/policies/other`,
+        requestBody: { playStoreMode: 'BLACKLIST' },
+      });
+      const patched = await amapi.enterprises.devices.patch({
+        name: `${ENTERPRISE}/devices/push1`,
+        updateMask: 'policyName',
+        requestBody: { policyName: 'other', state: 'DISABLED' },
+      });
       expect(patched.data).toMatchObject({ policyName: `${ENTERPRISE}/policies/other`, state: 'ACTIVE' });
       await fake.idle();
-      expect(decodeDevice(receiver.pushes[receiver.pushes.length - 1].body)).toMatchObject({ appliedPolicyName: `${ENTERPRISE}/policies/other`, appliedPolicyVersion: '1' });
-      const readOnly = await failure(amapi.enterprises.devices.patch({ name: `${ENTERPRISE}/devices/push1`, updateMask: 'appliedState', requestBody: { appliedState: 'ACTIVE' } }));
+      expect(decodeDevice(receiver.pushes[receiver.pushes.length - 1].body)).toMatchObject({
+        appliedPolicyName: `${ENTERPRISE}/policies/other`,
+        appliedPolicyVersion: '1',
+      });
+      const readOnly = await failure(
+        amapi.enterprises.devices.patch({
+          name: `${ENTERPRISE}/devices/push1`,
+          updateMask: 'appliedState',
+          requestBody: { appliedState: 'ACTIVE' },
+        }),
+      );
       expect(readOnly.status).toBe(400);
 
       // The policy in use cannot be deleted.
-      expect((await failure(amapi.enterprises.policies.delete({ name: `${ENTERPRISE}/policies/other` }))).data.error.status).toBe('FAILED_PRECONDITION');
+      expect(
+        (await failure(amapi.enterprises.policies.delete({ name: `${ENTERPRISE}/policies/other` }))).data.error.status,
+      ).toBe('FAILED_PRECONDITION');
 
       // A push the endpoint refuses is retried until acknowledged.
       fake.pubsub.retryDelayMs = 10;
@@ -466,7 +675,10 @@ describe('fake Android Management API (through googleapis)', () => {
       // Deleting a device through the API publishes its DELETED state.
       await amapi.enterprises.devices.delete({ name: `${ENTERPRISE}/devices/push1` });
       await fake.idle();
-      expect(decodeDevice(receiver.pushes[receiver.pushes.length - 1].body)).toMatchObject({ state: 'DELETED', appliedState: 'DELETED' });
+      expect(decodeDevice(receiver.pushes[receiver.pushes.length - 1].body)).toMatchObject({
+        state: 'DELETED',
+        appliedState: 'DELETED',
+      });
     } finally {
       fake.pubsub.pushEndpoint = undefined;
       fake.pubsub.audience = undefined;
@@ -502,7 +714,10 @@ describe('fake Android Management API (through googleapis)', () => {
     expect(fake.requests.slice(-2).map((r) => r.status)).toEqual([503, 200]);
 
     fake.failNext(1, '500');
-    expect((await failure(amapi.enterprises.policies.patch({ name, requestBody: {} }))).data.error).toMatchObject({ code: 500, status: 'INTERNAL' });
+    expect((await failure(amapi.enterprises.policies.patch({ name, requestBody: {} }))).data.error).toMatchObject({
+      code: 500,
+      status: 'INTERNAL',
+    });
 
     fake.failNext(1, 'drop');
     await transportFailure(amapi.enterprises.policies.get({ name }, { retry: false }));
@@ -520,17 +735,28 @@ describe('fake Android Management API (through googleapis)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(15);
   });
 
-  it('rejects calls without the access token (401 UNAUTHENTICATED in Google\'s shape)', async () => {
-    const missing = await failure(client(fake, null).enterprises.policies.get({ name: `${ENTERPRISE}/policies/versions` }));
+  it("rejects calls without the access token (401 UNAUTHENTICATED in Google's shape)", async () => {
+    const missing = await failure(
+      client(fake, null).enterprises.policies.get({ name: `${ENTERPRISE}/policies/versions` }),
+    );
     expect(missing.status).toBe(401);
-    expect(missing.data.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED', message: expect.stringMatching(/^Request is missing required authentication credential/) });
-    const wrong = await failure(client(fake, 'not-the-token').enterprises.policies.get({ name: `${ENTERPRISE}/policies/versions` }));
+    expect(missing.data.error).toMatchObject({
+      code: 401,
+      status: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/^Request is missing required authentication credential/),
+    });
+    const wrong = await failure(
+      client(fake, 'not-the-token').enterprises.policies.get({ name: `${ENTERPRISE}/policies/versions` }),
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.data.error.message).toMatch(/^Request had invalid authentication credentials/);
   });
 
   it('enterprises and signup URLs: create, get, list (projectId), patch with updateMask', async () => {
-    const signup = await amapi.signupUrls.create({ projectId: 'fake-project', callbackUrl: 'https://mdm.example.gouv.fr/signup/done' });
+    const signup = await amapi.signupUrls.create({
+      projectId: 'fake-project',
+      callbackUrl: 'https://mdm.example.gouv.fr/signup/done',
+    });
     expect(signup.data.name).toMatch(/^signupUrls\//);
     const redirect = await fetch(signup.data.url ?? '', { redirect: 'manual' });
     const enterpriseToken = new URL(redirect.headers.get('location') ?? '').searchParams.get('enterpriseToken') ?? '';
@@ -538,22 +764,42 @@ describe('fake Android Management API (through googleapis)', () => {
       projectId: 'fake-project',
       signupUrlName: signup.data.name ?? '',
       enterpriseToken,
-      requestBody: { enterpriseDisplayName: 'Ministère', pubsubTopic: 'projects/fake-project/topics/amapi', enabledNotificationTypes: ['ENROLLMENT', 'STATUS_REPORT'] },
+      requestBody: {
+        enterpriseDisplayName: 'Ministère',
+        pubsubTopic: 'projects/fake-project/topics/amapi',
+        enabledNotificationTypes: ['ENROLLMENT', 'STATUS_REPORT'],
+      },
     });
     expect(created.data.name).toMatch(/^enterprises\/LC0/);
     const listed = await amapi.enterprises.list({ projectId: 'fake-project', pageSize: 100 });
     expect(listed.data.enterprises?.map((e) => e.name)).toContain(created.data.name);
-    const patched = await amapi.enterprises.patch({ name: created.data.name ?? '', updateMask: 'enterpriseDisplayName', requestBody: { enterpriseDisplayName: 'DINUM', pubsubTopic: 'ignored' } });
-    expect(patched.data).toMatchObject({ enterpriseDisplayName: 'DINUM', pubsubTopic: 'projects/fake-project/topics/amapi' });
-    const badEnum = await failure(amapi.enterprises.create({ projectId: 'p', requestBody: { enabledNotificationTypes: ['EVERYTHING'] } }));
+    const patched = await amapi.enterprises.patch({
+      name: created.data.name ?? '',
+      updateMask: 'enterpriseDisplayName',
+      requestBody: { enterpriseDisplayName: 'DINUM', pubsubTopic: 'ignored' },
+    });
+    expect(patched.data).toMatchObject({
+      enterpriseDisplayName: 'DINUM',
+      pubsubTopic: 'projects/fake-project/topics/amapi',
+    });
+    const badEnum = await failure(
+      amapi.enterprises.create({ projectId: 'p', requestBody: { enabledNotificationTypes: ['EVERYTHING'] } }),
+    );
     expect(badEnum.data.error.details?.[0].fieldViolations?.[0].field).toBe('enterprise.enabled_notification_types[0]');
   });
 
   it('validates request bodies of methods the fake does not implement (then answers 501)', async () => {
-    const invalid = await failure(amapi.enterprises.devices.issueCommand({ name: `${ENTERPRISE}/devices/x`, requestBody: { type: 'SELF_DESTRUCT' } as unknown as androidmanagement_v1.Schema$Command }));
+    const invalid = await failure(
+      amapi.enterprises.devices.issueCommand({
+        name: `${ENTERPRISE}/devices/x`,
+        requestBody: { type: 'SELF_DESTRUCT' } as unknown as androidmanagement_v1.Schema$Command,
+      }),
+    );
     expect(invalid.status).toBe(400);
     expect(invalid.data.error.message).toMatch(/^Invalid value at 'command.type'/);
-    const valid = await failure(amapi.enterprises.devices.issueCommand({ name: `${ENTERPRISE}/devices/x`, requestBody: { type: 'LOCK' } }));
+    const valid = await failure(
+      amapi.enterprises.devices.issueCommand({ name: `${ENTERPRISE}/devices/x`, requestBody: { type: 'LOCK' } }),
+    );
     expect(valid.status).toBe(501);
   });
 });
@@ -570,7 +816,10 @@ describe('discovery validator', () => {
     if (schema.enum) return schema.enum[schema.enum.length - 1];
     switch (schema.type) {
       case 'object': {
-        if (!schema.properties) return { key: schema.additionalProperties ? (sample(schema.additionalProperties, depth + 1, seen) ?? 'x') : 'x' };
+        if (!schema.properties)
+          return {
+            key: schema.additionalProperties ? (sample(schema.additionalProperties, depth + 1, seen) ?? 'x') : 'x',
+          };
         const out: JsonObject = {};
         for (const [name, field] of Object.entries(schema.properties)) {
           const v = sample(field, depth, seen);
@@ -606,24 +855,40 @@ describe('discovery validator', () => {
     }
   }
 
-  it.each(['Policy', 'Device', 'EnrollmentToken', 'Enterprise', 'WebApp', 'Command'])('accepts a %s with every field set (no false positives)', (name) => {
-    const value = sample(model.schema(name), 0, [name]);
-    const result = model.validateBody(name, value, 'x', { stripOutputOnly: false, enforceRequired: false });
-    expect(result.violations).toEqual([]);
-    expect(result.value).toEqual(value);
-  });
+  it.each(['Policy', 'Device', 'EnrollmentToken', 'Enterprise', 'WebApp', 'Command'])(
+    'accepts a %s with every field set (no false positives)',
+    (name) => {
+      const value = sample(model.schema(name), 0, [name]);
+      const result = model.validateBody(name, value, 'x', { stripOutputOnly: false, enforceRequired: false });
+      expect(result.violations).toEqual([]);
+      expect(result.value).toEqual(value);
+    },
+  );
 
   it('accepts proto (snake_case) field names like Google and answers camelCase; drops output-only fields', () => {
-    const result = model.validateBody('Policy', { play_store_mode: 'BLACKLIST', version: '3', status_reporting_settings: { application_reports_enabled: true } }, 'policy', {
-      stripOutputOnly: true,
-      enforceRequired: true,
+    const result = model.validateBody(
+      'Policy',
+      { play_store_mode: 'BLACKLIST', version: '3', status_reporting_settings: { application_reports_enabled: true } },
+      'policy',
+      {
+        stripOutputOnly: true,
+        enforceRequired: true,
+      },
+    );
+    expect(result).toEqual({
+      violations: [],
+      value: { playStoreMode: 'BLACKLIST', statusReportingSettings: { applicationReportsEnabled: true } },
     });
-    expect(result).toEqual({ violations: [], value: { playStoreMode: 'BLACKLIST', statusReportingSettings: { applicationReportsEnabled: true } } });
   });
 
   it('enforces fields the document marks "Required."', () => {
-    const result = model.validateBody('ModifyPolicyApplicationsRequest', {}, '', { stripOutputOnly: true, enforceRequired: true });
-    expect(result.violations).toEqual([{ field: 'changes', description: "Required field 'changes' is missing or empty." }]);
+    const result = model.validateBody('ModifyPolicyApplicationsRequest', {}, '', {
+      stripOutputOnly: true,
+      enforceRequired: true,
+    });
+    expect(result.violations).toEqual([
+      { field: 'changes', description: "Required field 'changes' is missing or empty." },
+    ]);
   });
 
   it('routes every method of the document by verb and path', () => {

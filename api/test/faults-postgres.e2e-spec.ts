@@ -51,7 +51,14 @@ beforeAll(async () => {
   await prepareDatabase(pg.url);
   f = await startFakes();
   const port = await freePort();
-  t = await startTestApp({ databaseUrl: pg.url, listen: true, port, worker: true, android: androidSettings(f), apple: appleSettings(f, port) });
+  t = await startTestApp({
+    databaseUrl: pg.url,
+    listen: true,
+    port,
+    worker: true,
+    android: androidSettings(f),
+    apple: appleSettings(f, port),
+  });
   fleet = await enrollFleet(t, f, { android: 16, ios: 6 });
   await waitForConvergence(t.db, f, fleet);
 });
@@ -74,14 +81,19 @@ describe('faults: PostgreSQL restarted in the middle of a rollout', () => {
 
     // Mid-rollout: the worker holds rollout jobs and some phones are not there yet.
     let pending: string[] = [];
-    const midRollout = async () => (await activeRolloutJobs(t.db)) > 0 && (pending = await unconverged(t.db, f, fleet)).length > 0;
+    const midRollout = async () =>
+      (await activeRolloutJobs(t.db)) > 0 && (pending = await unconverged(t.db, f, fleet)).length > 0;
     expect(await eventually(midRollout, 60_000)).toBe(true);
     await pg.stop();
     // Down long enough for every pooled connection, job fetch, heartbeat and phone check-in to fail.
     await sleep(3000);
     pg = await startPostgresProcess(pgDir, pgPort);
 
-    await eventually(async () => (await unconverged(t.db, f, fleet).catch(() => pending)).length < pending.length, 60_000, 500);
+    await eventually(
+      async () => (await unconverged(t.db, f, fleet).catch(() => pending)).length < pending.length,
+      60_000,
+      500,
+    );
     faultsOff(f);
     // Generous: a job that failed while the database was away waits for its heartbeat to lapse and its retry backoff.
     await waitForConvergence(t.db, f, fleet, 420_000);
@@ -92,7 +104,10 @@ describe('faults: PostgreSQL restarted in the middle of a rollout', () => {
     expect(d.amapiFaults + d.apnsFaults).toBeGreaterThan(0);
     expect(d.iosInstalled).toBeGreaterThanOrEqual(fleet.phones.length);
     expect({ duplicates: d.androidDuplicates + d.iosDuplicates, report }).toEqual({
-      duplicates: Math.min(d.androidDuplicates + d.iosDuplicates, d.jobRetries + d.forcedRepushes + d.androidLostAnswers),
+      duplicates: Math.min(
+        d.androidDuplicates + d.iosDuplicates,
+        d.jobRetries + d.forcedRepushes + d.androidLostAnswers,
+      ),
       report,
     });
     const verification = (await (await t.as('admin.national')).get('/audit/verify').expect(200)).body;

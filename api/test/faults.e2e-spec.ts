@@ -60,7 +60,8 @@ describe('faults: a worker killed in the middle of a rollout', () => {
 
     // Mid-rollout: the worker holds rollout jobs and some phones are not there yet.
     let pending: string[] = [];
-    const midRollout = async () => (await activeRolloutJobs(t.db)) > 0 && (pending = await unconverged(t.db, f, fleet)).length > 0;
+    const midRollout = async () =>
+      (await activeRolloutJobs(t.db)) > 0 && (pending = await unconverged(t.db, f, fleet)).length > 0;
     expect(await eventually(midRollout, 60_000)).toBe(true);
     await workers[0].kill();
 
@@ -79,7 +80,10 @@ describe('faults: a worker killed in the middle of a rollout', () => {
     // Each duplicate is explained by a retry: a job run again after the kill re-sends at most the
     // delivery it was making, a forced re-push one device's policy, a lost answer one request.
     expect({ duplicates: d.androidDuplicates + d.iosDuplicates, report }).toEqual({
-      duplicates: Math.min(d.androidDuplicates + d.iosDuplicates, d.jobRetries + d.forcedRepushes + d.androidLostAnswers),
+      duplicates: Math.min(
+        d.androidDuplicates + d.iosDuplicates,
+        d.jobRetries + d.forcedRepushes + d.androidLostAnswers,
+      ),
       report,
     });
 

@@ -7,7 +7,14 @@
  */
 import type { Server } from 'node:http';
 import { databaseFingerprint, formatStats, healthy, runCases } from './support/fuzz';
-import { APPLE_VOLATILE, appleCases, AppleFixtures, FuzzHost, prepareAppleFixtures, tokensFor } from './support/fuzz-targets';
+import {
+  APPLE_VOLATILE,
+  appleCases,
+  AppleFixtures,
+  FuzzHost,
+  prepareAppleFixtures,
+  tokensFor,
+} from './support/fuzz-targets';
 import { startTestApp, TestApp } from './support/test-app';
 
 const CASES = Number(process.env.FUZZ_APPLE_CASES ?? 3000);
@@ -18,7 +25,15 @@ let host: FuzzHost;
 let fixtures: AppleFixtures;
 
 beforeAll(async () => {
-  t = await startTestApp({ apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' } });
+  t = await startTestApp({
+    apple: {
+      serverBaseUrl: 'http://127.0.0.1:9',
+      apnsHost: '127.0.0.1',
+      apnsPort: 9,
+      identityFrom: 'signature',
+      proxyCertHeader: 'X-Client-Certificate',
+    },
+  });
   host = { server: t.app.getHttpServer() as Server, db: t.db, token: t.token };
   fixtures = await prepareAppleFixtures(host, await tokensFor(host));
 }, 120_000);
@@ -32,7 +47,11 @@ describe('Fuzz: Apple MDM check-in and command channels', () => {
     const before = await databaseFingerprint(t.db, APPLE_VOLATILE);
     const cases = appleCases(fixtures, CASES, SEED);
     const stats = await runCases(host.server, new Map(), cases, 4);
-    console.log(`${formatStats('Apple MDM', stats)}\n${Object.entries(stats.byTarget).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`);
+    console.log(
+      `${formatStats('Apple MDM', stats)}\n${Object.entries(stats.byTarget)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}`,
+    );
     expect(stats.failures).toEqual([]);
     expect(await healthy(host.server)).toBe(true);
     expect(await databaseFingerprint(t.db, APPLE_VOLATILE)).toEqual(before);

@@ -37,7 +37,8 @@ describe('Fuzz: the policy YAML loader', () => {
         wrong.push(`${m.label}: threw ${(e as Error).constructor.name}: ${(e as Error).message.slice(0, 200)}`);
         continue;
       }
-      if (problems.some((p) => typeof p.message !== 'string' || p.message.length < 3)) wrong.push(`${m.label}: a problem without a message`);
+      if (problems.some((p) => typeof p.message !== 'string' || p.message.length < 3))
+        wrong.push(`${m.label}: a problem without a message`);
       if (m.mustRefuse && problems.length === 0) wrong.push(`${m.label}: accepted`);
       if (problems.length > 0) refused++;
     }
@@ -56,8 +57,10 @@ describe('Fuzz: the policy YAML loader', () => {
           loadPolicyFiles(dir);
           if (m.mustRefuse) wrong.push(`${m.label}: loaded`);
         } catch (e) {
-          if (!(e instanceof PolicyFilesInvalid)) wrong.push(`${m.label}: threw ${(e as Error).constructor.name}: ${(e as Error).message.slice(0, 200)}`);
-          else if (e.problems.length === 0 || e.problems.some((p) => !p.message)) wrong.push(`${m.label}: PolicyFilesInvalid without readable problems`);
+          if (!(e instanceof PolicyFilesInvalid))
+            wrong.push(`${m.label}: threw ${(e as Error).constructor.name}: ${(e as Error).message.slice(0, 200)}`);
+          else if (e.problems.length === 0 || e.problems.some((p) => !p.message))
+            wrong.push(`${m.label}: PolicyFilesInvalid without readable problems`);
         }
       }
     } finally {

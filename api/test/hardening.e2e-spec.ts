@@ -31,7 +31,14 @@ describe('security headers', () => {
     expectSecurityHeaders(await (await t.as('agent.interieur')).get('/me').expect(200));
     expectSecurityHeaders(await (await t.as()).get('/me').expect(401));
     expectSecurityHeaders(await (await t.as()).get('/no-such-route').expect(404));
-    expectSecurityHeaders(await (await t.as('agent.interieur')).post('/exemptions').send({ justification: 'x'.repeat(BODY_LIMIT_BYTES) }).expect(413));
+    expectSecurityHeaders(
+      await (
+        await t.as('agent.interieur')
+      )
+        .post('/exemptions')
+        .send({ justification: 'x'.repeat(BODY_LIMIT_BYTES) })
+        .expect(413),
+    );
   });
 
   it('are on the admin interface, whose page loads only scripts and styles of its own origin', async () => {
@@ -72,12 +79,21 @@ describe('rate limits per client', () => {
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(limits.windowSeconds);
-    expect(refused.body).toMatchObject({ statusCode: 429, code: 'request.rate-limited', details: { limit: limits.perUser, windowSeconds: limits.windowSeconds } });
-    expect(refused.body.message).toMatch(/^Too many requests from your account: at most 5 every 4 s\. Try again in \d s\.$/);
+    expect(refused.body).toMatchObject({
+      statusCode: 429,
+      code: 'request.rate-limited',
+      details: { limit: limits.perUser, windowSeconds: limits.windowSeconds },
+    });
+    expect(refused.body.message).toMatch(
+      /^Too many requests from your account: at most 5 every 4 s\. Try again in \d s\.$/,
+    );
     expectSecurityHeaders(refused);
 
     const before = await countRows(t.db, 'exemption');
-    const write = await agent.post('/exemptions').send({ app: 'x', justification: 'Animation du compte officiel du ministère', days: 30 }).expect(429);
+    const write = await agent
+      .post('/exemptions')
+      .send({ app: 'x', justification: 'Animation du compte officiel du ministère', days: 30 })
+      .expect(429);
     expect(write.body.code).toBe('request.rate-limited');
     expect(await countRows(t.db, 'exemption')).toBe(before);
 
@@ -119,14 +135,20 @@ describe('body size', () => {
     const plans = await countRows(t.db, 'policy_plan');
     const audit = await countRows(t.db, 'audit_event');
 
-    const json = await (await t.as('agent.interieur'))
+    const json = await (
+      await t.as('agent.interieur')
+    )
       .post('/exemptions')
       .send({ app: 'x', justification: 'Animation du compte officiel. '.repeat(10_000), days: 30 })
       .expect(413);
     expect(json.body).toMatchObject({ statusCode: 413, code: 'request.too-large' });
-    expect(json.body.message).toBe(`The request body is too large (at most ${BODY_LIMIT_BYTES.toLocaleString('en')} bytes): send less at once.`);
+    expect(json.body.message).toBe(
+      `The request body is too large (at most ${BODY_LIMIT_BYTES.toLocaleString('en')} bytes): send less at once.`,
+    );
 
-    const yaml = await (await t.as('it.culture'))
+    const yaml = await (
+      await t.as('it.culture')
+    )
       .post('/policies/culture/plan')
       .set('Content-Type', 'application/yaml')
       .send(`mode: blocklist\nrules: []\ndescription: "${'x'.repeat(BODY_LIMIT_BYTES)}"\n`)
@@ -145,10 +167,21 @@ describe('Apple enrollment profile downloads', () => {
   beforeAll(async () => {
     t = await startTestApp({
       rateLimit: limits,
-      apple: { serverBaseUrl: 'http://127.0.0.1:9', apnsHost: '127.0.0.1', apnsPort: 9, identityFrom: 'signature', proxyCertHeader: 'X-Client-Certificate' },
+      apple: {
+        serverBaseUrl: 'http://127.0.0.1:9',
+        apnsHost: '127.0.0.1',
+        apnsPort: 9,
+        identityFrom: 'signature',
+        proxyCertHeader: 'X-Client-Certificate',
+      },
     });
     const push = createMdmPushCertificate(createTestCa('Apple Sim Root CA'));
-    await (await t.as('admin.national')).put('/apple/push-certificate').send({ certificatePem: push.certPem, privateKeyPem: push.keyPem }).expect(200);
+    await (
+      await t.as('admin.national')
+    )
+      .put('/apple/push-certificate')
+      .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
+      .expect(200);
   });
   afterAll(() => t.close());
 
@@ -156,7 +189,10 @@ describe('Apple enrollment profile downloads', () => {
     const it = await t.as('it.interieur');
     const links: string[] = [];
     for (let i = 0; i < limits.perIp + 2; i++) {
-      const link = await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201);
+      const link = await it
+        .post('/ministries/interieur/apple/enrollment-links')
+        .send({ expiresInHours: 24 })
+        .expect(201);
       links.push(new URL(link.body.url as string).pathname);
     }
     // More phones than the per-address budget, all from this one address: each gets its profile.

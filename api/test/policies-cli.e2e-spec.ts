@@ -40,7 +40,11 @@ function cli(...args: string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: t.databaseUrl };
   delete env.POLICIES_DIR;
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -75,7 +79,8 @@ function edit(dir: string, file: string, change: (text: string) => string): stri
   const path = join(dir, file);
   const before = readFileSync(path, 'utf8');
   const after = change(before);
-  if (after === before) throw new Error(`the edit of ${file} changed nothing: update the test to the current policies/`);
+  if (after === before)
+    throw new Error(`the edit of ${file} changed nothing: update the test to the current policies/`);
   writeFileSync(path, after);
   return after;
 }
@@ -97,7 +102,9 @@ const DROPBOX_BLOCK = '  - app: dropbox\n    action: block\n    exemptable: fals
 
 /** national.yaml: instagram exemptable up to 365 days → `days`. */
 function setInstagramMaxDays(dir: string, days: number): void {
-  edit(dir, 'national.yaml', (s) => s.replace(/(- app: instagram\n\s+action: block\n\s+exemptable: true\n\s+maxExemptionDays: )365\b/, `$1${days}`));
+  edit(dir, 'national.yaml', (s) =>
+    s.replace(/(- app: instagram\n\s+action: block\n\s+exemptable: true\n\s+maxExemptionDays: )365\b/, `$1${days}`),
+  );
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
@@ -106,7 +113,9 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
 }
 
 async function currentVersion(scope: string): Promise<number> {
-  const [row] = (await t.db.query('SELECT current_version FROM policy WHERE scope = $1', [scope])) as { current_version: number }[];
+  const [row] = (await t.db.query('SELECT current_version FROM policy WHERE scope = $1', [scope])) as {
+    current_version: number;
+  }[];
   return row.current_version;
 }
 
@@ -125,7 +134,9 @@ describe('policies validate', () => {
     expectExit(run, 0);
     const catalog = parse(readFileSync(join(POLICIES, 'catalog/apps.yaml'), 'utf8')) as { apps: unknown[] };
     const ministries = readdirSync(join(POLICIES, 'ministries')).filter((f) => f.endsWith('.yaml'));
-    expect(run.stdout.trim()).toBe(`Valid: ${catalog.apps.length} apps, national baseline, ${ministries.length} ministries.`);
+    expect(run.stdout.trim()).toBe(
+      `Valid: ${catalog.apps.length} apps, national baseline, ${ministries.length} ministries.`,
+    );
   });
 
   it('reports a YAML syntax error with the file and the line (exit 1)', async () => {
@@ -136,23 +147,33 @@ describe('policies validate', () => {
     expectExit(run, 1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('Invalid policies (1 problem(s))');
-    expect(run.stderr).toMatch(new RegExp(`ministries/culture\\.yaml:${line} /: YAML syntax error: Nested mappings are not allowed`));
+    expect(run.stderr).toMatch(
+      new RegExp(`ministries/culture\\.yaml:${line} /: YAML syntax error: Nested mappings are not allowed`),
+    );
   });
 
   it('reports a ministry rule on an app missing from the catalog, with file, line and JSON path (exit 1)', async () => {
     const dir = copyPolicies('unknown-app');
-    const { rulesLine } = setCultureRules(dir, '  - app: dropbox\n    action: block\n    exemptable: false\n  - app: dropboks\n    action: block\n    exemptable: false\n');
+    const { rulesLine } = setCultureRules(
+      dir,
+      '  - app: dropbox\n    action: block\n    exemptable: false\n  - app: dropboks\n    action: block\n    exemptable: false\n',
+    );
     const run = await cli('validate', '--dir', dir);
     expectExit(run, 1);
     expect(run.stderr).toContain('Invalid policies (1 problem(s))');
     // second rule, fourth line under `rules:`
-    expect(run.stderr).toContain(`ministries/culture.yaml:${rulesLine + 4} /rules/1/app: unknown app "dropboks": it is not in the catalog`);
+    expect(run.stderr).toContain(
+      `ministries/culture.yaml:${rulesLine + 4} /rules/1/app: unknown app "dropboks": it is not in the catalog`,
+    );
     expect(run.stderr).not.toContain('"dropbox"');
   });
 
   it('refuses a ministry rule that allows a nationally blocked app, naming both rules (exit 1)', async () => {
     const dir = copyPolicies('conflict');
-    const { rulesLine } = setCultureRules(dir, `${DROPBOX_BLOCK}  - app: tiktok\n    action: allow\n    exemptable: false\n`);
+    const { rulesLine } = setCultureRules(
+      dir,
+      `${DROPBOX_BLOCK}  - app: tiktok\n    action: allow\n    exemptable: false\n`,
+    );
     const national = parse(readFileSync(join(dir, 'national.yaml'), 'utf8')) as { rules: { app: string }[] };
     const nationalIndex = national.rules.findIndex((r) => r.app === 'tiktok');
     expect(nationalIndex).toBeGreaterThanOrEqual(0);
@@ -212,13 +233,22 @@ describe('policies plan, apply', () => {
       '    + dropbox [com.getdropbox.Dropbox] blocked, not exemptable',
     ]);
     expect(run.stdout).not.toMatch(/^scope (armees|economie|interieur|spm) /m);
-    expect(run.stdout.split('\n')).toContain(`Plan: 2 to block or require, 0 to lift, 2 to change in 2 scope(s); ${cultureDevices} of ${allDevices} device(s) affected.`);
+    expect(run.stdout.split('\n')).toContain(
+      `Plan: 2 to block or require, 0 to lift, 2 to change in 2 scope(s); ${cultureDevices} of ${allDevices} device(s) affected.`,
+    );
     expect(run.stdout).toContain(`Saved the plan to ${planFile}`);
 
     const saved = JSON.parse(readFileSync(planFile, 'utf8'));
-    expect(saved).toMatchObject({ formatVersion: 1, scopes: ['armees', 'culture', 'economie', 'interieur', 'national', 'spm'] });
+    expect(saved).toMatchObject({
+      formatVersion: 1,
+      scopes: ['armees', 'culture', 'economie', 'interieur', 'national', 'spm'],
+    });
     expect(saved.policies.map((p: { scope: string }) => p.scope)).toEqual(['national', 'culture']);
-    expect(saved.summary).toMatchObject({ hasChanges: true, devicesAffected: cultureDevices, devicesTotal: allDevices });
+    expect(saved.summary).toMatchObject({
+      hasChanges: true,
+      devicesAffected: cultureDevices,
+      devicesTotal: allDevices,
+    });
     // planning wrote nothing
     expect(await currentVersion('culture')).toBe(before.culture);
     expect(await count('SELECT count(*) FROM audit_event')).toBe(before.audit);
@@ -234,7 +264,10 @@ describe('policies plan, apply', () => {
     expect(await currentVersion('culture')).toBe(before.culture + 1);
     expect(await currentVersion('national')).toBe(before.national + 1);
     expect(await count(`SELECT count(*) FROM policy_version WHERE scope = 'culture'`)).toBe(before.cultureVersions + 1);
-    const [version] = (await t.db.query(`SELECT content, created_by FROM policy_version WHERE scope = 'culture' AND version = $1`, [before.culture + 1])) as {
+    const [version] = (await t.db.query(
+      `SELECT content, created_by FROM policy_version WHERE scope = 'culture' AND version = $1`,
+      [before.culture + 1],
+    )) as {
       content: { mode: string; rules: unknown[] };
       created_by: string;
     }[];
@@ -247,7 +280,10 @@ describe('policies plan, apply', () => {
     )) as { rule: { maxExemptionDays: number } }[];
     expect(nationalVersion.rule.maxExemptionDays).toBe(180);
 
-    const events = (await t.db.query(`SELECT action, entity_type, entity_id, ministry_code, actor, after FROM audit_event WHERE seq > $1 AND entity_type = 'policy' ORDER BY seq`, [before.audit])) as {
+    const events = (await t.db.query(
+      `SELECT action, entity_type, entity_id, ministry_code, actor, after FROM audit_event WHERE seq > $1 AND entity_type = 'policy' ORDER BY seq`,
+      [before.audit],
+    )) as {
       action: string;
       entity_id: string;
       ministry_code: string | null;
@@ -272,9 +308,13 @@ describe('policies plan, apply', () => {
   it('refuses a stale plan: another plan was applied to the same scope since (exit 1), and writes nothing', async () => {
     // Both start from the files now applied, and add one more block to culture.
     const dirA = copyPolicies('stale-a', changed);
-    edit(dirA, 'ministries/culture.yaml', (s) => s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: wetransfer\n    action: block\n    exemptable: false\n`));
+    edit(dirA, 'ministries/culture.yaml', (s) =>
+      s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: wetransfer\n    action: block\n    exemptable: false\n`),
+    );
     const dirB = copyPolicies('stale-b', changed);
-    edit(dirB, 'ministries/culture.yaml', (s) => s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: google-drive\n    action: block\n    exemptable: false\n`));
+    edit(dirB, 'ministries/culture.yaml', (s) =>
+      s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: google-drive\n    action: block\n    exemptable: false\n`),
+    );
     const planA = join(work, 'plans', 'stale-a.plan.json');
     const planB = join(work, 'plans', 'stale-b.plan.json');
 
@@ -303,15 +343,24 @@ describe('policies plan, apply', () => {
 
   it('refuses a plan file edited after review to break the baseline (exit 1), and writes nothing', async () => {
     const dir = copyPolicies('edited', changed);
-    edit(dir, 'ministries/culture.yaml', (s) => s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: wetransfer\n    action: block\n    exemptable: false\n`));
+    edit(dir, 'ministries/culture.yaml', (s) =>
+      s.replace(DROPBOX_BLOCK, `${DROPBOX_BLOCK}  - app: wetransfer\n    action: block\n    exemptable: false\n`),
+    );
     const file = join(work, 'plans', 'edited.plan.json');
     // The reviewed plan is made from the files as they are now in the database plus one block.
     const current = (await t.db.query(
       `SELECT v.content FROM policy_version v JOIN policy p ON p.scope = v.scope AND p.current_version = v.version WHERE v.scope = 'culture'`,
     )) as { content: { rules: { app: string }[] } }[];
-    edit(dir, 'ministries/culture.yaml', (s) => s.replace(/^rules:[\s\S]*$/m, `rules:\n${current[0].content.rules.map((r) => `  - app: ${r.app}\n    action: block\n    exemptable: false\n`).join('')}  - app: wetransfer\n    action: block\n    exemptable: false\n`));
+    edit(dir, 'ministries/culture.yaml', (s) =>
+      s.replace(
+        /^rules:[\s\S]*$/m,
+        `rules:\n${current[0].content.rules.map((r) => `  - app: ${r.app}\n    action: block\n    exemptable: false\n`).join('')}  - app: wetransfer\n    action: block\n    exemptable: false\n`,
+      ),
+    );
     expectExit(await cli('--dir', dir, 'plan', '-o', file), 2);
-    const plan = JSON.parse(readFileSync(file, 'utf8')) as { policies: { scope: string; content: { rules: object[] } }[] };
+    const plan = JSON.parse(readFileSync(file, 'utf8')) as {
+      policies: { scope: string; content: { rules: object[] } }[];
+    };
     plan.policies[0].content.rules.push({ app: 'tiktok', action: 'allow', exemptable: false });
     writeFileSync(file, JSON.stringify(plan));
     const versions = await count('SELECT count(*) FROM policy_version');
@@ -347,7 +396,9 @@ describe('policies export', () => {
     const out = join(work, 'exported');
     const run = await cli('export', '-o', out);
     expectExit(run, 0);
-    const ministries = ((await t.db.query('SELECT code FROM ministry ORDER BY code')) as { code: string }[]).map((m) => m.code);
+    const ministries = ((await t.db.query('SELECT code FROM ministry ORDER BY code')) as { code: string }[]).map(
+      (m) => m.code,
+    );
     expect(ministries.length).toBeGreaterThan(0);
     const expected = ['catalog/apps.yaml', 'national.yaml', ...ministries.map((m) => `ministries/${m}.yaml`)];
     for (const file of expected) {
@@ -357,14 +408,20 @@ describe('policies export', () => {
     expect(readdirSync(join(out, 'ministries')).sort()).toEqual(ministries.map((m) => `${m}.yaml`));
     const apps = parse(readFileSync(join(out, 'catalog/apps.yaml'), 'utf8')) as { apps: unknown[] };
     expect(apps.apps).toHaveLength(await count('SELECT count(*) FROM app'));
-    const culture = parse(readFileSync(join(out, 'ministries/culture.yaml'), 'utf8')) as { code: string; emailDomains: string[]; rules: { app: string }[] };
+    const culture = parse(readFileSync(join(out, 'ministries/culture.yaml'), 'utf8')) as {
+      code: string;
+      emailDomains: string[];
+      rules: { app: string }[];
+    };
     expect(culture.code).toBe('culture');
     expect(culture.emailDomains).toEqual(['culture.gouv.fr']);
     expect(culture.rules.map((r) => r.app)).toEqual(['dropbox', 'google-drive']); // what the previous tests applied
 
     const validate = await cli('validate', '--dir', out);
     expectExit(validate, 0);
-    expect(validate.stdout).toContain(`Valid: ${apps.apps.length} apps, national baseline, ${ministries.length} ministries.`);
+    expect(validate.stdout).toContain(
+      `Valid: ${apps.apps.length} apps, national baseline, ${ministries.length} ministries.`,
+    );
     const plan = await cli('--dir', out, 'plan', '-o', join(work, 'plans', 'exported.plan.json'));
     expectExit(plan, 0);
     expect(plan.stdout.trim()).toBe('No changes. The database matches the policies.');

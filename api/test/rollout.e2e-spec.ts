@@ -15,16 +15,33 @@ async function setup(): Promise<void> {
   t.adapters.ios.reset();
 }
 
-async function devices(where: string, params: unknown[] = []): Promise<{ id: string; platform: string; bucket: number; group_id: string; ministry_code: string }[]> {
-  return t.db.query(`SELECT id, platform, bucket, group_id, ministry_code FROM device WHERE ${where} ORDER BY id`, params);
+async function devices(
+  where: string,
+  params: unknown[] = [],
+): Promise<{ id: string; platform: string; bucket: number; group_id: string; ministry_code: string }[]> {
+  return t.db.query(
+    `SELECT id, platform, bucket, group_id, ministry_code FROM device WHERE ${where} ORDER BY id`,
+    params,
+  );
 }
 
 /** Plans and applies new content for a scope through the API, as ministry IT does. */
-async function change(login: string, scope: string, edit: (rules: object[]) => object[], rollout?: object): Promise<string> {
+async function change(
+  login: string,
+  scope: string,
+  edit: (rules: object[]) => object[],
+  rollout?: object,
+): Promise<string> {
   const as = await t.as(login);
   const current = (await as.get(`/policies/${scope}`).expect(200)).body.content;
-  const plan = await as.post(`/policies/${scope}/plan`).send({ ...current, rules: edit(current.rules) }).expect(201);
-  const applied = await as.post(`/policy-plans/${plan.body.id}/apply`).send(rollout ?? {}).expect(200);
+  const plan = await as
+    .post(`/policies/${scope}/plan`)
+    .send({ ...current, rules: edit(current.rules) })
+    .expect(201);
+  const applied = await as
+    .post(`/policy-plans/${plan.body.id}/apply`)
+    .send(rollout ?? {})
+    .expect(200);
   return applied.body.applied[0].rolloutId as string;
 }
 
@@ -37,7 +54,10 @@ const sorted = (xs: string[]) => [...xs].sort();
 /** Moves a device's last push and its group's last change two hours back: its backoff is over. */
 async function age(deviceId: string): Promise<void> {
   await t.db.query(`UPDATE device SET last_push_at = now() - interval '2 hours' WHERE id = $1`, [deviceId]);
-  await t.db.query(`UPDATE policy_group SET updated_at = now() - interval '2 hours' WHERE id = (SELECT group_id FROM device WHERE id = $1)`, [deviceId]);
+  await t.db.query(
+    `UPDATE policy_group SET updated_at = now() - interval '2 hours' WHERE id = (SELECT group_id FROM device WHERE id = $1)`,
+    [deviceId],
+  );
 }
 
 describe('rollout engine', () => {
@@ -46,19 +66,30 @@ describe('rollout engine', () => {
 
   it('schedules exactly the devices a ministry change touches, and converges', async () => {
     const culture = await devices(`ministry_code = 'culture'`);
-    const rolloutId = await change('it.culture', 'culture', (rules) => [...rules, { app: 'dropbox', action: 'block', exemptable: false }]);
+    const rolloutId = await change('it.culture', 'culture', (rules) => [
+      ...rules,
+      { app: 'dropbox', action: 'block', exemptable: false },
+    ]);
     expect((await progress(rolloutId)).status).toBe('preparing');
     await drainRolloutJobs(t);
 
     // Apple: one push per culture iPhone, nobody else's. Android: the culture group policies only.
-    expect(sorted(t.adapters.ios.pushes().map((p) => p.deviceId))).toEqual(sorted(culture.filter((d) => d.platform === 'ios').map((d) => d.id)));
+    expect(sorted(t.adapters.ios.pushes().map((p) => p.deviceId))).toEqual(
+      sorted(culture.filter((d) => d.platform === 'ios').map((d) => d.id)),
+    );
     const cultureGroups = [...new Set(culture.map((d) => d.group_id))];
     expect(sorted(t.adapters.android.publishes().map((p) => p.policyName))).toEqual(sorted(cultureGroups));
     expect(t.adapters.android.pushes()).toEqual([]); // devices already attached follow their group's policy
 
     const view = await progress(rolloutId, 'it.culture');
     expect(view).toMatchObject({ status: 'running', scope: 'culture', stages: [100] });
-    expect(view.totals).toMatchObject({ devices: culture.length, converged: culture.length, pending: 0, failed: 0, held: 0 });
+    expect(view.totals).toMatchObject({
+      devices: culture.length,
+      converged: culture.length,
+      pending: 0,
+      failed: 0,
+      held: 0,
+    });
     await t.app.get(RolloutEngine).advanceStages();
     expect((await progress(rolloutId)).status).toBe('completed');
   });
@@ -79,16 +110,23 @@ describe('rollout engine', () => {
     expect(view.totals.converged).toBe(view.totals.devices);
     // Running the same jobs again pushes nothing twice.
     const boss = t.app.get(RolloutEngine);
-    for (const group of (await t.db.query(`SELECT group_id FROM rollout_group WHERE rollout_id = $1`, [rolloutId])) as { group_id: string }[]) {
+    for (const group of (await t.db.query(`SELECT group_id FROM rollout_group WHERE rollout_id = $1`, [rolloutId])) as {
+      group_id: string;
+    }[]) {
       await boss.handlePush({ rolloutId, groupId: group.group_id, stageIndex: 0 });
     }
     expect(t.adapters.android.publishes()).toHaveLength(groups);
     expect(t.adapters.ios.pushes()).toHaveLength(iphones.length);
   });
 
-  it('moves only the exempted agent\'s devices to a new group when an exemption is approved', async () => {
+  it("moves only the exempted agent's devices to a new group when an exemption is approved", async () => {
     const lea = await devices(`agent_id = (SELECT id FROM agent WHERE sub = 'demo-presse-interieur')`);
-    const req = await (await t.as('presse.interieur')).post('/exemptions').send({ app: 'x', justification: "Compte X officiel du ministère de l'Intérieur", days: 30 }).expect(201);
+    const req = await (
+      await t.as('presse.interieur')
+    )
+      .post('/exemptions')
+      .send({ app: 'x', justification: "Compte X officiel du ministère de l'Intérieur", days: 30 })
+      .expect(201);
     await (await t.as('approver.interieur')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
     await drainRolloutJobs(t);
     const moved = await devices(`id = ANY($1)`, [lea.map((d) => d.id)]);
@@ -96,23 +134,36 @@ describe('rollout engine', () => {
     const pushed = [...t.adapters.android.pushes(), ...t.adapters.ios.pushes()].map((p) => p.deviceId);
     expect(sorted(pushed)).toEqual(sorted(lea.map((d) => d.id)));
     const androidLea = lea.filter((d) => d.platform === 'android');
-    expect(t.adapters.android.publishes().map((p) => p.policyName)).toEqual(androidLea.length ? [moved[0].group_id] : []);
+    expect(t.adapters.android.publishes().map((p) => p.policyName)).toEqual(
+      androidLea.length ? [moved[0].group_id] : [],
+    );
     const device = (await (await t.as('presse.interieur')).get(`/devices/${lea[0].id}`).expect(200)).body;
     expect(device.converged).toBe(true);
   });
 
   it('respects the stages of a staged rollout: 10 % → 50 % → 100 %, waits, canary policies on Android', async () => {
     const all = await devices('true');
-    const rolloutId = await change('admin.national', 'national', (rules) => [...rules, { app: 'wireguard', action: 'block', exemptable: false, legalBasis: 'Test' }], {
-      stages: [10, 50, 100],
-      stageWaitMinutes: 60,
-    });
+    const rolloutId = await change(
+      'admin.national',
+      'national',
+      (rules) => [...rules, { app: 'wireguard', action: 'block', exemptable: false, legalBasis: 'Test' }],
+      {
+        stages: [10, 50, 100],
+        stageWaitMinutes: 60,
+      },
+    );
     await drainRolloutJobs(t);
     const inStage = (from: number, to: number) => all.filter((d) => d.bucket >= from && d.bucket < to);
     const iosIds = (xs: typeof all) => sorted(xs.filter((d) => d.platform === 'ios').map((d) => d.id));
     expect(sorted(t.adapters.ios.pushes().map((p) => p.deviceId))).toEqual(iosIds(inStage(0, 1000)));
     expect(t.adapters.android.publishes().every((p) => p.policyName.endsWith('.canary'))).toBe(true);
-    expect(sorted(t.adapters.android.pushes().map((p) => p.deviceId))).toEqual(sorted(inStage(0, 1000).filter((d) => d.platform === 'android').map((d) => d.id)));
+    expect(sorted(t.adapters.android.pushes().map((p) => p.deviceId))).toEqual(
+      sorted(
+        inStage(0, 1000)
+          .filter((d) => d.platform === 'android')
+          .map((d) => d.id),
+      ),
+    );
     let view = await progress(rolloutId);
     expect(view.progress.map((s: { released: boolean }) => s.released)).toEqual([true, false, false]);
     expect(view.progress[1].held + view.progress[2].held).toBe(all.length - inStage(0, 1000).length);
@@ -135,7 +186,11 @@ describe('rollout engine', () => {
     expect(sorted(t.adapters.ios.pushes().map((p) => p.deviceId))).toEqual(iosIds(all));
     // Final stage: the stable policy is published and the canaries are attached back to it.
     expect(t.adapters.android.publishes().some((p) => !p.policyName.endsWith('.canary'))).toBe(true);
-    const bound = (await t.db.query(`SELECT count(*)::int AS n FROM device WHERE platform = 'android' AND bound_policy LIKE '%.canary'`))[0].n;
+    const bound = (
+      await t.db.query(
+        `SELECT count(*)::int AS n FROM device WHERE platform = 'android' AND bound_policy LIKE '%.canary'`,
+      )
+    )[0].n;
     expect(bound).toBe(0);
     view = await progress(rolloutId);
     expect(view.totals).toMatchObject({ converged: all.length, held: 0, pending: 0 });
@@ -144,10 +199,20 @@ describe('rollout engine', () => {
   });
 
   it('stops further pushes on abort, and holds them while paused', async () => {
-    const rolloutId = await change('it.interieur', 'interieur', (rules) => [...rules, { app: 'nextcloud', action: 'block', exemptable: false }], { stages: [10, 100] });
+    const rolloutId = await change(
+      'it.interieur',
+      'interieur',
+      (rules) => [...rules, { app: 'nextcloud', action: 'block', exemptable: false }],
+      { stages: [10, 100] },
+    );
     await drainRolloutJobs(t);
     const firstWave = t.adapters.ios.pushes().length;
-    await (await t.as('it.interieur')).post(`/rollouts/${rolloutId}/pause`).send({ reason: 'Incident signalé' }).expect(200);
+    await (
+      await t.as('it.interieur')
+    )
+      .post(`/rollouts/${rolloutId}/pause`)
+      .send({ reason: 'Incident signalé' })
+      .expect(200);
     await (await t.as('it.interieur')).post(`/rollouts/${rolloutId}/pause`).send({}).expect(409);
     await t.app.get(RolloutEngine).advanceStages(new Date(Date.now() + 86_400_000));
     await drainRolloutJobs(t);
@@ -155,18 +220,28 @@ describe('rollout engine', () => {
     expect((await progress(rolloutId, 'it.interieur')).pauseReason).toBe('Incident signalé');
 
     await (await t.as('it.culture')).post(`/rollouts/${rolloutId}/abort`).send({ reason: 'no' }).expect(403);
-    const aborted = await (await t.as('it.interieur')).post(`/rollouts/${rolloutId}/abort`).send({ reason: 'Régression constatée' }).expect(200);
+    const aborted = await (
+      await t.as('it.interieur')
+    )
+      .post(`/rollouts/${rolloutId}/abort`)
+      .send({ reason: 'Régression constatée' })
+      .expect(200);
     expect(aborted.body.status).toBe('aborted');
     await (await t.as('it.interieur')).post(`/rollouts/${rolloutId}/resume`).expect(409);
     await t.app.get(RolloutEngine).advanceStages(new Date(Date.now() + 86_400_000));
     await drainRolloutJobs(t);
     expect(t.adapters.ios.pushes()).toHaveLength(firstWave);
-    const actions = (await t.db.query(`SELECT action FROM audit_event WHERE entity_id = $1 ORDER BY seq`, [rolloutId])).map((r: { action: string }) => r.action);
+    const actions = (
+      await t.db.query(`SELECT action FROM audit_event WHERE entity_id = $1 ORDER BY seq`, [rolloutId])
+    ).map((r: { action: string }) => r.action);
     expect(actions).toEqual(['rollout.started', 'rollout.paused', 'rollout.aborted']);
   });
 
   it('drops the pushes already queued when a rollout is aborted before they run', async () => {
-    const rolloutId = await change('it.culture', 'culture', (rules) => [...rules, { app: 'nextcloud', action: 'block', exemptable: false }]);
+    const rolloutId = await change('it.culture', 'culture', (rules) => [
+      ...rules,
+      { app: 'nextcloud', action: 'block', exemptable: false },
+    ]);
     await t.app.get(RolloutEngine).prepare(rolloutId); // the start job ran; the push jobs are queued
     await (await t.as('it.culture')).post(`/rollouts/${rolloutId}/abort`).send({}).expect(200);
     await drainRolloutJobs(t);
@@ -177,7 +252,10 @@ describe('rollout engine', () => {
   it('retries a device that does not apply its policy, with backoff, then marks it failed with the reason', async () => {
     const [phone] = await devices(`ministry_code = 'economie' AND platform = 'ios'`);
     t.adapters.ios.broken.add(phone.id);
-    await change('it.economie', 'economie', (rules) => [...rules, { app: 'nextcloud', action: 'block', exemptable: false }]);
+    await change('it.economie', 'economie', (rules) => [
+      ...rules,
+      { app: 'nextcloud', action: 'block', exemptable: false },
+    ]);
     await drainRolloutJobs(t);
     const engine = t.app.get(RolloutEngine);
     expect(await engine.retryDiverged()).toEqual({ retried: 0, failed: 0 }); // backoff: not yet
@@ -191,7 +269,12 @@ describe('rollout engine', () => {
     expect(await engine.retryDiverged()).toEqual({ retried: 0, failed: 1 });
     const status = (await (await t.as('it.economie')).get('/ministries/economie/rollout-status').expect(200)).body;
     expect(status.failed).toBe(1);
-    expect(status.failures).toEqual([expect.objectContaining({ deviceId: phone.id, reason: expect.stringContaining('not applied after 6 attempts: the phone reports an error') })]);
+    expect(status.failures).toEqual([
+      expect.objectContaining({
+        deviceId: phone.id,
+        reason: expect.stringContaining('not applied after 6 attempts: the phone reports an error'),
+      }),
+    ]);
     await (await t.as('it.interieur')).get('/ministries/economie/rollout-status').expect(403);
     await (await t.as('agent.economie')).get('/ministries/economie/rollout-status').expect(403);
   });
@@ -202,10 +285,17 @@ describe('rollout engine', () => {
     await (await t.as('it.culture')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(403); // not IT of armees
     await (await t.as('agent.culture')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(403);
     await (await t.as('admin.national')).post(`/devices/${phone.id}/reassign`).send({ agentId: 'nobody' }).expect(400);
-    const moved = await (await t.as('admin.national')).post(`/devices/${phone.id}/reassign`).send({ agentId: target.id }).expect(200);
+    const moved = await (
+      await t.as('admin.national')
+    )
+      .post(`/devices/${phone.id}/reassign`)
+      .send({ agentId: target.id })
+      .expect(200);
     expect(moved.body).toMatchObject({ ministryCode: 'armees', groupId: 'armees', converged: false });
     await drainRolloutJobs(t);
-    expect([...t.adapters.android.pushes(), ...t.adapters.ios.pushes()].map((p) => [p.deviceId, p.policyName])).toEqual([[phone.id, 'armees']]);
+    expect([...t.adapters.android.pushes(), ...t.adapters.ios.pushes()].map((p) => [p.deviceId, p.policyName])).toEqual(
+      [[phone.id, 'armees']],
+    );
     const after = (await (await t.as('it.armees')).get(`/devices/${phone.id}`).expect(200)).body;
     expect(after.converged).toBe(true);
     const [event] = await t.db.query(`SELECT action, ministry_code FROM audit_event WHERE entity_id = $1`, [phone.id]);
@@ -219,7 +309,10 @@ describe('rollout engine', () => {
     adapters.ios.autoApply = true;
     adapters.android.failNext = 2; // the platform is down for the first publishes
     t = await startTestApp({ reuse: t, worker: true, adapters });
-    const rolloutId = await change('it.culture', 'culture', (rules) => [...rules, { app: 'dropbox', action: 'block', exemptable: false }]);
+    const rolloutId = await change('it.culture', 'culture', (rules) => [
+      ...rules,
+      { app: 'dropbox', action: 'block', exemptable: false },
+    ]);
     const deadline = Date.now() + 40_000;
     let view = await progress(rolloutId);
     while (Date.now() < deadline && !(view.status !== 'preparing' && view.totals.converged === view.totals.devices)) {
@@ -228,12 +321,16 @@ describe('rollout engine', () => {
     }
     expect(adapters.android.failNext).toBe(0);
     expect(view.totals.converged).toBe(view.totals.devices);
-    const [{ retried }] = await t.db.query(`SELECT count(*)::int AS retried FROM pgboss.job WHERE name = 'rollout.push' AND retry_count > 0`);
+    const [{ retried }] = await t.db.query(
+      `SELECT count(*)::int AS retried FROM pgboss.job WHERE name = 'rollout.push' AND retry_count > 0`,
+    );
     expect(retried).toBeGreaterThan(0);
   });
 
   it('survives a crash after the commit and before any push: the restarted worker converges', async () => {
-    const rolloutId = await change('it.armees', 'armees', (rules) => rules.filter((r) => (r as { app: string }).app !== 'resana'));
+    const rolloutId = await change('it.armees', 'armees', (rules) =>
+      rules.filter((r) => (r as { app: string }).app !== 'resana'),
+    );
     const armees = await devices(`ministry_code = 'armees'`);
     await t.stop(); // the process dies: nothing was pushed
     expect(t.adapters.ios.pushes()).toHaveLength(0);
@@ -260,7 +357,10 @@ describe('two workers on one database', () => {
     const first = await startTestApp({ reuse: t, worker: true, adapters: shared });
     await t.stop();
     t = first;
-    const rolloutId = await change('admin.national', 'national', (rules) => [...rules, { app: 'nordvpn', action: 'block', exemptable: false, legalBasis: 'Test' }]);
+    const rolloutId = await change('admin.national', 'national', (rules) => [
+      ...rules,
+      { app: 'nordvpn', action: 'block', exemptable: false, legalBasis: 'Test' },
+    ]);
     const deadline = Date.now() + 40_000;
     let view = await progress(rolloutId);
     while (Date.now() < deadline && !(view.status !== 'preparing' && view.totals.converged === view.totals.devices)) {
@@ -268,9 +368,14 @@ describe('two workers on one database', () => {
       view = await progress(rolloutId);
     }
     expect(view.totals.converged).toBe(view.totals.devices);
-    const iphones = await devices(`platform = 'ios' AND group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1)`, [rolloutId]);
+    const iphones = await devices(
+      `platform = 'ios' AND group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1)`,
+      [rolloutId],
+    );
     expect(iphones.length).toBeGreaterThan(20);
-    const target = new Set((await t.db.query(`SELECT desired_hash FROM policy_group`)).map((g: { desired_hash: string }) => g.desired_hash));
+    const target = new Set(
+      (await t.db.query(`SELECT desired_hash FROM policy_group`)).map((g: { desired_hash: string }) => g.desired_hash),
+    );
     const iosPushes = shared.ios.pushes().filter((p) => target.has(p.hash));
     expect(iosPushes).toHaveLength(iphones.length);
     expect(new Set(iosPushes.map((p) => p.deviceId)).size).toBe(iphones.length);

@@ -28,7 +28,8 @@ class Browser {
     }
     this.jar.set(target.host, cookies);
     const location = res.headers.get('location');
-    if (location && res.status >= 300 && res.status < 400 && hops > 0) return this.go(new URL(location, target).toString(), {}, hops - 1);
+    if (location && res.status >= 300 && res.status < 400 && hops > 0)
+      return this.go(new URL(location, target).toString(), {}, hops - 1);
     return res;
   }
   cookie(host: string, name: string): string | undefined {
@@ -66,11 +67,23 @@ describe('browser sign-in (code + PKCE run by the backend, httpOnly session cook
   it('requires the X-Requested-With header for writes made with the cookie, and logs out', async () => {
     const browser = new Browser();
     await signIn(browser, 'agent.culture');
-    const body = JSON.stringify({ app: 'tiktok', justification: 'Compte TikTok officiel du ministère de la Culture', days: 30 });
-    const forged = await browser.go(`${base}/exemptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const body = JSON.stringify({
+      app: 'tiktok',
+      justification: 'Compte TikTok officiel du ministère de la Culture',
+      days: 30,
+    });
+    const forged = await browser.go(`${base}/exemptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(forged.status).toBe(403);
     expect(((await forged.json()) as { code: string }).code).toBe('auth.csrf');
-    const ok = await browser.go(`${base}/exemptions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-requested-with': 'mdm-admin-ui' }, body });
+    const ok = await browser.go(`${base}/exemptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-requested-with': 'mdm-admin-ui' },
+      body,
+    });
     expect(ok.status).toBe(201);
     expect((await browser.go(`${base}/auth/logout`, { method: 'POST' })).status).toBe(204);
     expect((await browser.go(`${base}/me`)).status).toBe(401);

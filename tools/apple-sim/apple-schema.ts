@@ -122,7 +122,9 @@ function toKey(value: Json, file: string, memo: Memo): SchemaKey {
   const key: SchemaKey = { key: value.key, type: value.type };
   if (typeof value.presence === 'string') key.presence = value.presence;
   if (Array.isArray(value.rangelist)) {
-    key.rangelist = value.rangelist.filter((v): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v));
+    key.rangelist = value.rangelist.filter((v): v is string | number | boolean =>
+      ['string', 'number', 'boolean'].includes(typeof v),
+    );
   }
   if (Array.isArray(value.subkeys)) key.subkeys = toKeys(value.subkeys, file, memo);
   if (isObject(value.supportedOS)) {
@@ -177,7 +179,9 @@ export function loadAppleSchema(dir: string = defaultSchemaDir()): AppleSchema {
   const load = (sub: string, field: 'requesttype' | 'payloadtype', into: Map<string, SchemaFile>): void => {
     const folder = join(dir, sub);
     if (!existsSync(folder)) return;
-    for (const name of readdirSync(folder).filter((n) => n.endsWith('.yaml')).sort()) {
+    for (const name of readdirSync(folder)
+      .filter((n) => n.endsWith('.yaml'))
+      .sort()) {
       const file = loadFile(join(folder, name), `${sub}/${name}`);
       const id = file[field];
       if (!id) throw new Error(`${sub}/${name}: no payload.${field}`);
@@ -214,7 +218,13 @@ function typeName(value: unknown): string {
 }
 
 function isDictionary(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof Uint8Array)
+  );
 }
 
 function isRequired(key: SchemaKey, context: Required<ValidationContext>): boolean {
@@ -234,7 +244,13 @@ function join2(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-function checkValue(value: unknown, def: SchemaKey, path: string, context: Required<ValidationContext>, out: Violation[]): void {
+function checkValue(
+  value: unknown,
+  def: SchemaKey,
+  path: string,
+  context: Required<ValidationContext>,
+  out: Violation[],
+): void {
   const actual = typeName(value);
   const expected = def.type;
   const wrong = (): void => {
@@ -246,7 +262,11 @@ function checkValue(value: unknown, def: SchemaKey, path: string, context: Requi
     case '<string>':
       if (typeof value !== 'string') return wrong();
       if (def.subkeys && def.subkeys.length > 0 && !def.subkeys.some((s) => s.key === value)) {
-        out.push({ path, message: `'${value}' is not one of the ${def.subkeys.length} values the schema lists`, kind: 'range' });
+        out.push({
+          path,
+          message: `'${value}' is not one of the ${def.subkeys.length} values the schema lists`,
+          kind: 'range',
+        });
       }
       break;
     case '<integer>':
@@ -294,13 +314,15 @@ function checkDictionary(
   const byName = new Map(keys.filter((k) => !k.key.startsWith('ANY')).map((k) => [k.key, k]));
   const wildcard = keys.find((k) => k.key.startsWith('ANY'));
   for (const def of byName.values()) {
-    if (isRequired(def, context) && dict[def.key] === undefined) out.push({ path: join2(path, def.key), message: 'required key missing', kind: 'missing' });
+    if (isRequired(def, context) && dict[def.key] === undefined)
+      out.push({ path: join2(path, def.key), message: 'required key missing', kind: 'missing' });
   }
   for (const [name, value] of Object.entries(dict)) {
     if (value === undefined) continue;
     const def = byName.get(name) ?? wildcard;
     if (!def) {
-      if (!allowedExtra.has(name)) out.push({ path: join2(path, name), message: 'key not in the schema', kind: 'unknown' });
+      if (!allowedExtra.has(name))
+        out.push({ path: join2(path, name), message: 'key not in the schema', kind: 'unknown' });
       continue;
     }
     checkValue(value, def, join2(path, name), context, out);
@@ -308,7 +330,11 @@ function checkDictionary(
 }
 
 function fullContext(context: ValidationContext = {}): Required<ValidationContext> {
-  return { platform: context.platform ?? 'iOS', enrollment: context.enrollment ?? 'device', channel: context.channel ?? 'device' };
+  return {
+    platform: context.platform ?? 'iOS',
+    enrollment: context.enrollment ?? 'device',
+    channel: context.channel ?? 'device',
+  };
 }
 
 function validateDictionary(
@@ -320,18 +346,28 @@ function validateDictionary(
   allowedExtra: ReadonlySet<string> = new Set(),
 ): Violation[] {
   const out: Violation[] = [];
-  if (!isDictionary(value)) return [{ path: path || '(root)', message: `expected <dictionary>, got ${typeName(value)}`, kind: 'type' }];
+  if (!isDictionary(value))
+    return [{ path: path || '(root)', message: `expected <dictionary>, got ${typeName(value)}`, kind: 'type' }];
   checkDictionary(value, [...keys, ...extraKeys], path, fullContext(context), out, allowedExtra);
   return out;
 }
 
 /** Validates the `Command` dictionary of an MDM command (RequestType included). */
-export function validateCommand(requestType: string, command: unknown, context?: ValidationContext, schema: AppleSchema = appleSchema()): Violation[] {
+export function validateCommand(
+  requestType: string,
+  command: unknown,
+  context?: ValidationContext,
+  schema: AppleSchema = appleSchema(),
+): Violation[] {
   const file = schema.commands.get(requestType);
   if (!file) return [{ path: 'RequestType', message: `no schema for RequestType ${requestType}`, kind: 'schema' }];
   const out = validateDictionary(command, file.payloadkeys, '', context, [], new Set(['RequestType']));
   if (isDictionary(command) && command.RequestType !== requestType) {
-    out.unshift({ path: 'RequestType', message: `expected '${requestType}', got ${JSON.stringify(command.RequestType)}`, kind: 'range' });
+    out.unshift({
+      path: 'RequestType',
+      message: `expected '${requestType}', got ${JSON.stringify(command.RequestType)}`,
+      kind: 'range',
+    });
   }
   return out;
 }
@@ -346,7 +382,12 @@ export const RESPONSE_ENVELOPE: SchemaKey[] = [
   { key: 'UserLongName', type: '<string>', presence: 'optional' },
   { key: 'NotOnConsole', type: '<boolean>', presence: 'optional' },
   { key: 'CommandUUID', type: '<string>', presence: 'optional' },
-  { key: 'Status', type: '<string>', presence: 'required', rangelist: ['Acknowledged', 'Error', 'CommandFormatError', 'Idle', 'NotNow'] },
+  {
+    key: 'Status',
+    type: '<string>',
+    presence: 'required',
+    rangelist: ['Acknowledged', 'Error', 'CommandFormatError', 'Idle', 'NotNow'],
+  },
   {
     key: 'ErrorChain',
     type: '<array>',
@@ -370,7 +411,12 @@ export const RESPONSE_ENVELOPE: SchemaKey[] = [
  * Validates a device's command response: envelope + the command's `responsekeys`. Required
  * response keys are required only when Status is Acknowledged.
  */
-export function validateCommandResponse(requestType: string, response: unknown, context?: ValidationContext, schema: AppleSchema = appleSchema()): Violation[] {
+export function validateCommandResponse(
+  requestType: string,
+  response: unknown,
+  context?: ValidationContext,
+  schema: AppleSchema = appleSchema(),
+): Violation[] {
   const file = schema.commands.get(requestType);
   if (!file) return [{ path: '', message: `no schema for RequestType ${requestType}`, kind: 'schema' }];
   const acknowledged = isDictionary(response) && response.Status === 'Acknowledged';
@@ -379,12 +425,21 @@ export function validateCommandResponse(requestType: string, response: unknown, 
 }
 
 /** Validates a check-in message (Authenticate, TokenUpdate, CheckOut, ...). */
-export function validateCheckin(messageType: string, message: unknown, context?: ValidationContext, schema: AppleSchema = appleSchema()): Violation[] {
+export function validateCheckin(
+  messageType: string,
+  message: unknown,
+  context?: ValidationContext,
+  schema: AppleSchema = appleSchema(),
+): Violation[] {
   const file = schema.checkins.get(messageType);
   if (!file) return [{ path: 'MessageType', message: `no schema for MessageType ${messageType}`, kind: 'schema' }];
   const out = validateDictionary(message, file.payloadkeys, '', context);
   if (isDictionary(message) && message.MessageType !== messageType) {
-    out.unshift({ path: 'MessageType', message: `expected '${messageType}', got ${JSON.stringify(message.MessageType)}`, kind: 'range' });
+    out.unshift({
+      path: 'MessageType',
+      message: `expected '${messageType}', got ${JSON.stringify(message.MessageType)}`,
+      kind: 'range',
+    });
   }
   return out;
 }
@@ -403,7 +458,12 @@ export function commonPayloadKeys(payloadType: string): SchemaKey[] {
 }
 
 /** Validates one payload of a profile (an item of PayloadContent) against profiles/<type>.yaml. */
-export function validateProfilePayload(payloadType: string, payload: unknown, context?: ValidationContext, schema: AppleSchema = appleSchema()): Violation[] {
+export function validateProfilePayload(
+  payloadType: string,
+  payload: unknown,
+  context?: ValidationContext,
+  schema: AppleSchema = appleSchema(),
+): Violation[] {
   const file = schema.profiles.get(payloadType);
   if (!file) return [{ path: 'PayloadType', message: `no schema for PayloadType ${payloadType}`, kind: 'schema' }];
   const listed = new Set(file.payloadkeys.map((k) => k.key));
@@ -420,7 +480,12 @@ export const PROFILE_TOP_LEVEL: SchemaKey[] = [
   { key: 'PayloadDisplayName', type: '<string>', presence: 'optional' },
   { key: 'PayloadDescription', type: '<string>', presence: 'optional' },
   { key: 'PayloadOrganization', type: '<string>', presence: 'optional' },
-  { key: 'PayloadContent', type: '<array>', presence: 'optional', subkeys: [{ key: 'PayloadContentItem', type: '<dictionary>' }] },
+  {
+    key: 'PayloadContent',
+    type: '<array>',
+    presence: 'optional',
+    subkeys: [{ key: 'PayloadContentItem', type: '<dictionary>' }],
+  },
   { key: 'PayloadRemovalDisallowed', type: '<boolean>', presence: 'optional' },
   { key: 'PayloadScope', type: '<string>', presence: 'optional', rangelist: ['System', 'User'] },
   { key: 'PayloadDate', type: '<date>', presence: 'optional' },

@@ -24,7 +24,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, RequestOptions } from 'node:https';
 import plist, { PlistValue } from 'plist';
-import { appleSchema, validateCheckin, validateCommand, validateCommandResponse, validateProfile, validateProfilePayload, Violation } from './apple-schema';
+import {
+  appleSchema,
+  validateCheckin,
+  validateCommand,
+  validateCommandResponse,
+  validateProfile,
+  validateProfilePayload,
+  Violation,
+} from './apple-schema';
 import { CmsAttachedResult, signDetached } from './cms';
 import type { FakeApns } from './fake-apns';
 import { buildPlist, compact, isPlistDict, parseMobileconfig, payloadsOf, PlistDict } from './mobileconfig';
@@ -205,9 +213,21 @@ const BUILDS: Record<string, string> = {
  * real device): ManagedApplicationList marks UnusedRedemptionCode as required although iOS only
  * sends it when there is one.
  */
-const YAML_DEVIATIONS: { requestType: string; path: RegExp }[] = [{ requestType: 'ManagedApplicationList', path: /^ManagedApplicationList\[.*\]\.UnusedRedemptionCode$/ }];
+const YAML_DEVIATIONS: { requestType: string; path: RegExp }[] = [
+  { requestType: 'ManagedApplicationList', path: /^ManagedApplicationList\[.*\]\.UnusedRedemptionCode$/ },
+];
 
-const QUERY_KEYS = ['UDID', 'IsSupervised', 'OSVersion', 'BuildVersion', 'ModelName', 'Model', 'ProductName', 'SerialNumber', 'DeviceName'] as const;
+const QUERY_KEYS = [
+  'UDID',
+  'IsSupervised',
+  'OSVersion',
+  'BuildVersion',
+  'ModelName',
+  'Model',
+  'ProductName',
+  'SerialNumber',
+  'DeviceName',
+] as const;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
@@ -222,7 +242,11 @@ function randomSerial(): string {
 }
 
 function errorChain(domain: string, code: number, description: string): PlistDict {
-  return { ErrorChain: [{ ErrorCode: code, ErrorDomain: domain, LocalizedDescription: description, USEnglishDescription: description }] };
+  return {
+    ErrorChain: [
+      { ErrorCode: code, ErrorDomain: domain, LocalizedDescription: description, USEnglishDescription: description },
+    ],
+  };
 }
 
 interface Outcome {
@@ -281,7 +305,10 @@ export class SimulatedIPhone {
    * identity from the com.apple.security.pkcs12 payload whose PayloadUUID is
    * IdentityCertificateUUID. Options override (e.g. `signRequests`).
    */
-  static fromEnrollmentProfile(mobileconfig: string | Buffer, options: EnrollmentProfileSimOptions = {}): SimulatedIPhone {
+  static fromEnrollmentProfile(
+    mobileconfig: string | Buffer,
+    options: EnrollmentProfileSimOptions = {},
+  ): SimulatedIPhone {
     const parsed = parseMobileconfig(mobileconfig);
     const payloads = payloadsOf(parsed.profile);
     const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
@@ -289,7 +316,8 @@ export class SimulatedIPhone {
     const text = (key: string, required: boolean): string | undefined => {
       const value = mdm[key];
       if (value === undefined && !required) return undefined;
-      if (typeof value !== 'string' || value === '') throw new Error(`com.apple.mdm payload: ${key} missing or not a string`);
+      if (typeof value !== 'string' || value === '')
+        throw new Error(`com.apple.mdm payload: ${key} missing or not a string`);
       return value;
     };
     const serverUrl = text('ServerURL', true) as string;
@@ -301,11 +329,14 @@ export class SimulatedIPhone {
     if (!identity) {
       if (!identityPayload) throw new Error(`no payload with PayloadUUID ${identityUuid} (IdentityCertificateUUID)`);
       if (identityPayload.PayloadType !== 'com.apple.security.pkcs12') {
-        throw new Error(`identity payload is ${String(identityPayload.PayloadType)}; only com.apple.security.pkcs12 is supported (pass options.identity)`);
+        throw new Error(
+          `identity payload is ${String(identityPayload.PayloadType)}; only com.apple.security.pkcs12 is supported (pass options.identity)`,
+        );
       }
       const p12 = identityPayload.PayloadContent;
       if (!Buffer.isBuffer(p12)) throw new Error('com.apple.security.pkcs12: PayloadContent is not <data>');
-      const password = options.identityPassword ?? (typeof identityPayload.Password === 'string' ? identityPayload.Password : '');
+      const password =
+        options.identityPassword ?? (typeof identityPayload.Password === 'string' ? identityPayload.Password : '');
       const decoded = identityFromPkcs12(p12, password);
       identity = { certPem: decoded.certPem, keyPem: decoded.keyPem };
     }
@@ -319,8 +350,19 @@ export class SimulatedIPhone {
       signRequests: options.signRequests ?? mdm.SignMessage === true,
       accessRights: options.accessRights ?? accessRights,
     });
-    device.enrollment = { profile: parsed.profile, mdmPayload: mdm, signed: parsed.signed, signature: parsed.signature };
-    if (typeof mdm.AccessRights !== 'number') device.violations.push({ source: 'enrollment', path: 'AccessRights', message: 'required key missing', kind: 'missing' });
+    device.enrollment = {
+      profile: parsed.profile,
+      mdmPayload: mdm,
+      signed: parsed.signed,
+      signature: parsed.signature,
+    };
+    if (typeof mdm.AccessRights !== 'number')
+      device.violations.push({
+        source: 'enrollment',
+        path: 'AccessRights',
+        message: 'required key missing',
+        kind: 'missing',
+      });
     for (const v of validateProfile(parsed.profile)) device.violations.push({ ...v, source: 'enrollment' });
     return device;
   }
@@ -428,7 +470,8 @@ export class SimulatedIPhone {
   async enroll(): Promise<void> {
     for (const step of [() => this.authenticate(), () => this.tokenUpdate()]) {
       const result = await step();
-      if (result.status !== 200) throw new Error(`enrollment refused: HTTP ${result.status} ${result.body.toString('utf8').slice(0, 200)}`);
+      if (result.status !== 200)
+        throw new Error(`enrollment refused: HTTP ${result.status} ${result.body.toString('utf8').slice(0, 200)}`);
     }
   }
 
@@ -438,7 +481,8 @@ export class SimulatedIPhone {
 
   private checkin(message: PlistDict): Promise<HttpResult> {
     const type = String(message.MessageType);
-    for (const v of validateCheckin(type, message)) this.violations.push({ ...v, source: 'checkin', requestType: type });
+    for (const v of validateCheckin(type, message))
+      this.violations.push({ ...v, source: 'checkin', requestType: type });
     return this.send(this.checkInUrl, message, 'application/x-apple-aspen-mdm-checkin');
   }
 
@@ -446,7 +490,12 @@ export class SimulatedIPhone {
   // Transport
 
   /** Signs (unless disabled) and PUTs `body` (a dictionary, built as XML plist, or raw bytes). */
-  async send(url: string, body: PlistDict | Buffer, contentType = 'application/x-apple-aspen-mdm', signature?: string | null): Promise<HttpResult> {
+  async send(
+    url: string,
+    body: PlistDict | Buffer,
+    contentType = 'application/x-apple-aspen-mdm',
+    signature?: string | null,
+  ): Promise<HttpResult> {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(buildPlist(body), 'utf8');
     const headers: Record<string, string> = {
       'content-type': contentType,
@@ -454,7 +503,12 @@ export class SimulatedIPhone {
       'user-agent': 'MDM/1.0',
       ...(this.options.extraHeaders ?? {}),
     };
-    const sig = signature !== undefined ? signature : (this.options.signRequests ?? true) ? signDetached(bytes, this.options.identity) : null;
+    const sig =
+      signature !== undefined
+        ? signature
+        : (this.options.signRequests ?? true)
+          ? signDetached(bytes, this.options.identity)
+          : null;
     if (sig !== null) headers['mdm-signature'] = sig;
     const target = new URL(url);
     const https = target.protocol === 'https:';
@@ -473,7 +527,9 @@ export class SimulatedIPhone {
         agent: httpsAgent,
         ca: tls.ca,
         rejectUnauthorized: tls.rejectUnauthorized ?? true,
-        ...(tls.clientCertificate === false ? {} : { cert: this.options.identity.certPem, key: this.options.identity.keyPem }),
+        ...(tls.clientCertificate === false
+          ? {}
+          : { cert: this.options.identity.certPem, key: this.options.identity.keyPem }),
       });
     } else {
       requestOptions.agent = httpAgent;
@@ -482,7 +538,9 @@ export class SimulatedIPhone {
       const req = (https ? httpsRequest : httpRequest)(requestOptions, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`${url}: no answer after ${requestOptions.timeout} ms`)));
@@ -500,7 +558,8 @@ export class SimulatedIPhone {
       const run = this.session()
         .then(
           (result) => {
-            if (result.stoppedBy === 'http' && result.httpStatus >= 500) this.retryLater(this.options.retryFailedPollMs);
+            if (result.stoppedBy === 'http' && result.httpStatus >= 500)
+              this.retryLater(this.options.retryFailedPollMs);
             return result;
           },
           (error: unknown) => {
@@ -588,7 +647,13 @@ export class SimulatedIPhone {
    * that the server binds the signing certificate to the enrolled UDID.
    */
   impersonate(udid: string): SimulatedIPhone {
-    return new SimulatedIPhone({ ...this.options, udid, serial: undefined, pushToken: undefined, pushMagic: undefined });
+    return new SimulatedIPhone({
+      ...this.options,
+      udid,
+      serial: undefined,
+      pushToken: undefined,
+      pushMagic: undefined,
+    });
   }
 
   /** The same device signing with another identity (e.g. one issued by a CA the server does not trust). */
@@ -622,7 +687,12 @@ export class SimulatedIPhone {
         } catch {
           result.stoppedBy = 'malformed';
           result.errorBody = text.slice(0, 2000);
-          this.violations.push({ source: 'command', path: '(body)', message: 'the server answered a body that is not a property list', kind: 'type' });
+          this.violations.push({
+            source: 'command',
+            path: '(body)',
+            message: 'the server answered a body that is not a property list',
+            kind: 'type',
+          });
           break;
         }
         if (notNow) {
@@ -653,8 +723,18 @@ export class SimulatedIPhone {
 
   private execute(envelope: PlistValue): { record?: CommandRecord; reply: PlistDict } {
     const base = { UDID: this.udid };
-    if (!isPlistDict(envelope) || typeof envelope.CommandUUID !== 'string' || !isPlistDict(envelope.Command) || typeof envelope.Command.RequestType !== 'string') {
-      this.violations.push({ source: 'command', path: '(envelope)', message: 'not {CommandUUID: <string>, Command: {RequestType: <string>, ...}}', kind: 'type' });
+    if (
+      !isPlistDict(envelope) ||
+      typeof envelope.CommandUUID !== 'string' ||
+      !isPlistDict(envelope.Command) ||
+      typeof envelope.Command.RequestType !== 'string'
+    ) {
+      this.violations.push({
+        source: 'command',
+        path: '(envelope)',
+        message: 'not {CommandUUID: <string>, Command: {RequestType: <string>, ...}}',
+        kind: 'type',
+      });
       const uuid = isPlistDict(envelope) && typeof envelope.CommandUUID === 'string' ? envelope.CommandUUID : undefined;
       return { reply: compact({ ...base, CommandUUID: uuid, Status: 'CommandFormatError' }) };
     }
@@ -663,7 +743,14 @@ export class SimulatedIPhone {
     const requestType = String(command.RequestType);
     const context = { requestType, commandUUID };
     for (const key of Object.keys(envelope)) {
-      if (key !== 'CommandUUID' && key !== 'Command') this.violations.push({ ...context, source: 'command', path: `(envelope).${key}`, message: 'key not in the command envelope', kind: 'unknown' });
+      if (key !== 'CommandUUID' && key !== 'Command')
+        this.violations.push({
+          ...context,
+          source: 'command',
+          path: `(envelope).${key}`,
+          message: 'key not in the command envelope',
+          kind: 'unknown',
+        });
     }
     const known = appleSchema().commands.get(requestType);
     const violations = known ? validateCommand(requestType, command) : [];
@@ -677,7 +764,11 @@ export class SimulatedIPhone {
     } else if (violations.some((v) => v.kind === 'missing' || v.kind === 'type')) {
       outcome = { status: 'CommandFormatError', response: {} };
     } else if (right !== undefined && (rights & right) === 0) {
-      outcome = fail('MCMDMErrorDomain', 12005, `The MDM enrollment does not have the ${known.accessRights} access right.`);
+      outcome = fail(
+        'MCMDMErrorDomain',
+        12005,
+        `The MDM enrollment does not have the ${known.accessRights} access right.`,
+      );
     } else if (this.options.notNowRate && this.random() < this.options.notNowRate) {
       outcome = { status: 'NotNow', response: {} };
     } else {
@@ -691,7 +782,14 @@ export class SimulatedIPhone {
         this.violations.push({ ...v, ...context, source: 'response' });
       }
     }
-    const record: CommandRecord = { RequestType: requestType, CommandUUID: commandUUID, status: outcome.status, at: new Date(), command, response: outcome.response };
+    const record: CommandRecord = {
+      RequestType: requestType,
+      CommandUUID: commandUUID,
+      status: outcome.status,
+      at: new Date(),
+      command,
+      response: outcome.response,
+    };
     this.commands.push(record);
     return { record, reply };
   }
@@ -716,27 +814,40 @@ export class SimulatedIPhone {
     } catch (error) {
       return fail('MCProfileErrorDomain', 1000, `The profile is malformed: ${(error as Error).message}`);
     }
-    if (parsed.signed && !parsed.signature?.ok) return fail('MCProfileErrorDomain', 1011, `The profile signature is invalid: ${parsed.signature?.reason ?? ''}`);
+    if (parsed.signed && !parsed.signature?.ok)
+      return fail('MCProfileErrorDomain', 1011, `The profile signature is invalid: ${parsed.signature?.reason ?? ''}`);
     const profile = parsed.profile;
     const identifier = typeof profile.PayloadIdentifier === 'string' ? profile.PayloadIdentifier : undefined;
     const ctx = { requestType: 'InstallProfile', profileIdentifier: identifier };
     const topViolations = validateProfile(profile);
     for (const v of topViolations) this.violations.push({ ...v, ...ctx, source: 'profile' });
     if (profile.PayloadType !== 'Configuration' || !identifier || typeof profile.PayloadUUID !== 'string') {
-      return fail('MCProfileErrorDomain', 1000, 'The profile is malformed (PayloadType Configuration, PayloadIdentifier and PayloadUUID are required).');
+      return fail(
+        'MCProfileErrorDomain',
+        1000,
+        'The profile is malformed (PayloadType Configuration, PayloadIdentifier and PayloadUUID are required).',
+      );
     }
-    if (profile.EncryptedPayloadContent !== undefined) return fail('MCProfileErrorDomain', 1000, 'Encrypted profiles are not supported by the simulator.');
+    if (profile.EncryptedPayloadContent !== undefined)
+      return fail('MCProfileErrorDomain', 1000, 'Encrypted profiles are not supported by the simulator.');
     const payloads = payloadsOf(profile);
     let invalid: Violation | undefined;
     for (const [i, payload] of payloads.entries()) {
       const type = typeof payload.PayloadType === 'string' ? payload.PayloadType : '';
       if (!appleSchema().profiles.has(type)) continue;
       for (const v of validateProfilePayload(type, payload)) {
-        this.violations.push({ ...v, ...ctx, path: `PayloadContent[${i}].${v.path}`, source: 'payload', payloadType: type });
+        this.violations.push({
+          ...v,
+          ...ctx,
+          path: `PayloadContent[${i}].${v.path}`,
+          source: 'payload',
+          payloadType: type,
+        });
         if (v.kind === 'missing' || v.kind === 'type' || v.kind === 'range') invalid ??= v;
       }
     }
-    if (invalid) return fail('MCPayloadErrorDomain', 2003, `The payload is invalid: ${invalid.path}: ${invalid.message}`);
+    if (invalid)
+      return fail('MCPayloadErrorDomain', 2003, `The payload is invalid: ${invalid.path}: ${invalid.message}`);
     this.installed.set(identifier, {
       identifier,
       uuid: profile.PayloadUUID,
@@ -757,7 +868,8 @@ export class SimulatedIPhone {
 
   private removeProfile(command: PlistDict): Outcome {
     const identifier = String(command.Identifier);
-    if (!this.installed.delete(identifier)) return fail('MCProfileErrorDomain', 1003, `The profile “${identifier}” is not installed.`);
+    if (!this.installed.delete(identifier))
+      return fail('MCProfileErrorDomain', 1003, `The profile “${identifier}” is not installed.`);
     this.recomputeRestrictions();
     return ack();
   }
@@ -765,7 +877,8 @@ export class SimulatedIPhone {
   private recomputeRestrictions(): void {
     const blocked = new Set<string>();
     const allowLists: string[][] = [];
-    const strings = (value: PlistValue | undefined): string[] | null => (Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : null);
+    const strings = (value: PlistValue | undefined): string[] | null =>
+      Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : null;
     for (const profile of this.installed.values()) {
       for (const payload of profile.payloads) {
         if (payload.PayloadType !== 'com.apple.applicationaccess') continue;
@@ -777,14 +890,22 @@ export class SimulatedIPhone {
     // Blocked lists are unioned, allow lists intersected; both keys are supervised-only.
     const [first, ...rest] = allowLists;
     this.blocked = this.supervised ? [...blocked].sort() : [];
-    this.allowListed = this.supervised && first ? [...new Set(first)].filter((id) => rest.every((list) => list.includes(id))).sort() : null;
+    this.allowListed =
+      this.supervised && first
+        ? [...new Set(first)].filter((id) => rest.every((list) => list.includes(id))).sort()
+        : null;
   }
 
   private profileList(command: PlistDict): Outcome {
     const managedOnly = command.ManagedOnly === true;
     const list: InstalledProfile[] = [...this.installed.values()];
     const enrollment = this.enrollment?.profile;
-    if (enrollment && !managedOnly && typeof enrollment.PayloadIdentifier === 'string' && typeof enrollment.PayloadUUID === 'string') {
+    if (
+      enrollment &&
+      !managedOnly &&
+      typeof enrollment.PayloadIdentifier === 'string' &&
+      typeof enrollment.PayloadUUID === 'string'
+    ) {
       list.unshift({
         identifier: enrollment.PayloadIdentifier,
         uuid: enrollment.PayloadUUID,
@@ -801,7 +922,15 @@ export class SimulatedIPhone {
     }
     const pick = (p: PlistDict): PlistDict => {
       const out: PlistDict = {};
-      for (const key of ['PayloadType', 'PayloadVersion', 'PayloadIdentifier', 'PayloadUUID', 'PayloadDisplayName', 'PayloadDescription', 'PayloadOrganization']) {
+      for (const key of [
+        'PayloadType',
+        'PayloadVersion',
+        'PayloadIdentifier',
+        'PayloadUUID',
+        'PayloadDisplayName',
+        'PayloadDescription',
+        'PayloadOrganization',
+      ]) {
         if (p[key] !== undefined) out[key] = p[key];
       }
       return out;
@@ -830,8 +959,12 @@ export class SimulatedIPhone {
   }
 
   private installedApplicationList(command: PlistDict): Outcome {
-    const identifiers = Array.isArray(command.Identifiers) ? command.Identifiers.filter((x): x is string => typeof x === 'string') : null;
-    const items = Array.isArray(command.Items) ? new Set([...command.Items.filter((x): x is string => typeof x === 'string'), 'Identifier']) : null;
+    const identifiers = Array.isArray(command.Identifiers)
+      ? command.Identifiers.filter((x): x is string => typeof x === 'string')
+      : null;
+    const items = Array.isArray(command.Items)
+      ? new Set([...command.Items.filter((x): x is string => typeof x === 'string'), 'Identifier'])
+      : null;
     const managedOnly = command.ManagedAppsOnly === true;
     const list = [...this.apps.values()]
       .filter((a) => (identifiers === null || identifiers.includes(a.bundleId)) && (!managedOnly || a.managed))
@@ -851,7 +984,9 @@ export class SimulatedIPhone {
           AdHocCodeSigned: false,
           HasUpdateAvailable: false,
           IsAppClip: false,
-          ...(a.iTunesStoreID !== undefined ? { ExternalVersionIdentifier: 800000000 + (a.iTunesStoreID % 1000000) } : {}),
+          ...(a.iTunesStoreID !== undefined
+            ? { ExternalVersionIdentifier: 800000000 + (a.iTunesStoreID % 1000000) }
+            : {}),
         };
         if (!items) return full;
         const picked: PlistDict = {};
@@ -862,7 +997,9 @@ export class SimulatedIPhone {
   }
 
   private managedApplicationList(command: PlistDict): Outcome {
-    const identifiers = Array.isArray(command.Identifiers) ? command.Identifiers.filter((x): x is string => typeof x === 'string') : null;
+    const identifiers = Array.isArray(command.Identifiers)
+      ? command.Identifiers.filter((x): x is string => typeof x === 'string')
+      : null;
     const out: PlistDict = {};
     for (const a of this.apps.values()) {
       if (!a.managed || (identifiers !== null && !identifiers.includes(a.bundleId))) continue;
@@ -894,7 +1031,8 @@ export class SimulatedIPhone {
     const queries = Array.isArray(command.Queries) ? command.Queries : [];
     for (const q of queries) {
       // Queries the simulator does not know are left out, as iOS does with unavailable ones.
-      if (typeof q === 'string' && (QUERY_KEYS as readonly string[]).includes(q)) responses[q] = values[q as (typeof QUERY_KEYS)[number]];
+      if (typeof q === 'string' && (QUERY_KEYS as readonly string[]).includes(q))
+        responses[q] = values[q as (typeof QUERY_KEYS)[number]];
     }
     return ack({ QueryResponses: responses });
   }
@@ -905,15 +1043,21 @@ export class SimulatedIPhone {
     const store = storeId !== undefined ? this.options.storeApps?.find((s) => s.iTunesStoreID === storeId) : undefined;
     if (!bundleId && storeId !== undefined) bundleId = store?.bundleId ?? `store.app.${storeId}`;
     if (!bundleId) {
-      return fail('MCMDMErrorDomain', 12024, 'The simulator needs Identifier or iTunesStoreID to install an app.', { RejectionReason: 'NotSupported' });
+      return fail('MCMDMErrorDomain', 12024, 'The simulator needs Identifier or iTunesStoreID to install an app.', {
+        RejectionReason: 'NotSupported',
+      });
     }
     const existing = this.apps.get(bundleId);
     const attributes = isPlistDict(command.Attributes) ? command.Attributes : {};
     const flags = typeof command.ManagementFlags === 'number' ? command.ManagementFlags : 0;
     if (existing && !existing.managed && command.ChangeManagementState !== 'Managed') {
-      return fail('MCMDMErrorDomain', 12026, `The app “${bundleId}” is already installed and not managed.`, { Identifier: bundleId, RejectionReason: 'AppAlreadyInstalled' });
+      return fail('MCMDMErrorDomain', 12026, `The app “${bundleId}” is already installed and not managed.`, {
+        Identifier: bundleId,
+        RejectionReason: 'AppAlreadyInstalled',
+      });
     }
-    const app = existing ?? this.addApp({ bundleId, name: store?.name, version: store?.version, iTunesStoreID: storeId });
+    const app =
+      existing ?? this.addApp({ bundleId, name: store?.name, version: store?.version, iTunesStoreID: storeId });
     app.managed = true;
     app.managementFlags = flags;
     app.hasConfiguration = isPlistDict(command.Configuration);

@@ -98,7 +98,11 @@ export interface FaultConfig {
   retryAfterSeconds?: number;
 }
 
-const FAULT_REASONS: Record<FaultStatus, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
+const FAULT_REASONS: Record<FaultStatus, string> = {
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  503: 'ServiceUnavailable',
+};
 const MAX_PAYLOAD = 4096;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -255,7 +259,11 @@ export class FakeApns {
         const status = Number(fault) as FaultStatus;
         record.status = status;
         record.reason = FAULT_REASONS[status];
-        const out: OutgoingHttpHeaders = { [h2.HTTP2_HEADER_STATUS]: status, 'apns-id': apnsId, 'content-type': 'application/json; charset=utf-8' };
+        const out: OutgoingHttpHeaders = {
+          [h2.HTTP2_HEADER_STATUS]: status,
+          'apns-id': apnsId,
+          'content-type': 'application/json; charset=utf-8',
+        };
         if (status === 429) out['retry-after'] = String(this.faults.retryAfterSeconds ?? 1);
         const send = (): void => {
           if (stream.destroyed || stream.closed) return;
@@ -301,22 +309,43 @@ export class FakeApns {
     });
   }
 
-  private check(socket: TLSSocket | undefined, headers: IncomingHttpHeaders, method: string, path: string, body: Buffer, size: number): PushRecord {
+  private check(
+    socket: TLSSocket | undefined,
+    headers: IncomingHttpHeaders,
+    method: string,
+    path: string,
+    body: Buffer,
+    size: number,
+  ): PushRecord {
     // 1. Client certificate.
-    if (!socket || !socket.authorized) throw new ApnsError(403, 'BadCertificate', `client certificate not trusted: ${socket?.authorizationError ?? 'no TLS socket'}`);
+    if (!socket || !socket.authorized)
+      throw new ApnsError(
+        403,
+        'BadCertificate',
+        `client certificate not trusted: ${socket?.authorizationError ?? 'no TLS socket'}`,
+      );
     const peer = socket.getPeerCertificate(false);
     if (!peer || !peer.raw) throw new ApnsError(403, 'BadCertificate', 'no client certificate');
     let certTopic: string | null;
     try {
       certTopic = readTopicFromCertificate(peer.raw);
-      if (!hasApnsExtension(peer.raw)) throw new ApnsError(403, 'BadCertificate', 'not an APNs certificate (no 1.2.840.113635.100.6.3.1/.2 extension)');
+      if (!hasApnsExtension(peer.raw))
+        throw new ApnsError(
+          403,
+          'BadCertificate',
+          'not an APNs certificate (no 1.2.840.113635.100.6.3.1/.2 extension)',
+        );
     } catch (error) {
       if (error instanceof ApnsError) throw error;
       throw new ApnsError(403, 'BadCertificate', `unreadable client certificate: ${(error as Error).message}`);
     }
     if (!certTopic) throw new ApnsError(403, 'BadCertificate', 'client certificate without UID (topic)');
     if (this.options.expectedTopic !== undefined && certTopic !== this.options.expectedTopic) {
-      throw new ApnsError(400, 'TopicDisallowed', `certificate topic ${certTopic} is not ${this.options.expectedTopic}`);
+      throw new ApnsError(
+        400,
+        'TopicDisallowed',
+        `certificate topic ${certTopic} is not ${this.options.expectedTopic}`,
+      );
     }
 
     // 2. Injected faults.
@@ -332,15 +361,18 @@ export class FakeApns {
     const m = path.match(/^\/3\/device\/([^/?]*)$/);
     if (!m) throw new ApnsError(404, 'BadPath', `${path} is not /3/device/<token>`);
     if (m[1] === '') throw new ApnsError(400, 'MissingDeviceToken');
-    if (!/^[0-9a-fA-F]{64}$/.test(m[1])) throw new ApnsError(400, 'BadDeviceToken', 'the token must be 64 hexadecimal digits');
+    if (!/^[0-9a-fA-F]{64}$/.test(m[1]))
+      throw new ApnsError(400, 'BadDeviceToken', 'the token must be 64 hexadecimal digits');
     const token = m[1].toLowerCase();
 
     // 4. Headers.
     const topic = header(headers, 'apns-topic');
     if (topic === undefined || topic === '') throw new ApnsError(400, 'MissingTopic');
-    if (topic !== certTopic) throw new ApnsError(400, 'TopicDisallowed', `apns-topic ${topic} is not the certificate's topic ${certTopic}`);
+    if (topic !== certTopic)
+      throw new ApnsError(400, 'TopicDisallowed', `apns-topic ${topic} is not the certificate's topic ${certTopic}`);
     const pushType = header(headers, 'apns-push-type');
-    if (pushType !== undefined && pushType !== 'mdm') throw new ApnsError(400, 'InvalidPushType', `apns-push-type ${pushType} (MDM pushes use mdm)`);
+    if (pushType !== undefined && pushType !== 'mdm')
+      throw new ApnsError(400, 'InvalidPushType', `apns-push-type ${pushType} (MDM pushes use mdm)`);
     const priorityText = header(headers, 'apns-priority');
     let priority: number | undefined;
     if (priorityText !== undefined) {
@@ -367,12 +399,15 @@ export class FakeApns {
     } catch {
       throw new ApnsError(400, 'BadPayload', 'the body is not JSON');
     }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new ApnsError(400, 'BadPayload', 'the body is not a JSON object');
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      throw new ApnsError(400, 'BadPayload', 'the body is not a JSON object');
     const keys = Object.keys(payload);
     if (keys.includes('aps')) throw new ApnsError(400, 'BadPayload', 'an MDM push has no aps dictionary');
     const pushMagic = (payload as Record<string, unknown>).mdm;
-    if (typeof pushMagic !== 'string' || pushMagic === '') throw new ApnsError(400, 'BadPayload', 'the body must be {"mdm":"<PushMagic>"}');
-    if (keys.length !== 1) throw new ApnsError(400, 'BadPayload', `unexpected keys ${keys.filter((k) => k !== 'mdm').join(', ')}`);
+    if (typeof pushMagic !== 'string' || pushMagic === '')
+      throw new ApnsError(400, 'BadPayload', 'the body must be {"mdm":"<PushMagic>"}');
+    if (keys.length !== 1)
+      throw new ApnsError(400, 'BadPayload', `unexpected keys ${keys.filter((k) => k !== 'mdm').join(', ')}`);
 
     // 6. Device state.
     if (this.deadTokens.has(token)) throw new ApnsError(410, 'Unregistered', 'the token is in deadTokens');
@@ -428,4 +463,3 @@ export async function startFakeApns(options: FakeApnsOptions): Promise<FakeApns>
   });
   return fake;
 }
-

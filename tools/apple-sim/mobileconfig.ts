@@ -11,7 +11,13 @@ import { CmsAttachedResult, looksLikeSignedData, Signer, signAttached, verifySig
 export type PlistDict = { [key: string]: PlistValue };
 
 export function isPlistDict(value: unknown): value is PlistDict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof Uint8Array)
+  );
 }
 
 /** A plist value under construction: dictionaries may have undefined members. */
@@ -67,7 +73,8 @@ export function parseMobileconfig(data: string | Buffer): ParsedMobileconfig {
     if (!signature.content) throw new Error(`unreadable signed profile: ${signature.reason}`);
     return { ...parseXml(signature.content.toString('utf8')), signed: true, signature };
   }
-  if (bytes.subarray(0, 8).toString('latin1') === 'bplist00') throw new Error('binary property lists are not supported');
+  if (bytes.subarray(0, 8).toString('latin1') === 'bplist00')
+    throw new Error('binary property lists are not supported');
   return { ...parseXml(bytes.toString('utf8')), signed: false };
 }
 

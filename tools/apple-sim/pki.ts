@@ -57,7 +57,11 @@ const DEFAULT_P12_PASSWORD = 'apple-sim';
 /** UTF8String tag for subject values (forge types `valueTagClass` as a Class, but it is a universal Type). */
 const UTF8 = forge.asn1.Type.UTF8 as unknown as forge.asn1.Class;
 
-function generateRsaKey(bits = 2048): { key: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; keyPem: string } {
+function generateRsaKey(bits = 2048): {
+  key: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+  keyPem: string;
+} {
   const pair = generateKeyPairSync('rsa', {
     modulusLength: bits,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -87,13 +91,27 @@ function derNull(): string {
   return forge.asn1.toDer(forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.NULL, false, '')).getBytes();
 }
 
-function finish(cert: forge.pki.Certificate, signerKey: forge.pki.rsa.PrivateKey, key: forge.pki.rsa.PrivateKey, keyPem: string): KeyAndCertificate {
+function finish(
+  cert: forge.pki.Certificate,
+  signerKey: forge.pki.rsa.PrivateKey,
+  key: forge.pki.rsa.PrivateKey,
+  keyPem: string,
+): KeyAndCertificate {
   cert.sign(signerKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem, cert, key };
 }
 
-function p12(key: forge.pki.rsa.PrivateKey, chain: forge.pki.Certificate[], password: string, friendlyName: string): Buffer {
-  const asn1 = forge.pkcs12.toPkcs12Asn1(key, chain, password, { algorithm: '3des', friendlyName, generateLocalKeyId: true });
+function p12(
+  key: forge.pki.rsa.PrivateKey,
+  chain: forge.pki.Certificate[],
+  password: string,
+  friendlyName: string,
+): Buffer {
+  const asn1 = forge.pkcs12.toPkcs12Asn1(key, chain, password, {
+    algorithm: '3des',
+    friendlyName,
+    generateLocalKeyId: true,
+  });
   return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 }
 
@@ -136,7 +154,9 @@ export function createMdmPushCertificate(
   options: CertificateOptions & { p12Password?: string } = {},
 ): PushCertificate {
   const apnsTopic = topic ?? `com.apple.mgmt.External.${randomUUID()}`;
-  const uuid = apnsTopic.startsWith('com.apple.mgmt.External.') ? apnsTopic.slice('com.apple.mgmt.External.'.length) : randomUUID();
+  const uuid = apnsTopic.startsWith('com.apple.mgmt.External.')
+    ? apnsTopic.slice('com.apple.mgmt.External.'.length)
+    : randomUUID();
   const { key, publicKey, keyPem } = generateRsaKey(options.keyBits);
   const cert = issued(ca, publicKey, options.validityDays);
   cert.setSubject([
@@ -182,7 +202,11 @@ export function createServerCertificate(
 }
 
 /** A client/device identity signed by `ca` (digitalSignature + keyEncipherment, clientAuth). */
-export function createIdentity(ca: TestCa, commonName: string, options: CertificateOptions & { p12Password?: string } = {}): Identity {
+export function createIdentity(
+  ca: TestCa,
+  commonName: string,
+  options: CertificateOptions & { p12Password?: string } = {},
+): Identity {
   const { key, publicKey, keyPem } = generateRsaKey(options.keyBits);
   const cert = issued(ca, publicKey, options.validityDays);
   cert.setSubject([
@@ -212,7 +236,10 @@ export function readTopicFromCertificate(pemOrDer: string | Buffer): string | nu
 }
 
 /** Decodes a PKCS#12 (DER) into PEM certificate (the one matching the key) and PEM private key. */
-export function identityFromPkcs12(p12Der: Buffer, password: string): { certPem: string; keyPem: string; chainPem: string[] } {
+export function identityFromPkcs12(
+  p12Der: Buffer,
+  password: string,
+): { certPem: string; keyPem: string; chainPem: string[] } {
   const asn1 = forge.asn1.fromDer(forge.util.createBuffer(p12Der.toString('binary')));
   const pfx = forge.pkcs12.pkcs12FromAsn1(asn1, false, password);
   const keyBags = [

@@ -31,8 +31,9 @@ const env = process.env;
 const PORT = env.DEV_IDP_PORT === undefined || env.DEV_IDP_PORT === '' ? 3001 : Number(env.DEV_IDP_PORT);
 const HOST = env.DEV_IDP_HOST || '127.0.0.1';
 const AUDIENCE = env.DEV_IDP_AUDIENCE || 'mdm-apps-api';
-const REDIRECT_URIS = (env.DEV_IDP_REDIRECT_URIS
-  || 'http://127.0.0.1:3000/auth/callback,http://localhost:3000/auth/callback')
+const REDIRECT_URIS = (
+  env.DEV_IDP_REDIRECT_URIS || 'http://127.0.0.1:3000/auth/callback,http://localhost:3000/auth/callback'
+)
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -56,7 +57,9 @@ if (REDIRECT_URIS.length === 0) {
  */
 const RESOURCE_PREFIX = 'urn:dev-idp:audience:';
 function resourceFor(audience) {
-  return /^([a-z][a-z0-9+.-]*:\/\/|urn:)/i.test(audience) ? audience : `${RESOURCE_PREFIX}${encodeURIComponent(audience)}`;
+  return /^([a-z][a-z0-9+.-]*:\/\/|urn:)/i.test(audience)
+    ? audience
+    : `${RESOURCE_PREFIX}${encodeURIComponent(audience)}`;
 }
 function audienceFor(resource) {
   return resource.startsWith(RESOURCE_PREFIX) ? decodeURIComponent(resource.slice(RESOURCE_PREFIX.length)) : resource;
@@ -132,7 +135,14 @@ async function loadOrCreateJwks() {
 // ---------------------------------------------------------------------------
 const store = new Map(); // key -> { payload, expiresAt }
 const grantIndex = new Map(); // grantId -> Set<key>
-const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
 
 function storeGet(key) {
   const entry = store.get(key);
@@ -267,7 +277,9 @@ function loginPage(uid, clientId) {
     })
     .join('\n');
   const action = `/interaction/${encodeURIComponent(uid)}/login`;
-  return page('Connexion', `<h1>Connexion (fournisseur d'identité de développement)</h1>
+  return page(
+    'Connexion',
+    `<h1>Connexion (fournisseur d'identité de développement)</h1>
 <p>Application : <strong>${esc(clientId)}</strong>. Choisissez un compte de démonstration. Aucun mot de passe n'est demandé : ce fournisseur n'existe que pour le développement et les tests.</p>
 <form method="post" action="${esc(action)}">
 <fieldset>
@@ -277,7 +289,8 @@ ${items}
 </ul>
 </fieldset>
 </form>
-<p class="note"><a href="/interaction/${esc(encodeURIComponent(uid))}/abort">Annuler et revenir à l'application</a></p>`);
+<p class="note"><a href="/interaction/${esc(encodeURIComponent(uid))}/abort">Annuler et revenir à l'application</a></p>`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -286,7 +299,10 @@ ${items}
 const MAX_BODY = 16 * 1024;
 function readUrlencoded(req) {
   return new Promise((resolveBody, reject) => {
-    const type = String(req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+    const type = String(req.headers['content-type'] || '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (type !== 'application/x-www-form-urlencoded') {
       reject(Object.assign(new Error('Content-Type attendu : application/x-www-form-urlencoded'), { status: 415 }));
       req.resume();
@@ -340,8 +356,19 @@ function buildConfiguration(jwks, errors) {
     adapter: MemoryAdapter,
     jwks,
     clients: [
-      { ...clientCommon, client_id: 'mdm-admin-ui', client_name: 'MDM Apps — console', token_endpoint_auth_method: 'none' },
-      { ...clientCommon, client_id: 'mdm-api', client_name: 'MDM Apps — API', client_secret: 'dev-secret', token_endpoint_auth_method: 'client_secret_basic' },
+      {
+        ...clientCommon,
+        client_id: 'mdm-admin-ui',
+        client_name: 'MDM Apps — console',
+        token_endpoint_auth_method: 'none',
+      },
+      {
+        ...clientCommon,
+        client_id: 'mdm-api',
+        client_name: 'MDM Apps — API',
+        client_secret: 'dev-secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
     ],
     async findAccount(_ctx, sub) {
       const user = usersBySub.get(sub);
@@ -378,10 +405,13 @@ function buildConfiguration(jwks, errors) {
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = page('Déconnexion', `<h1>Se déconnecter ?</h1>
+          ctx.body = page(
+            'Déconnexion',
+            `<h1>Se déconnecter ?</h1>
 ${form}
 <p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Oui, me déconnecter</button></p>
-<p><button type="submit" form="op.logoutForm">Non, rester connecté</button></p>`);
+<p><button type="submit" form="op.logoutForm">Non, rester connecté</button></p>`,
+          );
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
@@ -461,7 +491,12 @@ function interactionHandlers(provider) {
       }
     }
     const savedGrantId = await grant.save();
-    await provider.interactionFinished(req, res, { consent: { grantId: savedGrantId } }, { mergeWithLastSubmission: true });
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId: savedGrantId } },
+      { mergeWithLastSubmission: true },
+    );
   }
 
   async function show(req, res, uid) {
@@ -485,7 +520,8 @@ function interactionHandlers(provider) {
       return sendError(res, 400, 'Requête invalide', 'Interaction inconnue, expirée ou déjà terminée.');
     }
     const user = usersByLogin.get(body.get('login') || '');
-    if (!user) return sendError(res, 400, 'Compte inconnu', `Aucun compte de démonstration « ${body.get('login') || ''} ».`);
+    if (!user)
+      return sendError(res, 400, 'Compte inconnu', `Aucun compte de démonstration « ${body.get('login') || ''} ».`);
     // Consent (if needed) is auto-granted when oidc-provider redirects back to /interaction/:uid.
     return provider.interactionFinished(
       req,
@@ -552,12 +588,18 @@ async function main() {
     try {
       if (!action && req.method === 'GET') return await interactions.show(req, res, uid);
       if (action === 'login' && req.method === 'POST') return await interactions.login(req, res, uid);
-      if (action === 'abort' && (req.method === 'GET' || req.method === 'POST')) return await interactions.abort(req, res, uid);
+      if (action === 'abort' && (req.method === 'GET' || req.method === 'POST'))
+        return await interactions.abort(req, res, uid);
       return sendError(res, 405, 'Méthode non autorisée', `${req.method} ${pathname}`);
     } catch (err) {
       if (res.headersSent) return res.end();
       if (err instanceof errors.SessionNotFound) {
-        return sendError(res, 400, 'Session expirée', "L'interaction est introuvable ou a expiré. Recommencez la connexion depuis l'application.");
+        return sendError(
+          res,
+          400,
+          'Session expirée',
+          "L'interaction est introuvable ou a expiré. Recommencez la connexion depuis l'application.",
+        );
       }
       if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
         return sendError(res, err.status, 'Requête invalide', err.message);

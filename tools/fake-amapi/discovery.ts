@@ -84,7 +84,8 @@ export interface Route {
   patterns: Record<string, RegExp>;
 }
 
-export type RouteMatch = { kind: 'ok'; route: Route; params: Record<string, string> } | { kind: 'wrong-verb' } | { kind: 'none' };
+export type RouteMatch =
+  { kind: 'ok'; route: Route; params: Record<string, string> } | { kind: 'wrong-verb' } | { kind: 'none' };
 
 export interface ValidateOptions {
   /** Drop fields the document marks output-only / read-only (they are accepted, then ignored). */
@@ -230,7 +231,8 @@ export class DiscoveryModel {
       } catch {
         continue; // malformed percent-encoding
       }
-      if (Object.entries(params).some(([name, value]) => route.patterns[name] && !route.patterns[name].test(value))) continue;
+      if (Object.entries(params).some(([name, value]) => route.patterns[name] && !route.patterns[name].test(value)))
+        continue;
       return { kind: 'ok', route, params };
     }
     return pathMatched ? { kind: 'wrong-verb' } : { kind: 'none' };
@@ -244,7 +246,9 @@ export class DiscoveryModel {
 
   /** Root proto path of a request body: `policy` for a Policy body, '' for a `*Request` message (body "*"). */
   static bodyRoot(requestSchema: string): string {
-    return requestSchema.endsWith('Request') ? '' : camelToSnake(requestSchema.charAt(0).toLowerCase() + requestSchema.slice(1));
+    return requestSchema.endsWith('Request')
+      ? ''
+      : camelToSnake(requestSchema.charAt(0).toLowerCase() + requestSchema.slice(1));
   }
 
   /**
@@ -273,7 +277,8 @@ export class DiscoveryModel {
         jsonName,
         protoName: camelToSnake(jsonName),
         schema: field,
-        outputOnly: field.readOnly === true || /^Output only\b/i.test(description) || /\bread-only field\b/i.test(description),
+        outputOnly:
+          field.readOnly === true || /^Output only\b/i.test(description) || /\bread-only field\b/i.test(description),
         required: /^Required\b/.test(description),
       };
       index.set(jsonName, info);
@@ -303,7 +308,10 @@ export class DiscoveryModel {
   }
 
   /** Validates the query string of a call against the method's query parameters and the global ones. */
-  validateQuery(method: DiscoveryMethod, query: Map<string, string[]>): { violations: FieldViolation[]; values: Map<string, Json> } {
+  validateQuery(
+    method: DiscoveryMethod,
+    query: Map<string, string[]>,
+  ): { violations: FieldViolation[]; values: Map<string, Json> } {
     const violations: FieldViolation[] = [];
     const values = new Map<string, Json>();
     for (const [rawName, raw] of query) {
@@ -333,7 +341,12 @@ export class DiscoveryModel {
     return { violations, values };
   }
 
-  private convertQueryValue(param: DiscoveryParameter, text: string, path: string, out: FieldViolation[]): Json | undefined {
+  private convertQueryValue(
+    param: DiscoveryParameter,
+    text: string,
+    path: string,
+    out: FieldViolation[],
+  ): Json | undefined {
     if (param.enum) {
       if (param.enum.includes(text)) return text;
       out.push(invalidValue(path, 'TYPE_ENUM', text));
@@ -440,7 +453,13 @@ export class DiscoveryModel {
     return result;
   }
 
-  private walk(schema: DiscoverySchema, value: Json, loc: Location, out: FieldViolation[], options: ValidateOptions): Json | undefined {
+  private walk(
+    schema: DiscoverySchema,
+    value: Json,
+    loc: Location,
+    out: FieldViolation[],
+    options: ValidateOptions,
+  ): Json | undefined {
     if (schema.$ref) {
       const target = this.schema(schema.$ref);
       if (Array.isArray(value)) {
@@ -525,7 +544,8 @@ export class DiscoveryModel {
       case 'boolean':
         return typeof value === 'boolean' ? value : bad();
       case 'integer': {
-        const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+        const n =
+          typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
         const min = schema.format === 'uint32' ? 0 : INT32_MIN;
         const max = schema.format === 'uint32' ? 2 ** 32 - 1 : INT32_MAX;
         return Number.isInteger(n) && n >= min && n <= max ? n : bad();
@@ -555,7 +575,13 @@ export class DiscoveryModel {
       case 'google-datetime': {
         if (typeof value !== 'string') return bad();
         const m = RFC3339.exec(value);
-        const valid = m !== null && !Number.isNaN(Date.parse(value)) && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[3]) >= 1 && Number(m[3]) <= 31;
+        const valid =
+          m !== null &&
+          !Number.isNaN(Date.parse(value)) &&
+          Number(m[2]) >= 1 &&
+          Number(m[2]) <= 12 &&
+          Number(m[3]) >= 1 &&
+          Number(m[3]) <= 31;
         return valid ? value : bad('Invalid time format: Failed to parse input');
       }
       case 'google-duration': {
@@ -576,7 +602,11 @@ const cache = new Map<string, DiscoveryModel>();
 /** Default places of the discovery document: `<repo>/../shared/reference/android/…`, then `/work/shared/…`. */
 export function defaultDiscoveryPaths(): string[] {
   const relative = 'shared/reference/android/androidmanagement-v1.json';
-  const paths = [resolve(__dirname, '../../..', relative), resolve(process.cwd(), '..', relative), resolve('/work', relative)];
+  const paths = [
+    resolve(__dirname, '../../..', relative),
+    resolve(process.cwd(), '..', relative),
+    resolve('/work', relative),
+  ];
   if (process.env.FAKE_AMAPI_DISCOVERY) paths.unshift(resolve(process.env.FAKE_AMAPI_DISCOVERY));
   return paths;
 }
@@ -589,10 +619,10 @@ export function loadDiscovery(path?: string): DiscoveryModel {
   let model = cache.get(found);
   if (!model) {
     const doc = JSON.parse(readFileSync(found, 'utf8')) as DiscoveryDocument;
-    if (doc.name !== 'androidmanagement' || doc.version !== 'v1') throw new Error(`fake-amapi: ${found} is not the androidmanagement v1 discovery document`);
+    if (doc.name !== 'androidmanagement' || doc.version !== 'v1')
+      throw new Error(`fake-amapi: ${found} is not the androidmanagement v1 discovery document`);
     model = new DiscoveryModel(doc);
     cache.set(found, model);
   }
   return model;
 }
-

@@ -191,7 +191,9 @@ export class ApiError extends Error {
   }
 
   static badRequest(violations: FieldViolation[]): ApiError {
-    const fieldViolations: Json[] = violations.map((v): Json => (v.field ? { field: v.field, description: v.description } : { description: v.description }));
+    const fieldViolations: Json[] = violations.map((v): Json =>
+      v.field ? { field: v.field, description: v.description } : { description: v.description },
+    );
     return new ApiError(400, 'INVALID_ARGUMENT', violations.map((v) => v.description).join('\n'), [
       { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations },
     ]);
@@ -288,7 +290,10 @@ function enterpriseOf(name: string): string {
 function malformedJsonMessage(raw: string, error: unknown): string {
   const message = error instanceof Error ? error.message : 'Unexpected token';
   const position = Number(/position (\d+)/.exec(message)?.[1] ?? raw.length);
-  const reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'Unexpected end of string');
+  const reason = message
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/^Unexpected end of JSON input$/, 'Unexpected end of string');
   const start = Math.max(0, position - 20);
   const context = raw.slice(start, position + 20).replace(/\s/g, ' ');
   return `Invalid JSON payload received. ${reason}.\n${context}\n${' '.repeat(position - start)}^`;
@@ -403,7 +408,8 @@ class FakeAmapiServer implements FakeAmapi {
   }
 
   createEnterprise(nameOrEnterprise: string | Enterprise): Enterprise {
-    const given: Enterprise = typeof nameOrEnterprise === 'string' ? { name: nameOrEnterprise } : clone(nameOrEnterprise);
+    const given: Enterprise =
+      typeof nameOrEnterprise === 'string' ? { name: nameOrEnterprise } : clone(nameOrEnterprise);
     const name = given.name ?? `enterprises/LC0${randomHex(4).slice(0, 7)}`;
     if (!/^enterprises\/[^/]+$/.test(name)) throw new Error(`fake-amapi: bad enterprise name ${name}`);
     const enterprise: Enterprise = {
@@ -420,7 +426,13 @@ class FakeAmapiServer implements FakeAmapi {
 
   // --- HTTP -------------------------------------------------------------------------------------
 
-  private send(res: ServerResponse, status: number, body: Json | undefined, headers: Record<string, string> = {}, pretty = true): void {
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: Json | undefined,
+    headers: Record<string, string> = {},
+    pretty = true,
+  ): void {
     if (res.headersSent || res.destroyed) return;
     const text = body === undefined ? '' : JSON.stringify(body, null, pretty ? 2 : undefined);
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
@@ -437,7 +449,8 @@ class FakeAmapiServer implements FakeAmapi {
     const queued = this.failQueue.shift();
     if (queued) return queued;
     const { rate, kinds } = this.faults;
-    if (rate > 0 && kinds.length > 0 && this.random() < rate) return kinds[Math.floor(this.random() * kinds.length) % kinds.length];
+    if (rate > 0 && kinds.length > 0 && this.random() < rate)
+      return kinds[Math.floor(this.random() * kinds.length) % kinds.length];
     return undefined;
   }
 
@@ -459,7 +472,14 @@ class FakeAmapiServer implements FakeAmapi {
         loggedBody = raw;
       }
     }
-    const entry: LoggedRequest = { method, path: url.pathname, query: loggedQuery, body: loggedBody, status: 0, at: nowIso() };
+    const entry: LoggedRequest = {
+      method,
+      path: url.pathname,
+      query: loggedQuery,
+      body: loggedBody,
+      status: 0,
+      at: nowIso(),
+    };
     this.requests.push(entry);
 
     const fault = this.pickFault();
@@ -478,7 +498,17 @@ class FakeAmapiServer implements FakeAmapi {
             429,
             'RESOURCE_EXHAUSTED',
             `Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'androidmanagement.googleapis.com' for consumer 'project_number:${this.projectId}'.`,
-            [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'RATE_LIMIT_EXCEEDED', domain: 'googleapis.com', metadata: { service: 'androidmanagement.googleapis.com', quota_metric: 'androidmanagement.googleapis.com/queries' } }],
+            [
+              {
+                '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+                reason: 'RATE_LIMIT_EXCEEDED',
+                domain: 'googleapis.com',
+                metadata: {
+                  service: 'androidmanagement.googleapis.com',
+                  quota_metric: 'androidmanagement.googleapis.com/queries',
+                },
+              },
+            ],
           );
           entry.status = 429;
           this.send(res, 429, error.body(), { 'retry-after': retryAfter });
@@ -506,7 +536,10 @@ class FakeAmapiServer implements FakeAmapi {
       }
       this.send(res, 200, body, {}, pretty);
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError(500, 'INTERNAL', `fake-amapi: ${error instanceof Error ? error.message : String(error)}`);
+      const apiError =
+        error instanceof ApiError
+          ? error
+          : new ApiError(500, 'INTERNAL', `fake-amapi: ${error instanceof Error ? error.message : String(error)}`);
       entry.status = apiError.code;
       this.send(res, apiError.code, apiError.body(), apiError.headers, pretty);
     }
@@ -516,23 +549,57 @@ class FakeAmapiServer implements FakeAmapi {
     const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
     const token = bearer ?? query.get('access_token')?.[0] ?? query.get('oauth_token')?.[0];
     const challenge = { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' };
-    const see = 'Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
+    const see =
+      'Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
     if (!token) {
-      throw new ApiError(401, 'UNAUTHENTICATED', `Request is missing required authentication credential. ${see}`, [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'CREDENTIALS_MISSING', domain: 'googleapis.com', metadata: { service: 'androidmanagement.googleapis.com' } },
-      ], challenge);
+      throw new ApiError(
+        401,
+        'UNAUTHENTICATED',
+        `Request is missing required authentication credential. ${see}`,
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'CREDENTIALS_MISSING',
+            domain: 'googleapis.com',
+            metadata: { service: 'androidmanagement.googleapis.com' },
+          },
+        ],
+        challenge,
+      );
     }
     if (token !== this.accessToken) {
-      throw new ApiError(401, 'UNAUTHENTICATED', `Request had invalid authentication credentials. ${see}`, [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED', domain: 'googleapis.com', metadata: { service: 'androidmanagement.googleapis.com' } },
-      ], { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+      throw new ApiError(
+        401,
+        'UNAUTHENTICATED',
+        `Request had invalid authentication credentials. ${see}`,
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+            domain: 'googleapis.com',
+            metadata: { service: 'androidmanagement.googleapis.com' },
+          },
+        ],
+        { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+      );
     }
   }
 
-  private async call(method: string, pathname: string, query: Map<string, string[]>, raw: string, authorization: string | undefined): Promise<Json> {
+  private async call(
+    method: string,
+    pathname: string,
+    query: Map<string, string[]>,
+    raw: string,
+    authorization: string | undefined,
+  ): Promise<Json> {
     this.authenticate(authorization, query);
     const match = this.discovery.match(method, pathname);
-    if (match.kind !== 'ok') throw ApiError.notFound(match.kind === 'wrong-verb' ? `Method ${method} is not allowed on ${pathname}.` : `The requested URL ${pathname} was not found on this server.`);
+    if (match.kind !== 'ok')
+      throw ApiError.notFound(
+        match.kind === 'wrong-verb'
+          ? `Method ${method} is not allowed on ${pathname}.`
+          : `The requested URL ${pathname} was not found on this server.`,
+      );
     const { route, params } = match;
     const q = this.discovery.validateQuery(route.method, query);
     if (q.violations.length) throw ApiError.badRequest(q.violations);
@@ -548,18 +615,33 @@ class FakeAmapiServer implements FakeAmapi {
         }
       }
       const schema = route.method.request.$ref;
-      const result = this.discovery.validateBody(schema, parsed, DiscoveryModel.bodyRoot(schema), { stripOutputOnly: true, enforceRequired: true });
+      const result = this.discovery.validateBody(schema, parsed, DiscoveryModel.bodyRoot(schema), {
+        stripOutputOnly: true,
+        enforceRequired: true,
+      });
       if (result.violations.length) throw ApiError.badRequest(result.violations);
       body = result.value;
     }
 
     const handler = this.handlers[route.method.id];
-    if (!handler) throw new ApiError(501, 'UNIMPLEMENTED', `Method ${route.method.id} is not implemented by fake-amapi (the request was valid).`);
+    if (!handler)
+      throw new ApiError(
+        501,
+        'UNIMPLEMENTED',
+        `Method ${route.method.id} is not implemented by fake-amapi (the request was valid).`,
+      );
     const result = await handler({ params, query: q.values, body });
     if (this.validateResponses && route.method.response) {
-      const check = this.discovery.validateBody(route.method.response.$ref, result, '', { stripOutputOnly: false, enforceRequired: false });
+      const check = this.discovery.validateBody(route.method.response.$ref, result, '', {
+        stripOutputOnly: false,
+        enforceRequired: false,
+      });
       if (check.violations.length) {
-        throw new ApiError(500, 'INTERNAL', `fake-amapi bug: its ${route.method.response.$ref} answer does not match the discovery document: ${check.violations.map((v) => v.description).join('; ')}`);
+        throw new ApiError(
+          500,
+          'INTERNAL',
+          `fake-amapi bug: its ${route.method.response.$ref} answer does not match the discovery document: ${check.violations.map((v) => v.description).join('; ')}`,
+        );
       }
     }
     return result;
@@ -595,13 +677,17 @@ class FakeAmapiServer implements FakeAmapi {
           return;
         }
         case 'GET /_fake/state':
-          this.send(res, 200, json({
-            enterprises: [...this.state.enterprises.values()],
-            policies: [...this.state.policies.values()],
-            devices: [...this.state.devices.values()],
-            enrollmentTokens: [...this.state.enrollmentTokens.values()],
-            webApps: [...this.state.webApps.values()],
-          }));
+          this.send(
+            res,
+            200,
+            json({
+              enterprises: [...this.state.enterprises.values()],
+              policies: [...this.state.policies.values()],
+              devices: [...this.state.devices.values()],
+              enrollmentTokens: [...this.state.enrollmentTokens.values()],
+              webApps: [...this.state.webApps.values()],
+            }),
+          );
           return;
         case 'GET /_fake/requests':
           this.send(res, 200, json({ requests: this.requests }));
@@ -620,7 +706,9 @@ class FakeAmapiServer implements FakeAmapi {
           this.send(res, 200, json({ devices: await this.applyPolicies(typed<ApplyOptions>(input)) }));
           return;
         case 'POST /_fake/setInstalledApps': {
-          const packages = Array.isArray(input.packages) ? input.packages.filter((p): p is string => typeof p === 'string') : [];
+          const packages = Array.isArray(input.packages)
+            ? input.packages.filter((p): p is string => typeof p === 'string')
+            : [];
           this.send(res, 200, json(this.setInstalledApps(str(input.deviceName) ?? '', packages)));
           return;
         }
@@ -630,7 +718,8 @@ class FakeAmapiServer implements FakeAmapi {
         case 'POST /_fake/faults': {
           const { failNext, ...rest } = input;
           this.faults = { ...this.faults, ...typed<Partial<FaultConfig>>(rest) };
-          if (isJsonObject(failNext) && typeof failNext.n === 'number' && typeof failNext.kind === 'string') this.failNext(failNext.n, failNext.kind as FaultKind);
+          if (isJsonObject(failNext) && typeof failNext.n === 'number' && typeof failNext.kind === 'string')
+            this.failNext(failNext.n, failNext.kind as FaultKind);
           this.send(res, 200, json(this.faults));
           return;
         }
@@ -663,7 +752,8 @@ class FakeAmapiServer implements FakeAmapi {
       offset = Number(m[1]);
     }
     const slice = items.slice(offset, offset + pageSize);
-    const next = offset + pageSize < items.length ? Buffer.from(`o:${offset + pageSize}`).toString('base64url') : undefined;
+    const next =
+      offset + pageSize < items.length ? Buffer.from(`o:${offset + pageSize}`).toString('base64url') : undefined;
     return next ? { items: slice, nextPageToken: next } : { items: slice };
   }
 
@@ -678,9 +768,16 @@ class FakeAmapiServer implements FakeAmapi {
     if (mask === undefined || mask.trim() === '') return undefined;
     const violations: FieldViolation[] = [];
     const paths: string[][] = [];
-    for (const path of mask.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const path of mask
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const resolved = this.discovery.resolveFieldPath(schema, path);
-      if (resolved === null) violations.push({ field: 'update_mask', description: `Invalid update_mask: field path ${JSON.stringify(path)} does not exist in ${schema}.` });
+      if (resolved === null)
+        violations.push({
+          field: 'update_mask',
+          description: `Invalid update_mask: field path ${JSON.stringify(path)} does not exist in ${schema}.`,
+        });
       else paths.push(resolved.split('.'));
     }
     if (violations.length) throw ApiError.badRequest(violations);
@@ -691,7 +788,12 @@ class FakeAmapiServer implements FakeAmapi {
     const full = value.includes('/') ? value : `${enterpriseName}/policies/${value}`;
     const m = /^(enterprises\/[^/]+)\/policies\/([^/]+)$/.exec(full);
     if (!m || m[1] !== enterpriseName) {
-      throw ApiError.badRequest([{ field: 'policy_name', description: `Invalid policy name ${JSON.stringify(value)}: expected ${enterpriseName}/policies/{policyId} or a policy id.` }]);
+      throw ApiError.badRequest([
+        {
+          field: 'policy_name',
+          description: `Invalid policy name ${JSON.stringify(value)}: expected ${enterpriseName}/policies/{policyId} or a policy id.`,
+        },
+      ]);
     }
     return full;
   }
@@ -700,23 +802,41 @@ class FakeAmapiServer implements FakeAmapi {
     const violations: FieldViolation[] = [];
     const apps = Array.isArray(policy.applications) ? policy.applications.filter(isJsonObject) : [];
     if (apps.length > MAX_APPLICATIONS_PER_POLICY) {
-      violations.push({ field: `${root}.applications`, description: `A policy can have at most ${MAX_APPLICATIONS_PER_POLICY} applications (got ${apps.length}).` });
+      violations.push({
+        field: `${root}.applications`,
+        description: `A policy can have at most ${MAX_APPLICATIONS_PER_POLICY} applications (got ${apps.length}).`,
+      });
     }
     const seen = new Map<string, number>();
     let minimumVersionCodes = 0;
     let kiosks = 0;
     apps.forEach((app, i) => {
       const pkg = str(app.packageName);
-      if (!pkg) violations.push({ field: `${root}.applications[${i}].package_name`, description: `Package name is required at '${root}.applications[${i}]'.` });
-      else if (seen.has(pkg)) violations.push({ field: `${root}.applications[${i}].package_name`, description: `Duplicate package name ${JSON.stringify(pkg)} in applications[${seen.get(pkg)}] and applications[${i}].` });
+      if (!pkg)
+        violations.push({
+          field: `${root}.applications[${i}].package_name`,
+          description: `Package name is required at '${root}.applications[${i}]'.`,
+        });
+      else if (seen.has(pkg))
+        violations.push({
+          field: `${root}.applications[${i}].package_name`,
+          description: `Duplicate package name ${JSON.stringify(pkg)} in applications[${seen.get(pkg)}] and applications[${i}].`,
+        });
       else seen.set(pkg, i);
       if (app.minimumVersionCode !== undefined) minimumVersionCodes += 1;
       if (app.installType === 'KIOSK') kiosks += 1;
     });
     if (minimumVersionCodes > MAX_MINIMUM_VERSION_CODE_APPS) {
-      violations.push({ field: `${root}.applications`, description: `At most ${MAX_MINIMUM_VERSION_CODE_APPS} apps may specify a minimum version code per policy (got ${minimumVersionCodes}).` });
+      violations.push({
+        field: `${root}.applications`,
+        description: `At most ${MAX_MINIMUM_VERSION_CODE_APPS} apps may specify a minimum version code per policy (got ${minimumVersionCodes}).`,
+      });
     }
-    if (kiosks > 1) violations.push({ field: `${root}.applications`, description: `Only one app per policy can have installType KIOSK (got ${kiosks}).` });
+    if (kiosks > 1)
+      violations.push({
+        field: `${root}.applications`,
+        description: `Only one app per policy can have installType KIOSK (got ${kiosks}).`,
+      });
     if (violations.length) throw ApiError.badRequest(violations);
   }
 
@@ -724,11 +844,17 @@ class FakeAmapiServer implements FakeAmapi {
     const violations: FieldViolation[] = [];
     const displayName = str(enterprise.enterpriseDisplayName);
     if (displayName && displayName.length > MAX_ENTERPRISE_DISPLAY_NAME_LENGTH) {
-      violations.push({ field: 'enterprise.enterprise_display_name', description: `enterpriseDisplayName has a maximum length of ${MAX_ENTERPRISE_DISPLAY_NAME_LENGTH} characters.` });
+      violations.push({
+        field: 'enterprise.enterprise_display_name',
+        description: `enterpriseDisplayName has a maximum length of ${MAX_ENTERPRISE_DISPLAY_NAME_LENGTH} characters.`,
+      });
     }
     const topic = str(enterprise.pubsubTopic);
     if (topic && !/^projects\/[^/]+\/topics\/[^/]+$/.test(topic)) {
-      violations.push({ field: 'enterprise.pubsub_topic', description: `pubsubTopic must be of the form projects/{project}/topics/{topic}, got ${JSON.stringify(topic)}.` });
+      violations.push({
+        field: 'enterprise.pubsub_topic',
+        description: `pubsubTopic must be of the form projects/{project}/topics/{topic}, got ${JSON.stringify(topic)}.`,
+      });
     }
     if (violations.length) throw ApiError.badRequest(violations);
   }
@@ -766,9 +892,17 @@ class FakeAmapiServer implements FakeAmapi {
       });
     }
     for (const packageName of sim.removed) {
-      if (!sim.installed.has(packageName)) reports.push({ packageName, displayName: packageName, state: 'REMOVED', applicationSource: 'INSTALLED_FROM_PLAY_STORE' });
+      if (!sim.installed.has(packageName))
+        reports.push({
+          packageName,
+          displayName: packageName,
+          state: 'REMOVED',
+          applicationSource: 'INSTALLED_FROM_PLAY_STORE',
+        });
     }
-    return reports.map((r) => typed<androidmanagement_v1.Schema$ApplicationReport>(JSON.parse(JSON.stringify(r)) as JsonObject));
+    return reports.map((r) =>
+      typed<androidmanagement_v1.Schema$ApplicationReport>(JSON.parse(JSON.stringify(r)) as JsonObject),
+    );
   }
 
   private notify(device: Device, type: NotificationType): Promise<PushRecord> | undefined {
@@ -796,10 +930,13 @@ class FakeAmapiServer implements FakeAmapi {
   async enroll(opts: EnrollOptions): Promise<Device> {
     const token = [...this.state.enrollmentTokens.values()].find((t) => t.value === opts.enrollmentTokenValue);
     if (!token?.name) throw new Error(`fake-amapi: no enrollment token with value ${opts.enrollmentTokenValue}`);
-    if (token.expirationTimestamp && Date.parse(token.expirationTimestamp) < Date.now()) throw new Error(`fake-amapi: enrollment token ${token.name} has expired`);
+    if (token.expirationTimestamp && Date.parse(token.expirationTimestamp) < Date.now())
+      throw new Error(`fake-amapi: enrollment token ${token.name} has expired`);
     const ownership = opts.ownership ?? 'COMPANY_OWNED';
     if (ownership === 'PERSONALLY_OWNED' && token.allowPersonalUsage === 'PERSONAL_USAGE_DISALLOWED') {
-      throw new Error(`fake-amapi: enrollment token ${token.name} disallows personal usage: a personally-owned device cannot enroll with it`);
+      throw new Error(
+        `fake-amapi: enrollment token ${token.name} disallows personal usage: a personally-owned device cannot enroll with it`,
+      );
     }
     const enterpriseName = enterpriseOf(token.name);
     const name = `${enterpriseName}/devices/${opts.deviceId ?? randomHex(8)}`;
@@ -832,10 +969,15 @@ class FakeAmapiServer implements FakeAmapi {
         model: opts.model ?? 'Pixel 8',
         serialNumber: randomLetters(2) + randomHex(5).toUpperCase(),
       },
-      softwareInfo: { androidVersion: '14', androidDevicePolicyVersionName: '2.x-fake', securityPatchLevel: '2026-04-05' },
+      softwareInfo: {
+        androidVersion: '14',
+        androidDevicePolicyVersionName: '2.x-fake',
+        securityPatchLevel: '2026-04-05',
+      },
       applicationReports: this.applicationReports(sim),
     };
-    if (token.additionalData !== undefined && token.additionalData !== null) device.enrollmentTokenData = token.additionalData;
+    if (token.additionalData !== undefined && token.additionalData !== null)
+      device.enrollmentTokenData = token.additionalData;
     this.state.devices.set(name, device);
     if (token.oneTimeOnly) this.state.enrollmentTokens.delete(token.name);
     const snapshot = clone(device);
@@ -875,7 +1017,13 @@ class FakeAmapiServer implements FakeAmapi {
         if (!pkg || !INSTALLING_TYPES.includes(app.installType ?? '')) return;
         if (sim.installed.has(pkg)) return;
         if (sim.uninstallable.has(pkg)) {
-          details.push({ settingName: 'applications', nonComplianceReason: 'APP_NOT_INSTALLED', packageName: pkg, fieldPath: `applications[${index}]`, installationFailureReason: 'NOT_FOUND' });
+          details.push({
+            settingName: 'applications',
+            nonComplianceReason: 'APP_NOT_INSTALLED',
+            packageName: pkg,
+            fieldPath: `applications[${index}]`,
+            installationFailureReason: 'NOT_FOUND',
+          });
           return;
         }
         sim.installed.set(pkg, Math.max(1, app.minimumVersionCode ?? 1));
@@ -884,7 +1032,8 @@ class FakeAmapiServer implements FakeAmapi {
       // Minimum versions: the device updates what it can.
       for (const [pkg, { app }] of byPackage) {
         const installed = sim.installed.get(pkg);
-        if (installed !== undefined && app.minimumVersionCode && installed < app.minimumVersionCode) sim.installed.set(pkg, app.minimumVersionCode);
+        if (installed !== undefined && app.minimumVersionCode && installed < app.minimumVersionCode)
+          sim.installed.set(pkg, app.minimumVersionCode);
       }
       // Apps the policy blocks: explicitly BLOCKED, or absent from an allowlist (WHITELIST, the default).
       const allowlist = (policy.playStoreMode ?? 'PLAY_STORE_MODE_UNSPECIFIED') !== 'BLACKLIST';
@@ -897,7 +1046,12 @@ class FakeAmapiServer implements FakeAmapi {
         if (sim.unremovable.has(pkg)) {
           // System apps outside an allowlist are left alone; a BLOCKED one that cannot go is non-compliant.
           if (explicitlyBlocked && entry) {
-            details.push({ settingName: 'applications', nonComplianceReason: 'APP_INSTALLED', packageName: pkg, fieldPath: `applications[${entry.index}].installType` });
+            details.push({
+              settingName: 'applications',
+              nonComplianceReason: 'APP_INSTALLED',
+              packageName: pkg,
+              fieldPath: `applications[${entry.index}].installType`,
+            });
           }
           continue;
         }
@@ -911,7 +1065,8 @@ class FakeAmapiServer implements FakeAmapi {
       device.policyCompliant = details.length === 0;
       if (details.length) device.nonComplianceDetails = details;
       else delete device.nonComplianceDetails;
-      if (this.reportsNeedSetting && !policy.statusReportingSettings?.applicationReportsEnabled) delete device.applicationReports;
+      if (this.reportsNeedSetting && !policy.statusReportingSettings?.applicationReportsEnabled)
+        delete device.applicationReports;
       else device.applicationReports = this.applicationReports(sim);
       const snapshot = clone(device);
       applied.push(snapshot);
@@ -966,7 +1121,11 @@ class FakeAmapiServer implements FakeAmapi {
     return {
       [`${P}signupUrls.create`]: ({ query }) => {
         const name = `signupUrls/C${randomHex(8)}`;
-        this.signups.set(name, { callbackUrl: str(query.get('callbackUrl') ?? undefined), projectId: str(query.get('projectId') ?? undefined) ?? this.projectId, enterpriseToken: randomHex(16) });
+        this.signups.set(name, {
+          callbackUrl: str(query.get('callbackUrl') ?? undefined),
+          projectId: str(query.get('projectId') ?? undefined) ?? this.projectId,
+          enterpriseToken: randomHex(16),
+        });
         return { name, url: `${this.url}_fake/signup?signupUrlName=${encodeURIComponent(name)}` };
       },
 
@@ -976,7 +1135,9 @@ class FakeAmapiServer implements FakeAmapi {
         if (signupUrlName !== undefined) {
           const signup = this.signups.get(signupUrlName);
           if (!signup || signup.enterpriseToken !== str(query.get('enterpriseToken') ?? undefined)) {
-            throw ApiError.badRequest([{ field: 'enterprise_token', description: 'Invalid enterprise token for the given signup URL.' }]);
+            throw ApiError.badRequest([
+              { field: 'enterprise_token', description: 'Invalid enterprise token for the given signup URL.' },
+            ]);
           }
           this.signups.delete(signupUrlName);
         }
@@ -995,7 +1156,13 @@ class FakeAmapiServer implements FakeAmapi {
         if (!projectId) throw ApiError.badRequest([{ field: 'project_id', description: 'projectId is required.' }]);
         const all = [...this.state.enterprises.values()]
           .filter((e) => this.enterpriseProjects.get(e.name ?? '') === projectId)
-          .map((e) => json(e.enterpriseDisplayName ? { name: e.name, enterpriseDisplayName: e.enterpriseDisplayName } : { name: e.name }));
+          .map((e) =>
+            json(
+              e.enterpriseDisplayName
+                ? { name: e.name, enterpriseDisplayName: e.enterpriseDisplayName }
+                : { name: e.name },
+            ),
+          );
         return this.list('enterprises', all, query);
       },
 
@@ -1018,7 +1185,12 @@ class FakeAmapiServer implements FakeAmapi {
       [`${P}enterprises.delete`]: ({ params }) => {
         this.enterprise(params.name);
         const prefix = `${params.name}/`;
-        for (const map of [this.state.policies, this.state.devices, this.state.enrollmentTokens, this.state.webApps] as Map<string, unknown>[]) {
+        for (const map of [
+          this.state.policies,
+          this.state.devices,
+          this.state.enrollmentTokens,
+          this.state.webApps,
+        ] as Map<string, unknown>[]) {
           for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
         }
         this.state.enterprises.delete(params.name);
@@ -1045,7 +1217,12 @@ class FakeAmapiServer implements FakeAmapi {
         this.enterprise(enterpriseName);
         const policyId = params.name.split('/')[3];
         if (!POLICY_ID_PATTERN.test(policyId)) {
-          throw ApiError.badRequest([{ field: 'name', description: `Invalid policy id ${JSON.stringify(policyId)}: use 1 to 80 letters, digits, '.', '_' or '-', starting with a letter or digit.` }]);
+          throw ApiError.badRequest([
+            {
+              field: 'name',
+              description: `Invalid policy id ${JSON.stringify(policyId)}: use 1 to 80 letters, digits, '.', '_' or '-', starting with a letter or digit.`,
+            },
+          ]);
         }
         const previous = this.state.policies.get(params.name);
         const mask = this.updateMask(query, 'Policy');
@@ -1066,9 +1243,19 @@ class FakeAmapiServer implements FakeAmapi {
         if (!this.state.policies.has(params.name)) throw ApiError.notFound();
         const users = [...this.state.devices.values()].filter((d) => d.policyName === params.name);
         if (users.length) {
-          throw new ApiError(400, 'FAILED_PRECONDITION', `Policy ${params.name} cannot be deleted: ${users.length} device(s) reference it.`, [
-            { '@type': 'type.googleapis.com/google.rpc.PreconditionFailure', violations: [{ type: 'POLICY_IN_USE', subject: params.name, description: 'The policy is referenced by devices.' }] },
-          ]);
+          throw new ApiError(
+            400,
+            'FAILED_PRECONDITION',
+            `Policy ${params.name} cannot be deleted: ${users.length} device(s) reference it.`,
+            [
+              {
+                '@type': 'type.googleapis.com/google.rpc.PreconditionFailure',
+                violations: [
+                  { type: 'POLICY_IN_USE', subject: params.name, description: 'The policy is referenced by devices.' },
+                ],
+              },
+            ],
+          );
         }
         this.state.policies.delete(params.name);
         return {};
@@ -1083,15 +1270,27 @@ class FakeAmapiServer implements FakeAmapi {
         changes.forEach((change, i) => {
           const application = isJsonObject(change.application) ? change.application : {};
           const pkg = str(application.packageName);
-          if (!pkg) throw ApiError.badRequest([{ field: `changes[${i}].application.package_name`, description: 'Package name is required.' }]);
+          if (!pkg)
+            throw ApiError.badRequest([
+              { field: `changes[${i}].application.package_name`, description: 'Package name is required.' },
+            ]);
           const index = apps.findIndex((a) => a.packageName === pkg);
           const maskText = str(change.updateMask);
           if (index < 0) {
             apps.push(clone(application));
           } else if (maskText) {
-            for (const path of maskText.split(',').map((p) => p.trim()).filter(Boolean)) {
+            for (const path of maskText
+              .split(',')
+              .map((p) => p.trim())
+              .filter(Boolean)) {
               const resolved = this.discovery.resolveFieldPath('ApplicationPolicy', path);
-              if (resolved === null) throw ApiError.badRequest([{ field: `changes[${i}].update_mask`, description: `Invalid update_mask: field path ${JSON.stringify(path)} does not exist in ApplicationPolicy.` }]);
+              if (resolved === null)
+                throw ApiError.badRequest([
+                  {
+                    field: `changes[${i}].update_mask`,
+                    description: `Invalid update_mask: field path ${JSON.stringify(path)} does not exist in ApplicationPolicy.`,
+                  },
+                ]);
               setPath(apps[index], resolved.split('.'), getPath(application, resolved.split('.')));
             }
           } else {
@@ -1108,9 +1307,13 @@ class FakeAmapiServer implements FakeAmapi {
       [`${P}enterprises.policies.removePolicyApplications`]: ({ params, body }) => {
         const previous = this.state.policies.get(params.name);
         if (!previous) throw ApiError.notFound();
-        const remove = new Set(Array.isArray(body.packageNames) ? body.packageNames.filter((p): p is string => typeof p === 'string') : []);
+        const remove = new Set(
+          Array.isArray(body.packageNames) ? body.packageNames.filter((p): p is string => typeof p === 'string') : [],
+        );
         const next = clone(json(previous));
-        next.applications = (Array.isArray(next.applications) ? next.applications.filter(isJsonObject) : []).filter((a) => !remove.has(str(a.packageName) ?? ''));
+        next.applications = (Array.isArray(next.applications) ? next.applications.filter(isJsonObject) : []).filter(
+          (a) => !remove.has(str(a.packageName) ?? ''),
+        );
         delete next.name;
         delete next.version;
         return { policy: json(this.storePolicy(params.name, next, previous)) };
@@ -1138,7 +1341,12 @@ class FakeAmapiServer implements FakeAmapi {
         const fields = mask ? mask.map((p) => p[0]) : DEVICE_PATCHABLE_FIELDS.filter((f) => body[f] !== undefined);
         const notPatchable = fields.filter((f) => !DEVICE_PATCHABLE_FIELDS.includes(f));
         if (notPatchable.length) {
-          throw ApiError.badRequest(notPatchable.map((f) => ({ field: 'update_mask', description: `Device field ${JSON.stringify(f)} cannot be modified; modifiable fields: ${DEVICE_PATCHABLE_FIELDS.join(', ')}.` })));
+          throw ApiError.badRequest(
+            notPatchable.map((f) => ({
+              field: 'update_mask',
+              description: `Device field ${JSON.stringify(f)} cannot be modified; modifiable fields: ${DEVICE_PATCHABLE_FIELDS.join(', ')}.`,
+            })),
+          );
         }
         const next = clone(json(device));
         for (const field of fields) {
@@ -1147,9 +1355,15 @@ class FakeAmapiServer implements FakeAmapi {
             value = this.policyNameFor(enterpriseName, value);
             if (!this.state.policies.has(value)) throw ApiError.notFound(`Policy ${value} was not found.`);
           }
-          if (field === 'policyName' && value === undefined) throw ApiError.badRequest([{ field: 'device.policy_name', description: 'policyName cannot be cleared.' }]);
+          if (field === 'policyName' && value === undefined)
+            throw ApiError.badRequest([{ field: 'device.policy_name', description: 'policyName cannot be cleared.' }]);
           if (field === 'state' && value !== 'ACTIVE' && value !== 'DISABLED') {
-            throw ApiError.badRequest([{ field: 'device.state', description: `Only ACTIVE and DISABLED can be set by a patch (got ${JSON.stringify(value ?? null)}); use devices.delete to delete a device.` }]);
+            throw ApiError.badRequest([
+              {
+                field: 'device.state',
+                description: `Only ACTIVE and DISABLED can be set by a patch (got ${JSON.stringify(value ?? null)}); use devices.delete to delete a device.`,
+              },
+            ]);
           }
           if (value === undefined) delete next[field];
           else next[field] = clone(value);
@@ -1178,11 +1392,18 @@ class FakeAmapiServer implements FakeAmapi {
         const violations: FieldViolation[] = [];
         const additionalData = str(body.additionalData);
         if (additionalData !== undefined && additionalData.length > MAX_ENROLLMENT_TOKEN_DATA_LENGTH) {
-          violations.push({ field: 'enrollment_token.additional_data', description: `additionalData must be ${MAX_ENROLLMENT_TOKEN_DATA_LENGTH} characters or less (got ${additionalData.length}).` });
+          violations.push({
+            field: 'enrollment_token.additional_data',
+            description: `additionalData must be ${MAX_ENROLLMENT_TOKEN_DATA_LENGTH} characters or less (got ${additionalData.length}).`,
+          });
         }
         const duration = str(body.duration) ?? '3600s';
         const seconds = durationSeconds(duration);
-        if (seconds < 60) violations.push({ field: 'enrollment_token.duration', description: `duration must be at least 1 minute (got ${duration}).` });
+        if (seconds < 60)
+          violations.push({
+            field: 'enrollment_token.duration',
+            description: `duration must be at least 1 minute (got ${duration}).`,
+          });
         if (violations.length) throw ApiError.badRequest(violations);
         const policyName = str(body.policyName);
         const value = randomLetters(20);
@@ -1194,8 +1415,10 @@ class FakeAmapiServer implements FakeAmapi {
           expirationTimestamp: new Date(Math.min(Date.now() + seconds * 1000, MAX_TIMESTAMP_MS)).toISOString(),
           qrCode: JSON.stringify({
             'android.app.extra.PROVISIONING_DEVICE_ADMIN_COMPONENT_NAME': `${CLOUD_DPC}/.receivers.CloudDeviceAdminReceiver`,
-            'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM': 'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
-            'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION': 'https://play.google.com/managed/downloadManagingApp?identifier=setup',
+            'android.app.extra.PROVISIONING_DEVICE_ADMIN_SIGNATURE_CHECKSUM':
+              'I5YvS0O5hXY46mb01BlRjq4oJJGs2kuUcHvVkAPEXlg',
+            'android.app.extra.PROVISIONING_DEVICE_ADMIN_PACKAGE_DOWNLOAD_LOCATION':
+              'https://play.google.com/managed/downloadManagingApp?identifier=setup',
             'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': { [`${CLOUD_DPC}.EXTRA_ENROLLMENT_TOKEN`]: value },
           }),
         };
@@ -1206,7 +1429,8 @@ class FakeAmapiServer implements FakeAmapi {
 
       [`${P}enterprises.enrollmentTokens.get`]: ({ params }) => {
         const token = this.state.enrollmentTokens.get(params.name);
-        if (!token || (token.expirationTimestamp && Date.parse(token.expirationTimestamp) < Date.now())) throw ApiError.notFound();
+        if (!token || (token.expirationTimestamp && Date.parse(token.expirationTimestamp) < Date.now()))
+          throw ApiError.notFound();
         return json(token);
       },
 
@@ -1215,7 +1439,10 @@ class FakeAmapiServer implements FakeAmapi {
         const prefix = `${params.parent}/enrollmentTokens/`;
         const now = Date.now();
         const all = [...this.state.enrollmentTokens.values()]
-          .filter((t) => (t.name ?? '').startsWith(prefix) && !(t.expirationTimestamp && Date.parse(t.expirationTimestamp) < now))
+          .filter(
+            (t) =>
+              (t.name ?? '').startsWith(prefix) && !(t.expirationTimestamp && Date.parse(t.expirationTimestamp) < now),
+          )
           .map(json);
         return this.list('enrollmentTokens', all, query);
       },

@@ -12,21 +12,29 @@ import { startFakeAmapi } from './fake-amapi';
 
 async function main(): Promise<void> {
   const port = Number(process.env.FAKE_AMAPI_PORT ?? 3010);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`FAKE_AMAPI_PORT: not a port: ${process.env.FAKE_AMAPI_PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`FAKE_AMAPI_PORT: not a port: ${process.env.FAKE_AMAPI_PORT}`);
   const fake = await startFakeAmapi({
     port,
     accessToken: process.env.FAKE_AMAPI_TOKEN || undefined,
     discoveryPath: process.env.FAKE_AMAPI_DISCOVERY || undefined,
-    pubsub: { pushEndpoint: process.env.PUBSUB_PUSH_ENDPOINT || undefined, audience: process.env.PUBSUB_AUDIENCE || undefined },
+    pubsub: {
+      pushEndpoint: process.env.PUBSUB_PUSH_ENDPOINT || undefined,
+      audience: process.env.PUBSUB_AUDIENCE || undefined,
+    },
     enterprises: ['enterprises/LC00demo'],
     autoApply: process.env.FAKE_AMAPI_AUTO_APPLY !== '0',
   });
   console.log(`FAKE_AMAPI_READY ${fake.url}`);
   console.log(`  access token:   ${fake.accessToken}`);
   console.log(`  enterprise:     enterprises/LC00demo`);
-  console.log(`  pubsub JWKS:    ${fake.pubsubJwksUrl} (iss https://accounts.google.com, email ${fake.pubsubServiceAccountEmail})`);
+  console.log(
+    `  pubsub JWKS:    ${fake.pubsubJwksUrl} (iss https://accounts.google.com, email ${fake.pubsubServiceAccountEmail})`,
+  );
   console.log(`  pubsub push:    ${fake.pubsub.pushEndpoint ?? '(none: set PUBSUB_PUSH_ENDPOINT)'}`);
-  console.log(`  control:        POST ${fake.url}_fake/enroll {"enrollmentTokenValue":"…","installedApps":["…"]}, POST ${fake.url}_fake/applyPolicies, GET ${fake.url}_fake/state`);
+  console.log(
+    `  control:        POST ${fake.url}_fake/enroll {"enrollmentTokenValue":"…","installedApps":["…"]}, POST ${fake.url}_fake/applyPolicies, GET ${fake.url}_fake/state`,
+  );
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

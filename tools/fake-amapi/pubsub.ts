@@ -63,7 +63,14 @@ export class PubsubPusher {
     this.privateKey = privateKey;
     const jwk = publicKey.export({ format: 'jwk' });
     this.kid = createHash('sha256').update(String(jwk.n)).digest('hex').slice(0, 40);
-    this.publicJwk = { kty: String(jwk.kty), n: String(jwk.n), e: String(jwk.e), alg: 'RS256', use: 'sig', kid: this.kid };
+    this.publicJwk = {
+      kty: String(jwk.kty),
+      n: String(jwk.n),
+      e: String(jwk.e),
+      alg: 'RS256',
+      use: 'sig',
+      kid: this.kid,
+    };
   }
 
   get serviceAccountEmail(): string {
@@ -161,7 +168,10 @@ export class PubsubPusher {
         publishTime: record.publishTime,
         publish_time: record.publishTime,
       };
-      const body = JSON.stringify({ message, subscription: this.options.subscription ?? 'projects/fake-project/subscriptions/amapi' });
+      const body = JSON.stringify({
+        message,
+        subscription: this.options.subscription ?? 'projects/fake-project/subscriptions/amapi',
+      });
       const controller = new AbortController();
       this.inFlight.add(controller);
       const timeout = setTimeout(() => controller.abort(), 10_000);

@@ -8,7 +8,14 @@ export function EnrollmentQr({ value }: { value: string }) {
   if (!value) return null;
   return (
     <figure className="fr-m-0">
-      <QRCodeSVG value={value} size={240} marginSize={4} level="M" role="img" aria-label="Code QR d’enrôlement Android" />
+      <QRCodeSVG
+        value={value}
+        size={240}
+        marginSize={4}
+        level="M"
+        role="img"
+        aria-label="Code QR d’enrôlement Android"
+      />
     </figure>
   );
 }

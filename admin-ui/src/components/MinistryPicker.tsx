@@ -1,7 +1,17 @@
 import { Select } from '@codegouvfr/react-dsfr/Select';
 
 /** Shown only when the user acts for several ministries. */
-export function MinistryPicker({ codes, value, onChange, names }: { codes: string[]; value: string; onChange: (code: string) => void; names?: Record<string, string> }) {
+export function MinistryPicker({
+  codes,
+  value,
+  onChange,
+  names,
+}: {
+  codes: string[];
+  value: string;
+  onChange: (code: string) => void;
+  names?: Record<string, string>;
+}) {
   if (codes.length < 2) return null;
   return (
     <Select

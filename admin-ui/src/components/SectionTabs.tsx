@@ -9,7 +9,17 @@ export interface Section {
 }
 
 /** DSFR tabs bound to the URL (#/<home>/<section>): only the open tab loads its data. */
-export function SectionTabs({ home, sections, selected, label }: { home: string; sections: Section[]; selected: string | undefined; label: string }) {
+export function SectionTabs({
+  home,
+  sections,
+  selected,
+  label,
+}: {
+  home: string;
+  sections: Section[];
+  selected: string | undefined;
+  label: string;
+}) {
   const current = sections.find((s) => s.id === selected) ?? sections[0];
   if (!current) return null;
   return (

@@ -42,9 +42,17 @@ export function StackedBar({ label, segments, total }: { label: string; segments
       </p>
       <div
         aria-hidden="true"
-        style={{ display: 'flex', height: '1.25rem', background: 'var(--background-alt-grey)', border: '1px solid var(--border-default-grey)' }}
+        style={{
+          display: 'flex',
+          height: '1.25rem',
+          background: 'var(--background-alt-grey)',
+          border: '1px solid var(--border-default-grey)',
+        }}
       >
-        {sum > 0 && segments.filter((s) => s.value > 0).map((s) => <div key={s.label} title={`${s.label} : ${s.value}`} style={segmentStyle(s, sum)} />)}
+        {sum > 0 &&
+          segments
+            .filter((s) => s.value > 0)
+            .map((s) => <div key={s.label} title={`${s.label} : ${s.value}`} style={segmentStyle(s, sum)} />)}
       </div>
     </div>
   );
@@ -52,10 +60,22 @@ export function StackedBar({ label, segments, total }: { label: string; segments
 
 export function Legend({ segments }: { segments: Pick<Segment, 'label' | 'color' | 'pattern'>[] }) {
   return (
-    <ul className="fr-text--xs" aria-hidden="true" style={{ display: 'flex', gap: '1.5rem', listStyle: 'none', padding: 0, flexWrap: 'wrap' }}>
+    <ul
+      className="fr-text--xs"
+      aria-hidden="true"
+      style={{ display: 'flex', gap: '1.5rem', listStyle: 'none', padding: 0, flexWrap: 'wrap' }}
+    >
       {segments.map((s) => (
         <li key={s.label} style={{ display: 'flex', alignItems: 'center', gap: '.5rem' }}>
-          <span style={{ ...segmentStyle({ ...s, value: 1 }, 1), display: 'inline-block', width: '1rem', height: '1rem', flexShrink: 0 }} />
+          <span
+            style={{
+              ...segmentStyle({ ...s, value: 1 }, 1),
+              display: 'inline-block',
+              width: '1rem',
+              height: '1rem',
+              flexShrink: 0,
+            }}
+          />
           {s.label}
         </li>
       ))}

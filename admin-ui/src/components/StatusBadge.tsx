@@ -21,7 +21,11 @@ export function ExemptionStatusBadge({ status }: { status: ExemptionStatus }) {
   );
 }
 
-const COMPLIANCE_SEVERITY: Record<Compliance, Severity> = { compliant: 'success', 'non-compliant': 'error', unknown: undefined };
+const COMPLIANCE_SEVERITY: Record<Compliance, Severity> = {
+  compliant: 'success',
+  'non-compliant': 'error',
+  unknown: undefined,
+};
 
 export function ComplianceBadge({ compliance }: { compliance: Compliance }) {
   return (

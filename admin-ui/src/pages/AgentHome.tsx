@@ -8,7 +8,9 @@ export function AgentHome({ me, section }: { me: Me; section: string | undefined
   return (
     <>
       <h1>Mon espace agent</h1>
-      <p className="fr-text--lead">Bonjour {me.displayName}. Voici les règles appliquées à vos téléphones professionnels.</p>
+      <p className="fr-text--lead">
+        Bonjour {me.displayName}. Voici les règles appliquées à vos téléphones professionnels.
+      </p>
       <SectionTabs
         home="agent"
         label="Mon espace agent"

@@ -20,9 +20,21 @@ export function ApproverHome({ me, section }: { me: Me; section: string | undefi
         label="Validation des dérogations"
         selected={section}
         sections={[
-          { id: 'file', label: 'Demandes en attente', render: () => <Queue key={ministry} ministry={ministry} me={me} /> },
-          { id: 'registre', label: 'Registre des dérogations', render: () => <Register key={ministry} ministry={ministry} /> },
-          { id: 'echeances', label: 'Expirent bientôt', render: () => <ExpiringSoon key={ministry} ministry={ministry} /> },
+          {
+            id: 'file',
+            label: 'Demandes en attente',
+            render: () => <Queue key={ministry} ministry={ministry} me={me} />,
+          },
+          {
+            id: 'registre',
+            label: 'Registre des dérogations',
+            render: () => <Register key={ministry} ministry={ministry} />,
+          },
+          {
+            id: 'echeances',
+            label: 'Expirent bientôt',
+            render: () => <ExpiringSoon key={ministry} ministry={ministry} />,
+          },
         ]}
       />
     </>

@@ -7,8 +7,8 @@ export function SignIn() {
       <div className="fr-col-12 fr-col-md-8 fr-col-lg-6">
         <h1>Connexion</h1>
         <p>
-          Connectez-vous avec votre compte professionnel pour consulter la politique applicative de vos téléphones, demander une
-          dérogation ou administrer celles de votre ministère.
+          Connectez-vous avec votre compte professionnel pour consulter la politique applicative de vos téléphones,
+          demander une dérogation ou administrer celles de votre ministère.
         </p>
         <Button iconId="fr-icon-lock-line" linkProps={{ href: loginUrl() }}>
           Se connecter

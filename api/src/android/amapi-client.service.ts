@@ -9,7 +9,11 @@ export type Amapi = androidmanagement_v1.Androidmanagement;
 interface HttpishError {
   status?: number;
   code?: string | number;
-  response?: { status?: number; headers?: Record<string, string> | { get?: (name: string) => string | null }; data?: { error?: { message?: string; status?: string } } };
+  response?: {
+    status?: number;
+    headers?: Record<string, string> | { get?: (name: string) => string | null };
+    data?: { error?: { message?: string; status?: string } };
+  };
   message?: string;
 }
 
@@ -18,7 +22,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export function retryAfterMs(error: HttpishError): number | null {
   const headers = error.response?.headers;
-  const raw = headers && typeof (headers as { get?: unknown }).get === 'function' ? (headers as { get: (n: string) => string | null }).get('retry-after') : (headers as Record<string, string> | undefined)?.['retry-after'];
+  const raw =
+    headers && typeof (headers as { get?: unknown }).get === 'function'
+      ? (headers as { get: (n: string) => string | null }).get('retry-after')
+      : (headers as Record<string, string> | undefined)?.['retry-after'];
   if (!raw) return null;
   const seconds = Number(raw);
   if (Number.isFinite(seconds)) return seconds * 1000;
@@ -46,15 +53,28 @@ export class AmapiClientService {
     @Inject(ANDROID_SETTINGS) private readonly settings: AndroidSettings,
     private readonly limiter: RateLimiterService,
   ) {
-    const auth = settings.accessToken ? new google.auth.OAuth2() : new google.auth.GoogleAuth({ keyFile: settings.credentialsFile, scopes: ['https://www.googleapis.com/auth/androidmanagement'] });
-    if (settings.accessToken && auth instanceof google.auth.OAuth2) auth.setCredentials({ access_token: settings.accessToken });
+    const auth = settings.accessToken
+      ? new google.auth.OAuth2()
+      : new google.auth.GoogleAuth({
+          keyFile: settings.credentialsFile,
+          scopes: ['https://www.googleapis.com/auth/androidmanagement'],
+        });
+    if (settings.accessToken && auth instanceof google.auth.OAuth2)
+      auth.setCredentials({ access_token: settings.accessToken });
     // Node's own fetch: gaxios would otherwise load node-fetch through a dynamic import.
     this.api = google.androidmanagement({ version: 'v1', auth, rootUrl: settings.rootUrl, fetchImplementation: fetch });
   }
 
-  async call<T>(label: string, run: (api: Amapi, options: { retry: false; timeout: number }) => Promise<{ data: T }>): Promise<T> {
+  async call<T>(
+    label: string,
+    run: (api: Amapi, options: { retry: false; timeout: number }) => Promise<{ data: T }>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      await this.limiter.acquire('amapi', this.settings.quotaPer100s / 100, Math.max(1, Math.round(this.settings.quotaPer100s / 10)));
+      await this.limiter.acquire(
+        'amapi',
+        this.settings.quotaPer100s / 100,
+        Math.max(1, Math.round(this.settings.quotaPer100s / 10)),
+      );
       try {
         return (await run(this.api, { retry: false, timeout: this.settings.timeoutMs })).data;
       } catch (e) {
@@ -63,8 +83,13 @@ export class AmapiClientService {
         // No HTTP answer at all (reset, timeout, refused): the request may not have arrived; try again.
         const retryable = status !== undefined ? RETRYABLE_STATUS.has(status) : true;
         const detail = error.response?.data?.error?.message ?? error.message ?? 'unknown error';
-        if (!retryable) throw new PushError(`Android Management API ${label} refused (${status ?? error.code}): ${detail}`, false);
-        if (attempt + 1 >= MAX_ATTEMPTS) throw new PushError(`Android Management API ${label} failed ${MAX_ATTEMPTS} times (${status ?? error.code}): ${detail}`, true);
+        if (!retryable)
+          throw new PushError(`Android Management API ${label} refused (${status ?? error.code}): ${detail}`, false);
+        if (attempt + 1 >= MAX_ATTEMPTS)
+          throw new PushError(
+            `Android Management API ${label} failed ${MAX_ATTEMPTS} times (${status ?? error.code}): ${detail}`,
+            true,
+          );
         const wait = retryAfterMs(error) ?? backoffMs(attempt);
         this.logger.warn(`${label}: ${status ?? error.code} — retry ${attempt + 1} in ${Math.round(wait)} ms`);
         await new Promise((r) => setTimeout(r, wait));

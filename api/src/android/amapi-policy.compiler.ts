@@ -17,7 +17,8 @@ export function compileAmapiPolicy(policy: EffectivePolicy, webApps: ReadonlyMap
   const applications: ApplicationPolicy[] = [];
   const personalBlocked: string[] = [];
   for (const app of policy.apps) {
-    const packages = app.android.length > 0 ? app.android : app.web && webApps.has(app.web) ? [webApps.get(app.web) as string] : [];
+    const packages =
+      app.android.length > 0 ? app.android : app.web && webApps.has(app.web) ? [webApps.get(app.web) as string] : [];
     for (const packageName of packages) {
       if (app.action === 'block') {
         applications.push({ packageName, installType: 'BLOCKED' });
@@ -38,7 +39,9 @@ export function compileAmapiPolicy(policy: EffectivePolicy, webApps: ReadonlyMap
   if (personalBlocked.length > 0) {
     compiled.personalUsagePolicies = {
       personalPlayStoreMode: 'BLOCKLIST',
-      personalApplications: [...new Set(personalBlocked)].sort().map((packageName) => ({ packageName, installType: 'BLOCKED' })),
+      personalApplications: [...new Set(personalBlocked)]
+        .sort()
+        .map((packageName) => ({ packageName, installType: 'BLOCKED' })),
     };
   }
   return compiled;
@@ -46,5 +49,7 @@ export function compileAmapiPolicy(policy: EffectivePolicy, webApps: ReadonlyMap
 
 /** Web apps (no store app) the policy needs, by address: they must exist as AMAPI web apps first. */
 export function webAppsOf(policy: EffectivePolicy): { url: string; title: string }[] {
-  return policy.apps.filter((a) => a.android.length === 0 && a.web && a.action !== 'block').map((a) => ({ url: a.web as string, title: a.name }));
+  return policy.apps
+    .filter((a) => a.android.length === 0 && a.web && a.action !== 'block')
+    .map((a) => ({ url: a.web as string, title: a.name }));
 }

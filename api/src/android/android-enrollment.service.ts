@@ -19,7 +19,6 @@ const PERSONAL_USAGE: Record<PersonalUsage, string> = {
   dedicated: 'PERSONAL_USAGE_DISALLOWED_USERLESS',
 };
 
-
 /** Enrollment tokens per ministry (optionally for one agent), created on Google's side. */
 @Injectable()
 export class AndroidEnrollmentService {
@@ -33,12 +32,17 @@ export class AndroidEnrollmentService {
     private readonly access: AccessService,
   ) {}
 
-  async create(principal: Principal, ministry: string, opts: { agentId?: string; durationMinutes: number; personalUsage: PersonalUsage; oneTimeOnly: boolean }): Promise<EnrollmentTokenView> {
+  async create(
+    principal: Principal,
+    ministry: string,
+    opts: { agentId?: string; durationMinutes: number; personalUsage: PersonalUsage; oneTimeOnly: boolean },
+  ): Promise<EnrollmentTokenView> {
     this.access.requireAccess(principal, 'device.manage', ministry);
     let agent: Agent | null = null;
     if (opts.agentId) {
       agent = await this.db.getRepository(Agent).findOneBy({ id: opts.agentId });
-      if (!agent || agent.ministryCode !== ministry) throw new AndroidError('unknown-agent', 'not-found', `No agent "${opts.agentId}" in ministry "${ministry}".`);
+      if (!agent || agent.ministryCode !== ministry)
+        throw new AndroidError('unknown-agent', 'not-found', `No agent "${opts.agentId}" in ministry "${ministry}".`);
     }
     const enterprise = await this.explain(() => this.android.enterpriseOf(ministry));
     // The phone enrolls straight into its ministry's policy: it must exist on Google's side.
@@ -61,7 +65,8 @@ export class AndroidEnrollmentService {
         ),
       ),
     );
-    if (!token.name || !token.value) throw new AndroidError('bad-token', 'unavailable', 'Google returned no enrollment token.');
+    if (!token.name || !token.value)
+      throw new AndroidError('bad-token', 'unavailable', 'Google returned no enrollment token.');
     const expiresAt = token.expirationTimestamp ?? new Date(Date.now() + opts.durationMinutes * 60_000).toISOString();
     await this.db.transaction(async (tx) => {
       await tx.query(

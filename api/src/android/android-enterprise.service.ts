@@ -31,40 +31,83 @@ export class AndroidEnterpriseService {
     this.access.requireAccess(principal, 'device.manage', ministry);
     await this.requireMinistry(ministry);
     if (!/^enterprises\/[A-Za-z0-9_-]+$/.test(enterpriseName)) {
-      throw new AndroidError('invalid-enterprise', 'invalid', 'The enterprise name must look like "enterprises/LC0123abcd".');
+      throw new AndroidError(
+        'invalid-enterprise',
+        'invalid',
+        'The enterprise name must look like "enterprises/LC0123abcd".',
+      );
     }
-    const enterprise = await this.explain(() => this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)));
+    const enterprise = await this.explain(() =>
+      this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)),
+    );
     return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null);
   }
 
   /** Step 1 of the signup flow: Google's signup URL for the ministry's administrator. */
-  async startSignup(principal: Principal, ministry: string, callbackUrl: string): Promise<{ url: string; name: string }> {
+  async startSignup(
+    principal: Principal,
+    ministry: string,
+    callbackUrl: string,
+  ): Promise<{ url: string; name: string }> {
     this.access.requireAccess(principal, 'device.manage', ministry);
     await this.requireMinistry(ministry);
-    if (!this.settings.projectId) throw new AndroidError('no-project', 'unavailable', 'GOOGLE_CLOUD_PROJECT is not configured: the signup flow needs the EMM project.');
+    if (!this.settings.projectId)
+      throw new AndroidError(
+        'no-project',
+        'unavailable',
+        'GOOGLE_CLOUD_PROJECT is not configured: the signup flow needs the EMM project.',
+      );
     // Google appends enterpriseToken to the callback; the ministry tells which signup it completes.
     const callback = new URL(callbackUrl);
     callback.searchParams.set('ministry', ministry);
     const signup = await this.explain(() =>
-      this.amapi.call('signupUrls.create', (api, o) => api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o)),
+      this.amapi.call('signupUrls.create', (api, o) =>
+        api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o),
+      ),
     );
-    if (!signup.name || !signup.url) throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
+    if (!signup.name || !signup.url)
+      throw new AndroidError('bad-signup', 'unavailable', 'Google returned no signup URL.');
     const { name, url } = signup;
     await this.db.transaction(async (tx) => {
-      await tx.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [name, ministry, url, actorOf(principal).label]);
-      await this.audit.record(tx, actorOf(principal), { action: 'android.signup-started', entityType: 'ministry', entityId: ministry, ministry, after: { signup: name } });
+      await tx.query(`INSERT INTO android_signup (name, ministry_code, url, created_by) VALUES ($1, $2, $3, $4)`, [
+        name,
+        ministry,
+        url,
+        actorOf(principal).label,
+      ]);
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'android.signup-started',
+        entityType: 'ministry',
+        entityId: ministry,
+        ministry,
+        after: { signup: name },
+      });
     });
     return { url, name };
   }
 
   /** Step 2: Google redirects back with an enterprise token; the enterprise is created and bound. */
-  async completeSignup(principal: Principal, ministryCode: string, enterpriseToken: string): Promise<AndroidEnterprise> {
+  async completeSignup(
+    principal: Principal,
+    ministryCode: string,
+    enterpriseToken: string,
+  ): Promise<AndroidEnterprise> {
     const [signup] = (await this.db.query(
       `SELECT name, ministry_code FROM android_signup WHERE ministry_code = $1 AND completed_at IS NULL ORDER BY created_at DESC LIMIT 1`,
       [ministryCode],
     )) as { name: string; ministry_code: string }[];
-    if (!signup) throw new AndroidError('unknown-signup', 'not-found', `No Android Enterprise signup is in progress for ministry "${ministryCode}".`);
-    if (!enterpriseToken) throw new AndroidError('no-enterprise-token', 'invalid', 'Google did not return an enterprise token: the signup was not completed.');
+    if (!signup)
+      throw new AndroidError(
+        'unknown-signup',
+        'not-found',
+        `No Android Enterprise signup is in progress for ministry "${ministryCode}".`,
+      );
+    if (!enterpriseToken)
+      throw new AndroidError(
+        'no-enterprise-token',
+        'invalid',
+        'Google did not return an enterprise token: the signup was not completed.',
+      );
     const signupUrlName = signup.name;
     this.access.requireAccess(principal, 'device.manage', signup.ministry_code);
     const ministry = await this.requireMinistry(signup.ministry_code);
@@ -77,7 +120,11 @@ export class AndroidEnterpriseService {
             enterpriseToken,
             // Without a topic Google sends no ENROLLMENT nor STATUS_REPORT notification.
             requestBody: this.settings.pubsub.topic
-              ? { enterpriseDisplayName: ministry.name, pubsubTopic: this.settings.pubsub.topic, enabledNotificationTypes: ['ENROLLMENT', 'STATUS_REPORT'] }
+              ? {
+                  enterpriseDisplayName: ministry.name,
+                  pubsubTopic: this.settings.pubsub.topic,
+                  enabledNotificationTypes: ['ENROLLMENT', 'STATUS_REPORT'],
+                }
               : { enterpriseDisplayName: ministry.name },
           },
           o,
@@ -89,7 +136,12 @@ export class AndroidEnterpriseService {
     return this.save(principal, signup.ministry_code, created.name, ministry.name);
   }
 
-  private async save(principal: Principal, ministry: string, enterpriseName: string, displayName: string | null): Promise<AndroidEnterprise> {
+  private async save(
+    principal: Principal,
+    ministry: string,
+    enterpriseName: string,
+    displayName: string | null,
+  ): Promise<AndroidEnterprise> {
     return this.db.transaction(async (tx) => {
       const before = await tx.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
       await tx.query(
@@ -118,5 +170,4 @@ export class AndroidEnterpriseService {
     if (!ministry) throw new AndroidError('unknown-ministry', 'not-found', `Unknown ministry "${code}".`);
     return ministry;
   }
-
 }

@@ -45,20 +45,35 @@ export class AndroidReportsService {
   /** The push carries an OIDC token from Google for the subscription's service account. */
   async verifyPush(authorization: string | undefined): Promise<void> {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    if (!token) throw new AndroidError('push-unauthenticated', 'unauthenticated', 'Pub/Sub push without its OIDC token.');
+    if (!token)
+      throw new AndroidError('push-unauthenticated', 'unauthenticated', 'Pub/Sub push without its OIDC token.');
     try {
-      const { payload } = await jwtVerify(token, this.keys, { issuer: GOOGLE_ISSUERS, audience: this.settings.pubsub.audience, algorithms: ['RS256'] });
-      if (this.settings.pubsub.serviceAccountEmail && payload.email !== this.settings.pubsub.serviceAccountEmail) throw new Error('unexpected service account');
+      const { payload } = await jwtVerify(token, this.keys, {
+        issuer: GOOGLE_ISSUERS,
+        audience: this.settings.pubsub.audience,
+        algorithms: ['RS256'],
+      });
+      if (this.settings.pubsub.serviceAccountEmail && payload.email !== this.settings.pubsub.serviceAccountEmail)
+        throw new Error('unexpected service account');
       if (payload.email_verified === false) throw new Error('unverified email');
     } catch (e) {
-      throw new AndroidError('push-unauthenticated', 'unauthenticated', `Pub/Sub push token refused: ${(e as Error).message}.`);
+      throw new AndroidError(
+        'push-unauthenticated',
+        'unauthenticated',
+        `Pub/Sub push token refused: ${(e as Error).message}.`,
+      );
     }
   }
 
   async handlePush(push: PubsubPush): Promise<void> {
     const type = push.message?.attributes?.notificationType;
     const data = push.message?.data;
-    if (!type || !data) throw new AndroidError('bad-push', 'invalid', 'A Pub/Sub push needs message.data and message.attributes.notificationType.');
+    if (!type || !data)
+      throw new AndroidError(
+        'bad-push',
+        'invalid',
+        'A Pub/Sub push needs message.data and message.attributes.notificationType.',
+      );
     if (type === 'test') return; // Google's test notification at subscription set-up
     let device: AmapiDevice;
     try {
@@ -76,9 +91,13 @@ export class AndroidReportsService {
 
   private async enroll(device: AmapiDevice): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const [existing] = (await tx.query(`SELECT id FROM device WHERE android_device_name = $1`, [device.name])) as { id: string }[];
+      const [existing] = (await tx.query(`SELECT id FROM device WHERE android_device_name = $1`, [device.name])) as {
+        id: string;
+      }[];
       if (existing) return;
-      const [token] = (await tx.query(`SELECT ministry_code, agent_id FROM android_enrollment_token WHERE name = $1`, [device.enrollmentTokenName ?? ''])) as {
+      const [token] = (await tx.query(`SELECT ministry_code, agent_id FROM android_enrollment_token WHERE name = $1`, [
+        device.enrollmentTokenName ?? '',
+      ])) as {
         ministry_code: string;
         agent_id: string | null;
       }[];
@@ -90,24 +109,43 @@ export class AndroidReportsService {
       const [{ id }] = (await tx.query(
         `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, android_device_name, last_seen_at)
          VALUES ('android', $1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-        [device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company', token.agent_id, token.ministry_code, model, device.hardwareInfo?.model ?? null, device.name],
+        [
+          device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company',
+          token.agent_id,
+          token.ministry_code,
+          model,
+          device.hardwareInfo?.model ?? null,
+          device.name,
+        ],
       )) as { id: string }[];
       await this.audit.record(tx, ENROLLMENT, {
         action: 'device.enrolled',
         entityType: 'device',
         entityId: id,
         ministry: token.ministry_code,
-        after: { platform: 'android', name: device.name, ownership: device.ownership, agentId: token.agent_id, token: device.enrollmentTokenName },
+        after: {
+          platform: 'android',
+          name: device.name,
+          ownership: device.ownership,
+          agentId: token.agent_id,
+          token: device.enrollmentTokenName,
+        },
       });
       // The phone enrolled with its ministry's policy; its own group (exemptions) follows by push.
       await this.groups.regroup(tx, { deviceIds: [id] }, 'enrolled');
-      if (device.policyName) await tx.query(`UPDATE device SET bound_policy = $2 WHERE id = $1 AND bound_policy IS NULL`, [id, device.policyName.split('/').pop()]);
+      if (device.policyName)
+        await tx.query(`UPDATE device SET bound_policy = $2 WHERE id = $1 AND bound_policy IS NULL`, [
+          id,
+          device.policyName.split('/').pop(),
+        ]);
     });
     await this.statusReport(device);
   }
 
   async statusReport(device: AmapiDevice): Promise<void> {
-    const [row] = (await this.db.query(`SELECT id, group_id FROM device WHERE android_device_name = $1`, [device.name])) as { id: string; group_id: string | null }[];
+    const [row] = (await this.db.query(`SELECT id, group_id FROM device WHERE android_device_name = $1`, [
+      device.name,
+    ])) as { id: string; group_id: string | null }[];
     if (!row) {
       this.logger.warn(`status report for unknown device ${device.name}; the reconciliation will look at it`);
       return;
@@ -129,7 +167,8 @@ export class AndroidReportsService {
   }
 
   private async recordApplied(tx: EntityManager, deviceId: string, device: AmapiDevice): Promise<void> {
-    if (!device.appliedPolicyName || device.appliedPolicyVersion === undefined || device.appliedPolicyVersion === null) return;
+    if (!device.appliedPolicyName || device.appliedPolicyVersion === undefined || device.appliedPolicyVersion === null)
+      return;
     const parts = device.appliedPolicyName.split('/');
     if (parts.length !== 4 || parts[2] !== 'policies') return;
     const [enterprise, policy] = [`${parts[0]}/${parts[1]}`, parts[3]];
@@ -137,21 +176,37 @@ export class AndroidReportsService {
       `SELECT hash FROM android_policy_publication WHERE enterprise_name = $1 AND policy_name = $2 AND version = $3`,
       [enterprise, policy, device.appliedPolicyVersion],
     )) as { hash: string }[];
-    const detail = (device.nonComplianceDetails ?? []).map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` ${d.packageName}` : ''}: ${d.nonComplianceReason}`).join('; ');
+    const detail = (device.nonComplianceDetails ?? [])
+      .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` ${d.packageName}` : ''}: ${d.nonComplianceReason}`)
+      .join('; ');
     if (published) await this.engine.reportApplied(deviceId, published.hash, detail || undefined);
   }
 
   /** A banned app still installed, or AMAPI's own non-compliance details, make the phone non-compliant. */
-  private compliance(group: PolicyGroup | null, installed: InstalledApp[], device: AmapiDevice): { state: 'compliant' | 'non-compliant' | 'unknown'; reason: string | null } {
+  private compliance(
+    group: PolicyGroup | null,
+    installed: InstalledApp[],
+    device: AmapiDevice,
+  ): { state: 'compliant' | 'non-compliant' | 'unknown'; reason: string | null } {
     if (!group) return { state: 'unknown', reason: null };
     const present = new Set(installed.map((a) => a.id));
     const banned = group.effective.apps.filter((a) => a.action === 'block' && a.android.some((p) => present.has(p)));
-    const missing = group.effective.apps.filter((a) => a.action === 'require' && a.android.length > 0 && !a.android.some((p) => present.has(p)));
+    const missing = group.effective.apps.filter(
+      (a) => a.action === 'require' && a.android.length > 0 && !a.android.some((p) => present.has(p)),
+    );
     const reasons = [
-      ...banned.map((a) => `banned app still installed: ${a.name} (${a.android.filter((p) => present.has(p)).join(', ')})`),
+      ...banned.map(
+        (a) => `banned app still installed: ${a.name} (${a.android.filter((p) => present.has(p)).join(', ')})`,
+      ),
       ...missing.map((a) => `required app missing: ${a.name}`),
-      ...(device.nonComplianceDetails ?? []).filter((d) => d.nonComplianceReason !== 'PENDING').map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` (${d.packageName})` : ''}: ${d.nonComplianceReason}`),
+      ...(device.nonComplianceDetails ?? [])
+        .filter((d) => d.nonComplianceReason !== 'PENDING')
+        .map(
+          (d) => `${d.settingName ?? 'policy'}${d.packageName ? ` (${d.packageName})` : ''}: ${d.nonComplianceReason}`,
+        ),
     ];
-    return reasons.length > 0 ? { state: 'non-compliant', reason: [...new Set(reasons)].join('; ') } : { state: 'compliant', reason: null };
+    return reasons.length > 0
+      ? { state: 'non-compliant', reason: [...new Set(reasons)].join('; ') }
+      : { state: 'compliant', reason: null };
   }
 }

@@ -31,7 +31,9 @@ export class AndroidAdapter implements PlatformAdapter {
     const enterprise = await this.enterpriseOf(group.ministry);
     const webApps = await this.ensureWebApps(enterprise, webAppsOf(group.effective));
     const name = `${enterprise}/policies/${group.policyName}`;
-    const published = await this.amapi.call('policies.patch', (api, options) => api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options));
+    const published = await this.amapi.call('policies.patch', (api, options) =>
+      api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options),
+    );
     // A device reporting this version has applied this content.
     await this.db.query(
       `INSERT INTO android_policy_publication (enterprise_name, policy_name, version, hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
@@ -40,25 +42,41 @@ export class AndroidAdapter implements PlatformAdapter {
   }
 
   async pushDevice(device: DeviceTarget): Promise<void> {
-    if (!device.androidDeviceName) throw new PushError('this device has no Android Management API name (not enrolled through Android Enterprise)', false);
+    if (!device.androidDeviceName)
+      throw new PushError(
+        'this device has no Android Management API name (not enrolled through Android Enterprise)',
+        false,
+      );
     const enterprise = await this.enterpriseOf(device.ministry);
     const policyName = `${enterprise}/policies/${device.policyName}`;
     await this.amapi.call('devices.patch', (api, options) =>
-      api.enterprises.devices.patch({ name: device.androidDeviceName as string, updateMask: 'policyName', requestBody: { policyName } }, options),
+      api.enterprises.devices.patch(
+        { name: device.androidDeviceName as string, updateMask: 'policyName', requestBody: { policyName } },
+        options,
+      ),
     );
   }
 
   /** Web apps (Visio) exist once per enterprise; AMAPI gives each a package name to use in policies. */
-  private async ensureWebApps(enterprise: string, wanted: { url: string; title: string }[]): Promise<Map<string, string>> {
+  private async ensureWebApps(
+    enterprise: string,
+    wanted: { url: string; title: string }[],
+  ): Promise<Map<string, string>> {
     const known = new Map<string, string>();
     for (const { url, title } of wanted) {
-      const [row] = (await this.db.query(`SELECT package_name FROM android_web_app WHERE enterprise_name = $1 AND url = $2`, [enterprise, url])) as { package_name: string }[];
+      const [row] = (await this.db.query(
+        `SELECT package_name FROM android_web_app WHERE enterprise_name = $1 AND url = $2`,
+        [enterprise, url],
+      )) as { package_name: string }[];
       if (row) {
         known.set(url, row.package_name);
         continue;
       }
       const created = await this.amapi.call('webApps.create', (api, options) =>
-        api.enterprises.webApps.create({ parent: enterprise, requestBody: { title, startUrl: url, displayMode: 'STANDALONE' } }, options),
+        api.enterprises.webApps.create(
+          { parent: enterprise, requestBody: { title, startUrl: url, displayMode: 'STANDALONE' } },
+          options,
+        ),
       );
       // AMAPI names a web app enterprises/E/webApps/<package name>.
       const packageName = (created.name ?? '').split('/').pop() ?? '';

@@ -72,7 +72,11 @@ export class AndroidController {
 
   @Get('android/signup-callback')
   @ApiOperation({ summary: 'Where Google sends the administrator back: creates and binds the enterprise' })
-  signupCallback(@CurrentPrincipal() p: Principal, @Query('ministry') ministry: string, @Query('enterpriseToken') enterpriseToken: string) {
+  signupCallback(
+    @CurrentPrincipal() p: Principal,
+    @Query('ministry') ministry: string,
+    @Query('enterpriseToken') enterpriseToken: string,
+  ) {
     return this.enterprises.completeSignup(p, ministry ?? '', enterpriseToken ?? '');
   }
 
@@ -98,7 +102,9 @@ export class AndroidController {
   @Post('android/pubsub')
   @Public()
   @HttpCode(204)
-  @ApiOperation({ summary: 'Google Pub/Sub push endpoint (ENROLLMENT, STATUS_REPORT), authenticated by its OIDC token' })
+  @ApiOperation({
+    summary: 'Google Pub/Sub push endpoint (ENROLLMENT, STATUS_REPORT), authenticated by its OIDC token',
+  })
   async pubsub(@Headers('authorization') authorization: string | undefined, @Body() body: PubsubPush): Promise<void> {
     await this.reports.verifyPush(authorization);
     await this.reports.handlePush(body);

@@ -17,7 +17,12 @@ export class AndroidPlatformModule {
     if (!settings) return { module: AndroidPlatformModule };
     return {
       module: AndroidPlatformModule,
-      providers: [{ provide: ANDROID_SETTINGS, useValue: settings }, RateLimiterService, AmapiClientService, AndroidAdapter],
+      providers: [
+        { provide: ANDROID_SETTINGS, useValue: settings },
+        RateLimiterService,
+        AmapiClientService,
+        AndroidAdapter,
+      ],
       exports: [ANDROID_SETTINGS, AmapiClientService, AndroidAdapter],
     };
   }

@@ -12,7 +12,10 @@ export class RateLimiterService {
 
   /** Waits until a token is available under `key`, refilled at `perSecond`, holding at most `burst`. */
   async acquire(key: string, perSecond: number, burst: number): Promise<void> {
-    await this.db.query(`INSERT INTO rate_limit (key, tokens, refilled_at) VALUES ($1, $2, now()) ON CONFLICT (key) DO NOTHING`, [key, burst]);
+    await this.db.query(
+      `INSERT INTO rate_limit (key, tokens, refilled_at) VALUES ($1, $2, now()) ON CONFLICT (key) DO NOTHING`,
+      [key, burst],
+    );
     for (;;) {
       const rows = (await this.db.query(
         `UPDATE rate_limit

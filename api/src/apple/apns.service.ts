@@ -50,9 +50,16 @@ export class ApnsService implements OnApplicationShutdown {
   }
 
   async wake(deviceId: string): Promise<void> {
-    const [device] = (await this.db.query(`SELECT apns_token, push_magic, apns_dead_at FROM device WHERE id = $1`, [deviceId])) as { apns_token: string | null; push_magic: string | null; apns_dead_at: Date | null }[];
-    if (!device?.apns_token || !device.push_magic) throw new PushError('the device has not sent its push token yet (no TokenUpdate)', true);
-    if (device.apns_dead_at) throw new PushError('APNs reported the device token as no longer valid (410): the device must enroll again', false);
+    const [device] = (await this.db.query(`SELECT apns_token, push_magic, apns_dead_at FROM device WHERE id = $1`, [
+      deviceId,
+    ])) as { apns_token: string | null; push_magic: string | null; apns_dead_at: Date | null }[];
+    if (!device?.apns_token || !device.push_magic)
+      throw new PushError('the device has not sent its push token yet (no TokenUpdate)', true);
+    if (device.apns_dead_at)
+      throw new PushError(
+        'APNs reported the device token as no longer valid (410): the device must enroll again',
+        false,
+      );
     for (let attempt = 1; ; attempt++) {
       const { topic, provider } = await this.connection();
       const note = new apn.Notification();
@@ -62,7 +69,8 @@ export class ApnsService implements OnApplicationShutdown {
       const failure = result.failed[0];
       if (!failure) return;
       const status = Number(failure.status ?? 0);
-      const reason = (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
+      const reason =
+        (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
       if (status === 410) {
         await this.db.query(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [deviceId]);
         throw new PushError(`APNs: device token unregistered (410 ${reason})`, false);
@@ -71,7 +79,10 @@ export class ApnsService implements OnApplicationShutdown {
       const retryable = status === 0 || status === 429 || status >= 500;
       if (!retryable || attempt >= MAX_ATTEMPTS) {
         this.logger.warn(`APNs ${status || 'error'} for ${deviceId}: ${reason}`);
-        throw new PushError(`APNs refused the push (${status || 'connection'} ${reason})${retryable ? ` after ${attempt} attempts` : ''}`, retryable);
+        throw new PushError(
+          `APNs refused the push (${status || 'connection'} ${reason})${retryable ? ` after ${attempt} attempts` : ''}`,
+          retryable,
+        );
       }
       await new Promise((r) => setTimeout(r, backoffMs(attempt)));
     }

@@ -25,7 +25,10 @@ export class AppleCaService {
 
   private async load(): Promise<{ cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey }> {
     if (this.ca) return this.ca;
-    let [row] = (await this.db.query(`SELECT cert_pem, key_pem FROM apple_ca WHERE id = 1`)) as { cert_pem: string; key_pem: string }[];
+    let [row] = (await this.db.query(`SELECT cert_pem, key_pem FROM apple_ca WHERE id = 1`)) as {
+      cert_pem: string;
+      key_pem: string;
+    }[];
     if (!row) {
       const keys = rsaKeyPair();
       const cert = forge.pki.createCertificate();
@@ -34,15 +37,30 @@ export class AppleCaService {
       cert.validity.notBefore = new Date(Date.now() - 60_000);
       cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86_400_000);
       // ASCII only: forge writes names as PrintableString.
-      const subject = [{ name: 'commonName', value: 'MDM applications Etat - autorite des appareils' }, { name: 'organizationName', value: 'DINUM' }];
+      const subject = [
+        { name: 'commonName', value: 'MDM applications Etat - autorite des appareils' },
+        { name: 'organizationName', value: 'DINUM' },
+      ];
       cert.setSubject(subject);
       cert.setIssuer(subject);
-      cert.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }]);
+      cert.setExtensions([
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      ]);
       cert.sign(keys.privateKey, forge.md.sha256.create());
-      await this.db.query(`INSERT INTO apple_ca (id, cert_pem, key_pem) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING`, [forge.pki.certificateToPem(cert), forge.pki.privateKeyToPem(keys.privateKey)]);
-      [row] = (await this.db.query(`SELECT cert_pem, key_pem FROM apple_ca WHERE id = 1`)) as { cert_pem: string; key_pem: string }[];
+      await this.db.query(
+        `INSERT INTO apple_ca (id, cert_pem, key_pem) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING`,
+        [forge.pki.certificateToPem(cert), forge.pki.privateKeyToPem(keys.privateKey)],
+      );
+      [row] = (await this.db.query(`SELECT cert_pem, key_pem FROM apple_ca WHERE id = 1`)) as {
+        cert_pem: string;
+        key_pem: string;
+      }[];
     }
-    this.ca = { cert: forge.pki.certificateFromPem(row.cert_pem), key: forge.pki.privateKeyFromPem(row.key_pem) as forge.pki.rsa.PrivateKey };
+    this.ca = {
+      cert: forge.pki.certificateFromPem(row.cert_pem),
+      key: forge.pki.privateKeyFromPem(row.key_pem) as forge.pki.rsa.PrivateKey,
+    };
     return this.ca;
   }
 
@@ -68,8 +86,16 @@ export class AppleCaService {
     ]);
     cert.sign(ca.key, forge.md.sha256.create());
     const password = randomBytes(12).toString('base64url');
-    const p12 = forge.pkcs12.toPkcs12Asn1(keys.privateKey, [cert], password, { algorithm: '3des', friendlyName: commonName });
-    return { serial: cert.serialNumber.toLowerCase(), certPem: forge.pki.certificateToPem(cert), p12: Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'), password };
+    const p12 = forge.pkcs12.toPkcs12Asn1(keys.privateKey, [cert], password, {
+      algorithm: '3des',
+      friendlyName: commonName,
+    });
+    return {
+      serial: cert.serialNumber.toLowerCase(),
+      certPem: forge.pki.certificateToPem(cert),
+      p12: Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'),
+      password,
+    };
   }
 
   /**
@@ -94,6 +120,13 @@ export class AppleCaService {
 
 /** RSA keys from node:crypto (native, ~100 ms) rather than forge's JavaScript generator (seconds). */
 function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  return { publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey, privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey };
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return {
+    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
+  };
 }

@@ -19,13 +19,27 @@ const NOT_NOW_RETRY_SECONDS = 300;
 export class AppleCommandsService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async enqueue(tx: EntityManager, deviceId: string, command: PlistDict, policyHash: string | null = null): Promise<string> {
-    const [row] = (await tx.query(`INSERT INTO apple_command (device_id, request_type, command, policy_hash) VALUES ($1, $2, $3, $4) RETURNING uuid`, [
-      deviceId,
-      command.RequestType as string,
-      Buffer.from(JSON.stringify(command, (_k, v: unknown) => (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? { $data: Buffer.from((v as { data: number[] }).data).toString('base64') } : v))),
-      policyHash,
-    ])) as { uuid: string }[];
+  async enqueue(
+    tx: EntityManager,
+    deviceId: string,
+    command: PlistDict,
+    policyHash: string | null = null,
+  ): Promise<string> {
+    const [row] = (await tx.query(
+      `INSERT INTO apple_command (device_id, request_type, command, policy_hash) VALUES ($1, $2, $3, $4) RETURNING uuid`,
+      [
+        deviceId,
+        command.RequestType as string,
+        Buffer.from(
+          JSON.stringify(command, (_k, v: unknown) =>
+            v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer'
+              ? { $data: Buffer.from((v as { data: number[] }).data).toString('base64') }
+              : v,
+          ),
+        ),
+        policyHash,
+      ],
+    )) as { uuid: string }[];
     return row.uuid;
   }
 
@@ -41,12 +55,21 @@ export class AppleCommandsService {
     )) as [{ uuid: string; command: Buffer }[], number];
     const row = rows[0][0];
     if (!row) return null;
-    const command = JSON.parse(row.command.toString(), (_k, v: unknown) => (v && typeof v === 'object' && '$data' in (v as object) ? Buffer.from((v as { $data: string }).$data, 'base64') : v)) as PlistDict;
+    const command = JSON.parse(row.command.toString(), (_k, v: unknown) =>
+      v && typeof v === 'object' && '$data' in (v as object)
+        ? Buffer.from((v as { $data: string }).$data, 'base64')
+        : v,
+    ) as PlistDict;
     return { uuid: row.uuid, xml: toPlistXml({ CommandUUID: row.uuid.toUpperCase(), Command: command }) };
   }
 
   /** Records the device's answer; false when the command is unknown or already answered (a replay). */
-  async answer(deviceId: string, uuid: string, status: 'Acknowledged' | 'Error' | 'NotNow', result: unknown): Promise<{ requestType: string; policyHash: string | null } | null> {
+  async answer(
+    deviceId: string,
+    uuid: string,
+    status: 'Acknowledged' | 'Error' | 'NotNow',
+    result: unknown,
+  ): Promise<{ requestType: string; policyHash: string | null } | null> {
     const next = status === 'Acknowledged' ? 'acknowledged' : status === 'Error' ? 'error' : 'not-now';
     const rows = (await this.db.query(
       `UPDATE apple_command SET status = $3, answered_at = now(), result = $4,
@@ -61,6 +84,9 @@ export class AppleCommandsService {
 
   /** A new policy makes the older, still unanswered profile installations pointless. */
   async cancelPending(tx: EntityManager, deviceId: string, requestType: string): Promise<void> {
-    await tx.query(`UPDATE apple_command SET status = 'cancelled' WHERE device_id = $1 AND request_type = $2 AND status IN ('queued', 'not-now')`, [deviceId, requestType]);
+    await tx.query(
+      `UPDATE apple_command SET status = 'cancelled' WHERE device_id = $1 AND request_type = $2 AND status IN ('queued', 'not-now')`,
+      [deviceId, requestType],
+    );
   }
 }

@@ -27,32 +27,63 @@ export class AppleEnrollmentService {
     private readonly access: AccessService,
   ) {}
 
-  async createLink(principal: Principal, ministry: string, opts: { agentId?: string; expiresInHours: number }): Promise<{ url: string; expiresAt: Date; agent: string | null }> {
+  async createLink(
+    principal: Principal,
+    ministry: string,
+    opts: { agentId?: string; expiresInHours: number },
+  ): Promise<{ url: string; expiresAt: Date; agent: string | null }> {
     this.access.requireAccess(principal, 'device.manage', ministry);
-    if (!(await this.pushCertificate.active())) throw new AppleError('no-push-certificate', 'conflict', 'Upload the MDM push certificate first: without it enrolled iPhones cannot be reached.');
+    if (!(await this.pushCertificate.active()))
+      throw new AppleError(
+        'no-push-certificate',
+        'conflict',
+        'Upload the MDM push certificate first: without it enrolled iPhones cannot be reached.',
+      );
     let agent: Agent | null = null;
     if (opts.agentId) {
       agent = await this.db.getRepository(Agent).findOneBy({ id: opts.agentId });
-      if (!agent || agent.ministryCode !== ministry) throw new AppleError('unknown-agent', 'not-found', `No agent "${opts.agentId}" in ministry "${ministry}".`);
+      if (!agent || agent.ministryCode !== ministry)
+        throw new AppleError('unknown-agent', 'not-found', `No agent "${opts.agentId}" in ministry "${ministry}".`);
     }
     const token = randomBytes(24).toString('base64url');
     const expiresAt = new Date(Date.now() + opts.expiresInHours * 3_600_000);
     await this.db.transaction(async (tx) => {
-      await tx.query(`INSERT INTO apple_enrollment (token, ministry_code, agent_id, expires_at, created_by) VALUES ($1, $2, $3, $4, $5)`, [token, ministry, agent?.id ?? null, expiresAt, actorOf(principal).label]);
-      await this.audit.record(tx, actorOf(principal), { action: 'apple.enrollment-link-created', entityType: 'ministry', entityId: ministry, ministry, after: { agent: agent?.email ?? null, expiresAt: expiresAt.toISOString() } });
+      await tx.query(
+        `INSERT INTO apple_enrollment (token, ministry_code, agent_id, expires_at, created_by) VALUES ($1, $2, $3, $4, $5)`,
+        [token, ministry, agent?.id ?? null, expiresAt, actorOf(principal).label],
+      );
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'apple.enrollment-link-created',
+        entityType: 'ministry',
+        entityId: ministry,
+        ministry,
+        after: { agent: agent?.email ?? null, expiresAt: expiresAt.toISOString() },
+      });
     });
     return { url: `${this.settings.serverBaseUrl}/apple/enroll/${token}`, expiresAt, agent: agent?.email ?? null };
   }
 
   /** The enrollment profile: a fresh device identity (PKCS#12) and the MDM payload pointing at this server. */
   async profile(token: string): Promise<string> {
-    const [enrollment] = (await this.db.query(`SELECT id, ministry_code, expires_at FROM apple_enrollment WHERE token = $1`, [token])) as { id: string; ministry_code: string; expires_at: Date }[];
+    const [enrollment] = (await this.db.query(
+      `SELECT id, ministry_code, expires_at FROM apple_enrollment WHERE token = $1`,
+      [token],
+    )) as { id: string; ministry_code: string; expires_at: Date }[];
     if (!enrollment) throw new AppleError('unknown-enrollment', 'not-found', 'This enrollment link does not exist.');
-    if (enrollment.expires_at < new Date()) throw new AppleError('enrollment-expired', 'conflict', 'This enrollment link has expired: ask your ministry IT for a new one.');
+    if (enrollment.expires_at < new Date())
+      throw new AppleError(
+        'enrollment-expired',
+        'conflict',
+        'This enrollment link has expired: ask your ministry IT for a new one.',
+      );
     const push = await this.pushCertificate.active();
-    if (!push) throw new AppleError('no-push-certificate', 'conflict', 'The MDM push certificate is missing on the server.');
+    if (!push)
+      throw new AppleError('no-push-certificate', 'conflict', 'The MDM push certificate is missing on the server.');
     const identity = await this.ca.issueIdentity(`appareil ${enrollment.ministry_code} ${randomUUID()}`);
-    await this.db.query(`INSERT INTO apple_identity (serial, enrollment_id) VALUES ($1, $2)`, [identity.serial, enrollment.id]);
+    await this.db.query(`INSERT INTO apple_identity (serial, enrollment_id) VALUES ($1, $2)`, [
+      identity.serial,
+      enrollment.id,
+    ]);
     const identityUuid = randomUUID().toUpperCase();
     return toPlistXml({
       PayloadType: 'Configuration',

@@ -23,9 +23,14 @@ export function uuidFrom(seed: string): string {
  * required web app (Visio). Same identifier every time: a new version replaces the old one.
  */
 export function policyProfile(policy: EffectivePolicy): PlistDict {
-  const bundles = (action: 'block' | 'allow') => [
-    ...new Set(policy.apps.filter((a) => (action === 'block' ? a.action === 'block' : a.action !== 'block')).flatMap((a) => a.ios)),
-  ].sort();
+  const bundles = (action: 'block' | 'allow') =>
+    [
+      ...new Set(
+        policy.apps
+          .filter((a) => (action === 'block' ? a.action === 'block' : a.action !== 'block'))
+          .flatMap((a) => a.ios),
+      ),
+    ].sort();
   const restrictions: PlistDict = {
     PayloadType: 'com.apple.applicationaccess',
     PayloadVersion: 1,
@@ -67,12 +72,33 @@ export function toPlistXml(value: PlistDict): string {
 
 /** The `Command` dictionaries this server sends, as Apple's schema names them. */
 export const commands = {
-  installProfile: (profile: PlistDict): PlistDict => ({ RequestType: 'InstallProfile', Payload: Buffer.from(toPlistXml(profile), 'utf8') }),
+  installProfile: (profile: PlistDict): PlistDict => ({
+    RequestType: 'InstallProfile',
+    Payload: Buffer.from(toPlistXml(profile), 'utf8'),
+  }),
   removeProfile: (identifier: string): PlistDict => ({ RequestType: 'RemoveProfile', Identifier: identifier }),
   /** App Store app by bundle ID, installed as managed (so that it can be removed by MDM later). */
-  installApplication: (bundleId: string): PlistDict => ({ RequestType: 'InstallApplication', Identifier: bundleId, InstallAsManaged: true, ManagementFlags: 1 }),
+  installApplication: (bundleId: string): PlistDict => ({
+    RequestType: 'InstallApplication',
+    Identifier: bundleId,
+    InstallAsManaged: true,
+    ManagementFlags: 1,
+  }),
   removeApplication: (bundleId: string): PlistDict => ({ RequestType: 'RemoveApplication', Identifier: bundleId }),
   installedApplicationList: (): PlistDict => ({ RequestType: 'InstalledApplicationList' }),
   managedApplicationList: (): PlistDict => ({ RequestType: 'ManagedApplicationList' }),
-  deviceInformation: (): PlistDict => ({ RequestType: 'DeviceInformation', Queries: ['UDID', 'IsSupervised', 'OSVersion', 'BuildVersion', 'Model', 'ModelName', 'ProductName', 'SerialNumber', 'DeviceName'] }),
+  deviceInformation: (): PlistDict => ({
+    RequestType: 'DeviceInformation',
+    Queries: [
+      'UDID',
+      'IsSupervised',
+      'OSVersion',
+      'BuildVersion',
+      'Model',
+      'ModelName',
+      'ProductName',
+      'SerialNumber',
+      'DeviceName',
+    ],
+  }),
 };

@@ -29,17 +29,25 @@ export class AppleAdapter implements PlatformAdapter {
 
   async pushDevice(device: DeviceTarget): Promise<void> {
     if (!device.appleUdid) throw new PushError('this iPhone has not checked in with this MDM server (no UDID)', false);
-    const [row] = (await this.db.query(`SELECT installed_apps FROM device WHERE id = $1`, [device.deviceId])) as { installed_apps: InstalledApp[] }[];
+    const [row] = (await this.db.query(`SELECT installed_apps FROM device WHERE id = $1`, [device.deviceId])) as {
+      installed_apps: InstalledApp[];
+    }[];
     const installed = new Map((row?.installed_apps ?? []).map((a) => [a.id, a]));
     await this.db.transaction(async (tx) => {
       await this.queue.cancelPending(tx, device.deviceId, 'InstallProfile');
-      await this.queue.enqueue(tx, device.deviceId, commands.installProfile(policyProfile(device.effective)), device.hash);
+      await this.queue.enqueue(
+        tx,
+        device.deviceId,
+        commands.installProfile(policyProfile(device.effective)),
+        device.hash,
+      );
       for (const app of device.effective.apps) {
         if (app.action === 'require' && app.ios.length > 0 && !app.ios.some((b) => installed.has(b))) {
           await this.queue.enqueue(tx, device.deviceId, commands.installApplication(app.ios[0]));
         }
         if (app.action === 'block') {
-          for (const bundle of app.ios.filter((b) => installed.get(b)?.managed)) await this.queue.enqueue(tx, device.deviceId, commands.removeApplication(bundle));
+          for (const bundle of app.ios.filter((b) => installed.get(b)?.managed))
+            await this.queue.enqueue(tx, device.deviceId, commands.removeApplication(bundle));
         }
       }
     });

@@ -31,7 +31,13 @@ export class PushCertificateDto {
 }
 
 /** Content types of Apple's MDM messages (check-in and command channels). */
-export const MDM_CONTENT_TYPES = ['application/x-apple-aspen-mdm-checkin', 'application/x-apple-aspen-mdm', 'application/x-plist', 'application/xml', 'text/xml'];
+export const MDM_CONTENT_TYPES = [
+  'application/x-apple-aspen-mdm-checkin',
+  'application/x-apple-aspen-mdm',
+  'application/x-plist',
+  'application/xml',
+  'text/xml',
+];
 
 function rawBody(request: Request): Buffer {
   return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

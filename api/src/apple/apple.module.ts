@@ -18,7 +18,13 @@ export class ApplePlatformModule {
     if (!settings) return { module: ApplePlatformModule };
     return {
       module: ApplePlatformModule,
-      providers: [{ provide: APPLE_SETTINGS, useValue: settings }, PushCertificateService, AppleCommandsService, ApnsService, AppleAdapter],
+      providers: [
+        { provide: APPLE_SETTINGS, useValue: settings },
+        PushCertificateService,
+        AppleCommandsService,
+        ApnsService,
+        AppleAdapter,
+      ],
       exports: [APPLE_SETTINGS, PushCertificateService, AppleCommandsService, ApnsService, AppleAdapter],
     };
   }

@@ -22,17 +22,29 @@ export class MdmIdentityService {
     if (this.settings.identityFrom === 'proxy-header') {
       const header = request.headers[this.settings.proxyCertHeader.toLowerCase()];
       certificatePem = typeof header === 'string' ? decodeURIComponent(header) : undefined;
-      if (!certificatePem) throw new AppleError('no-identity', 'unauthenticated', 'No client certificate was forwarded by the TLS proxy.');
+      if (!certificatePem)
+        throw new AppleError('no-identity', 'unauthenticated', 'No client certificate was forwarded by the TLS proxy.');
     } else {
       const signature = request.headers['mdm-signature'];
-      if (typeof signature !== 'string') throw new AppleError('no-identity', 'unauthenticated', 'The request carries no Mdm-Signature header.');
+      if (typeof signature !== 'string')
+        throw new AppleError('no-identity', 'unauthenticated', 'The request carries no Mdm-Signature header.');
       const verified = verifyDetachedSignature(body, signature);
-      if (!verified.ok || !verified.certificatePem) throw new AppleError('bad-signature', 'unauthenticated', `The Mdm-Signature does not verify: ${verified.reason ?? 'invalid'}.`);
+      if (!verified.ok || !verified.certificatePem)
+        throw new AppleError(
+          'bad-signature',
+          'unauthenticated',
+          `The Mdm-Signature does not verify: ${verified.reason ?? 'invalid'}.`,
+        );
       certificatePem = verified.certificatePem;
     }
     if (!certificatePem) throw new AppleError('no-identity', 'unauthenticated', 'No device certificate.');
     const serial = await this.ca.serialIfOurs(certificatePem);
-    if (!serial) throw new AppleError('unknown-identity', 'forbidden', 'The device identity was not issued by this server (or has expired).');
+    if (!serial)
+      throw new AppleError(
+        'unknown-identity',
+        'forbidden',
+        'The device identity was not issued by this server (or has expired).',
+      );
     return serial;
   }
 }

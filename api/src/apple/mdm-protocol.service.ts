@@ -35,10 +35,12 @@ function xmlProblem(text: string): string | null {
 }
 
 export function parsePlistBody(body: Buffer | string | undefined): PlistObject {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : body ?? '';
-  if (!text.trim()) throw new AppleError('empty-body', 'invalid', 'The request body is empty: a plist dictionary is expected.');
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : (body ?? '');
+  if (!text.trim())
+    throw new AppleError('empty-body', 'invalid', 'The request body is empty: a plist dictionary is expected.');
   // No DOCTYPE internal subset: entity expansion is refused outright.
-  if (/<!ENTITY/i.test(text)) throw new AppleError('malformed-plist', 'invalid', 'XML entities are not accepted in MDM messages.');
+  if (/<!ENTITY/i.test(text))
+    throw new AppleError('malformed-plist', 'invalid', 'XML entities are not accepted in MDM messages.');
   // Well-formedness first, with our own error handler: plist.parse would let xmldom print every
   // problem of a malformed body to the console (a log flood any enrolled device could cause).
   const problem = xmlProblem(text);
@@ -47,7 +49,11 @@ export function parsePlistBody(body: Buffer | string | undefined): PlistObject {
   try {
     value = plist.parse(text);
   } catch (e) {
-    throw new AppleError('malformed-plist', 'invalid', `The body is not a valid property list: ${(e as Error).message.split('\n')[0]}`);
+    throw new AppleError(
+      'malformed-plist',
+      'invalid',
+      `The body is not a valid property list: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) {
     throw new AppleError('malformed-plist', 'invalid', 'The property list must be a dictionary.');
@@ -82,15 +88,31 @@ export class MdmProtocolService {
   ) {}
 
   /** Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation. */
-  private async bindUdid(serial: string, udid: string): Promise<{ enrollmentId: string; ministry: string; agentId: string | null }> {
+  private async bindUdid(
+    serial: string,
+    udid: string,
+  ): Promise<{ enrollmentId: string; ministry: string; agentId: string | null }> {
     const [identity] = (await this.db.query(
       `SELECT i.udid, e.id AS enrollment_id, e.ministry_code, e.agent_id FROM apple_identity i JOIN apple_enrollment e ON e.id = i.enrollment_id WHERE i.serial = $1`,
       [serial],
     )) as { udid: string | null; enrollment_id: string; ministry_code: string; agent_id: string | null }[];
-    if (!identity) throw new AppleError('unknown-identity', 'forbidden', 'This device identity was not issued by an enrollment of this server.');
-    if (identity.udid && identity.udid !== udid) throw new AppleError('udid-mismatch', 'forbidden', 'This device identity belongs to another device (UDID mismatch).');
+    if (!identity)
+      throw new AppleError(
+        'unknown-identity',
+        'forbidden',
+        'This device identity was not issued by an enrollment of this server.',
+      );
+    if (identity.udid && identity.udid !== udid)
+      throw new AppleError(
+        'udid-mismatch',
+        'forbidden',
+        'This device identity belongs to another device (UDID mismatch).',
+      );
     if (!identity.udid) {
-      const claimed = (await this.db.query(`UPDATE apple_identity SET udid = $2 WHERE serial = $1 AND udid IS NULL RETURNING serial`, [serial, udid])) as [unknown[], number];
+      const claimed = (await this.db.query(
+        `UPDATE apple_identity SET udid = $2 WHERE serial = $1 AND udid IS NULL RETURNING serial`,
+        [serial, udid],
+      )) as [unknown[], number];
       if (claimed[1] === 0) return this.bindUdid(serial, udid);
     }
     return { enrollmentId: identity.enrollment_id, ministry: identity.ministry_code, agentId: identity.agent_id };
@@ -112,8 +134,18 @@ export class MdmProtocolService {
         return '';
       case 'CheckOut':
         await this.db.transaction(async (tx) => {
-          const rows = (await tx.query(`UPDATE device SET unenrolled_at = now() WHERE apple_udid = $1 AND unenrolled_at IS NULL RETURNING id, ministry_code`, [udid])) as [{ id: string; ministry_code: string }[], number];
-          for (const d of rows[0]) await this.audit.record(tx, MDM, { action: 'device.checked-out', entityType: 'device', entityId: d.id, ministry: d.ministry_code, after: { udid } });
+          const rows = (await tx.query(
+            `UPDATE device SET unenrolled_at = now() WHERE apple_udid = $1 AND unenrolled_at IS NULL RETURNING id, ministry_code`,
+            [udid],
+          )) as [{ id: string; ministry_code: string }[], number];
+          for (const d of rows[0])
+            await this.audit.record(tx, MDM, {
+              action: 'device.checked-out',
+              entityType: 'device',
+              entityId: d.id,
+              ministry: d.ministry_code,
+              after: { udid },
+            });
         });
         return '';
       default:
@@ -121,27 +153,49 @@ export class MdmProtocolService {
     }
   }
 
-  private async authenticate(serial: string, udid: string, binding: { ministry: string; agentId: string | null }, message: PlistObject): Promise<void> {
+  private async authenticate(
+    serial: string,
+    udid: string,
+    binding: { ministry: string; agentId: string | null },
+    message: PlistObject,
+  ): Promise<void> {
     const name = str(message, 'DeviceName') ?? str(message, 'ModelName') ?? 'iPhone';
     await this.db.transaction(async (tx) => {
       const [existing] = (await tx.query(`SELECT id FROM device WHERE apple_udid = $1`, [udid])) as { id: string }[];
       if (existing) {
-        await tx.query(`UPDATE device SET unenrolled_at = NULL, apple_identity_serial = $2, last_seen_at = now(), model = coalesce($3, model) WHERE id = $1`, [existing.id, serial, str(message, 'ProductName') ?? null]);
+        await tx.query(
+          `UPDATE device SET unenrolled_at = NULL, apple_identity_serial = $2, last_seen_at = now(), model = coalesce($3, model) WHERE id = $1`,
+          [existing.id, serial, str(message, 'ProductName') ?? null],
+        );
         return;
       }
       const [{ id }] = (await tx.query(
         `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, apple_udid, apple_identity_serial, last_seen_at)
          VALUES ('ios', 'company', $1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-        [binding.agentId, binding.ministry, name, str(message, 'ProductName') ?? str(message, 'Model') ?? null, udid, serial],
+        [
+          binding.agentId,
+          binding.ministry,
+          name,
+          str(message, 'ProductName') ?? str(message, 'Model') ?? null,
+          udid,
+          serial,
+        ],
       )) as { id: string }[];
-      await this.audit.record(tx, MDM, { action: 'device.enrolled', entityType: 'device', entityId: id, ministry: binding.ministry, after: { platform: 'ios', udid, agentId: binding.agentId, model: str(message, 'ProductName') ?? null } });
+      await this.audit.record(tx, MDM, {
+        action: 'device.enrolled',
+        entityType: 'device',
+        entityId: id,
+        ministry: binding.ministry,
+        after: { platform: 'ios', udid, agentId: binding.agentId, model: str(message, 'ProductName') ?? null },
+      });
     });
   }
 
   private async tokenUpdate(udid: string, message: PlistObject): Promise<void> {
     const token = message.Token;
     const pushMagic = str(message, 'PushMagic');
-    if (!Buffer.isBuffer(token) || !pushMagic) throw new AppleError('malformed-checkin', 'invalid', 'TokenUpdate needs Token (data) and PushMagic.');
+    if (!Buffer.isBuffer(token) || !pushMagic)
+      throw new AppleError('malformed-checkin', 'invalid', 'TokenUpdate needs Token (data) and PushMagic.');
     const firstTime = await this.db.transaction(async (tx) => {
       const rows = (await tx.query(
         `UPDATE device SET apns_token = $2, push_magic = $3, apns_topic = $4, apns_dead_at = NULL, last_seen_at = now() WHERE apple_udid = $1 RETURNING id, group_id`,
@@ -165,42 +219,78 @@ export class MdmProtocolService {
     const message = parsePlistBody(body);
     const udid = str(message, 'UDID');
     const status = str(message, 'Status');
-    if (!udid || !status) throw new AppleError('malformed-report', 'invalid', 'A command report needs UDID and Status.');
-    if (!['Idle', 'Acknowledged', 'Error', 'CommandFormatError', 'NotNow'].includes(status)) throw new AppleError('malformed-report', 'invalid', `Unknown Status "${status}".`);
+    if (!udid || !status)
+      throw new AppleError('malformed-report', 'invalid', 'A command report needs UDID and Status.');
+    if (!['Idle', 'Acknowledged', 'Error', 'CommandFormatError', 'NotNow'].includes(status))
+      throw new AppleError('malformed-report', 'invalid', `Unknown Status "${status}".`);
     await this.bindUdid(serial, udid);
-    const [device] = (await this.db.query(`SELECT id, group_id FROM device WHERE apple_udid = $1 AND unenrolled_at IS NULL`, [udid])) as { id: string; group_id: string | null }[];
+    const [device] = (await this.db.query(
+      `SELECT id, group_id FROM device WHERE apple_udid = $1 AND unenrolled_at IS NULL`,
+      [udid],
+    )) as { id: string; group_id: string | null }[];
     if (!device) throw new AppleError('not-enrolled', 'conflict', 'This device is not enrolled (check in first).');
     await this.db.query(`UPDATE device SET last_seen_at = now() WHERE id = $1`, [device.id]);
     const uuid = str(message, 'CommandUUID');
     if (status !== 'Idle') {
-      if (!uuid) throw new AppleError('malformed-report', 'invalid', `Status ${status} needs the CommandUUID it answers.`);
-      const answered = await this.queue.answer(device.id, uuid, status === 'CommandFormatError' ? 'Error' : (status as 'Acknowledged' | 'Error' | 'NotNow'), message);
-      if (answered && status === 'Acknowledged') await this.onAcknowledged(device.id, device.group_id, answered, message);
+      if (!uuid)
+        throw new AppleError('malformed-report', 'invalid', `Status ${status} needs the CommandUUID it answers.`);
+      const answered = await this.queue.answer(
+        device.id,
+        uuid,
+        status === 'CommandFormatError' ? 'Error' : (status as 'Acknowledged' | 'Error' | 'NotNow'),
+        message,
+      );
+      if (answered && status === 'Acknowledged')
+        await this.onAcknowledged(device.id, device.group_id, answered, message);
       if (status === 'NotNow') return ''; // the device is busy: come back later, do not loop
     }
     const next = await this.queue.next(device.id);
     return next?.xml ?? '';
   }
 
-  private async onAcknowledged(deviceId: string, groupId: string | null, command: { requestType: string; policyHash: string | null }, message: PlistObject): Promise<void> {
+  private async onAcknowledged(
+    deviceId: string,
+    groupId: string | null,
+    command: { requestType: string; policyHash: string | null },
+    message: PlistObject,
+  ): Promise<void> {
     if (command.requestType === 'InstallProfile' && command.policyHash) {
       await this.engine.reportApplied(deviceId, command.policyHash);
     } else if (command.requestType === 'InstalledApplicationList' && Array.isArray(message.InstalledApplicationList)) {
       const apps: InstalledApp[] = (message.InstalledApplicationList as PlistObject[])
         .filter((a) => typeof a.Identifier === 'string')
-        .map((a) => ({ id: a.Identifier as string, version: typeof a.ShortVersion === 'string' ? a.ShortVersion : undefined, managed: a.IsManaged === true || undefined }));
-      await this.db.query(`UPDATE device SET installed_apps = $2, inventory_at = now() WHERE id = $1`, [deviceId, JSON.stringify(apps)]);
+        .map((a) => ({
+          id: a.Identifier as string,
+          version: typeof a.ShortVersion === 'string' ? a.ShortVersion : undefined,
+          managed: a.IsManaged === true || undefined,
+        }));
+      await this.db.query(`UPDATE device SET installed_apps = $2, inventory_at = now() WHERE id = $1`, [
+        deviceId,
+        JSON.stringify(apps),
+      ]);
       await this.evaluate(deviceId, groupId);
-    } else if (command.requestType === 'ManagedApplicationList' && message.ManagedApplicationList && typeof message.ManagedApplicationList === 'object') {
+    } else if (
+      command.requestType === 'ManagedApplicationList' &&
+      message.ManagedApplicationList &&
+      typeof message.ManagedApplicationList === 'object'
+    ) {
       const managed = new Set(Object.keys(message.ManagedApplicationList as PlistObject));
       await this.db.query(
         `UPDATE device SET installed_apps = (SELECT coalesce(jsonb_agg(CASE WHEN a->>'id' = ANY($2) THEN a || '{"managed": true}' ELSE a END), '[]') FROM jsonb_array_elements(installed_apps) a) WHERE id = $1`,
         [deviceId, [...managed]],
       );
       await this.evaluate(deviceId, groupId);
-    } else if (command.requestType === 'DeviceInformation' && message.QueryResponses && typeof message.QueryResponses === 'object') {
+    } else if (
+      command.requestType === 'DeviceInformation' &&
+      message.QueryResponses &&
+      typeof message.QueryResponses === 'object'
+    ) {
       const q = message.QueryResponses as PlistObject;
-      await this.db.query(`UPDATE device SET supervised = $2, model = coalesce($3, model) WHERE id = $1`, [deviceId, q.IsSupervised === true, typeof q.ProductName === 'string' ? q.ProductName : null]);
+      await this.db.query(`UPDATE device SET supervised = $2, model = coalesce($3, model) WHERE id = $1`, [
+        deviceId,
+        q.IsSupervised === true,
+        typeof q.ProductName === 'string' ? q.ProductName : null,
+      ]);
       await this.evaluate(deviceId, groupId);
     }
   }
@@ -211,24 +301,40 @@ export class MdmProtocolService {
    * managed app is removed (RemoveApplication, then a push).
    */
   private async evaluate(deviceId: string, groupId: string | null): Promise<void> {
-    const [device] = (await this.db.query(`SELECT installed_apps, supervised, inventory_at FROM device WHERE id = $1`, [deviceId])) as { installed_apps: InstalledApp[]; supervised: boolean | null; inventory_at: Date | null }[];
+    const [device] = (await this.db.query(`SELECT installed_apps, supervised, inventory_at FROM device WHERE id = $1`, [
+      deviceId,
+    ])) as { installed_apps: InstalledApp[]; supervised: boolean | null; inventory_at: Date | null }[];
     const group = groupId ? await this.db.getRepository(PolicyGroup).findOneBy({ id: groupId }) : null;
     if (!group || !device) return;
     const installed = new Map(device.installed_apps.map((a) => [a.id, a]));
     const banned = group.effective.apps.filter((a) => a.action === 'block' && a.ios.some((b) => installed.has(b)));
     const reasons: string[] = [];
     if (device.supervised === false) reasons.push('not supervised: apps cannot be blocked by bundle ID on this iPhone');
-    for (const app of banned) reasons.push(`banned app still installed: ${app.name} (${app.ios.filter((b) => installed.has(b)).join(', ')})`);
+    for (const app of banned)
+      reasons.push(`banned app still installed: ${app.name} (${app.ios.filter((b) => installed.has(b)).join(', ')})`);
     const removable = banned.flatMap((a) => a.ios.filter((b) => installed.get(b)?.managed));
-    const state = reasons.length > 0 ? 'non-compliant' : device.inventory_at && device.supervised !== null ? 'compliant' : 'unknown';
+    const state =
+      reasons.length > 0
+        ? 'non-compliant'
+        : device.inventory_at && device.supervised !== null
+          ? 'compliant'
+          : 'unknown';
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE device SET compliance = $2, compliance_reason = $3 WHERE id = $1`, [deviceId, state, reasons.join('; ') || null]);
+      await tx.query(`UPDATE device SET compliance = $2, compliance_reason = $3 WHERE id = $1`, [
+        deviceId,
+        state,
+        reasons.join('; ') || null,
+      ]);
       for (const bundle of removable) {
-        const [pending] = (await tx.query(`SELECT 1 FROM apple_command WHERE device_id = $1 AND request_type = 'RemoveApplication' AND status IN ('queued', 'sent') AND convert_from(command, 'UTF8')::jsonb->>'Identifier' = $2`, [deviceId, bundle])) as unknown[];
+        const [pending] = (await tx.query(
+          `SELECT 1 FROM apple_command WHERE device_id = $1 AND request_type = 'RemoveApplication' AND status IN ('queued', 'sent') AND convert_from(command, 'UTF8')::jsonb->>'Identifier' = $2`,
+          [deviceId, bundle],
+        )) as unknown[];
         if (!pending) await this.queue.enqueue(tx, deviceId, commands.removeApplication(bundle));
       }
     });
-    if (removable.length > 0) await this.apns.wake(deviceId).catch((e: Error) => this.logger.warn(`push after removal queued: ${e.message}`));
+    if (removable.length > 0)
+      await this.apns.wake(deviceId).catch((e: Error) => this.logger.warn(`push after removal queued: ${e.message}`));
   }
 
   /** Every day (and on enrollment): inventory and supervision state, to keep compliance current. */

@@ -49,27 +49,40 @@ export class PushCertificateService {
     }
     const topic = cert.subject.getField({ type: OID_USER_ID })?.value as string | undefined;
     if (!topic || !topic.startsWith('com.apple.mgmt.')) {
-      throw new AppleError('not-mdm-push-certificate', 'invalid', 'This is not an MDM push certificate: its subject has no com.apple.mgmt… UID (topic).');
+      throw new AppleError(
+        'not-mdm-push-certificate',
+        'invalid',
+        'This is not an MDM push certificate: its subject has no com.apple.mgmt… UID (topic).',
+      );
     }
     const publicKey = cert.publicKey as forge.pki.rsa.PublicKey;
     if (publicKey.n.compareTo((key as forge.pki.rsa.PrivateKey).n) !== 0) {
       throw new AppleError('key-mismatch', 'invalid', 'The private key does not belong to this certificate.');
     }
-    if (cert.validity.notAfter < new Date()) throw new AppleError('expired', 'invalid', `This certificate expired on ${cert.validity.notAfter.toISOString()}.`);
+    if (cert.validity.notAfter < new Date())
+      throw new AppleError(
+        'expired',
+        'invalid',
+        `This certificate expired on ${cert.validity.notAfter.toISOString()}.`,
+      );
     await this.db.transaction(async (tx) => {
-      const [previous] = (await tx.query(`SELECT topic, not_after FROM apple_push_certificate WHERE active`)) as { topic: string; not_after: Date }[];
+      const [previous] = (await tx.query(`SELECT topic, not_after FROM apple_push_certificate WHERE active`)) as {
+        topic: string;
+        not_after: Date;
+      }[];
       if (previous && previous.topic !== topic) {
         // Renewing keeps the topic; another topic would orphan every enrolled iPhone.
-        throw new AppleError('topic-changed', 'conflict', `The new certificate's topic (${topic}) differs from the current one (${previous.topic}): renew the existing certificate at Apple instead, or every enrolled iPhone must enroll again.`);
+        throw new AppleError(
+          'topic-changed',
+          'conflict',
+          `The new certificate's topic (${topic}) differs from the current one (${previous.topic}): renew the existing certificate at Apple instead, or every enrolled iPhone must enroll again.`,
+        );
       }
       await tx.query(`UPDATE apple_push_certificate SET active = false WHERE active`);
-      await tx.query(`INSERT INTO apple_push_certificate (topic, cert_pem, key_pem, not_after, uploaded_by) VALUES ($1, $2, $3, $4, $5)`, [
-        topic,
-        certificatePem,
-        privateKeyPem,
-        cert.validity.notAfter,
-        actorOf(principal).label,
-      ]);
+      await tx.query(
+        `INSERT INTO apple_push_certificate (topic, cert_pem, key_pem, not_after, uploaded_by) VALUES ($1, $2, $3, $4, $5)`,
+        [topic, certificatePem, privateKeyPem, cert.validity.notAfter, actorOf(principal).label],
+      );
       await this.audit.record(tx, actorOf(principal), {
         action: 'apple.push-certificate-uploaded',
         entityType: 'apple-push-certificate',
@@ -84,7 +97,9 @@ export class PushCertificateService {
 
   async view(principal: Principal): Promise<PushCertificateView | null> {
     this.access.requireAccess(principal, 'rollout.read', null);
-    const [row] = (await this.db.query(`SELECT topic, not_after, uploaded_by, uploaded_at FROM apple_push_certificate WHERE active`)) as {
+    const [row] = (await this.db.query(
+      `SELECT topic, not_after, uploaded_by, uploaded_at FROM apple_push_certificate WHERE active`,
+    )) as {
       topic: string;
       not_after: Date;
       uploaded_by: string;
@@ -96,7 +111,10 @@ export class PushCertificateService {
       topic: row.topic,
       notAfter: row.not_after,
       daysLeft,
-      warning: daysLeft <= EXPIRY_WARNING_DAYS ? `The MDM push certificate expires in ${daysLeft} day(s): renew it at Apple (same Apple ID) and upload it, or iPhones stop receiving policies.` : null,
+      warning:
+        daysLeft <= EXPIRY_WARNING_DAYS
+          ? `The MDM push certificate expires in ${daysLeft} day(s): renew it at Apple (same Apple ID) and upload it, or iPhones stop receiving policies.`
+          : null,
       uploadedBy: row.uploaded_by,
       uploadedAt: row.uploaded_at,
     };
@@ -109,7 +127,11 @@ export class PushCertificateService {
    */
   async active(): Promise<ActivePushCertificate | null> {
     if (this.cached && this.cached.until > Date.now()) return this.cached.value;
-    const [row] = (await this.db.query(`SELECT topic, cert_pem, key_pem FROM apple_push_certificate WHERE active`)) as { topic: string; cert_pem: string; key_pem: string }[];
+    const [row] = (await this.db.query(`SELECT topic, cert_pem, key_pem FROM apple_push_certificate WHERE active`)) as {
+      topic: string;
+      cert_pem: string;
+      key_pem: string;
+    }[];
     const value = row ? { topic: row.topic, certPem: row.cert_pem, keyPem: row.key_pem } : null;
     this.cached = { value, until: Date.now() + CACHE_MS };
     return value;

@@ -47,7 +47,10 @@ async function appendPending(runner: QueryRunner): Promise<void> {
   pending.delete(runner);
   await runner.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
   // A statement after the lock: READ COMMITTED reads the head the previous holder committed.
-  const [head] = (await runner.query('SELECT seq, hash FROM audit_head WHERE id = 1')) as { seq: string; hash: string }[];
+  const [head] = (await runner.query('SELECT seq, hash FROM audit_head WHERE id = 1')) as {
+    seq: string;
+    hash: string;
+  }[];
   let seq = head ? Number(head.seq) : 0;
   let prevHash = head?.hash ?? GENESIS;
   const params: unknown[] = [];
@@ -55,7 +58,20 @@ async function appendPending(runner: QueryRunner): Promise<void> {
   for (const e of events) {
     seq++;
     const hash = rowHash(prevHash, { ...e, seq });
-    const values = [seq, e.at, e.actorId, e.actor, e.action, e.entityType, e.entityId, e.ministryCode, e.before === null ? null : JSON.stringify(e.before), e.after === null ? null : JSON.stringify(e.after), prevHash, hash];
+    const values = [
+      seq,
+      e.at,
+      e.actorId,
+      e.actor,
+      e.action,
+      e.entityType,
+      e.entityId,
+      e.ministryCode,
+      e.before === null ? null : JSON.stringify(e.before),
+      e.after === null ? null : JSON.stringify(e.after),
+      prevHash,
+      hash,
+    ];
     rows.push(`(${values.map((_, i) => `$${params.length + i + 1}`).join(', ')})`);
     params.push(...values);
     prevHash = hash;

@@ -34,7 +34,8 @@ export class AuditService {
   /** Records an event of the caller's transaction; it joins the hash chain when that transaction commits. */
   async record(tx: EntityManager, actor: Actor, entry: AuditEntry): Promise<void> {
     const runner = tx.queryRunner;
-    if (!runner?.isTransactionActive) throw new Error('Audit events must be written inside the transaction of the change they record');
+    if (!runner?.isTransactionActive)
+      throw new Error('Audit events must be written inside the transaction of the change they record');
     queueForChain(runner, {
       // Millisecond precision: what PostgreSQL stores must hash the same when read back.
       at: new Date(Math.floor(Date.now())),
@@ -49,11 +50,19 @@ export class AuditService {
     });
   }
 
-  async list(principal: Principal, filter: { ministry?: string; entityType?: string; entityId?: string; limit?: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+  async list(
+    principal: Principal,
+    filter: { ministry?: string; entityType?: string; entityId?: string; limit?: number; beforeSeq?: number },
+  ): Promise<AuditEvent[]> {
     const ministries = filter.ministry ? [filter.ministry] : this.access.ministriesWith(principal, 'audit.read');
     if (filter.ministry) this.access.requireAccess(principal, 'audit.read', filter.ministry);
-    if (ministries !== null && ministries.length === 0) this.access.requireAccess(principal, 'audit.read', principal.ministry);
-    const q = this.db.getRepository(AuditEvent).createQueryBuilder('e').orderBy('e.seq', 'DESC').take(Math.min(filter.limit ?? 100, 1000));
+    if (ministries !== null && ministries.length === 0)
+      this.access.requireAccess(principal, 'audit.read', principal.ministry);
+    const q = this.db
+      .getRepository(AuditEvent)
+      .createQueryBuilder('e')
+      .orderBy('e.seq', 'DESC')
+      .take(Math.min(filter.limit ?? 100, 1000));
     if (ministries !== null) q.andWhere('e.ministry_code = ANY(:ministries)', { ministries });
     if (filter.entityType) q.andWhere('e.entity_type = :t', { t: filter.entityType });
     if (filter.entityId) q.andWhere('e.entity_id = :id', { id: filter.entityId });
@@ -82,23 +91,58 @@ export class AuditService {
           .getMany();
         if (rows.length === 0) break;
         for (const row of rows) {
-          if (row.seq !== expectedSeq) return { valid: false, checked, firstProblem: { seq: expectedSeq, problem: `event ${expectedSeq} is missing (deleted)` } };
-          if (row.prevHash !== prevHash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'does not link to the previous event' } };
-          if (rowHash(prevHash, row) !== row.hash) return { valid: false, checked, firstProblem: { seq: row.seq, problem: 'content was modified after it was written' } };
+          if (row.seq !== expectedSeq)
+            return {
+              valid: false,
+              checked,
+              firstProblem: { seq: expectedSeq, problem: `event ${expectedSeq} is missing (deleted)` },
+            };
+          if (row.prevHash !== prevHash)
+            return {
+              valid: false,
+              checked,
+              firstProblem: { seq: row.seq, problem: 'does not link to the previous event' },
+            };
+          if (rowHash(prevHash, row) !== row.hash)
+            return {
+              valid: false,
+              checked,
+              firstProblem: { seq: row.seq, problem: 'content was modified after it was written' },
+            };
           prevHash = row.hash;
           expectedSeq++;
           checked++;
         }
       }
       if (checked < headSeq) {
-        return { valid: false, checked, firstProblem: { seq: checked + 1, problem: `the log ends at event ${checked} but ${headSeq} were written (events deleted at the end)` } };
+        return {
+          valid: false,
+          checked,
+          firstProblem: {
+            seq: checked + 1,
+            problem: `the log ends at event ${checked} but ${headSeq} were written (events deleted at the end)`,
+          },
+        };
       }
       if (head && head.hash !== prevHash) {
-        return { valid: false, checked, firstProblem: { seq: headSeq, problem: 'does not match the recorded head of the chain' } };
+        return {
+          valid: false,
+          checked,
+          firstProblem: { seq: headSeq, problem: 'does not match the recorded head of the chain' },
+        };
       }
-      const [extra] = (await tx.query('SELECT min(seq) AS seq FROM audit_event WHERE seq > $1', [headSeq])) as { seq: string | null }[];
+      const [extra] = (await tx.query('SELECT min(seq) AS seq FROM audit_event WHERE seq > $1', [headSeq])) as {
+        seq: string | null;
+      }[];
       if (extra.seq !== null) {
-        return { valid: false, checked, firstProblem: { seq: Number(extra.seq), problem: `event ${extra.seq} was added outside the service (after the recorded head)` } };
+        return {
+          valid: false,
+          checked,
+          firstProblem: {
+            seq: Number(extra.seq),
+            problem: `event ${extra.seq} was added outside the service (after the recorded head)`,
+          },
+        };
       }
       return { valid: true, checked };
     });

@@ -27,8 +27,10 @@ export type Permission = (typeof PERMISSIONS)[number];
  */
 export function can(principal: Principal, permission: Permission, ministry: string | null): boolean {
   const isNational = principal.roles.some((r) => r.role === 'national-admin');
-  const holds = (role: string) => ministry !== null && principal.roles.some((r) => r.role === role && r.ministry === ministry);
-  const member = ministry !== null && (principal.ministry === ministry || principal.roles.some((r) => r.ministry === ministry));
+  const holds = (role: string) =>
+    ministry !== null && principal.roles.some((r) => r.role === role && r.ministry === ministry);
+  const member =
+    ministry !== null && (principal.ministry === ministry || principal.roles.some((r) => r.ministry === ministry));
 
   switch (permission) {
     case 'catalog.read':

@@ -38,7 +38,10 @@ export class AccessService {
     const nationalAdmin = principal.roles.some((r) => r.role === 'national-admin');
     // A national admin's grant does not depend on which ministry: probe with a code no ministry has.
     if (nationalAdmin && can(principal, permission, ANY_MINISTRY)) return null;
-    const candidates = new Set([principal.ministry, ...principal.roles.map((r) => r.ministry).filter((m): m is string => m !== null)]);
+    const candidates = new Set([
+      principal.ministry,
+      ...principal.roles.map((r) => r.ministry).filter((m): m is string => m !== null),
+    ]);
     return [...candidates].filter((m) => can(principal, permission, m));
   }
 }

@@ -27,14 +27,22 @@ export class AuthGuard implements CanActivate {
       if (!principal) throw AuthError.unauthenticated('session-expired', 'Your session has expired: sign in again.');
       // A cookie travels with cross-site requests: writes must also carry a header a form cannot set.
       if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method) && !request.headers['x-requested-with']) {
-        throw AuthError.forbidden('A write with a session cookie must carry the X-Requested-With header (protection against cross-site requests).', 'csrf');
+        throw AuthError.forbidden(
+          'A write with a session cookie must carry the X-Requested-With header (protection against cross-site requests).',
+          'csrf',
+        );
       }
       request.principal = principal;
       return true;
     }
-    if (!header) throw AuthError.unauthenticated('missing-token', 'Sign in first: this request carries no "Authorization: Bearer <token>" header.');
+    if (!header)
+      throw AuthError.unauthenticated(
+        'missing-token',
+        'Sign in first: this request carries no "Authorization: Bearer <token>" header.',
+      );
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw AuthError.unauthenticated('malformed-header', 'The Authorization header must be "Bearer <token>".');
+    if (!match)
+      throw AuthError.unauthenticated('malformed-header', 'The Authorization header must be "Bearer <token>".');
     const claims = await this.verifier.verify(match[1]);
     request.principal = await this.directory.principalFor(claims);
     return true;

@@ -42,7 +42,11 @@ export class JwtVerifierService {
       jwksUri = ((await response.json()) as { jwks_uri: string }).jwks_uri;
     } catch (e) {
       this.logger.error(`OIDC discovery failed at ${url}: ${(e as Error).message}`);
-      throw new AuthError('issuer-unreachable', 'unavailable', 'The identity provider cannot be reached; try again in a moment.');
+      throw new AuthError(
+        'issuer-unreachable',
+        'unavailable',
+        'The identity provider cannot be reached; try again in a moment.',
+      );
     }
     this.keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, timeoutDuration: 5000 });
     return this.keys;

@@ -19,7 +19,12 @@ export class SessionController {
 
   @Get('callback')
   @Public()
-  async callback(@Query('code') code: string | undefined, @Query('state') state: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async callback(
+    @Query('code') code: string | undefined,
+    @Query('state') state: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const session = await this.login.finish(code, state);
     res.cookie(SESSION_COOKIE, session.sessionToken, {
       httpOnly: true,

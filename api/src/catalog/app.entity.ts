@@ -28,7 +28,13 @@ export class App {
   updatedAt: Date;
 
   toCatalogApp(): CatalogApp {
-    const app: CatalogApp = { slug: this.slug, name: this.name, category: this.category, android: this.androidPackages, ios: this.iosBundleIds };
+    const app: CatalogApp = {
+      slug: this.slug,
+      name: this.name,
+      category: this.category,
+      android: this.androidPackages,
+      ios: this.iosBundleIds,
+    };
     if (this.publisher) app.publisher = this.publisher;
     if (this.webUrl) app.web = this.webUrl;
     return app;

@@ -38,7 +38,12 @@ export class CatalogService {
     this.access.requireAccess(principal, 'catalog.write', null);
     const problems = validateAgainst('catalogApp', body);
     if (problems.length > 0) {
-      throw new CatalogError('invalid-app', 'invalid', `Invalid app: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+      throw new CatalogError(
+        'invalid-app',
+        'invalid',
+        `Invalid app: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        problems,
+      );
     }
     const app = body as CatalogApp;
     return this.db.transaction(async (tx) => {
@@ -47,7 +52,12 @@ export class CatalogService {
       }
       await this.assertIdentifiersFree(tx, app);
       await tx.getRepository(App).insert(toEntity(app));
-      await this.audit.record(tx, actorOf(principal), { action: 'catalog.app-added', entityType: 'app', entityId: app.slug, after: app });
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'catalog.app-added',
+        entityType: 'app',
+        entityId: app.slug,
+        after: app,
+      });
       return app;
     });
   }
@@ -59,7 +69,12 @@ export class CatalogService {
       .where('a.slug <> :slug', { slug: app.slug })
       .andWhere('(a.android_packages && :android OR a.ios_bundle_ids && :ios)', { android: app.android, ios: app.ios })
       .getOne();
-    if (clash) throw new CatalogError('identifier-taken', 'conflict', `An identifier of "${app.slug}" already belongs to app "${clash.slug}".`);
+    if (clash)
+      throw new CatalogError(
+        'identifier-taken',
+        'conflict',
+        `An identifier of "${app.slug}" already belongs to app "${clash.slug}".`,
+      );
   }
 }
 

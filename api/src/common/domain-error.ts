@@ -2,7 +2,15 @@
  * Every domain throws its own subclass with a stable code; one filter maps codes to HTTP.
  * The message is written for a person: it says what was wrong and, where possible, what to do.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'too-large' | 'too-many-requests' | 'unavailable';
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'too-large'
+  | 'too-many-requests'
+  | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly domain: string;

@@ -20,15 +20,21 @@ export function hostileInputProblem(value: unknown, where: string): string | nul
   while (stack.length > 0) {
     const item = stack.pop() as { value: unknown; depth: number; path: string };
     if (typeof item.value === 'string') {
-      if (item.value.includes('\u0000')) return `${item.path} contains a NUL character (\\u0000), which is not accepted.`;
+      if (item.value.includes('\u0000'))
+        return `${item.path} contains a NUL character (\\u0000), which is not accepted.`;
       continue;
     }
     if (typeof item.value !== 'object' || item.value === null) continue;
     if (item.depth >= MAX_INPUT_DEPTH) return `${where} is nested too deeply (more than ${MAX_INPUT_DEPTH} levels).`;
     for (const key of Object.keys(item.value)) {
-      if (key.includes('\u0000')) return `${item.path} has a field name with a NUL character (\\u0000), which is not accepted.`;
+      if (key.includes('\u0000'))
+        return `${item.path} has a field name with a NUL character (\\u0000), which is not accepted.`;
       if (PROTOTYPE_KEYS.has(key)) return `${item.path} has a field named "${key}", which is not accepted.`;
-      stack.push({ value: (item.value as Record<string, unknown>)[key], depth: item.depth + 1, path: Array.isArray(item.value) ? `${item.path}[${key}]` : `${item.path}.${key}` });
+      stack.push({
+        value: (item.value as Record<string, unknown>)[key],
+        depth: item.depth + 1,
+        path: Array.isArray(item.value) ? `${item.path}[${key}]` : `${item.path}.${key}`,
+      });
     }
   }
   return null;

@@ -18,18 +18,24 @@ export class AppConfig {
 
   @Transform(({ value }) => value || undefined)
   @IsOptional()
-  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must look like postgres://user:password@host:5432/database' })
+  @Matches(/^postgres(ql)?:\/\/.+/, {
+    message: 'DATABASE_URL must look like postgres://user:password@host:5432/database',
+  })
   DATABASE_URL?: string;
 
   /** The tables' owner, for migrations (default DATABASE_URL); the service itself runs as DATABASE_ROLE. */
   @Transform(({ value }) => value || undefined)
   @IsOptional()
-  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_MIGRATION_URL must look like postgres://owner:password@host:5432/database' })
+  @Matches(/^postgres(ql)?:\/\/.+/, {
+    message: 'DATABASE_MIGRATION_URL must look like postgres://owner:password@host:5432/database',
+  })
   DATABASE_MIGRATION_URL?: string;
 
   /** The role each service connection switches to: may not edit or delete audit events (see migration AuditGrants). */
   @Transform(({ value }) => value || 'mdm_service')
-  @Matches(/^[a-z_][a-z0-9_]*$/, { message: 'DATABASE_ROLE must be a PostgreSQL role name (lower case letters, digits, _)' })
+  @Matches(/^[a-z_][a-z0-9_]*$/, {
+    message: 'DATABASE_ROLE must be a PostgreSQL role name (lower case letters, digits, _)',
+  })
   DATABASE_ROLE: string;
 
   @Transform(({ value }) => value || '.data/pg')
@@ -44,7 +50,10 @@ export class AppConfig {
 
   @Transform(({ value }) => value || undefined)
   @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'OIDC_ISSUER must be the issuer URL, e.g. https://auth.agentconnect.gouv.fr/api/v2' })
+  @IsUrl(
+    { require_tld: false, require_protocol: true },
+    { message: 'OIDC_ISSUER must be the issuer URL, e.g. https://auth.agentconnect.gouv.fr/api/v2' },
+  )
   OIDC_ISSUER?: string;
 
   @Transform(({ value }) => value || 'mdm-apps-api')
@@ -66,7 +75,7 @@ export class AppConfig {
   @IsString()
   POLICIES_DIR: string;
 
-  @Transform(({ value }) => value === undefined || value === '' ? true : value === 'true' || value === '1')
+  @Transform(({ value }) => (value === undefined || value === '' ? true : value === 'true' || value === '1'))
   @IsBoolean()
   DEMO_DATA: boolean;
 
@@ -134,7 +143,9 @@ export class AppConfig {
 
   @Transform(({ value }) => value || undefined)
   @IsOptional()
-  @Matches(/^projects\/[^/]+\/topics\/[^/]+$/, { message: 'PUBSUB_TOPIC must look like projects/<project>/topics/<topic>' })
+  @Matches(/^projects\/[^/]+\/topics\/[^/]+$/, {
+    message: 'PUBSUB_TOPIC must look like projects/<project>/topics/<topic>',
+  })
   PUBSUB_TOPIC?: string;
 
   @Transform(({ value }) => value || 'https://www.googleapis.com/oauth2/v3/certs')
@@ -222,11 +233,55 @@ export class AppConfig {
    */
   @Transform(({ value }) => value || undefined)
   @IsOptional()
-  @Matches(/^(\d+|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d+)?)\s*(,\s*|$))+)$/, { message: 'TRUST_PROXY must be a number of proxy hops ("1") or the proxies\' addresses/subnets ("10.0.0.0/8, loopback"), not "true"' })
+  @Matches(/^(\d+|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d+)?)\s*(,\s*|$))+)$/, {
+    message:
+      'TRUST_PROXY must be a number of proxy hops ("1") or the proxies\' addresses/subnets ("10.0.0.0/8, loopback"), not "true"',
+  })
   TRUST_PROXY?: string;
 }
 
-const CONFIG_KEYS = ['PORT', 'DATABASE_URL', 'DATABASE_MIGRATION_URL', 'DATABASE_ROLE', 'EMBEDDED_PG_DIR', 'EMBEDDED_PG_PORT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'POLICIES_DIR', 'DEMO_DATA', 'LOG_LEVEL', 'BODY_LIMIT_BYTES', 'SMTP_URL', 'MAIL_FROM', 'PUBLIC_URL', 'DEVICE_SIMULATOR', 'AMAPI_ROOT_URL', 'AMAPI_ACCESS_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CLOUD_PROJECT', 'AMAPI_QUOTA_PER_100S', 'AMAPI_TIMEOUT_MS', 'PUBSUB_AUDIENCE', 'PUBSUB_TOPIC', 'PUBSUB_JWKS_URL', 'PUBSUB_SERVICE_ACCOUNT', 'APPLE_MDM', 'MDM_SERVER_URL', 'APNS_HOST', 'APNS_PORT', 'APNS_CA_FILE', 'APNS_TIMEOUT_MS', 'MDM_IDENTITY_FROM', 'MDM_PROXY_CERT_HEADER', 'RATE_LIMIT_WINDOW_SECONDS', 'RATE_LIMIT_PER_USER', 'RATE_LIMIT_PER_IP', 'TRUST_PROXY'] as const;
+const CONFIG_KEYS = [
+  'PORT',
+  'DATABASE_URL',
+  'DATABASE_MIGRATION_URL',
+  'DATABASE_ROLE',
+  'EMBEDDED_PG_DIR',
+  'EMBEDDED_PG_PORT',
+  'OIDC_ISSUER',
+  'OIDC_AUDIENCE',
+  'OIDC_CLIENT_ID',
+  'OIDC_CLIENT_SECRET',
+  'POLICIES_DIR',
+  'DEMO_DATA',
+  'LOG_LEVEL',
+  'BODY_LIMIT_BYTES',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'PUBLIC_URL',
+  'DEVICE_SIMULATOR',
+  'AMAPI_ROOT_URL',
+  'AMAPI_ACCESS_TOKEN',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'GOOGLE_CLOUD_PROJECT',
+  'AMAPI_QUOTA_PER_100S',
+  'AMAPI_TIMEOUT_MS',
+  'PUBSUB_AUDIENCE',
+  'PUBSUB_TOPIC',
+  'PUBSUB_JWKS_URL',
+  'PUBSUB_SERVICE_ACCOUNT',
+  'APPLE_MDM',
+  'MDM_SERVER_URL',
+  'APNS_HOST',
+  'APNS_PORT',
+  'APNS_CA_FILE',
+  'APNS_TIMEOUT_MS',
+  'MDM_IDENTITY_FROM',
+  'MDM_PROXY_CERT_HEADER',
+  'RATE_LIMIT_WINDOW_SECONDS',
+  'RATE_LIMIT_PER_USER',
+  'RATE_LIMIT_PER_IP',
+  'TRUST_PROXY',
+] as const;
 
 export class ConfigError extends Error {}
 
@@ -252,7 +307,12 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
     projectId: config.GOOGLE_CLOUD_PROJECT,
     quotaPer100s: config.AMAPI_QUOTA_PER_100S,
     timeoutMs: config.AMAPI_TIMEOUT_MS,
-    pubsub: { topic: config.PUBSUB_TOPIC, audience: config.PUBSUB_AUDIENCE, jwksUrl: config.PUBSUB_JWKS_URL, serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT },
+    pubsub: {
+      topic: config.PUBSUB_TOPIC,
+      audience: config.PUBSUB_AUDIENCE,
+      jwksUrl: config.PUBSUB_JWKS_URL,
+      serviceAccountEmail: config.PUBSUB_SERVICE_ACCOUNT,
+    },
   };
 }
 
@@ -273,7 +333,16 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
 /** The rate limits and proxy trust the HTTP layer applies. */
 export function httpSecurityFrom(config: AppConfig): { rateLimit: RateLimitSettings; trustProxy?: string | number } {
   return {
-    rateLimit: { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP },
-    trustProxy: config.TRUST_PROXY === undefined ? undefined : /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY,
+    rateLimit: {
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+      perUser: config.RATE_LIMIT_PER_USER,
+      perIp: config.RATE_LIMIT_PER_IP,
+    },
+    trustProxy:
+      config.TRUST_PROXY === undefined
+        ? undefined
+        : /^\d+$/.test(config.TRUST_PROXY)
+          ? Number(config.TRUST_PROXY)
+          : config.TRUST_PROXY,
   };
 }

@@ -16,7 +16,25 @@ import { Rollout, RolloutGroup } from '../rollout/rollout.entity';
 import { PolicyVersion } from '../policies/policy-version.entity';
 import { Policy } from '../policies/policy.entity';
 
-export const ENTITIES = [Ministry, Agent, RoleAssignment, App, Policy, PolicyVersion, PolicyPlan, Device, Exemption, Notification, PolicyGroup, Rollout, RolloutGroup, AndroidEnterprise, AndroidEnrollmentToken, AuditEvent, AuditHead];
+export const ENTITIES = [
+  Ministry,
+  Agent,
+  RoleAssignment,
+  App,
+  Policy,
+  PolicyVersion,
+  PolicyPlan,
+  Device,
+  Exemption,
+  Notification,
+  PolicyGroup,
+  Rollout,
+  RolloutGroup,
+  AndroidEnterprise,
+  AndroidEnrollmentToken,
+  AuditEvent,
+  AuditHead,
+];
 
 /** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
 export function dataSourceOptions(url: string): DataSourceOptions {

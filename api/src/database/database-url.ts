@@ -29,11 +29,19 @@ function portOpen(port: number): Promise<boolean> {
  */
 export async function resolveDatabase(config: AppConfig): Promise<ResolvedDatabase> {
   const role = config.DATABASE_ROLE;
-  if (config.DATABASE_URL) return { url: asRole(config.DATABASE_URL, role), migrationUrl: config.DATABASE_MIGRATION_URL ?? config.DATABASE_URL };
+  if (config.DATABASE_URL)
+    return {
+      url: asRole(config.DATABASE_URL, role),
+      migrationUrl: config.DATABASE_MIGRATION_URL ?? config.DATABASE_URL,
+    };
   if (await portOpen(config.EMBEDDED_PG_PORT)) {
     const url = `postgres://mdm:mdm-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/mdm`;
     return { url: asRole(url, role), migrationUrl: url };
   }
-  const embedded = await startEmbeddedPostgres({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT, database: 'mdm' });
+  const embedded = await startEmbeddedPostgres({
+    dir: config.EMBEDDED_PG_DIR,
+    port: config.EMBEDDED_PG_PORT,
+    database: 'mdm',
+  });
   return { url: asRole(embedded.url, role), migrationUrl: embedded.url, embedded };
 }

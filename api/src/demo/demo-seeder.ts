@@ -20,18 +20,29 @@ interface DemoUser {
  * Demo agents (the dev identity provider's users), their roles, and phones. Idempotent: runs at
  * every `npm start` and changes nothing once the data exists.
  */
-export async function seedDemoData(db: DataSource, audit: AuditService): Promise<{ created: boolean; agents: number; devices: number }> {
-  const [{ count }] = (await db.query(`SELECT count(*)::int AS count FROM agent WHERE sub LIKE 'demo-%'`)) as { count: number }[];
+export async function seedDemoData(
+  db: DataSource,
+  audit: AuditService,
+): Promise<{ created: boolean; agents: number; devices: number }> {
+  const [{ count }] = (await db.query(`SELECT count(*)::int AS count FROM agent WHERE sub LIKE 'demo-%'`)) as {
+    count: number;
+  }[];
   if (count > 0) return { created: false, agents: 0, devices: 0 };
   return db.transaction(async (tx) => {
-    const ministries = (await tx.query('SELECT code, email_domains AS domains FROM ministry ORDER BY code')) as { code: string; domains: string[] }[];
+    const ministries = (await tx.query('SELECT code, email_domains AS domains FROM ministry ORDER BY code')) as {
+      code: string;
+      domains: string[];
+    }[];
     const ministryOf = (email: string) => ministries.find((m) => m.domains.includes(email.split('@')[1]))?.code;
     let agents = 0;
     let devices = 0;
     const addDevice = async (agentId: string, ministry: string, n: number, name: string) => {
       const platform = n % 3 === 0 ? 'ios' : 'android';
       const ownership = n % 7 === 6 ? 'personal' : 'company';
-      const model = platform === 'ios' ? ['iPhone 15', 'iPhone 14', 'iPhone SE'][n % 3] : ['Pixel 8', 'Galaxy A55', 'Galaxy S24', 'Crosscall Core-Z5'][n % 4];
+      const model =
+        platform === 'ios'
+          ? ['iPhone 15', 'iPhone 14', 'iPhone SE'][n % 3]
+          : ['Pixel 8', 'Galaxy A55', 'Galaxy S24', 'Crosscall Core-Z5'][n % 4];
       await tx.query(
         `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, android_device_name, apple_udid, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() - ($9 || ' minutes')::interval)`,
@@ -58,7 +69,10 @@ export async function seedDemoData(db: DataSource, audit: AuditService): Promise
       )) as { id: string }[];
       agents++;
       for (const role of user.roles) {
-        await tx.query(`INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, $2, $3, $4)`, [id, role.role, role.ministry ?? null, SEED_ACTOR.label]);
+        await tx.query(
+          `INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, $2, $3, $4)`,
+          [id, role.role, role.ministry ?? null, SEED_ACTOR.label],
+        );
       }
       await addDevice(id, ministry, agents, `${user.given_name} ${user.usual_name}`);
     }
@@ -68,12 +82,20 @@ export async function seedDemoData(db: DataSource, audit: AuditService): Promise
           `INSERT INTO agent (sub, email, given_name, usual_name, ministry_code) VALUES ($1, $2, 'Agent', $3, $4) RETURNING id`,
           [`demo-synthetic-${code}-${i}`, `agent${i}@${domains[0]}`, `n°${i}`, code],
         )) as { id: string }[];
-        await tx.query(`INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, 'agent', $2, $3)`, [id, code, SEED_ACTOR.label]);
+        await tx.query(
+          `INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, 'agent', $2, $3)`,
+          [id, code, SEED_ACTOR.label],
+        );
         agents++;
         await addDevice(id, code, i, `l'agent n°${i}`);
       }
     }
-    await audit.record(tx, SEED_ACTOR, { action: 'demo.seeded', entityType: 'demo', entityId: 'demo', after: { agents, devices } });
+    await audit.record(tx, SEED_ACTOR, {
+      action: 'demo.seeded',
+      entityType: 'demo',
+      entityId: 'demo',
+      after: { agents, devices },
+    });
     return { created: true, agents, devices };
   });
 }

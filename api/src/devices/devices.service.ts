@@ -23,10 +23,18 @@ export class DevicesService {
   ) {}
 
   async mine(principal: Principal): Promise<DeviceView[]> {
-    return this.withDesired(await this.db.getRepository(Device).find({ where: { agentId: principal.agentId }, order: { displayName: 'ASC' } }));
+    return this.withDesired(
+      await this.db
+        .getRepository(Device)
+        .find({ where: { agentId: principal.agentId }, order: { displayName: 'ASC' } }),
+    );
   }
 
-  async list(principal: Principal, ministry: string, filter: { compliance?: Compliance; limit?: number; offset?: number }): Promise<{ total: number; items: DeviceView[] }> {
+  async list(
+    principal: Principal,
+    ministry: string,
+    filter: { compliance?: Compliance; limit?: number; offset?: number },
+  ): Promise<{ total: number; items: DeviceView[] }> {
     this.access.requireAccess(principal, 'device.read', ministry);
     const [items, total] = await this.db.getRepository(Device).findAndCount({
       where: { ministryCode: ministry, ...(filter.compliance ? { compliance: filter.compliance } : {}) },
@@ -54,7 +62,8 @@ export class DevicesService {
     const agent = isUuid(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
     if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
     this.access.requireAccess(principal, 'device.manage', agent.ministryCode);
-    if (agent.id === device.agentId) throw new DirectoryError('same-agent', 'conflict', 'This device already belongs to this agent.');
+    if (agent.id === device.agentId)
+      throw new DirectoryError('same-agent', 'conflict', 'This device already belongs to this agent.');
     await this.db.transaction(async (tx) => {
       await tx.getRepository(Device).update({ id }, { agentId: agent.id, ministryCode: agent.ministryCode });
       await this.audit.record(tx, actorOf(principal), {
@@ -73,10 +82,15 @@ export class DevicesService {
   /** The desired policy is held by the device's group; `converged` when the phone applied it. */
   private async withDesired(devices: Device[]): Promise<DeviceView[]> {
     const ids = [...new Set(devices.map((d) => d.groupId).filter((g): g is string => g !== null))];
-    const groups = ids.length ? ((await this.db.query('SELECT id, desired_hash FROM policy_group WHERE id = ANY($1)', [ids])) as { id: string; desired_hash: string }[]) : [];
+    const groups = ids.length
+      ? ((await this.db.query('SELECT id, desired_hash FROM policy_group WHERE id = ANY($1)', [ids])) as {
+          id: string;
+          desired_hash: string;
+        }[])
+      : [];
     const desired = new Map(groups.map((g) => [g.id, g.desired_hash]));
     return devices.map((d) => {
-      const desiredHash = d.groupId ? desired.get(d.groupId) ?? null : null;
+      const desiredHash = d.groupId ? (desired.get(d.groupId) ?? null) : null;
       return { ...d, desiredHash, converged: desiredHash !== null && d.appliedHash === desiredHash };
     });
   }

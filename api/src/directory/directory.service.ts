@@ -60,13 +60,10 @@ export class DirectoryService {
           'unknown-organisation',
         );
       }
-      await tx.query(`INSERT INTO agent (sub, email, given_name, usual_name, ministry_code) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sub) DO NOTHING`, [
-        claims.sub,
-        email,
-        claims.given_name ?? '',
-        claims.usual_name ?? '',
-        ministry.code,
-      ]);
+      await tx.query(
+        `INSERT INTO agent (sub, email, given_name, usual_name, ministry_code) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sub) DO NOTHING`,
+        [claims.sub, email, claims.given_name ?? '', claims.usual_name ?? '', ministry.code],
+      );
       const agent = await tx.getRepository(Agent).findOneByOrFail({ sub: claims.sub });
       const inserted = await tx.query(
         `INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, 'agent', $2, $3) ON CONFLICT DO NOTHING RETURNING id`,
@@ -86,7 +83,11 @@ export class DirectoryService {
   }
 
   private async ministryFor(tx: EntityManager, domain: string, siret?: string): Promise<Ministry | null> {
-    const byDomain = await tx.getRepository(Ministry).createQueryBuilder('m').where(':domain = ANY(m.email_domains)', { domain }).getOne();
+    const byDomain = await tx
+      .getRepository(Ministry)
+      .createQueryBuilder('m')
+      .where(':domain = ANY(m.email_domains)', { domain })
+      .getOne();
     if (byDomain || !siret) return byDomain;
     return tx.getRepository(Ministry).createQueryBuilder('m').where(':siret = ANY(m.siret)', { siret }).getOne();
   }
@@ -103,14 +104,22 @@ export class DirectoryService {
 
   async listAgents(principal: Principal, ministry: string): Promise<AgentView[]> {
     this.access.requireAccess(principal, 'agent.read', ministry);
-    const agents = await this.db.getRepository(Agent).find({ where: { ministryCode: ministry }, order: { email: 'ASC' }, take: 500 });
+    const agents = await this.db
+      .getRepository(Agent)
+      .find({ where: { ministryCode: ministry }, order: { email: 'ASC' }, take: 500 });
     return Promise.all(agents.map((a) => this.view(a)));
   }
 
   async grantRole(principal: Principal, agentId: string, role: Role, ministry: string | null): Promise<AgentView> {
     this.access.requireAccess(principal, 'roles.manage', null);
     if ((role === 'national-admin') !== (ministry === null)) {
-      throw new DirectoryError('role-scope', 'invalid', role === 'national-admin' ? 'The national-admin role is held nationally: give no ministry.' : `The ${role} role is held in one ministry: give its code.`);
+      throw new DirectoryError(
+        'role-scope',
+        'invalid',
+        role === 'national-admin'
+          ? 'The national-admin role is held nationally: give no ministry.'
+          : `The ${role} role is held in one ministry: give its code.`,
+      );
     }
     if (ministry && !(await this.db.getRepository(Ministry).existsBy({ code: ministry }))) {
       throw new DirectoryError('unknown-ministry', 'not-found', `Unknown ministry "${ministry}".`);
@@ -121,8 +130,19 @@ export class DirectoryService {
         `INSERT INTO role_assignment (agent_id, role, ministry_code, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id`,
         [agent.id, role, ministry, actorOf(principal).label],
       )) as { id: string }[];
-      if (rows.length === 0) throw new DirectoryError('role-exists', 'conflict', `${agent.email} already holds ${role}${ministry ? ` in ${ministry}` : ''}.`);
-      await this.audit.record(tx, actorOf(principal), { action: 'role.granted', entityType: 'agent', entityId: agent.id, ministry, after: { role, ministry } });
+      if (rows.length === 0)
+        throw new DirectoryError(
+          'role-exists',
+          'conflict',
+          `${agent.email} already holds ${role}${ministry ? ` in ${ministry}` : ''}.`,
+        );
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'role.granted',
+        entityType: 'agent',
+        entityId: agent.id,
+        ministry,
+        after: { role, ministry },
+      });
     });
     return this.view(agent);
   }
@@ -131,10 +151,17 @@ export class DirectoryService {
     this.access.requireAccess(principal, 'roles.manage', null);
     const agent = await this.findAgent(agentId);
     await this.db.transaction(async (tx) => {
-      const assignment = isUuid(assignmentId) ? await tx.getRepository(RoleAssignment).findOneBy({ id: assignmentId, agentId: agent.id }) : null;
-      if (!assignment) throw new DirectoryError('role-not-found', 'not-found', 'This agent holds no such role assignment.');
+      const assignment = isUuid(assignmentId)
+        ? await tx.getRepository(RoleAssignment).findOneBy({ id: assignmentId, agentId: agent.id })
+        : null;
+      if (!assignment)
+        throw new DirectoryError('role-not-found', 'not-found', 'This agent holds no such role assignment.');
       if (assignment.role === 'national-admin' && assignment.agentId === principal.agentId) {
-        throw new DirectoryError('self-demotion', 'conflict', 'You cannot remove your own national-admin role; ask another national administrator.');
+        throw new DirectoryError(
+          'self-demotion',
+          'conflict',
+          'You cannot remove your own national-admin role; ask another national administrator.',
+        );
       }
       await tx.getRepository(RoleAssignment).delete({ id: assignment.id });
       await this.audit.record(tx, actorOf(principal), {
@@ -155,7 +182,9 @@ export class DirectoryService {
   }
 
   private async view(agent: Agent): Promise<AgentView> {
-    const roles = await this.db.getRepository(RoleAssignment).find({ where: { agentId: agent.id }, order: { createdAt: 'ASC' } });
+    const roles = await this.db
+      .getRepository(RoleAssignment)
+      .find({ where: { agentId: agent.id }, order: { createdAt: 'ASC' } });
     return {
       id: agent.id,
       email: agent.email,

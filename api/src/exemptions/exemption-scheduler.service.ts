@@ -26,7 +26,10 @@ export class ExemptionSchedulerService {
   async expireDue(): Promise<number> {
     let total = 0;
     for (;;) {
-      const due = (await this.db.query(`SELECT id FROM exemption WHERE status = 'approved' AND valid_until <= now() ORDER BY valid_until LIMIT $1`, [BATCH])) as { id: string }[];
+      const due = (await this.db.query(
+        `SELECT id FROM exemption WHERE status = 'approved' AND valid_until <= now() ORDER BY valid_until LIMIT $1`,
+        [BATCH],
+      )) as { id: string }[];
       for (const { id } of due) {
         // One transaction per exemption: a failure leaves the others expired and is retried next minute.
         if (await this.db.transaction((tx) => this.exemptions.expire(tx, SCHEDULER, id))) total++;
@@ -49,7 +52,10 @@ export class ExemptionSchedulerService {
     )) as { id: string; agent_id: string; valid_until: Date; app_name: string }[];
     for (const row of rows) {
       await this.db.transaction(async (tx) => {
-        const claimed = await tx.query(`UPDATE exemption SET expiry_reminded_at = now() WHERE id = $1 AND expiry_reminded_at IS NULL RETURNING id`, [row.id]);
+        const claimed = await tx.query(
+          `UPDATE exemption SET expiry_reminded_at = now() WHERE id = $1 AND expiry_reminded_at IS NULL RETURNING id`,
+          [row.id],
+        );
         if ((claimed as unknown[]).length === 0) return;
         await this.notifications.notify(tx, [row.agent_id], {
           kind: 'exemption.expiring',
@@ -69,7 +75,10 @@ export class ExemptionSchedulerService {
     )) as { ministry_code: string; n: number; oldest: Date }[];
     let sent = 0;
     for (const m of pending) {
-      const approvers = (await this.db.query(`SELECT agent_id FROM role_assignment WHERE role = 'approver' AND ministry_code = $1`, [m.ministry_code])) as { agent_id: string }[];
+      const approvers = (await this.db.query(
+        `SELECT agent_id FROM role_assignment WHERE role = 'approver' AND ministry_code = $1`,
+        [m.ministry_code],
+      )) as { agent_id: string }[];
       if (approvers.length === 0) continue;
       await this.db.transaction((tx) =>
         this.notifications.notify(

@@ -2,7 +2,13 @@ import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
-import { ApproveExemptionDto, ExemptionQueueQuery, ReasonDto, RenewExemptionDto, RequestExemptionDto } from './exemptions.dto';
+import {
+  ApproveExemptionDto,
+  ExemptionQueueQuery,
+  ReasonDto,
+  RenewExemptionDto,
+  RequestExemptionDto,
+} from './exemptions.dto';
 import { ExemptionsService } from './exemptions.service';
 
 @ApiTags('exemptions')

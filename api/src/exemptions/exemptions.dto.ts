@@ -16,7 +16,9 @@ export class RequestExemptionDto {
   @IsUUID('all', { message: 'deviceId must be the id of one of your devices' })
   deviceId?: string;
 
-  @ApiProperty({ example: "J'anime le compte X officiel du ministère (@Interieur_Gouv) pour la communication de crise." })
+  @ApiProperty({
+    example: "J'anime le compte X officiel du ministère (@Interieur_Gouv) pour la communication de crise.",
+  })
   @IsString()
   @MinLength(20, { message: 'justification must explain the institutional need in at least 20 characters' })
   @MaxLength(2000)

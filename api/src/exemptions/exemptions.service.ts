@@ -47,7 +47,8 @@ export class ExemptionsService {
 
   async request(principal: Principal, dto: RequestExemptionDto, renewalOf?: Exemption): Promise<ExemptionView> {
     const app = await this.db.getRepository(App).findOneBy({ slug: dto.app });
-    if (!app) throw new ExemptionError('unknown-app', 'not-found', `Unknown app "${dto.app}": it is not in the catalog.`);
+    if (!app)
+      throw new ExemptionError('unknown-app', 'not-found', `Unknown app "${dto.app}": it is not in the catalog.`);
     let device: Device | null = null;
     if (dto.deviceId) {
       device = await this.db.getRepository(Device).findOneBy({ id: dto.deviceId, agentId: principal.agentId });
@@ -55,22 +56,38 @@ export class ExemptionsService {
     }
     const policy = device
       ? await this.effective.resolveDevice(this.db.manager, device)
-      : await this.effective.resolve(this.db.manager, principal.ministry, await this.effective.activeExemptions(this.db.manager, principal.agentId, null));
+      : await this.effective.resolve(
+          this.db.manager,
+          principal.ministry,
+          await this.effective.activeExemptions(this.db.manager, principal.agentId, null),
+        );
     const renewing = renewalOf !== undefined;
     const block = blockOf(policy, app.slug);
     const liftedAlready = policy.exemptedApps.includes(app.slug);
     if (!block.blocked && !(renewing && liftedAlready)) {
-      throw new ExemptionError('not-blocked', 'invalid', `${app.name} is not blocked for you${liftedAlready ? ': you already hold an active exemption for it' : ''}; there is nothing to exempt.`);
+      throw new ExemptionError(
+        'not-blocked',
+        'invalid',
+        `${app.name} is not blocked for you${liftedAlready ? ': you already hold an active exemption for it' : ''}; there is nothing to exempt.`,
+      );
     }
     const rule = policy.apps.find((a) => a.app === app.slug);
     const exemptable = rule ? rule.exemptable : block.exemptable;
     const maxDays = rule ? rule.maxExemptionDays : block.maxExemptionDays;
     if (!exemptable) {
       const basis = rule?.legalBasis[0] ? ` (${rule.legalBasis[0]})` : '';
-      throw new ExemptionError('not-exemptable', 'invalid', `${app.name} is blocked by a rule that allows no exemption${basis}.`);
+      throw new ExemptionError(
+        'not-exemptable',
+        'invalid',
+        `${app.name} is blocked by a rule that allows no exemption${basis}.`,
+      );
     }
     if (maxDays !== null && dto.days > maxDays) {
-      throw new ExemptionError('period-too-long', 'invalid', `${dto.days} days is longer than the ${maxDays} days the rule allows for ${app.name}.`);
+      throw new ExemptionError(
+        'period-too-long',
+        'invalid',
+        `${dto.days} days is longer than the ${maxDays} days the rule allows for ${app.name}.`,
+      );
     }
 
     return this.db.transaction(async (tx) => {
@@ -78,7 +95,9 @@ export class ExemptionsService {
         `SELECT id, status FROM exemption WHERE agent_id = $1 AND app_slug = $2 AND (status = 'pending' OR (status = 'approved' AND valid_until > now()))`,
         [principal.agentId, app.slug],
       );
-      const blocking = (existing as { id: string; status: ExemptionStatus }[]).filter((e) => !(renewing && e.id === renewalOf?.id));
+      const blocking = (existing as { id: string; status: ExemptionStatus }[]).filter(
+        (e) => !(renewing && e.id === renewalOf?.id),
+      );
       if (blocking.length > 0) {
         throw new ExemptionError(
           'already-exists',
@@ -110,7 +129,13 @@ export class ExemptionsService {
         entityType: 'exemption',
         entityId: row.id,
         ministry: principal.ministry,
-        after: { app: app.slug, device: device?.id ?? null, days: dto.days, justification: row.justification, renewalOf: renewalOf?.id ?? null },
+        after: {
+          app: app.slug,
+          device: device?.id ?? null,
+          days: dto.days,
+          justification: row.justification,
+          renewalOf: renewalOf?.id ?? null,
+        },
       });
       return this.view(tx, row.id);
     });
@@ -118,24 +143,41 @@ export class ExemptionsService {
 
   async renew(principal: Principal, id: string, justification?: string): Promise<ExemptionView> {
     const current = await this.find(this.db.manager, id);
-    if (current.agentId !== principal.agentId) throw new ExemptionError('not-yours', 'forbidden', 'Only the agent who holds an exemption can ask to renew it.');
+    if (current.agentId !== principal.agentId)
+      throw new ExemptionError('not-yours', 'forbidden', 'Only the agent who holds an exemption can ask to renew it.');
     if (current.status !== 'approved' || (current.validUntil && current.validUntil <= new Date())) {
-      throw new ExemptionError('invalid-transition', 'conflict', `Only an active exemption can be renewed; this one is ${STATUS_FR[current.status]}.`, { status: current.status });
+      throw new ExemptionError(
+        'invalid-transition',
+        'conflict',
+        `Only an active exemption can be renewed; this one is ${STATUS_FR[current.status]}.`,
+        { status: current.status },
+      );
     }
     return this.request(
       principal,
-      { app: current.appSlug, deviceId: current.deviceId ?? undefined, justification: justification ?? current.justification, days: current.approvedDays ?? current.requestedDays },
+      {
+        app: current.appSlug,
+        deviceId: current.deviceId ?? undefined,
+        justification: justification ?? current.justification,
+        days: current.approvedDays ?? current.requestedDays,
+      },
       current,
     );
   }
 
   async mine(principal: Principal): Promise<ExemptionView[]> {
-    const rows = (await this.db.query(`${EXEMPTION_VIEW_SQL} WHERE e.agent_id = $1 ORDER BY e.requested_at DESC`, [principal.agentId])) as ExemptionViewRow[];
+    const rows = (await this.db.query(`${EXEMPTION_VIEW_SQL} WHERE e.agent_id = $1 ORDER BY e.requested_at DESC`, [
+      principal.agentId,
+    ])) as ExemptionViewRow[];
     return rows.map(toView);
   }
 
   /** The approvers' queue: oldest first, filtered by status, app and age. */
-  async queue(principal: Principal, ministry: string, q: ExemptionQueueQuery): Promise<{ total: number; items: ExemptionView[] }> {
+  async queue(
+    principal: Principal,
+    ministry: string,
+    q: ExemptionQueueQuery,
+  ): Promise<{ total: number; items: ExemptionView[] }> {
     this.access.requireAccess(principal, 'exemption.read', ministry);
     const where = ['e.ministry_code = $1', 'e.status = $2'];
     const params: unknown[] = [ministry, q.status ?? 'pending'];
@@ -148,9 +190,15 @@ export class ExemptionsService {
       where.push(`e.requested_at <= now() - make_interval(days => $${params.length}::int)`);
     }
     const filter = where.join(' AND ');
-    const [{ total }] = (await this.db.query(`SELECT count(*)::int AS total FROM exemption e WHERE ${filter}`, params)) as { total: number }[];
+    const [{ total }] = (await this.db.query(
+      `SELECT count(*)::int AS total FROM exemption e WHERE ${filter}`,
+      params,
+    )) as { total: number }[];
     params.push(q.limit ?? 50, q.offset ?? 0);
-    const rows = (await this.db.query(`${EXEMPTION_VIEW_SQL} WHERE ${filter} ORDER BY e.requested_at ASC, e.id ASC LIMIT $${params.length - 1} OFFSET $${params.length}`, params)) as ExemptionViewRow[];
+    const rows = (await this.db.query(
+      `${EXEMPTION_VIEW_SQL} WHERE ${filter} ORDER BY e.requested_at ASC, e.id ASC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    )) as ExemptionViewRow[];
     return { total, items: rows.map(toView) };
   }
 
@@ -164,28 +212,43 @@ export class ExemptionsService {
     const request = await this.checkDecider(principal, id, 'approve');
     const days = dto.days ?? request.requestedDays;
     if (days > request.requestedDays) {
-      throw new ExemptionError('period-too-long', 'invalid', `You may grant at most the ${request.requestedDays} days requested.`);
+      throw new ExemptionError(
+        'period-too-long',
+        'invalid',
+        `You may grant at most the ${request.requestedDays} days requested.`,
+      );
     }
     return this.db.transaction(async (tx) => {
       const agent = await tx.getRepository(Agent).findOneByOrFail({ id: request.agentId });
       const device = request.deviceId ? await tx.getRepository(Device).findOneBy({ id: request.deviceId }) : null;
       const policy = device
         ? await this.effective.resolveDevice(tx, device)
-        : await this.effective.resolve(tx, agent.ministryCode, await this.effective.activeExemptions(tx, agent.id, null));
+        : await this.effective.resolve(
+            tx,
+            agent.ministryCode,
+            await this.effective.activeExemptions(tx, agent.id, null),
+          );
       const rule = policy.apps.find((a) => a.app === request.appSlug);
       const block = blockOf(policy, request.appSlug);
       const max = rule ? rule.maxExemptionDays : block.maxExemptionDays;
       const renewing = request.renewalOf !== null && policy.exemptedApps.includes(request.appSlug);
       if (!renewing && (!block.blocked || !(rule ? rule.exemptable : block.exemptable))) {
-        throw new ExemptionError('rule-changed', 'conflict', 'The policy changed since this request: the app is no longer blocked, or no longer exemptable. Deny the request instead.');
+        throw new ExemptionError(
+          'rule-changed',
+          'conflict',
+          'The policy changed since this request: the app is no longer blocked, or no longer exemptable. Deny the request instead.',
+        );
       }
-      if (max !== null && days > max) throw new ExemptionError('period-too-long', 'invalid', `The rule now allows at most ${max} days.`);
+      if (max !== null && days > max)
+        throw new ExemptionError('period-too-long', 'invalid', `The rule now allows at most ${max} days.`);
 
       const now = new Date();
       let start = now;
       if (request.renewalOf) {
         // The renewed exemption ends now and the renewal continues it without a gap.
-        const previous = await this.transition(tx, request.renewalOf, 'expire', { decision_reason: `Renouvelée par la demande ${request.id}` });
+        const previous = await this.transition(tx, request.renewalOf, 'expire', {
+          decision_reason: `Renouvelée par la demande ${request.id}`,
+        });
         if (previous?.validUntil && previous.validUntil > now) start = previous.validUntil;
       }
       const approved = await this.transition(tx, id, 'approve', {
@@ -206,7 +269,12 @@ export class ExemptionsService {
         after: { status: 'approved', days, validUntil: approved.validUntil?.toISOString(), reason: dto.reason ?? null },
       });
       await this.groups.regroup(tx, { agentId: request.agentId }, `exemption ${id} approved`);
-      await this.notifyAgent(tx, approved, `Dérogation accordée : ${await this.appName(tx, approved.appSlug)}`, `Votre demande de dérogation a été accordée pour ${days} jours, jusqu'au ${frDate(approved.validUntil)}.${dto.reason ? ` Motif : ${dto.reason}` : ''}`);
+      await this.notifyAgent(
+        tx,
+        approved,
+        `Dérogation accordée : ${await this.appName(tx, approved.appSlug)}`,
+        `Votre demande de dérogation a été accordée pour ${days} jours, jusqu'au ${frDate(approved.validUntil)}.${dto.reason ? ` Motif : ${dto.reason}` : ''}`,
+      );
       return this.view(tx, id);
     });
   }
@@ -214,10 +282,26 @@ export class ExemptionsService {
   async deny(principal: Principal, id: string, reason: string): Promise<ExemptionView> {
     const request = await this.checkDecider(principal, id, 'deny');
     return this.db.transaction(async (tx) => {
-      const denied = await this.transition(tx, id, 'deny', { decided_by: principal.agentId, decided_at: new Date(), decision_reason: reason });
+      const denied = await this.transition(tx, id, 'deny', {
+        decided_by: principal.agentId,
+        decided_at: new Date(),
+        decision_reason: reason,
+      });
       if (!denied) throw await this.conflict(tx, id, 'deny');
-      await this.audit.record(tx, actorOf(principal), { action: 'exemption.denied', entityType: 'exemption', entityId: id, ministry: request.ministryCode, before: { status: 'pending' }, after: { status: 'denied', reason } });
-      await this.notifyAgent(tx, denied, `Dérogation refusée : ${await this.appName(tx, denied.appSlug)}`, `Votre demande de dérogation a été refusée. Motif : ${reason}`);
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'exemption.denied',
+        entityType: 'exemption',
+        entityId: id,
+        ministry: request.ministryCode,
+        before: { status: 'pending' },
+        after: { status: 'denied', reason },
+      });
+      await this.notifyAgent(
+        tx,
+        denied,
+        `Dérogation refusée : ${await this.appName(tx, denied.appSlug)}`,
+        `Votre demande de dérogation a été refusée. Motif : ${reason}`,
+      );
       return this.view(tx, id);
     });
   }
@@ -225,22 +309,46 @@ export class ExemptionsService {
   async revoke(principal: Principal, id: string, reason: string): Promise<ExemptionView> {
     const held = await this.checkDecider(principal, id, 'revoke');
     return this.db.transaction(async (tx) => {
-      const revoked = await this.transition(tx, id, 'revoke', { decided_by: principal.agentId, decided_at: new Date(), decision_reason: reason });
+      const revoked = await this.transition(tx, id, 'revoke', {
+        decided_by: principal.agentId,
+        decided_at: new Date(),
+        decision_reason: reason,
+      });
       if (!revoked) throw await this.conflict(tx, id, 'revoke');
-      await this.audit.record(tx, actorOf(principal), { action: 'exemption.revoked', entityType: 'exemption', entityId: id, ministry: held.ministryCode, before: { status: 'approved' }, after: { status: 'revoked', reason } });
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'exemption.revoked',
+        entityType: 'exemption',
+        entityId: id,
+        ministry: held.ministryCode,
+        before: { status: 'approved' },
+        after: { status: 'revoked', reason },
+      });
       await this.groups.regroup(tx, { agentId: held.agentId }, `exemption ${id} revoked`);
-      await this.notifyAgent(tx, revoked, `Dérogation révoquée : ${await this.appName(tx, revoked.appSlug)}`, `Votre dérogation a été révoquée ; l'application est de nouveau bloquée. Motif : ${reason}`);
+      await this.notifyAgent(
+        tx,
+        revoked,
+        `Dérogation révoquée : ${await this.appName(tx, revoked.appSlug)}`,
+        `Votre dérogation a été révoquée ; l'application est de nouveau bloquée. Motif : ${reason}`,
+      );
       return this.view(tx, id);
     });
   }
 
   async cancel(principal: Principal, id: string): Promise<ExemptionView> {
     const request = await this.find(this.db.manager, id);
-    if (request.agentId !== principal.agentId) throw new ExemptionError('not-yours', 'forbidden', 'Only the agent who made a request can cancel it.');
+    if (request.agentId !== principal.agentId)
+      throw new ExemptionError('not-yours', 'forbidden', 'Only the agent who made a request can cancel it.');
     return this.db.transaction(async (tx) => {
       const cancelled = await this.transition(tx, id, 'cancel', {});
       if (!cancelled) throw await this.conflict(tx, id, 'cancel');
-      await this.audit.record(tx, actorOf(principal), { action: 'exemption.cancelled', entityType: 'exemption', entityId: id, ministry: request.ministryCode, before: { status: 'pending' }, after: { status: 'cancelled' } });
+      await this.audit.record(tx, actorOf(principal), {
+        action: 'exemption.cancelled',
+        entityType: 'exemption',
+        entityId: id,
+        ministry: request.ministryCode,
+        before: { status: 'pending' },
+        after: { status: 'cancelled' },
+      });
       return this.view(tx, id);
     });
   }
@@ -249,24 +357,64 @@ export class ExemptionsService {
   async expire(tx: EntityManager, actor: Actor, id: string): Promise<boolean> {
     const expired = await this.transition(tx, id, 'expire', { decision_reason: 'Période de dérogation échue' });
     if (!expired) return false;
-    await this.audit.record(tx, actor, { action: 'exemption.expired', entityType: 'exemption', entityId: id, ministry: expired.ministryCode, before: { status: 'approved', validUntil: expired.validUntil?.toISOString() }, after: { status: 'expired' } });
+    await this.audit.record(tx, actor, {
+      action: 'exemption.expired',
+      entityType: 'exemption',
+      entityId: id,
+      ministry: expired.ministryCode,
+      before: { status: 'approved', validUntil: expired.validUntil?.toISOString() },
+      after: { status: 'expired' },
+    });
     await this.groups.regroup(tx, { agentId: expired.agentId }, `exemption ${id} expired`);
-    await this.notifyAgent(tx, expired, `Dérogation expirée : ${await this.appName(tx, expired.appSlug)}`, `Votre dérogation a expiré le ${frDate(expired.validUntil)} ; l'application est de nouveau bloquée. Vous pouvez faire une nouvelle demande.`);
+    await this.notifyAgent(
+      tx,
+      expired,
+      `Dérogation expirée : ${await this.appName(tx, expired.appSlug)}`,
+      `Votre dérogation a expiré le ${frDate(expired.validUntil)} ; l'application est de nouveau bloquée. Vous pouvez faire une nouvelle demande.`,
+    );
     return true;
   }
 
   /** Who holds which exemption, why, approved by whom, until when. */
   async register(principal: Principal, ministry: string): Promise<ExemptionView[]> {
     this.access.requireAccess(principal, 'exemption.read', ministry);
-    const rows = (await this.db.query(`${EXEMPTION_VIEW_SQL} WHERE e.ministry_code = $1 AND e.status = 'approved' AND e.valid_until > now() ORDER BY e.valid_until ASC, e.id`, [ministry])) as ExemptionViewRow[];
+    const rows = (await this.db.query(
+      `${EXEMPTION_VIEW_SQL} WHERE e.ministry_code = $1 AND e.status = 'approved' AND e.valid_until > now() ORDER BY e.valid_until ASC, e.id`,
+      [ministry],
+    )) as ExemptionViewRow[];
     return rows.map(toView);
   }
 
   async registerCsv(principal: Principal, ministry: string): Promise<string> {
     const rows = await this.register(principal, ministry);
     return stringify(
-      rows.map((e) => [e.agent.displayName, e.agent.email, e.app.name, e.app.slug, e.device?.displayName ?? 'tous ses appareils', e.justification, e.decidedBy?.displayName ?? '', e.decidedAt?.toISOString() ?? '', e.validUntil?.toISOString() ?? '', e.id]),
-      { header: true, columns: ['agent', 'email', 'application', 'slug', 'appareil', 'justification', 'accordée par', 'accordée le', "valable jusqu'au", 'identifiant'] },
+      rows.map((e) => [
+        e.agent.displayName,
+        e.agent.email,
+        e.app.name,
+        e.app.slug,
+        e.device?.displayName ?? 'tous ses appareils',
+        e.justification,
+        e.decidedBy?.displayName ?? '',
+        e.decidedAt?.toISOString() ?? '',
+        e.validUntil?.toISOString() ?? '',
+        e.id,
+      ]),
+      {
+        header: true,
+        columns: [
+          'agent',
+          'email',
+          'application',
+          'slug',
+          'appareil',
+          'justification',
+          'accordée par',
+          'accordée le',
+          "valable jusqu'au",
+          'identifiant',
+        ],
+      },
     );
   }
 
@@ -274,14 +422,23 @@ export class ExemptionsService {
     const row = await this.find(this.db.manager, id);
     this.access.requireAccess(principal, 'exemption.decide', row.ministryCode);
     if (row.agentId === principal.agentId) {
-      throw new ExemptionError('self-decision', 'forbidden', 'You cannot decide on your own request: another approver of your ministry must.');
+      throw new ExemptionError(
+        'self-decision',
+        'forbidden',
+        'You cannot decide on your own request: another approver of your ministry must.',
+      );
     }
     if (row.status !== TRANSITIONS[action].from) throw await this.conflict(this.db.manager, id, action);
     return row;
   }
 
   /** A conditional update: of two concurrent decisions exactly one finds the expected state. */
-  private async transition(tx: EntityManager, id: string, action: ExemptionAction, set: Record<string, unknown>): Promise<Exemption | null> {
+  private async transition(
+    tx: EntityManager,
+    id: string,
+    action: ExemptionAction,
+    set: Record<string, unknown>,
+  ): Promise<Exemption | null> {
     const { from, to } = TRANSITIONS[action];
     const columns = Object.keys(set);
     const assignments = columns.map((c, i) => `${c} = $${i + 4}`);
@@ -296,8 +453,15 @@ export class ExemptionsService {
 
   private async conflict(tx: EntityManager, id: string, action: ExemptionAction): Promise<ExemptionError> {
     const current = await this.find(tx, id);
-    const verb = { approve: 'approved', deny: 'denied', cancel: 'cancelled', revoke: 'revoked', expire: 'expired' }[action];
-    return new ExemptionError('invalid-transition', 'conflict', `This request is ${STATUS_FR[current.status]} (${current.status}); it cannot be ${verb}.`, { status: current.status });
+    const verb = { approve: 'approved', deny: 'denied', cancel: 'cancelled', revoke: 'revoked', expire: 'expired' }[
+      action
+    ];
+    return new ExemptionError(
+      'invalid-transition',
+      'conflict',
+      `This request is ${STATUS_FR[current.status]} (${current.status}); it cannot be ${verb}.`,
+      { status: current.status },
+    );
   }
 
   private async find(tx: EntityManager, id: string): Promise<Exemption> {
@@ -307,7 +471,9 @@ export class ExemptionsService {
   }
 
   private async view(tx: EntityManager, id: string): Promise<ExemptionView> {
-    const [row] = (isUuid(id) ? await tx.query(`${EXEMPTION_VIEW_SQL} WHERE e.id = $1`, [id]) : []) as ExemptionViewRow[];
+    const [row] = (
+      isUuid(id) ? await tx.query(`${EXEMPTION_VIEW_SQL} WHERE e.id = $1`, [id]) : []
+    ) as ExemptionViewRow[];
     if (!row) throw new ExemptionError('not-found', 'not-found', `No exemption request with id "${id}".`);
     return toView(row);
   }
@@ -317,11 +483,17 @@ export class ExemptionsService {
   }
 
   private async notifyAgent(tx: EntityManager, exemption: Exemption, title: string, body: string): Promise<void> {
-    await this.notifications.notify(tx, [exemption.agentId], { kind: `exemption.${exemption.status}`, title, body, link: this.notifications.linkTo(`/exemptions/${exemption.id}`) });
+    await this.notifications.notify(tx, [exemption.agentId], {
+      kind: `exemption.${exemption.status}`,
+      title,
+      body,
+      link: this.notifications.linkTo(`/exemptions/${exemption.id}`),
+    });
   }
 }
 
 export function frDate(date: Date | null): string {
-  return date ? date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' }) : '—';
+  return date
+    ? date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Paris' })
+    : '—';
 }
-

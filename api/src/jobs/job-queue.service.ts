@@ -70,7 +70,12 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.boss.start();
     for (const name of Object.values(QUEUES)) {
-      const policy = { retryLimit: 8, retryDelay: this.retryDelay, retryBackoff: true, heartbeatSeconds: HEARTBEAT_SECONDS };
+      const policy = {
+        retryLimit: 8,
+        retryDelay: this.retryDelay,
+        retryBackoff: true,
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+      };
       await this.boss.createQueue(name, policy);
       await this.boss.updateQueue(name, policy);
     }
@@ -80,8 +85,14 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     await this.boss.stop({ graceful: true, timeout: 5000 });
   }
 
-  async enqueue(tx: EntityManager, name: QueueName, data: object, options: Omit<SendOptions, 'db'> = {}): Promise<string | null> {
-    if (!tx.queryRunner?.isTransactionActive) throw new Error(`Job ${name} must be enqueued inside the transaction of the change that causes it`);
+  async enqueue(
+    tx: EntityManager,
+    name: QueueName,
+    data: object,
+    options: Omit<SendOptions, 'db'> = {},
+  ): Promise<string | null> {
+    if (!tx.queryRunner?.isTransactionActive)
+      throw new Error(`Job ${name} must be enqueued inside the transaction of the change that causes it`);
     const db = {
       executeSql: async (text: string, values?: unknown[]) => {
         return { rows: await queryRecords<Record<string, unknown>>(tx, text, values) };
@@ -90,7 +101,15 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     return this.boss.send(name, data, { ...options, db });
   }
 
-  async work<T extends object>(name: QueueName, handler: (jobs: Job<T>[]) => Promise<void>, options: { pollingIntervalSeconds?: number; batchSize?: number } = {}): Promise<void> {
-    await this.boss.work<T>(name, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, batchSize: options.batchSize ?? 1 }, handler);
+  async work<T extends object>(
+    name: QueueName,
+    handler: (jobs: Job<T>[]) => Promise<void>,
+    options: { pollingIntervalSeconds?: number; batchSize?: number } = {},
+  ): Promise<void> {
+    await this.boss.work<T>(
+      name,
+      { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2, batchSize: options.batchSize ?? 1 },
+      handler,
+    );
   }
 }

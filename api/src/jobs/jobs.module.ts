@@ -5,6 +5,10 @@ import { JOB_QUEUE_OPTIONS, JobQueueOptions, JobQueueService } from './job-queue
 @Module({})
 export class JobsModule {
   static forRoot(options: JobQueueOptions): DynamicModule {
-    return { module: JobsModule, providers: [{ provide: JOB_QUEUE_OPTIONS, useValue: options }, JobQueueService], exports: [JobQueueService] };
+    return {
+      module: JobsModule,
+      providers: [{ provide: JOB_QUEUE_OPTIONS, useValue: options }, JobQueueService],
+      exports: [JobQueueService],
+    };
   }
 }

@@ -35,7 +35,9 @@ export class NotificationsService {
 
   async notify(tx: EntityManager, agentIds: string[], draft: NotificationDraft): Promise<void> {
     for (const agentId of new Set(agentIds)) {
-      const saved = await tx.getRepository(Notification).save({ agentId, kind: draft.kind, title: draft.title, body: draft.body, link: draft.link ?? null });
+      const saved = await tx
+        .getRepository(Notification)
+        .save({ agentId, kind: draft.kind, title: draft.title, body: draft.body, link: draft.link ?? null });
       await this.jobs.enqueue(tx, QUEUES.notificationEmail, { notificationId: saved.id }, { singletonKey: saved.id });
     }
   }
@@ -52,7 +54,9 @@ export class NotificationsService {
   async markRead(principal: Principal, id: string): Promise<void> {
     const mine = isUuid(id) && (await this.db.getRepository(Notification).existsBy({ id, agentId: principal.agentId }));
     if (!mine) throw new NotificationError('not-found', 'not-found', 'You have no notification with this id.');
-    await this.db.getRepository(Notification).update({ id, agentId: principal.agentId, readAt: IsNull() }, { readAt: new Date() });
+    await this.db
+      .getRepository(Notification)
+      .update({ id, agentId: principal.agentId, readAt: IsNull() }, { readAt: new Date() });
   }
 
   /** Job handler: sends the email once; a failure is retried by the queue with backoff. */

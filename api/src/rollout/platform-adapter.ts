@@ -69,9 +69,15 @@ export class UnconfiguredPlatformAdapter implements PlatformAdapter {
     this.sharedPolicies = platform === 'android';
   }
   async publishGroup(): Promise<void> {
-    throw new PushError(`${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`, false);
+    throw new PushError(
+      `${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`,
+      false,
+    );
   }
   async pushDevice(): Promise<void> {
-    throw new PushError(`${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`, false);
+    throw new PushError(
+      `${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`,
+      false,
+    );
   }
 }

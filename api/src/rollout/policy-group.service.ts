@@ -66,24 +66,36 @@ export class PolicyGroupService {
    * Puts the given devices in the group of their current exemptions, in the caller's transaction,
    * and queues the push of those whose group changed. Returns the devices to push.
    */
-  async regroup(tx: EntityManager, filter: { agentId: string } | { deviceIds: string[] }, reason: string): Promise<string[]> {
-    const [where, param] = 'agentId' in filter ? ['d.agent_id = $1', filter.agentId] : ['d.id = ANY($1)', filter.deviceIds];
+  async regroup(
+    tx: EntityManager,
+    filter: { agentId: string } | { deviceIds: string[] },
+    reason: string,
+  ): Promise<string[]> {
+    const [where, param] =
+      'agentId' in filter ? ['d.agent_id = $1', filter.agentId] : ['d.id = ANY($1)', filter.deviceIds];
     const sets = await queryRecords<DeviceSet>(tx, `${DEVICE_SETS_SQL} WHERE ${where} FOR UPDATE OF d`, [param]);
     const moved: string[] = [];
     for (const device of sets) {
       const group = await this.ensureGroup(tx, device.ministry_code, device.apps);
       if (group.id === device.group_id) continue;
-      await tx.query(`UPDATE device SET group_id = $2, push_state = 'ok', push_attempts = 0, push_error = NULL WHERE id = $1`, [device.id, group.id]);
+      await tx.query(
+        `UPDATE device SET group_id = $2, push_state = 'ok', push_attempts = 0, push_error = NULL WHERE id = $1`,
+        [device.id, group.id],
+      );
       moved.push(device.id);
     }
-    if (moved.length > 0) await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds: moved, reason } satisfies PushDevicesJob);
+    if (moved.length > 0)
+      await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds: moved, reason } satisfies PushDevicesJob);
     return moved;
   }
 
   /** Devices without a group (just enrolled, or created before groups existed), set-based for large fleets. */
   async assignUngrouped(tx: EntityManager): Promise<number> {
     await tx.query(`CREATE TEMP TABLE ungrouped ON COMMIT DROP AS ${DEVICE_SETS_SQL} WHERE d.group_id IS NULL`);
-    const combos = await queryRecords<{ ministry_code: string; apps: string[] }>(tx, `SELECT DISTINCT ministry_code, apps FROM ungrouped`);
+    const combos = await queryRecords<{ ministry_code: string; apps: string[] }>(
+      tx,
+      `SELECT DISTINCT ministry_code, apps FROM ungrouped`,
+    );
     for (const combo of combos) await this.ensureGroup(tx, combo.ministry_code, combo.apps);
     const updated = await queryRecords<{ id: string }>(
       tx,
@@ -114,8 +126,14 @@ export class PolicyGroupService {
       const effective = resolve(group.ministryCode, asExemptions(group.exemptedApps));
       if (effective.hash === group.desiredHash) continue;
       const fromHash = group.desiredHash;
-      await tx.query(`UPDATE policy_group SET desired_hash = $2, effective = $3, generation = generation + 1, updated_at = now() WHERE id = $1`, [group.id, effective.hash, effective]);
-      changed.push({ group: { ...group, desiredHash: effective.hash, effective, generation: group.generation + 1 }, fromHash });
+      await tx.query(
+        `UPDATE policy_group SET desired_hash = $2, effective = $3, generation = generation + 1, updated_at = now() WHERE id = $1`,
+        [group.id, effective.hash, effective],
+      );
+      changed.push({
+        group: { ...group, desiredHash: effective.hash, effective, generation: group.generation + 1 },
+        fromHash,
+      });
     }
     return changed;
   }

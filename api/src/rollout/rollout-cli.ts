@@ -17,7 +17,13 @@ async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>)
   const db = await resolveDatabase(config);
   await runMigrations(db.migrationUrl);
   const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: db.url, oidc: { issuer: 'http://127.0.0.1:9', audience: 'cli' }, worker: false, mail: { mailFrom: 'cli@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
+    AppModule.forRoot({
+      databaseUrl: db.url,
+      oidc: { issuer: 'http://127.0.0.1:9', audience: 'cli' },
+      worker: false,
+      mail: { mailFrom: 'cli@localhost', publicUrl: 'http://localhost' },
+      rollout: {},
+    }),
     { logger: ['error'] },
   );
   try {
@@ -31,7 +37,9 @@ async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>)
 const pct = (n: number, of: number) => (of === 0 ? '100' : ((100 * n) / of).toFixed(1));
 
 function describeRollout(r: RolloutView): string[] {
-  const lines = [`rollout ${r.id}  ${r.scope}  ${r.status}${r.pauseReason ? ` (${r.pauseReason})` : ''}  stage ${r.stageIndex + 1}/${r.stages.length}  — ${r.reason}`];
+  const lines = [
+    `rollout ${r.id}  ${r.scope}  ${r.status}${r.pauseReason ? ` (${r.pauseReason})` : ''}  stage ${r.stageIndex + 1}/${r.stages.length}  — ${r.reason}`,
+  ];
   for (const s of r.progress) {
     lines.push(
       `  stage ${s.stage + 1} (${String(s.percent).padStart(3)} %) ${s.released ? 'released' : 'held    '}  ${s.converged}/${s.devices} converged (${pct(s.converged, s.devices)} %), ${s.pending} pending, ${s.failed} failed, ${s.held} held, ${s.nonCompliant} non-compliant`,
@@ -49,14 +57,20 @@ async function status(opts: { id?: string; ministry?: string; watch?: boolean; i
         const { rollouts, fleet } = await service.operatorView(opts);
         if (rollouts.length === 0) console.log(opts.id ? `No rollout ${opts.id}.` : 'No active rollout.');
         for (const r of rollouts) console.log(describeRollout(r).join('\n'));
-        for (const m of fleet) console.log(`${m.ministry.padEnd(12)} ${m.converged}/${m.devices} converged (${pct(m.converged, m.devices)} %), ${m.failed} failed, ${m.nonCompliant} non-compliant`);
+        for (const m of fleet)
+          console.log(
+            `${m.ministry.padEnd(12)} ${m.converged}/${m.devices} converged (${pct(m.converged, m.devices)} %), ${m.failed} failed, ${m.nonCompliant} non-compliant`,
+          );
         if (!opts.watch || rollouts.every((r) => r.status !== 'running' && r.status !== 'preparing')) return;
         await new Promise((r) => setTimeout(r, interval));
       } while (opts.watch);
       return;
     }
     // Live view: one bar per stage of each active rollout and one per ministry, until nothing runs.
-    const bars = new MultiBar({ format: '{label} {bar} {percentage}% {value}/{total} {detail}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic);
+    const bars = new MultiBar(
+      { format: '{label} {bar} {percentage}% {value}/{total} {detail}', hideCursor: true, clearOnComplete: false },
+      Presets.shades_classic,
+    );
     const byKey = new Map<string, ReturnType<MultiBar['create']>>();
     const show = (key: string, label: string, value: number, total: number, detail: string) => {
       const existing = byKey.get(key);
@@ -69,10 +83,23 @@ async function status(opts: { id?: string; ministry?: string; watch?: boolean; i
       const { rollouts, fleet } = await service.operatorView(opts);
       for (const r of rollouts) {
         for (const s of r.progress) {
-          show(`${r.id}:${s.stage}`, `${r.scope.padEnd(10)} stage ${s.stage + 1} ${String(s.percent).padStart(3)}%`.padEnd(28), s.converged, s.devices, `${r.status}, ${s.pending} pending, ${s.failed} failed, ${s.held} held`);
+          show(
+            `${r.id}:${s.stage}`,
+            `${r.scope.padEnd(10)} stage ${s.stage + 1} ${String(s.percent).padStart(3)}%`.padEnd(28),
+            s.converged,
+            s.devices,
+            `${r.status}, ${s.pending} pending, ${s.failed} failed, ${s.held} held`,
+          );
         }
       }
-      for (const m of fleet) show(`m:${m.ministry}`, `ministry ${m.ministry}`.padEnd(28), m.converged, m.devices, `${m.failed} failed, ${m.nonCompliant} non-compliant`);
+      for (const m of fleet)
+        show(
+          `m:${m.ministry}`,
+          `ministry ${m.ministry}`.padEnd(28),
+          m.converged,
+          m.devices,
+          `${m.failed} failed, ${m.nonCompliant} non-compliant`,
+        );
       if (rollouts.every((r) => r.status !== 'running' && r.status !== 'preparing')) break;
       await new Promise((r) => setTimeout(r, interval));
     }
@@ -82,7 +109,9 @@ async function status(opts: { id?: string; ministry?: string; watch?: boolean; i
 
 async function control(action: 'pause' | 'resume' | 'abort' | 'advance', id: string, reason?: string): Promise<number> {
   return withContext(async (app) => {
-    const updated = await app.get(RolloutEngine).control(id, { id: null, label: `rollout CLI (${userInfo().username})` }, action, reason);
+    const updated = await app
+      .get(RolloutEngine)
+      .control(id, { id: null, label: `rollout CLI (${userInfo().username})` }, action, reason);
     if (!updated) {
       console.error(`Rollout ${id} cannot ${action} in its current state (or does not exist).`);
       return 1;

@@ -6,7 +6,15 @@ import { Actor } from '../auth/principal';
 import { queryRecords } from '../database/query-records';
 import { Device, Platform } from '../devices/device.entity';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
-import { DeviceReporter, GroupTarget, PLATFORM_ADAPTERS, PlatformAdapter, policyName, PolicyVariant, PushError } from './platform-adapter';
+import {
+  DeviceReporter,
+  GroupTarget,
+  PLATFORM_ADAPTERS,
+  PlatformAdapter,
+  policyName,
+  PolicyVariant,
+  PushError,
+} from './platform-adapter';
 import { scopeMinistry } from '../policies/policy.types';
 import { PolicyGroup } from './policy-group.entity';
 import { PolicyGroupService, PushDevicesJob } from './policy-group.service';
@@ -53,18 +61,38 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   /** Job `rollout.start`: recompute the scope's groups, record what changes, release stage one. */
   async prepare(rolloutId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const rollout = await tx.getRepository(Rollout).findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
+      const rollout = await tx
+        .getRepository(Rollout)
+        .findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
       if (!rollout || rollout.status !== 'preparing') return;
       const changed = await this.groups.recomputeScope(tx, rollout.scope);
       if (changed.length > 0) {
-        await tx.getRepository(RolloutGroup).insert(changed.map(({ group, fromHash }) => ({ rolloutId, groupId: group.id, fromHash, toHash: group.desiredHash })));
+        await tx.getRepository(RolloutGroup).insert(
+          changed.map(({ group, fromHash }) => ({
+            rolloutId,
+            groupId: group.id,
+            fromHash,
+            toHash: group.desiredHash,
+          })),
+        );
       }
-      const [{ devices }] = await queryRecords<{ devices: number }>(tx, `SELECT count(*)::int AS devices FROM device WHERE group_id = ANY($1)`, [changed.map((c) => c.group.id)]);
+      const [{ devices }] = await queryRecords<{ devices: number }>(
+        tx,
+        `SELECT count(*)::int AS devices FROM device WHERE group_id = ANY($1)`,
+        [changed.map((c) => c.group.id)],
+      );
       if (changed.length === 0) {
         await tx.getRepository(Rollout).update({ id: rolloutId }, { status: 'completed', finishedAt: new Date() });
       } else {
-        await tx.getRepository(Rollout).update({ id: rolloutId }, { status: 'running', stageIndex: 0, stageStartedAt: new Date() });
-        await this.releaseStage(tx, rolloutId, changed.map((c) => c.group.id), 0);
+        await tx
+          .getRepository(Rollout)
+          .update({ id: rolloutId }, { status: 'running', stageIndex: 0, stageStartedAt: new Date() });
+        await this.releaseStage(
+          tx,
+          rolloutId,
+          changed.map((c) => c.group.id),
+          0,
+        );
       }
       await this.audit.record(tx, ENGINE, {
         action: changed.length === 0 ? 'rollout.nothing-to-push' : 'rollout.started',
@@ -120,7 +148,14 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   private async publish(adapter: PlatformAdapter, group: PolicyGroup, variant: PolicyVariant): Promise<boolean> {
     const published = variant === 'stable' ? group.sharedPublishedHash : group.sharedCanaryHash;
     if (published === group.desiredHash) return true;
-    const target: GroupTarget = { groupId: group.id, ministry: group.ministryCode, policyName: policyName(group.id, variant), variant, hash: group.desiredHash, effective: group.effective };
+    const target: GroupTarget = {
+      groupId: group.id,
+      ministry: group.ministryCode,
+      policyName: policyName(group.id, variant),
+      variant,
+      hash: group.desiredHash,
+      effective: group.effective,
+    };
     try {
       await adapter.publishGroup(target);
     } catch (e) {
@@ -139,19 +174,29 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   }
 
   /** Devices of a group in a bucket range; skips those already carrying the target. */
-  private async pushRange(adapter: PlatformAdapter, group: PolicyGroup, from: number, to: number, sharedPolicy: string | null, force: boolean): Promise<void> {
+  private async pushRange(
+    adapter: PlatformAdapter,
+    group: PolicyGroup,
+    from: number,
+    to: number,
+    sharedPolicy: string | null,
+    force: boolean,
+  ): Promise<void> {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const q = this.db
         .getRepository(Device)
         .createQueryBuilder('d')
-        .where('d.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after AND d.unenrolled_at IS NULL', {
-          group: group.id,
-          platform: adapter.platform,
-          from,
-          to,
-          after,
-        })
+        .where(
+          'd.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after AND d.unenrolled_at IS NULL',
+          {
+            group: group.id,
+            platform: adapter.platform,
+            from,
+            to,
+            after,
+          },
+        )
         .orderBy('d.id', 'ASC')
         .take(PAGE);
       if (!force) {
@@ -166,7 +211,11 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   }
 
   private async pushDevices(deviceIds: string[], force: boolean): Promise<void> {
-    const devices = await this.db.getRepository(Device).createQueryBuilder('d').where('d.id = ANY(:ids) AND d.unenrolled_at IS NULL', { ids: deviceIds }).getMany();
+    const devices = await this.db
+      .getRepository(Device)
+      .createQueryBuilder('d')
+      .where('d.id = ANY(:ids) AND d.unenrolled_at IS NULL', { ids: deviceIds })
+      .getMany();
     for (const device of devices) {
       if (!device.groupId) continue;
       const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: device.groupId });
@@ -184,7 +233,12 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     }
   }
 
-  private async pushOne(adapter: PlatformAdapter, device: Device, group: PolicyGroup, sharedPolicy: string | null): Promise<void> {
+  private async pushOne(
+    adapter: PlatformAdapter,
+    device: Device,
+    group: PolicyGroup,
+    sharedPolicy: string | null,
+  ): Promise<void> {
     try {
       await adapter.pushDevice({
         deviceId: device.id,
@@ -268,8 +322,15 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     }
     if (retry.length > 0) {
       await this.db.transaction(async (tx) => {
-        await tx.query(`UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`, [retry.map((d) => d.id)]);
-        await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds: retry.map((d) => d.id), reason: 'retry: desired policy not applied', force: true });
+        await tx.query(
+          `UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`,
+          [retry.map((d) => d.id)],
+        );
+        await this.jobs.enqueue(tx, QUEUES.rolloutPush, {
+          deviceIds: retry.map((d) => d.id),
+          reason: 'retry: desired policy not applied',
+          force: true,
+        });
       });
     }
     return { retried: retry.length, failed: exhausted.length };
@@ -298,7 +359,12 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         [rollout.id, to],
       )) as { released: number; failed: number }[];
       if (released > 0 && failed / released > STAGE_FAILURE_GATE) {
-        await this.control(rollout.id, ENGINE, 'pause', `${failed} of ${released} released devices failed (more than ${STAGE_FAILURE_GATE * 100} %)`);
+        await this.control(
+          rollout.id,
+          ENGINE,
+          'pause',
+          `${failed} of ${released} released devices failed (more than ${STAGE_FAILURE_GATE * 100} %)`,
+        );
       } else {
         await this.control(rollout.id, ENGINE, 'advance');
       }
@@ -307,18 +373,39 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
 
   private async finish(rolloutId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const done = await queryRecords<{ scope: string }>(tx, `UPDATE rollout SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running' RETURNING scope`, [rolloutId]);
+      const done = await queryRecords<{ scope: string }>(
+        tx,
+        `UPDATE rollout SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running' RETURNING scope`,
+        [rolloutId],
+      );
       if (done.length === 0) return;
-      await this.audit.record(tx, ENGINE, { action: 'rollout.completed', entityType: 'rollout', entityId: rolloutId, ministry: scopeMinistry(done[0].scope) });
+      await this.audit.record(tx, ENGINE, {
+        action: 'rollout.completed',
+        entityType: 'rollout',
+        entityId: rolloutId,
+        ministry: scopeMinistry(done[0].scope),
+      });
     });
   }
 
   /** pause / resume / abort / advance, by a person or by the engine's failure gate. Returns the new status, or null if refused. */
-  async control(rolloutId: string, actor: Actor, action: 'pause' | 'resume' | 'abort' | 'advance', reason?: string): Promise<Rollout | null> {
+  async control(
+    rolloutId: string,
+    actor: Actor,
+    action: 'pause' | 'resume' | 'abort' | 'advance',
+    reason?: string,
+  ): Promise<Rollout | null> {
     return this.db.transaction(async (tx) => {
-      const rollout = await tx.getRepository(Rollout).findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
+      const rollout = await tx
+        .getRepository(Rollout)
+        .findOne({ where: { id: rolloutId }, lock: { mode: 'pessimistic_write' } });
       if (!rollout) return null;
-      const allowed: Record<typeof action, string[]> = { pause: ['running'], resume: ['paused'], abort: ['preparing', 'running', 'paused'], advance: ['running'] };
+      const allowed: Record<typeof action, string[]> = {
+        pause: ['running'],
+        resume: ['paused'],
+        abort: ['preparing', 'running', 'paused'],
+        advance: ['running'],
+      };
       if (!allowed[action].includes(rollout.status)) return null;
       if (action === 'advance' && rollout.stageIndex >= rollout.stages.length - 1) return null;
       const update: Partial<Rollout> =
@@ -335,12 +422,21 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         await this.releaseStage(tx, rolloutId, groupIds, update.stageIndex ?? rollout.stageIndex);
       }
       await this.audit.record(tx, actor, {
-        action: { pause: 'rollout.paused', resume: 'rollout.resumed', abort: 'rollout.aborted', advance: 'rollout.stage-advanced' }[action],
+        action: {
+          pause: 'rollout.paused',
+          resume: 'rollout.resumed',
+          abort: 'rollout.aborted',
+          advance: 'rollout.stage-advanced',
+        }[action],
         entityType: 'rollout',
         entityId: rolloutId,
         ministry: scopeMinistry(rollout.scope),
         before: { status: rollout.status, stageIndex: rollout.stageIndex },
-        after: { status: update.status ?? rollout.status, stageIndex: update.stageIndex ?? rollout.stageIndex, reason: reason ?? null },
+        after: {
+          status: update.status ?? rollout.status,
+          stageIndex: update.stageIndex ?? rollout.stageIndex,
+          reason: reason ?? null,
+        },
       });
       return tx.getRepository(Rollout).findOneByOrFail({ id: rolloutId });
     });

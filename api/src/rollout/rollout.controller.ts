@@ -56,7 +56,7 @@ export class RolloutController {
   }
 
   @Get('ministries/:code/rollout-status')
-  @ApiOperation({ summary: "Devices of a ministry: converged, pending, failed (with reasons), non-compliant" })
+  @ApiOperation({ summary: 'Devices of a ministry: converged, pending, failed (with reasons), non-compliant' })
   status(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
     return this.rollouts.ministryStatus(p, code);
   }

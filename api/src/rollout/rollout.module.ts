@@ -24,8 +24,13 @@ export class RolloutModule {
     const platformAdapters = (android?: AndroidAdapter, apple?: AppleAdapter): Map<Platform, PlatformAdapter> => {
       const adapters = new Map<Platform, PlatformAdapter>();
       for (const platform of ['android', 'ios'] as const) {
-        const given = options.adapters?.find((a) => a.platform === platform) ?? (platform === 'android' ? android : apple);
-        adapters.set(platform, given ?? (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)));
+        const given =
+          options.adapters?.find((a) => a.platform === platform) ?? (platform === 'android' ? android : apple);
+        adapters.set(
+          platform,
+          given ??
+            (options.simulateDevices ? new SimulatedFleetAdapter(platform) : new UnconfiguredPlatformAdapter(platform)),
+        );
       }
       return adapters;
     };
@@ -35,7 +40,14 @@ export class RolloutModule {
       imports: [PoliciesModule],
       controllers: [RolloutController],
       providers: [
-        { provide: PLATFORM_ADAPTERS, useFactory: platformAdapters, inject: [{ token: AndroidAdapter, optional: true }, { token: AppleAdapter, optional: true }] },
+        {
+          provide: PLATFORM_ADAPTERS,
+          useFactory: platformAdapters,
+          inject: [
+            { token: AndroidAdapter, optional: true },
+            { token: AppleAdapter, optional: true },
+          ],
+        },
         PolicyGroupService,
         RolloutEngine,
         RolloutService,

@@ -11,7 +11,6 @@ import { isUuid } from '../common/uuid';
 
 import type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
 
-
 export interface FleetStatusRow {
   ministry: string;
   devices: number;
@@ -31,7 +30,8 @@ export class RolloutService {
 
   async list(principal: Principal, filter: { scope?: string; active?: boolean }): Promise<RolloutView[]> {
     const visible = this.access.ministriesWith(principal, 'rollout.read');
-    if (visible !== null && visible.length === 0) this.access.requireAccess(principal, 'rollout.read', principal.ministry);
+    if (visible !== null && visible.length === 0)
+      this.access.requireAccess(principal, 'rollout.read', principal.ministry);
     const q = this.db.getRepository(Rollout).createQueryBuilder('r').orderBy('r.created_at', 'DESC').take(100);
     if (visible !== null) q.andWhere(`(r.scope = 'national' OR r.scope = ANY(:visible))`, { visible });
     if (filter.scope) q.andWhere('r.scope = :scope', { scope: filter.scope });
@@ -46,14 +46,24 @@ export class RolloutService {
     return this.view(rollout);
   }
 
-  async control(principal: Principal, id: string, action: 'pause' | 'resume' | 'abort' | 'advance', reason?: string): Promise<RolloutView> {
+  async control(
+    principal: Principal,
+    id: string,
+    action: 'pause' | 'resume' | 'abort' | 'advance',
+    reason?: string,
+  ): Promise<RolloutView> {
     const rollout = await this.find(id);
     this.access.requireAccess(principal, 'rollout.control', scopeMinistry(rollout.scope));
     const updated = await this.engine.control(id, actorOf(principal), action, reason);
     if (!updated) {
       const current = await this.find(id);
-      const why = action === 'advance' && current.status === 'running' ? 'it is already at its last stage' : `it is ${current.status}`;
-      throw new RolloutError('invalid-transition', 'conflict', `This rollout cannot ${action}: ${why}.`, { status: current.status });
+      const why =
+        action === 'advance' && current.status === 'running'
+          ? 'it is already at its last stage'
+          : `it is ${current.status}`;
+      throw new RolloutError('invalid-transition', 'conflict', `This rollout cannot ${action}: ${why}.`, {
+        status: current.status,
+      });
     }
     return this.view(updated);
   }
@@ -85,11 +95,21 @@ export class RolloutService {
         ORDER BY d.last_push_at DESC NULLS LAST LIMIT 200`,
       [ministry],
     )) as MinistryRolloutStatus['failures'];
-    return { ministry, ...totals, pending: totals.devices - totals.converged - totals.failed, byPlatform, activeRollouts, failures };
+    return {
+      ministry,
+      ...totals,
+      pending: totals.devices - totals.converged - totals.failed,
+      byPlatform,
+      activeRollouts,
+      failures,
+    };
   }
 
   /** For operators with database access (the rollout CLI): no principal, no access check. */
-  async operatorView(filter: { id?: string; ministry?: string }): Promise<{ rollouts: RolloutView[]; fleet: FleetStatusRow[] }> {
+  async operatorView(filter: {
+    id?: string;
+    ministry?: string;
+  }): Promise<{ rollouts: RolloutView[]; fleet: FleetStatusRow[] }> {
     const q = this.db.getRepository(Rollout).createQueryBuilder('r').orderBy('r.created_at', 'DESC');
     if (filter.id) q.where('r.id = :id', { id: filter.id });
     else q.where(`r.status IN ('preparing', 'running', 'paused')`);
@@ -120,15 +140,29 @@ export class RolloutService {
         GROUP BY 1`,
       [r.id],
     )) as { stage: number; devices: number; converged: number; failed: number; nonCompliant: number }[];
-    const [{ groups }] = (await this.db.query(`SELECT count(*)::int AS groups FROM rollout_group WHERE rollout_id = $1`, [r.id])) as { groups: number }[];
+    const [{ groups }] = (await this.db.query(
+      `SELECT count(*)::int AS groups FROM rollout_group WHERE rollout_id = $1`,
+      [r.id],
+    )) as { groups: number }[];
     const finished = r.status === 'completed';
     const progress: StageProgress[] = r.stages.map((percent, stage) => {
       const row = rows.find((x) => x.stage === stage) ?? { devices: 0, converged: 0, failed: 0, nonCompliant: 0 };
       const released = finished || (r.status !== 'preparing' && stage <= r.stageIndex);
       const open = row.devices - row.converged - row.failed;
-      return { stage, percent, released, devices: row.devices, converged: row.converged, failed: row.failed, nonCompliant: row.nonCompliant, pending: released ? open : 0, held: released ? 0 : open };
+      return {
+        stage,
+        percent,
+        released,
+        devices: row.devices,
+        converged: row.converged,
+        failed: row.failed,
+        nonCompliant: row.nonCompliant,
+        pending: released ? open : 0,
+        held: released ? 0 : open,
+      };
     });
-    const sum = (k: 'devices' | 'converged' | 'pending' | 'failed' | 'held' | 'nonCompliant') => progress.reduce((n, p) => n + p[k], 0);
+    const sum = (k: 'devices' | 'converged' | 'pending' | 'failed' | 'held' | 'nonCompliant') =>
+      progress.reduce((n, p) => n + p[k], 0);
     const last = r.stageIndex >= r.stages.length - 1;
     return {
       id: r.id,
@@ -139,14 +173,24 @@ export class RolloutService {
       stageIndex: r.stageIndex,
       stageWaitSeconds: r.stageWaitSeconds,
       stageStartedAt: r.stageStartedAt,
-      nextStageAt: r.status === 'running' && !last && r.stageStartedAt ? new Date(r.stageStartedAt.getTime() + r.stageWaitSeconds * 1000) : null,
+      nextStageAt:
+        r.status === 'running' && !last && r.stageStartedAt
+          ? new Date(r.stageStartedAt.getTime() + r.stageWaitSeconds * 1000)
+          : null,
       pauseReason: r.pauseReason,
       createdBy: r.createdBy,
       createdAt: r.createdAt,
       finishedAt: r.finishedAt,
       groups,
       progress,
-      totals: { devices: sum('devices'), converged: sum('converged'), pending: sum('pending'), failed: sum('failed'), held: sum('held'), nonCompliant: sum('nonCompliant') },
+      totals: {
+        devices: sum('devices'),
+        converged: sum('converged'),
+        pending: sum('pending'),
+        failed: sum('failed'),
+        held: sum('held'),
+        nonCompliant: sum('nonCompliant'),
+      },
     };
   }
 
@@ -156,4 +200,3 @@ export class RolloutService {
     return rollout;
   }
 }
-

@@ -41,5 +41,13 @@ export interface MinistryRolloutStatus {
   nonCompliant: number;
   byPlatform: { platform: string; devices: number; converged: number }[];
   activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
-  failures: { deviceId: string; displayName: string; platform: string; agentEmail: string; reason: string | null; attempts: number; lastPushAt: Date | null }[];
+  failures: {
+    deviceId: string;
+    displayName: string;
+    platform: string;
+    agentEmail: string;
+    reason: string | null;
+    attempts: number;
+    lastPushAt: Date | null;
+  }[];
 }

@@ -35,7 +35,10 @@ export class SimulatedFleetAdapter implements PlatformAdapter {
   }
 
   private later(report: () => Promise<unknown>): void {
-    const timer = setTimeout(() => void report().catch((e: Error) => this.logger.warn(e.message)), Math.round(this.delayMs * (0.5 + Math.random())));
+    const timer = setTimeout(
+      () => void report().catch((e: Error) => this.logger.warn(e.message)),
+      Math.round(this.delayMs * (0.5 + Math.random())),
+    );
     timer.unref();
   }
 }

@@ -60,7 +60,10 @@ class ClientThrottlerGuard extends ThrottlerGuard {
     return `${throttler}:${tracker}`;
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     const who = isSignedIn(context.switchToHttp().getRequest<AuthenticatedRequest>()) ? 'your account' : 'your address';
     const windowSeconds = Math.round(detail.ttl / 1000);
     throw new RateLimitedError(
@@ -82,7 +85,10 @@ export class RateLimitModule {
           throttlers: [
             {
               ttl: settings.windowSeconds * 1000,
-              limit: (context) => (isSignedIn(context.switchToHttp().getRequest<AuthenticatedRequest>()) ? settings.perUser : settings.perIp),
+              limit: (context) =>
+                isSignedIn(context.switchToHttp().getRequest<AuthenticatedRequest>())
+                  ? settings.perUser
+                  : settings.perIp,
               // 0: a sliding window without a penalty box; Retry-After says when the oldest counted request leaves it.
               blockDuration: 0,
             },

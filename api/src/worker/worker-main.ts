@@ -17,7 +17,11 @@ async function main(): Promise<void> {
       databaseUrl: db.url,
       oidc: { issuer: config.OIDC_ISSUER ?? 'http://127.0.0.1:3001', audience: config.OIDC_AUDIENCE },
       worker: true,
-      mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` },
+      mail: {
+        smtpUrl: config.SMTP_URL,
+        mailFrom: config.MAIL_FROM,
+        publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+      },
       rollout: { simulateDevices: config.DEVICE_SIMULATOR },
       android: androidSettingsFrom(config),
       apple: appleSettingsFrom(config),

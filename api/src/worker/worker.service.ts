@@ -48,7 +48,9 @@ export class WorkerService {
     await this.jobs.work(QUEUES.exemptionsDigest, async () => {
       await this.scheduler.digest();
     });
-    await this.jobs.work<{ rolloutId: string }>(QUEUES.rolloutStart, async ([job]) => this.engine.prepare(job.data.rolloutId));
+    await this.jobs.work<{ rolloutId: string }>(QUEUES.rolloutStart, async ([job]) =>
+      this.engine.prepare(job.data.rolloutId),
+    );
     await this.jobs.work<PushJob>(
       QUEUES.rolloutPush,
       async (jobs) => {
@@ -77,6 +79,8 @@ export class WorkerService {
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
-    this.logger.log('worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)');
+    this.logger.log(
+      'worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)',
+    );
   }
 }

@@ -23,7 +23,8 @@ const FLAGS = [
 export const SCREENSHOTS_DIR = join(REPO_ROOT, 'test-results', 'screenshots');
 
 export function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
 }
 
@@ -40,12 +41,27 @@ function newestMtime(dir: string): number {
 export function ensureAdminUiBuilt(): void {
   const ui = join(REPO_ROOT, 'admin-ui');
   const index = join(ui, 'dist', 'index.html');
-  const sources = Math.max(newestMtime(join(ui, 'src')), statSync(join(ui, 'index.html')).mtimeMs, statSync(join(ui, 'vite.config.ts')).mtimeMs);
+  const sources = Math.max(
+    newestMtime(join(ui, 'src')),
+    statSync(join(ui, 'index.html')).mtimeMs,
+    statSync(join(ui, 'vite.config.ts')).mtimeMs,
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(ui, 'vite.config.ts'), '--logLevel', 'error'], {
-    cwd: REPO_ROOT,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      join(ui, 'vite.config.ts'),
+      '--logLevel',
+      'error',
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    },
+  );
 }
 
 /** Signs in through the interface's own button and the provider's account picker; lands back on `hash`. */

@@ -62,7 +62,9 @@ const MAX_FLOW_STEPS = 20;
 /** Resource indicators must be absolute URIs: same mapping as tools/dev-idp/server.mjs. */
 const RESOURCE_PREFIX = 'urn:dev-idp:audience:';
 export function devIdpResourceFor(audience: string): string {
-  return /^([a-z][a-z0-9+.-]*:\/\/|urn:)/i.test(audience) ? audience : `${RESOURCE_PREFIX}${encodeURIComponent(audience)}`;
+  return /^([a-z][a-z0-9+.-]*:\/\/|urn:)/i.test(audience)
+    ? audience
+    : `${RESOURCE_PREFIX}${encodeURIComponent(audience)}`;
 }
 
 /** What startDevIdp() knows about the providers it started in this process (defaults for getToken). */
@@ -346,7 +348,9 @@ async function runFlow(p: FlowParams): Promise<CachedToken> {
   const res = await fetch(endpoints.token, { method: 'POST', headers, body: form.toString() });
   const body = asRecord(await res.json(), 'token response');
   if (!res.ok) {
-    throw new Error(`dev-idp token endpoint: HTTP ${res.status} ${String(body.error)}: ${String(body.error_description)}`);
+    throw new Error(
+      `dev-idp token endpoint: HTTP ${res.status} ${String(body.error)}: ${String(body.error_description)}`,
+    );
   }
   const accessToken = asString(body.access_token, 'access_token');
   const parts = accessToken.split('.');

@@ -12,7 +12,12 @@ export function fakeAmapiSettings(fake: FakeAmapi, overrides: Partial<AndroidSet
     projectId: 'mdm-etat',
     quotaPer100s: 100_000,
     timeoutMs: 1500,
-    pubsub: { audience: PUBSUB_AUDIENCE, jwksUrl: fake.pubsubJwksUrl, serviceAccountEmail: fake.pubsubServiceAccountEmail, topic: 'projects/mdm-etat/topics/amapi' },
+    pubsub: {
+      audience: PUBSUB_AUDIENCE,
+      jwksUrl: fake.pubsubJwksUrl,
+      serviceAccountEmail: fake.pubsubServiceAccountEmail,
+      topic: 'projects/mdm-etat/topics/amapi',
+    },
     ...overrides,
   };
 }

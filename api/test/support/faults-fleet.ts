@@ -60,7 +60,11 @@ export async function startFakes(): Promise<Fakes> {
     autoApplyDelayMs: 20,
     pubsub: { maxAttempts: 200, retryDelayMs: 200 },
   });
-  const apns = await startFakeApns({ ca: apple, serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']), expectedTopic: push.topic });
+  const apns = await startFakeApns({
+    ca: apple,
+    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
+    expectedTopic: push.topic,
+  });
   const caFile = join(mkdtempSync(join(tmpdir(), 'mdm-faults-')), 'apns-ca.pem');
   writeFileSync(caFile, apple.certPem);
   return {
@@ -126,10 +130,27 @@ async function agentId(t: TestApp, sub: string): Promise<string> {
 export async function enrollFleet(t: TestApp, f: Fakes, counts: { android: number; ios: number }): Promise<Fleet> {
   f.amapi.pubsub.pushEndpoint = `${t.url}/android/pubsub`;
   f.amapi.pubsub.audience = PUBSUB_AUDIENCE;
-  await (await t.as('admin.national')).put('/apple/push-certificate').send({ certificatePem: f.push.certPem, privateKeyPem: f.push.keyPem }).expect(200);
-  for (const m of MINISTRIES) await (await t.as(`it.${m}`)).put(`/ministries/${m}/android/enterprise`).send({ enterpriseName: `enterprises/LC0${m}` }).expect(200);
+  await (
+    await t.as('admin.national')
+  )
+    .put('/apple/push-certificate')
+    .send({ certificatePem: f.push.certPem, privateKeyPem: f.push.keyPem })
+    .expect(200);
+  for (const m of MINISTRIES)
+    await (
+      await t.as(`it.${m}`)
+    )
+      .put(`/ministries/${m}/android/enterprise`)
+      .send({ enterpriseName: `enterprises/LC0${m}` })
+      .expect(200);
   await t.db.query(`UPDATE device SET unenrolled_at = now() WHERE unenrolled_at IS NULL`);
-  const owners = ['demo-presse-interieur', 'demo-agent-interieur', 'demo-it-interieur', 'demo-agent-culture', 'demo-approver-culture'];
+  const owners = [
+    'demo-presse-interieur',
+    'demo-agent-interieur',
+    'demo-it-interieur',
+    'demo-agent-culture',
+    'demo-approver-culture',
+  ];
   const ministryOf = (sub: string) => sub.split('-').pop() as string;
 
   const android: string[] = [];
@@ -138,22 +159,37 @@ export async function enrollFleet(t: TestApp, f: Fakes, counts: { android: numbe
     const owner = owners[i % owners.length];
     const ministry = ministryOf(owner);
     if (!tokens.has(owner)) {
-      const token = await (await t.as(`it.${ministry}`))
+      const token = await (
+        await t.as(`it.${ministry}`)
+      )
         .post(`/ministries/${ministry}/android/enrollment-tokens`)
         .send({ agentId: await agentId(t, owner), durationMinutes: 60, personalUsage: 'allowed' })
         .expect(201);
       tokens.set(owner, token.body.value);
     }
-    const device = await f.amapi.enroll({ enrollmentTokenValue: tokens.get(owner) as string, ownership: i % 3 === 2 ? 'PERSONALLY_OWNED' : 'COMPANY_OWNED', installedApps: ['com.zhiliaoapp.musically'] });
+    const device = await f.amapi.enroll({
+      enrollmentTokenValue: tokens.get(owner) as string,
+      ownership: i % 3 === 2 ? 'PERSONALLY_OWNED' : 'COMPANY_OWNED',
+      installedApps: ['com.zhiliaoapp.musically'],
+    });
     android.push(device.name as string);
   }
   const phones: SimulatedIPhone[] = [];
   for (let i = 0; i < counts.ios; i++) {
     const owner = owners[i % owners.length];
     const ministry = ministryOf(owner);
-    const link = await (await t.as(`it.${ministry}`)).post(`/ministries/${ministry}/apple/enrollment-links`).send({ agentId: await agentId(t, owner), expiresInHours: 24 }).expect(201);
+    const link = await (
+      await t.as(`it.${ministry}`)
+    )
+      .post(`/ministries/${ministry}/apple/enrollment-links`)
+      .send({ agentId: await agentId(t, owner), expiresInHours: 24 })
+      .expect(201);
     const profile = await (await fetch(link.body.url)).text();
-    const phone = SimulatedIPhone.fromEnrollmentProfile(profile, { installedApps: [], supervised: true, retryFailedPollMs: 500 });
+    const phone = SimulatedIPhone.fromEnrollmentProfile(profile, {
+      installedApps: [],
+      supervised: true,
+      retryFailedPollMs: 500,
+    });
     phone.connectTo(f.apns);
     await phone.enroll();
     phones.push(phone);
@@ -191,8 +227,10 @@ export async function unconverged(db: DataSource, f: Fakes, fleet: Fleet): Promi
   )) as DeviceRow[];
   const problems: string[] = [];
   const byName = new Map(rows.map((r) => [r.android_device_name ?? r.apple_udid ?? r.id, r]));
-  for (const name of fleet.android) if (!byName.has(name)) problems.push(`android ${name}: lost (not an enrolled device in the database)`);
-  for (const phone of fleet.phones) if (!byName.has(phone.udid)) problems.push(`iPhone ${phone.udid}: lost (not an enrolled device in the database)`);
+  for (const name of fleet.android)
+    if (!byName.has(name)) problems.push(`android ${name}: lost (not an enrolled device in the database)`);
+  for (const phone of fleet.phones)
+    if (!byName.has(phone.udid)) problems.push(`iPhone ${phone.udid}: lost (not an enrolled device in the database)`);
   const phones = new Map(fleet.phones.map((p) => [p.udid, p]));
   for (const row of rows) {
     const label = `${row.platform} ${row.android_device_name ?? row.apple_udid} (${row.group_id})`;
@@ -201,26 +239,41 @@ export async function unconverged(db: DataSource, f: Fakes, fleet: Fleet): Promi
       continue;
     }
     const state = `push ${row.push_state}${row.push_error ? `: ${row.push_error}` : ''}`;
-    if (row.applied_hash !== row.desired_hash) problems.push(`${label}: database says applied ${row.applied_hash?.slice(0, 12)}, desired ${row.desired_hash.slice(0, 12)} (${state})`);
-    const blocked = (platform: 'android' | 'ios') => sorted(row.effective?.apps.filter((a) => a.action === 'block').flatMap((a) => a[platform]) ?? []);
+    if (row.applied_hash !== row.desired_hash)
+      problems.push(
+        `${label}: database says applied ${row.applied_hash?.slice(0, 12)}, desired ${row.desired_hash.slice(0, 12)} (${state})`,
+      );
+    const blocked = (platform: 'android' | 'ios') =>
+      sorted(row.effective?.apps.filter((a) => a.action === 'block').flatMap((a) => a[platform]) ?? []);
     if (row.platform === 'android') {
       const device = f.amapi.state.devices.get(row.android_device_name ?? '');
       const policyName = `enterprises/LC0${row.ministry_code}/policies/${row.group_id}`;
       const policy = f.amapi.state.policies.get(policyName);
       if (!device) problems.push(`${label}: unknown to Google`);
       else if (device.appliedPolicyName !== policyName || !policy || device.appliedPolicyVersion !== policy.version) {
-        problems.push(`${label}: Google says it applied ${device.appliedPolicyName} v${device.appliedPolicyVersion}, expected ${policyName} v${policy?.version}`);
+        problems.push(
+          `${label}: Google says it applied ${device.appliedPolicyName} v${device.appliedPolicyVersion}, expected ${policyName} v${policy?.version}`,
+        );
       } else {
-        const actual = sorted((policy.applications ?? []).filter((a) => a.installType === 'BLOCKED').map((a) => a.packageName ?? ''));
-        if (!same(actual, blocked('android'))) problems.push(`${label}: Google's policy blocks [${actual.join(', ')}], expected [${blocked('android').join(', ')}]`);
+        const actual = sorted(
+          (policy.applications ?? []).filter((a) => a.installType === 'BLOCKED').map((a) => a.packageName ?? ''),
+        );
+        if (!same(actual, blocked('android')))
+          problems.push(
+            `${label}: Google's policy blocks [${actual.join(', ')}], expected [${blocked('android').join(', ')}]`,
+          );
       }
     } else {
       const phone = phones.get(row.apple_udid ?? '');
       if (!phone) continue; // not one of this fleet's phones
       const profile = phone.profiles.find((p) => p.identifier === POLICY_PROFILE_IDENTIFIER);
       const expected = uuidFrom(`profile:${row.effective.hash}`);
-      if (profile?.uuid !== expected) problems.push(`${label}: the iPhone has policy profile ${profile?.uuid ?? 'none'}, expected ${expected}`);
-      else if (!same(sorted(phone.blockedBundleIds), blocked('ios'))) problems.push(`${label}: the iPhone blocks [${phone.blockedBundleIds.join(', ')}], expected [${blocked('ios').join(', ')}]`);
+      if (profile?.uuid !== expected)
+        problems.push(`${label}: the iPhone has policy profile ${profile?.uuid ?? 'none'}, expected ${expected}`);
+      else if (!same(sorted(phone.blockedBundleIds), blocked('ios')))
+        problems.push(
+          `${label}: the iPhone blocks [${phone.blockedBundleIds.join(', ')}], expected [${blocked('ios').join(', ')}]`,
+        );
     }
   }
   return problems;
@@ -239,7 +292,9 @@ export async function waitForConvergence(db: DataSource, f: Fakes, fleet: Fleet,
     if (problems.length === 0) return;
     await sleep(500);
   }
-  throw new Error(`${problems.length} device(s) did not converge within ${deadlineMs / 1000} s:\n${problems.join('\n')}`);
+  throw new Error(
+    `${problems.length} device(s) did not converge within ${deadlineMs / 1000} s:\n${problems.join('\n')}`,
+  );
 }
 
 export interface Mark {
@@ -250,7 +305,11 @@ export interface Mark {
 
 /** Where the logs stand now: deliveries are counted from here. */
 export function mark(f: Fakes, fleet: Fleet): Mark {
-  return { amapiRequests: f.amapi.requests.length, commands: new Map(fleet.phones.map((p) => [p.udid, p.commandLog.length])), at: new Date() };
+  return {
+    amapiRequests: f.amapi.requests.length,
+    commands: new Map(fleet.phones.map((p) => [p.udid, p.commandLog.length])),
+    at: new Date(),
+  };
 }
 
 export interface Deliveries {
@@ -289,7 +348,9 @@ export async function deliveries(db: DataSource, f: Fakes, fleet: Fleet, from: M
     if (r.method !== 'PATCH' || r.status !== 200) continue;
     if (r.fault === 'drop-after') lost++;
     const body = (r.body ?? {}) as Record<string, unknown>;
-    const key = r.path.includes('/devices/') ? `${r.path} → ${String(body.policyName)}` : `${r.path} = ${JSON.stringify(body)}`;
+    const key = r.path.includes('/devices/')
+      ? `${r.path} → ${String(body.policyName)}`
+      : `${r.path} = ${JSON.stringify(body)}`;
     accepted.set(key, (accepted.get(key) ?? 0) + 1);
   }
   const installed = new Map<string, number>();
@@ -323,7 +384,9 @@ export async function deliveries(db: DataSource, f: Fakes, fleet: Fleet, from: M
     jobRetries: jobs.retries,
     forcedRepushes: jobs.forced,
     apnsAccepted: f.apns.pushes.filter((p) => p.at >= from.at).length,
-    apnsFaults: f.apns.requests.filter((r) => (r.fault !== undefined || r.status === 429 || r.status >= 500) && r.at >= from.at).length,
+    apnsFaults: f.apns.requests.filter(
+      (r) => (r.fault !== undefined || r.status === 429 || r.status >= 500) && r.at >= from.at,
+    ).length,
     amapiFaults,
   };
 }
@@ -332,9 +395,20 @@ export async function deliveries(db: DataSource, f: Fakes, fleet: Fleet, from: M
 export async function changeBaselineAndDecideExemption(t: TestApp, app: string): Promise<void> {
   const admin = await t.as('admin.national');
   const national = (await admin.get('/policies/national').expect(200)).body.content;
-  const plan = await admin.post('/policies/national/plan').send({ ...national, rules: [...national.rules, { app, action: 'block', exemptable: false, legalBasis: 'Test de pannes' }] }).expect(201);
+  const plan = await admin
+    .post('/policies/national/plan')
+    .send({
+      ...national,
+      rules: [...national.rules, { app, action: 'block', exemptable: false, legalBasis: 'Test de pannes' }],
+    })
+    .expect(201);
   await admin.post(`/policy-plans/${plan.body.id}/apply`).send({}).expect(200);
-  const req = await (await t.as('presse.interieur')).post('/exemptions').send({ app: 'x', justification: 'Compte X officiel du ministère de l’Intérieur', days: 30 }).expect(201);
+  const req = await (
+    await t.as('presse.interieur')
+  )
+    .post('/exemptions')
+    .send({ app: 'x', justification: 'Compte X officiel du ministère de l’Intérieur', days: 30 })
+    .expect(201);
   await (await t.as('approver.interieur')).post(`/exemptions/${req.body.id}/approve`).send({}).expect(200);
 }
 
@@ -347,30 +421,37 @@ export interface WorkerProcess {
 }
 
 /** `npm run worker` as its own process, on the test's database and fakes. */
-export async function startWorkerProcess(t: Pick<TestApp, 'databaseUrl' | 'issuer' | 'url'>, f: Fakes): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'api/src/worker/worker-main.ts')], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: t.databaseUrl,
-      DB_POOL_SIZE: '6',
-      LOG_LEVEL: 'info',
-      OIDC_ISSUER: t.issuer,
-      DEVICE_SIMULATOR: 'false',
-      AMAPI_ROOT_URL: f.amapi.url,
-      AMAPI_ACCESS_TOKEN: f.amapi.accessToken,
-      AMAPI_QUOTA_PER_100S: '100000',
-      AMAPI_TIMEOUT_MS: '1500',
-      PUBSUB_JWKS_URL: f.amapi.pubsubJwksUrl,
-      PUBSUB_AUDIENCE: PUBSUB_AUDIENCE,
-      APPLE_MDM: 'true',
-      MDM_SERVER_URL: t.url,
-      APNS_HOST: '127.0.0.1',
-      APNS_PORT: String(f.apns.port),
-      APNS_CA_FILE: f.caFile,
+export async function startWorkerProcess(
+  t: Pick<TestApp, 'databaseUrl' | 'issuer' | 'url'>,
+  f: Fakes,
+): Promise<WorkerProcess> {
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(REPO_ROOT, 'api/src/worker/worker-main.ts')],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: t.databaseUrl,
+        DB_POOL_SIZE: '6',
+        LOG_LEVEL: 'info',
+        OIDC_ISSUER: t.issuer,
+        DEVICE_SIMULATOR: 'false',
+        AMAPI_ROOT_URL: f.amapi.url,
+        AMAPI_ACCESS_TOKEN: f.amapi.accessToken,
+        AMAPI_QUOTA_PER_100S: '100000',
+        AMAPI_TIMEOUT_MS: '1500',
+        PUBSUB_JWKS_URL: f.amapi.pubsubJwksUrl,
+        PUBSUB_AUDIENCE: PUBSUB_AUDIENCE,
+        APPLE_MDM: 'true',
+        MDM_SERVER_URL: t.url,
+        APNS_HOST: '127.0.0.1',
+        APNS_PORT: String(f.apns.port),
+        APNS_CA_FILE: f.caFile,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const output: string[] = [];
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((ok, fail) => {
@@ -380,7 +461,9 @@ export async function startWorkerProcess(t: Pick<TestApp, 'databaseUrl' | 'issue
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`the worker exited (${code}) before starting:\n${output.join('').slice(-3000)}`)));
+    child.once('exit', (code) =>
+      fail(new Error(`the worker exited (${code}) before starting:\n${output.join('').slice(-3000)}`)),
+    );
   });
   return {
     child,
@@ -399,7 +482,9 @@ export async function startWorkerProcess(t: Pick<TestApp, 'databaseUrl' | 'issue
 
 /** Active rollout jobs: a worker is in the middle of a rollout. */
 export async function activeRolloutJobs(db: DataSource): Promise<number> {
-  const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name IN ('rollout.start', 'rollout.push') AND state = 'active'`)) as { n: number }[];
+  const [{ n }] = (await db.query(
+    `SELECT count(*)::int AS n FROM pgboss.job WHERE name IN ('rollout.start', 'rollout.push') AND state = 'active'`,
+  )) as { n: number }[];
   return n;
 }
 
@@ -421,7 +506,11 @@ export interface PostgresProcess {
 
 /** The embedded PostgreSQL on `dir`/`port` in a process of its own; the same dir and port again is a restart. */
 export async function startPostgresProcess(dir: string, port: number): Promise<PostgresProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'api/test/support/postgres-process.ts'), dir, String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(REPO_ROOT, 'api/test/support/postgres-process.ts'), dir, String(port)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let output = '';
   const url = await new Promise<string>((ok, fail) => {

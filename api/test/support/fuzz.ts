@@ -70,10 +70,16 @@ function describeRequest(req: FuzzRequest): string {
 }
 
 /** The promise every answer keeps: no 5xx; a refusal is a 4xx JSON body with a readable message; a defective write is refused. */
-export function problemWith(req: FuzzRequest, status: number, contentType: string | undefined, text: string): string | null {
+export function problemWith(
+  req: FuzzRequest,
+  status: number,
+  contentType: string | undefined,
+  text: string,
+): string | null {
   if (status >= 500) return `server error ${status}`;
   if (status >= 400) {
-    if (!contentType?.includes('application/json')) return `refusal ${status} is not JSON (${contentType ?? 'no content type'})`;
+    if (!contentType?.includes('application/json'))
+      return `refusal ${status} is not JSON (${contentType ?? 'no content type'})`;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -89,7 +95,12 @@ export function problemWith(req: FuzzRequest, status: number, contentType: strin
 }
 
 /** Sends one case in-process (supertest on the app's server) and records the outcome. */
-export async function runCase(server: Server, tokens: Map<string, string>, req: FuzzRequest, stats: FuzzStats): Promise<void> {
+export async function runCase(
+  server: Server,
+  tokens: Map<string, string>,
+  req: FuzzRequest,
+  stats: FuzzStats,
+): Promise<void> {
   let test = request(server)[req.method](req.path);
   if (req.login) {
     const token = tokens.get(req.login);
@@ -123,13 +134,30 @@ export async function runCase(server: Server, tokens: Map<string, string>, req: 
   const problem = status === 0 ? `no answer: ${text}` : problemWith(req, status, contentType, text);
   // A few examples of each kind of failure, rather than the first fifty of the most frequent one.
   const kind = problem ? `${req.target} ${problem.replace(/:.*/, '')}` : '';
-  if (problem && stats.failures.length < MAX_FAILURES_KEPT && stats.failures.filter((f) => `${f.target} ${f.problem.replace(/:.*/, '')}` === kind).length < 3) {
-    stats.failures.push({ target: req.target, defect: req.defect, request: describeRequest(req), status, problem, answer: text.slice(0, 400) });
+  if (
+    problem &&
+    stats.failures.length < MAX_FAILURES_KEPT &&
+    stats.failures.filter((f) => `${f.target} ${f.problem.replace(/:.*/, '')}` === kind).length < 3
+  ) {
+    stats.failures.push({
+      target: req.target,
+      defect: req.defect,
+      request: describeRequest(req),
+      status,
+      problem,
+      answer: text.slice(0, 400),
+    });
   }
 }
 
 /** Runs the cases with a few requests in flight (the service is meant to take concurrent traffic). */
-export async function runCases(server: Server, tokens: Map<string, string>, cases: FuzzRequest[], concurrency = 6, onDone?: () => void): Promise<FuzzStats> {
+export async function runCases(
+  server: Server,
+  tokens: Map<string, string>,
+  cases: FuzzRequest[],
+  concurrency = 6,
+  onDone?: () => void,
+): Promise<FuzzStats> {
   const stats = emptyStats();
   let next = 0;
   await Promise.all(
@@ -160,18 +188,27 @@ export function formatStats(label: string, stats: FuzzStats): string {
  * means nothing was written. `ignore` lists columns a refused request may still touch (e.g. the
  * last time a device spoke, which an authenticated but refused MDM message updates); '*' skips the table.
  */
-export async function databaseFingerprint(db: DataSource, ignore: Record<string, string[]> = {}): Promise<Record<string, string>> {
-  const tables = (await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)) as { table_name: string }[];
+export async function databaseFingerprint(
+  db: DataSource,
+  ignore: Record<string, string[]> = {},
+): Promise<Record<string, string>> {
+  const tables = (await db.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  )) as { table_name: string }[];
   const out: Record<string, string> = {};
   for (const { table_name: table } of tables) {
     const skip = ignore[table] ?? [];
     if (skip.includes('*')) continue;
     const row = skip.length > 0 ? `(to_jsonb(t) - ${skip.map((c) => `'${c}'`).join(' - ')})::text` : 't::text';
-    const [{ n, h }] = (await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS h FROM "${table}" t`)) as { n: number; h: string }[];
+    const [{ n, h }] = (await db.query(
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS h FROM "${table}" t`,
+    )) as { n: number; h: string }[];
     out[table] = `${n} rows ${h}`;
   }
   const [queue] = (await db.query(`SELECT to_regclass('pgboss.job') AS t`)) as { t: string | null }[];
-  if (queue.t) out['pgboss.job'] = `${((await db.query(`SELECT count(*)::int AS n FROM pgboss.job`)) as { n: number }[])[0].n} jobs`;
+  if (queue.t)
+    out['pgboss.job'] =
+      `${((await db.query(`SELECT count(*)::int AS n FROM pgboss.job`)) as { n: number }[])[0].n} jobs`;
   return out;
 }
 
@@ -221,7 +258,12 @@ export const oddString: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...ODD_STRINGS) },
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('a', 'é', '𝕏', '\u0000', '"'), fc.integer({ min: 1_000, max: 150_000 })).map(([c, n]) => c.repeat(n)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('a', 'é', '𝕏', '\u0000', '"'), fc.integer({ min: 1_000, max: 150_000 }))
+      .map(([c, n]) => c.repeat(n)),
+  },
 );
 
 /** A value nested `depth` times, as objects or arrays. */
@@ -233,7 +275,9 @@ export function nested(depth: number, kind: 'object' | 'array'): unknown {
 
 /** Deep nesting, written as JSON text directly (JSON.stringify itself would recurse). */
 export function nestedJson(depth: number, kind: 'object' | 'array'): string {
-  return kind === 'object' ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+  return kind === 'object'
+    ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+    : `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 }
 
 export const protoObject: fc.Arbitrary<string> = fc.constantFrom(
@@ -249,8 +293,31 @@ export const protoObject: fc.Arbitrary<string> = fc.constantFrom(
 export const oddJsonValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: oddString.map((s) => JSON.stringify(s)) },
   { weight: 2, arbitrary: protoObject },
-  { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 10, max: 40_000 }), fc.constantFrom<'object' | 'array'>('object', 'array')).map(([d, k]) => nestedJson(d, k)) },
-  { weight: 1, arbitrary: fc.constantFrom('1e308', '-0', '9007199254740993', '1.5', '-1', '0', '2147483648', '1e-400', 'true', 'false', 'null', '[]', '{}', '""') },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 10, max: 40_000 }), fc.constantFrom<'object' | 'array'>('object', 'array'))
+      .map(([d, k]) => nestedJson(d, k)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '1e308',
+      '-0',
+      '9007199254740993',
+      '1.5',
+      '-1',
+      '0',
+      '2147483648',
+      '1e-400',
+      'true',
+      'false',
+      'null',
+      '[]',
+      '{}',
+      '""',
+    ),
+  },
 );
 
 // --- JSON API endpoints ------------------------------------------------------------------------
@@ -293,25 +360,67 @@ function wrongValue(kind: FieldKind, required: boolean): fc.Arbitrary<string> {
     case 'url':
       return fc.constantFrom(...notString, '"not a url"', '"javascript:alert(1)"', '"http://"', '"//evil"');
     case 'uuid':
-      return fc.oneof(fc.constantFrom(...notString, '"not-a-uuid"', '"00000000-0000-0000-0000-00000000000g"', '""', '"12345678-1234-1234-1234-1234567890123"'), oddString.filter((s) => s.length < 100).map((s) => JSON.stringify(`x${s}`)));
+      return fc.oneof(
+        fc.constantFrom(
+          ...notString,
+          '"not-a-uuid"',
+          '"00000000-0000-0000-0000-00000000000g"',
+          '""',
+          '"12345678-1234-1234-1234-1234567890123"',
+        ),
+        oddString.filter((s) => s.length < 100).map((s) => JSON.stringify(`x${s}`)),
+      );
     case 'int':
       return fc.constantFrom('"5"', '1.5', 'true', '[]', '{}', '[3]', '"abc"', '1e400', '-1e400', ...nullable);
     case 'int-coerced':
       // Converted with Number() before validation: only values that do not become a valid integer.
-      return fc.constantFrom('"abc"', '{}', '[1,2]', '1.5', '"1.5"', '-3', '1e9', '""', '"NaN"', '"Infinity"', 'null', '"0x"', '{"valueOf":"x","toString":1}');
+      return fc.constantFrom(
+        '"abc"',
+        '{}',
+        '[1,2]',
+        '1.5',
+        '"1.5"',
+        '-3',
+        '1e9',
+        '""',
+        '"NaN"',
+        '"Infinity"',
+        'null',
+        '"0x"',
+        '{"valueOf":"x","toString":1}',
+      );
     case 'bool':
       return fc.constantFrom('"true"', '1', '0', '[]', '{}', '"yes"', ...nullable);
     case 'enum':
-      return fc.oneof(fc.constantFrom('12', 'true', '[]', '{}', '"NATIONAL-ADMIN"', '""', ...nullable), oddString.filter((s) => s.length < 100).map((s) => JSON.stringify(`${s}#`)));
+      return fc.oneof(
+        fc.constantFrom('12', 'true', '[]', '{}', '"NATIONAL-ADMIN"', '""', ...nullable),
+        oddString.filter((s) => s.length < 100).map((s) => JSON.stringify(`${s}#`)),
+      );
     case 'array':
-      return fc.constantFrom('"10,100"', '12', '{}', '["10","100"]', '[1.5,100]', '[0,100]', '[100,200]', '[[10],[100]]', ...nullable);
+      return fc.constantFrom(
+        '"10,100"',
+        '12',
+        '{}',
+        '["10","100"]',
+        '[1.5,100]',
+        '[0,100]',
+        '[100,200]',
+        '[[10],[100]]',
+        ...nullable,
+      );
     case 'string-array':
       return fc.constantFrom('"a.b"', '12', '{}', '[1,2]', '[null]', '[{}]', ...nullable);
   }
 }
 
 function percentEncode(s: string): string {
-  return [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(s, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /**
@@ -324,7 +433,26 @@ const fitsInUrl = (s: string) => Buffer.byteLength(s) < 1200;
 export const badSegment: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: oddString.filter((s) => s.length > 0 && fitsInUrl(s)).map(percentEncode) },
   { weight: 2, arbitrary: fc.uuid().map((u) => u) },
-  { weight: 1, arbitrary: fc.constantFrom('%zz', '%', '%00', '%C0%AF', '%2e%2e', '..', '.', '%2F', 'me', '0', '-1', '99999999999999999999', 'null', '%E2%80%AE', '00000000-0000-0000-0000-000000000000') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '%zz',
+      '%',
+      '%00',
+      '%C0%AF',
+      '%2e%2e',
+      '..',
+      '.',
+      '%2F',
+      'me',
+      '0',
+      '-1',
+      '99999999999999999999',
+      'null',
+      '%E2%80%AE',
+      '00000000-0000-0000-0000-000000000000',
+    ),
+  },
   { weight: 1, arbitrary: fc.uuid().map((u) => `${u}x`) },
 );
 
@@ -340,7 +468,24 @@ type BodyDefect =
 const malformedJson = fc
   .oneof(
     fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
-    fc.constantFrom('{', '{"a":', '{"a":1,}', "{'a':1}", '{a:1}', '[1,2', 'undefined', 'NaN', '{"a":1}}', '\u0000', '{"a":"\\x00"}', '{"a":01}', '{"a":.5}', '{"a":+1}', '\ufeff{"a":1', '{"a":"\ud800"'),
+    fc.constantFrom(
+      '{',
+      '{"a":',
+      '{"a":1,}',
+      "{'a':1}",
+      '{a:1}',
+      '[1,2',
+      'undefined',
+      'NaN',
+      '{"a":1}}',
+      '\u0000',
+      '{"a":"\\x00"}',
+      '{"a":01}',
+      '{"a":.5}',
+      '{"a":+1}',
+      '\ufeff{"a":1',
+      '{"a":"\ud800"',
+    ),
   )
   .filter((s) => {
     try {
@@ -351,7 +496,25 @@ const malformedJson = fc
     }
   });
 
-const unknownKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'isAdmin', 'role', 'id', 'status', 'approvedBy', 'ministryCode', '', ' ', '\u0000', '$where', 'rules.0'), fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }));
+const unknownKey = fc.oneof(
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'isAdmin',
+    'role',
+    'id',
+    'status',
+    'approvedBy',
+    'ministryCode',
+    '',
+    ' ',
+    '\u0000',
+    '$where',
+    'rules.0',
+  ),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
+);
 
 function bodyDefect(spec: EndpointSpec): fc.Arbitrary<BodyDefect> {
   const options: fc.Arbitrary<BodyDefect>[] = [];
@@ -361,14 +524,21 @@ function bodyDefect(spec: EndpointSpec): fc.Arbitrary<BodyDefect> {
     options.push(
       malformedJson.map((text) => ({ kind: 'malformed' as const, text })),
       fc.nat().map((at) => ({ kind: 'truncated' as const, at })),
-      fc.constantFrom('[]', '[{}]', '"a string"', '12', 'true', 'null', `[${'1,'.repeat(100)}1]`).map((text) => ({ kind: 'not-object' as const, text })),
+      fc
+        .constantFrom('[]', '[{}]', '"a string"', '12', 'true', 'null', `[${'1,'.repeat(100)}1]`)
+        .map((text) => ({ kind: 'not-object' as const, text })),
       fc.tuple(unknownKey, oddJsonValue).map(([key, value]) => ({ kind: 'unknown-field' as const, key, value })),
       fc.tuple(fc.nat(), fc.nat()).map(([field, seed]) => ({ kind: 'wrong-type' as const, field, seed })),
       fc.tuple(fc.nat(), fc.nat()).map(([field, seed]) => ({ kind: 'wrong-type' as const, field, seed })),
     );
     if (fields.some((f) => f.required)) options.push(fc.nat().map((field) => ({ kind: 'missing' as const, field })));
   }
-  if (placeholders > 0) options.push(fc.tuple(fc.nat(), badSegment).map(([placeholder, segment]) => ({ kind: 'bad-path' as const, placeholder, segment })));
+  if (placeholders > 0)
+    options.push(
+      fc
+        .tuple(fc.nat(), badSegment)
+        .map(([placeholder, segment]) => ({ kind: 'bad-path' as const, placeholder, segment })),
+    );
   return fc.oneof(...options);
 }
 
@@ -399,7 +569,10 @@ export function writeCase(spec: EndpointSpec, fixtures: Fixtures): fc.Arbitrary<
         raw[fields[i % fields.length].name] = value;
       }
     }
-    const text = () => `{${Object.entries(raw).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+    const text = () =>
+      `{${Object.entries(raw)
+        .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+        .join(',')}}`;
     let body: string | undefined = base ? text() : undefined;
     let path = fill(spec.path, fixtures);
     let label: string = defect.kind;
@@ -440,11 +613,24 @@ export function writeCase(spec: EndpointSpec, fixtures: Fixtures): fc.Arbitrary<
         label = `bad path segment ${defect.segment.slice(0, 40)}`;
         break;
     }
-    return { target: spec.name, method: spec.method, path, login: spec.login, contentType: body === undefined ? undefined : seed % 17 === 0 ? 'application/json; charset=utf-8' : 'application/json', body, defect: label, mustRefuse: true };
+    return {
+      target: spec.name,
+      method: spec.method,
+      path,
+      login: spec.login,
+      contentType:
+        body === undefined ? undefined : seed % 17 === 0 ? 'application/json; charset=utf-8' : 'application/json',
+      body,
+      defect: label,
+      mustRefuse: true,
+    };
   });
 }
 
-const queryKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'limit[]', 'a[b]', 'toString', ''), fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }));
+const queryKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'limit[]', 'a[b]', 'toString', ''),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+);
 
 /** A read with odd path segments and query values: it may succeed, but never with a 5xx. */
 export function readCase(spec: EndpointSpec, fixtures: Fixtures): fc.Arbitrary<FuzzRequest> {
@@ -452,19 +638,50 @@ export function readCase(spec: EndpointSpec, fixtures: Fixtures): fc.Arbitrary<F
   const params = Object.keys(spec.query ?? {});
   return fc
     .record({
-      segment: placeholders > 0 ? fc.option(fc.tuple(fc.nat(), badSegment), { nil: undefined }) : fc.constant(undefined),
-      values: fc.array(fc.tuple(fc.nat(), fc.oneof(oddString.filter(fitsInUrl), fc.constantFrom('-1', '0', '1.5', '1e3', 'true', '', '99999999999999999999', '2147483648', '9223372036854775808'))), { maxLength: 3 }),
+      segment:
+        placeholders > 0 ? fc.option(fc.tuple(fc.nat(), badSegment), { nil: undefined }) : fc.constant(undefined),
+      values: fc.array(
+        fc.tuple(
+          fc.nat(),
+          fc.oneof(
+            oddString.filter(fitsInUrl),
+            fc.constantFrom(
+              '-1',
+              '0',
+              '1.5',
+              '1e3',
+              'true',
+              '',
+              '99999999999999999999',
+              '2147483648',
+              '9223372036854775808',
+            ),
+          ),
+        ),
+        { maxLength: 3 },
+      ),
       unknown: fc.option(fc.tuple(queryKey, oddString.filter(fitsInUrl)), { nil: undefined, freq: 4 }),
       repeat: fc.boolean(),
     })
     .map(({ segment, values, unknown, repeat }) => {
-      const path = fill(spec.path, fixtures, segment ? { index: segment[0] % placeholders, segment: segment[1] } : undefined);
+      const path = fill(
+        spec.path,
+        fixtures,
+        segment ? { index: segment[0] % placeholders, segment: segment[1] } : undefined,
+      );
       const query: [string, string][] = Object.entries(spec.query ?? {});
       for (const [i, v] of values) if (params.length > 0) query.push([params[i % params.length], v]);
       if (repeat && query.length > 0) query.push(query[0]);
       if (unknown) query.push(unknown);
       const qs = query.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
-      return { target: spec.name, method: spec.method, path: qs ? `${path}?${qs}` : path, login: spec.login, defect: 'odd read', mustRefuse: false };
+      return {
+        target: spec.name,
+        method: spec.method,
+        path: qs ? `${path}?${qs}` : path,
+        login: spec.login,
+        defect: 'odd read',
+        mustRefuse: false,
+      };
     });
 }
 
@@ -480,11 +697,19 @@ export function apiCases(endpoints: EndpointSpec[], fixtures: Fixtures, total: n
  * Bodies cut short on the wire (Content-Length larger than what is sent, then the connection is
  * closed) and garbage instead of HTTP: nothing to answer, but the process must stay up.
  */
-export async function truncatedOnTheWire(port: number, path: string, token: string, body: string, claimExtra: number): Promise<void> {
+export async function truncatedOnTheWire(
+  port: number,
+  path: string,
+  token: string,
+  body: string,
+  claimExtra: number,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     const socket = connect(port, '127.0.0.1', () => {
       const bytes = Buffer.from(body, 'utf8');
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length + claimExtra}\r\n\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length + claimExtra}\r\n\r\n`,
+      );
       socket.write(bytes);
       setTimeout(() => socket.destroy(), 20);
     });

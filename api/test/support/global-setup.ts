@@ -26,7 +26,12 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   const handles: { stop: () => Promise<void> }[] = [];
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres({ dir: mkdtempSync(join(tmpdir(), 'mdm-test-pg-')), port: await freePort(), database: 'postgres', persistent: false });
+    const pg = await startEmbeddedPostgres({
+      dir: mkdtempSync(join(tmpdir(), 'mdm-test-pg-')),
+      port: await freePort(),
+      database: 'postgres',
+      persistent: false,
+    });
     handles.push(pg);
     adminUrl = pg.url;
   }
@@ -36,7 +41,13 @@ export default async function globalSetup(): Promise<void> {
   await prepareDatabase(templateUrl);
 
   // The browser sign-in test listens on SESSION_TEST_PORT: its callback must be a registered redirect URI.
-  const idp = await startDevIdp({ redirectUris: ['http://127.0.0.1:3000/auth/callback', `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`, `http://127.0.0.1:${UI_TEST_PORT}/auth/callback`] });
+  const idp = await startDevIdp({
+    redirectUris: [
+      'http://127.0.0.1:3000/auth/callback',
+      `http://127.0.0.1:${SESSION_TEST_PORT}/auth/callback`,
+      `http://127.0.0.1:${UI_TEST_PORT}/auth/callback`,
+    ],
+  });
   handles.push(idp);
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_OIDC_ISSUER = idp.issuer;

@@ -22,12 +22,21 @@ export async function prepareDatabase(url: string): Promise<void> {
   const serviceUrl = asRole(url);
   const cli = await NestFactory.createApplicationContext(PoliciesCliModule.forRoot(serviceUrl), { logger: ['error'] });
   const plans = cli.get(PolicyPlanService);
-  await plans.apply({ id: null, label: 'test setup' }, await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))));
+  await plans.apply(
+    { id: null, label: 'test setup' },
+    await plans.planDesired(loadPolicyFiles(join(REPO_ROOT, 'policies'))),
+  );
   await seedDemoData(cli.get(DataSource), cli.get(AuditService));
   await cli.close();
   // Groups need the rollout module: the full application context, without HTTP nor workers.
   const full = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ databaseUrl: serviceUrl, oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' }, worker: false, mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' }, rollout: {} }),
+    AppModule.forRoot({
+      databaseUrl: serviceUrl,
+      oidc: { issuer: 'http://127.0.0.1:9', audience: 'x' },
+      worker: false,
+      mail: { mailFrom: 'x@localhost', publicUrl: 'http://localhost' },
+      rollout: {},
+    }),
     { logger: ['error'] },
   );
   await full.get(DataSource).transaction((tx) => full.get(PolicyGroupService).assignUngrouped(tx));

@@ -1,7 +1,15 @@
 import type { Platform } from '../../src/devices/device.entity';
-import { DeviceReporter, DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../../src/rollout/platform-adapter';
+import {
+  DeviceReporter,
+  DeviceTarget,
+  GroupTarget,
+  PlatformAdapter,
+  PushError,
+} from '../../src/rollout/platform-adapter';
 
-export type Call = { kind: 'publish'; platform: Platform; policyName: string; hash: string } | { kind: 'push'; platform: Platform; deviceId: string; policyName: string; hash: string };
+export type Call =
+  | { kind: 'publish'; platform: Platform; policyName: string; hash: string }
+  | { kind: 'push'; platform: Platform; deviceId: string; policyName: string; hash: string };
 
 /**
  * A platform for the rollout engine's tests: records every call, can fail on demand, and can
@@ -38,8 +46,19 @@ export class RecordingAdapter implements PlatformAdapter {
   async pushDevice(device: DeviceTarget): Promise<void> {
     this.beforePush?.(device.deviceId);
     this.maybeFail();
-    this.calls.push({ kind: 'push', platform: this.platform, deviceId: device.deviceId, policyName: device.policyName, hash: device.hash });
-    if (this.autoApply) await this.reporter?.reportApplied(device.deviceId, this.broken.has(device.deviceId) ? 'broken-phone' : device.hash, this.broken.has(device.deviceId) ? 'the phone reports an error' : undefined);
+    this.calls.push({
+      kind: 'push',
+      platform: this.platform,
+      deviceId: device.deviceId,
+      policyName: device.policyName,
+      hash: device.hash,
+    });
+    if (this.autoApply)
+      await this.reporter?.reportApplied(
+        device.deviceId,
+        this.broken.has(device.deviceId) ? 'broken-phone' : device.hash,
+        this.broken.has(device.deviceId) ? 'the phone reports an error' : undefined,
+      );
   }
 
   pushes(): Extract<Call, { kind: 'push' }>[] {

@@ -76,7 +76,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     oidc: {
       issuer,
       audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api',
-      ...(opts.browserLogin ? { clientId: 'mdm-api', clientSecret: 'dev-secret', publicUrl: opts.browserLogin.publicUrl } : {}),
+      ...(opts.browserLogin
+        ? { clientId: 'mdm-api', clientSecret: 'dev-secret', publicUrl: opts.browserLogin.publicUrl }
+        : {}),
     },
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     bodyLimitBytes: BODY_LIMIT_BYTES,

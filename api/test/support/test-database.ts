@@ -23,5 +23,8 @@ export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 export async function cloneTemplate(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `mdm_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
-  return { url: withDatabase(adminUrl, name), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: withDatabase(adminUrl, name),
+    drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }

@@ -8,9 +8,23 @@ import type { Device, EffectiveApp } from '../../types';
 import { useLoad } from '../../useLoad';
 
 function RuleBadge({ app }: { app: EffectiveApp }) {
-  if (app.liftedBy) return <Badge small severity="info">Dérogation jusqu’au {formatDate(app.liftedBy.validUntil)}</Badge>;
-  if (app.action === 'require') return <Badge small severity="success">Obligatoire</Badge>;
-  return <Badge small severity="error">Bloquée</Badge>;
+  if (app.liftedBy)
+    return (
+      <Badge small severity="info">
+        Dérogation jusqu’au {formatDate(app.liftedBy.validUntil)}
+      </Badge>
+    );
+  if (app.action === 'require')
+    return (
+      <Badge small severity="success">
+        Obligatoire
+      </Badge>
+    );
+  return (
+    <Badge small severity="error">
+      Bloquée
+    </Badge>
+  );
 }
 
 function exemptionText(app: EffectiveApp): string {
@@ -24,7 +38,8 @@ function DevicePolicy({ device }: { device: Device }) {
     <LoadState loaded={policy} what="la politique de cet appareil">
       {(p) => {
         const apps = p.apps.filter((a) => a.action === 'block' || a.action === 'require' || a.liftedBy);
-        const mode = p.mode === 'allowlist' ? 'Liste d’autorisation : toute application absente de la liste est bloquée.' : null;
+        const mode =
+          p.mode === 'allowlist' ? 'Liste d’autorisation : toute application absente de la liste est bloquée.' : null;
         return (
           <>
             {mode && <p className="fr-text--sm">{mode}</p>}
@@ -67,7 +82,8 @@ function DeviceCard({ device }: { device: Device }) {
         </li>
       </ul>
       <p className="fr-text--sm fr-mb-2w">
-        {device.model ?? 'Modèle inconnu'} · enrôlé le {formatDate(device.enrolledAt)} · dernier contact {formatDateTime(device.lastSeenAt)}
+        {device.model ?? 'Modèle inconnu'} · enrôlé le {formatDate(device.enrolledAt)} · dernier contact{' '}
+        {formatDateTime(device.lastSeenAt)}
         {device.complianceReason && (
           <>
             <br />

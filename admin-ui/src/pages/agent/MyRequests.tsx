@@ -35,7 +35,11 @@ export function MyRequests() {
     try {
       if (what === 'cancel') await api.cancelExemption(e.id);
       else await api.renewExemption(e.id);
-      setDone(what === 'cancel' ? `Demande pour ${e.app.name} annulée.` : `Demande de renouvellement pour ${e.app.name} envoyée.`);
+      setDone(
+        what === 'cancel'
+          ? `Demande pour ${e.app.name} annulée.`
+          : `Demande de renouvellement pour ${e.app.name} envoyée.`,
+      );
       list.reload();
     } catch (err) {
       setError(errorOf(err));
@@ -46,7 +50,14 @@ export function MyRequests() {
 
   const actions = (e: Exemption) => (
     <span style={{ display: 'inline-flex', gap: '.5rem', flexWrap: 'wrap' }}>
-      {e.status === 'pending' && <ConfirmButton label="Annuler" confirmLabel="Confirmer l’annulation" disabled={busy === e.id} onConfirm={() => act(e, 'cancel')} />}
+      {e.status === 'pending' && (
+        <ConfirmButton
+          label="Annuler"
+          confirmLabel="Confirmer l’annulation"
+          disabled={busy === e.id}
+          onConfirm={() => act(e, 'cancel')}
+        />
+      )}
       {canRenew(e) && (
         <Button size="small" disabled={busy === e.id} onClick={() => act(e, 'renew')}>
           Renouveler
@@ -58,7 +69,17 @@ export function MyRequests() {
   return (
     <>
       {error && <ErrorAlert title="L’action n’a pas abouti" error={error} onClose={() => setError(undefined)} />}
-      {done && <Alert className="fr-mb-3w" severity="success" role="status" small description={done} closable onClose={() => setDone(undefined)} />}
+      {done && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          small
+          description={done}
+          closable
+          onClose={() => setDone(undefined)}
+        />
+      )}
       <LoadState loaded={list} what="vos demandes">
         {(items) =>
           items.length === 0 ? (
@@ -73,7 +94,9 @@ export function MyRequests() {
                 <ExemptionStatusBadge key="s" status={e.status} />,
                 formatDate(e.requestedAt),
                 period(e),
-                e.decisionReason ? `${e.decidedBy?.displayName ?? ''} : ${e.decisionReason}` : (e.decidedBy?.displayName ?? '—'),
+                e.decisionReason
+                  ? `${e.decidedBy?.displayName ?? ''} : ${e.decisionReason}`
+                  : (e.decidedBy?.displayName ?? '—'),
                 actions(e),
               ])}
             />

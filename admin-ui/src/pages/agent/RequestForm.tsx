@@ -25,7 +25,11 @@ interface Context {
 }
 
 async function loadContext(): Promise<Context> {
-  const [catalog, devices, policy] = await Promise.all([api.catalog(), api.myDevices(), api.myEffectivePolicy().catch(() => null)]);
+  const [catalog, devices, policy] = await Promise.all([
+    api.catalog(),
+    api.myDevices(),
+    api.myEffectivePolicy().catch(() => null),
+  ]);
   return { catalog: [...catalog].sort((a, b) => a.name.localeCompare(b.name, 'fr')), devices, policy };
 }
 
@@ -55,7 +59,9 @@ function Form({ ctx }: { ctx: Context }) {
   const [sent, setSent] = useState<string>();
   const [busy, setBusy] = useState(false);
 
-  const blocked = new Map((ctx.policy?.apps ?? []).filter((a) => a.action === 'block' && !a.liftedBy).map((a) => [a.app, a]));
+  const blocked = new Map(
+    (ctx.policy?.apps ?? []).filter((a) => a.action === 'block' && !a.liftedBy).map((a) => [a.app, a]),
+  );
   const rule = blocked.get(app);
   const maxDays = rule?.maxExemptionDays ?? MAX_DAYS;
   const exemptable = ctx.catalog.filter((a) => blocked.get(a.slug)?.exemptable);
@@ -73,7 +79,9 @@ function Form({ ctx }: { ctx: Context }) {
     setBusy(true);
     try {
       const created = await api.requestExemption(body);
-      setSent(`Votre demande de dérogation pour ${created.app.name} a été transmise à la direction du numérique de votre ministère.`);
+      setSent(
+        `Votre demande de dérogation pour ${created.app.name} a été transmise à la direction du numérique de votre ministère.`,
+      );
       setApp('');
       setJustification('');
     } catch (err) {
@@ -91,15 +99,37 @@ function Form({ ctx }: { ctx: Context }) {
   return (
     <form onSubmit={submit} noValidate aria-describedby="derogation-intro">
       <p id="derogation-intro">
-        Une dérogation lève, pour une durée limitée, le blocage d’une application lorsqu’un besoin institutionnel le justifie.
-        Votre demande est instruite par la direction du numérique de votre ministère. Tous les champs sont obligatoires sauf mention
-        contraire.
+        Une dérogation lève, pour une durée limitée, le blocage d’une application lorsqu’un besoin institutionnel le
+        justifie. Votre demande est instruite par la direction du numérique de votre ministère. Tous les champs sont
+        obligatoires sauf mention contraire.
       </p>
-      {topError && <ErrorAlert title="Votre demande n’a pas été enregistrée" error={topError} onClose={() => setTopError(undefined)} />}
-      {sent && <Alert className="fr-mb-3w" severity="success" role="status" title="Demande envoyée" description={sent} closable onClose={() => setSent(undefined)} />}
+      {topError && (
+        <ErrorAlert
+          title="Votre demande n’a pas été enregistrée"
+          error={topError}
+          onClose={() => setTopError(undefined)}
+        />
+      )}
+      {sent && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          title="Demande envoyée"
+          description={sent}
+          closable
+          onClose={() => setSent(undefined)}
+        />
+      )}
       <Select
         label="Application"
-        hint={rule ? (rule.exemptable ? `Bloquée pour vous ; dérogation possible ${maxDays} jours au plus.` : 'Ce blocage n’admet aucune dérogation.') : undefined}
+        hint={
+          rule
+            ? rule.exemptable
+              ? `Bloquée pour vous ; dérogation possible ${maxDays} jours au plus.`
+              : 'Ce blocage n’admet aucune dérogation.'
+            : undefined
+        }
         state={state('app')}
         stateRelatedMessage={errors.app}
         nativeSelectProps={{ name: 'app', value: app, onChange: (e) => setApp(e.target.value), required: true }}
@@ -144,14 +174,31 @@ function Form({ ctx }: { ctx: Context }) {
         textArea
         state={state('justification')}
         stateRelatedMessage={errors.justification}
-        nativeTextAreaProps={{ name: 'justification', value: justification, onChange: (e) => setJustification(e.target.value), rows: 4, maxLength: 2000, required: true }}
+        nativeTextAreaProps={{
+          name: 'justification',
+          value: justification,
+          onChange: (e) => setJustification(e.target.value),
+          rows: 4,
+          maxLength: 2000,
+          required: true,
+        }}
       />
       <Input
         label="Durée demandée (en jours)"
         hintText={`À compter de l’approbation, ${maxDays} jours au plus.`}
         state={state('days')}
         stateRelatedMessage={errors.days}
-        nativeInputProps={{ name: 'days', type: 'number', inputMode: 'numeric', min: 1, max: maxDays, step: 1, value: days, onChange: (e) => setDays(e.target.value), required: true }}
+        nativeInputProps={{
+          name: 'days',
+          type: 'number',
+          inputMode: 'numeric',
+          min: 1,
+          max: maxDays,
+          step: 1,
+          value: days,
+          onChange: (e) => setDays(e.target.value),
+          required: true,
+        }}
       />
       <div style={{ display: 'flex', gap: '1rem', flexWrap: 'wrap' }}>
         <Button type="submit" disabled={busy}>

@@ -23,7 +23,9 @@ export function DecisionForm({ exemption, onDecided }: { exemption: Exemption; o
     if (what === 'approve' && days) {
       const n = Number(days);
       if (!Number.isInteger(n) || n < 1 || n > exemption.requestedDays) {
-        setDaysError(`Indiquez un nombre entier de jours entre 1 et ${exemption.requestedDays}, ou laissez vide pour accorder la durée demandée.`);
+        setDaysError(
+          `Indiquez un nombre entier de jours entre 1 et ${exemption.requestedDays}, ou laissez vide pour accorder la durée demandée.`,
+        );
         return;
       }
     }
@@ -35,7 +37,9 @@ export function DecisionForm({ exemption, onDecided }: { exemption: Exemption; o
     try {
       if (what === 'approve') await api.approveExemption(id, days ? Number(days) : undefined);
       else await api.denyExemption(id, reason.trim());
-      onDecided(`${what === 'approve' ? 'Dérogation accordée' : 'Demande refusée'} : ${exemption.app.name} pour ${exemption.agent.displayName}.`);
+      onDecided(
+        `${what === 'approve' ? 'Dérogation accordée' : 'Demande refusée'} : ${exemption.app.name} pour ${exemption.agent.displayName}.`,
+      );
     } catch (err) {
       const e = errorOf(err);
       const field = e instanceof ApiError ? e.fieldIn(['days', 'reason'] as const) : null;
@@ -49,7 +53,9 @@ export function DecisionForm({ exemption, onDecided }: { exemption: Exemption; o
 
   return (
     <div>
-      {error && <ErrorAlert title="La décision n’a pas été enregistrée" error={error} onClose={() => setError(undefined)} />}
+      {error && (
+        <ErrorAlert title="La décision n’a pas été enregistrée" error={error} onClose={() => setError(undefined)} />
+      )}
       <div className="fr-grid-row fr-grid-row--gutters">
         <div className="fr-col-12 fr-col-md-4">
           <Input
@@ -57,7 +63,14 @@ export function DecisionForm({ exemption, onDecided }: { exemption: Exemption; o
             hintText={`Vide : les ${exemption.requestedDays} jours demandés.`}
             state={daysError ? 'error' : 'default'}
             stateRelatedMessage={daysError}
-            nativeInputProps={{ id: `days-${id}`, type: 'number', min: 1, max: exemption.requestedDays, value: days, onChange: (e) => setDays(e.target.value) }}
+            nativeInputProps={{
+              id: `days-${id}`,
+              type: 'number',
+              min: 1,
+              max: exemption.requestedDays,
+              value: days,
+              onChange: (e) => setDays(e.target.value),
+            }}
           />
           <Button disabled={busy} iconId="fr-icon-check-line" onClick={() => run('approve')}>
             Approuver
@@ -70,7 +83,12 @@ export function DecisionForm({ exemption, onDecided }: { exemption: Exemption; o
             textArea
             state={reasonError ? 'error' : 'default'}
             stateRelatedMessage={reasonError}
-            nativeTextAreaProps={{ id: `reason-${id}`, rows: 2, value: reason, onChange: (e) => setReason(e.target.value) }}
+            nativeTextAreaProps={{
+              id: `reason-${id}`,
+              rows: 2,
+              value: reason,
+              onChange: (e) => setReason(e.target.value),
+            }}
           />
           <Button disabled={busy} priority="secondary" iconId="fr-icon-close-line" onClick={() => run('deny')}>
             Refuser

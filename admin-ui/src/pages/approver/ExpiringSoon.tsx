@@ -21,7 +21,8 @@ export function ExpiringSoon({ ministry }: { ministry: string }) {
         return (
           <>
             <p>
-              L’agent est prévenu 14 jours avant l’échéance et peut demander un renouvellement, qui arrive alors dans la file des demandes.
+              L’agent est prévenu 14 jours avant l’échéance et peut demander un renouvellement, qui arrive alors dans la
+              file des demandes.
             </p>
             <Table
               caption={`Dérogations qui expirent dans les ${WINDOW_DAYS} jours (${soon.length})`}

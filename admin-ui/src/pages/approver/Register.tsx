@@ -10,7 +10,15 @@ import { formatDate } from '../../labels';
 import type { Exemption } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 
-function RevokeForm({ e, onDone, onError }: { e: Exemption; onDone: (m: string) => void; onError: (err: Error) => void }) {
+function RevokeForm({
+  e,
+  onDone,
+  onError,
+}: {
+  e: Exemption;
+  onDone: (m: string) => void;
+  onError: (err: Error) => void;
+}) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [fieldError, setFieldError] = useState<string>();
@@ -59,12 +67,29 @@ export function Register({ ministry }: { ministry: string }) {
   const [done, setDone] = useState<string>();
   return (
     <>
-      <p>Dérogations actives du ministère : qui détient quelle application, pourquoi, accordée par qui, jusqu’à quand.</p>
-      <Button className="fr-mb-3w" priority="secondary" iconId="fr-icon-download-line" linkProps={{ href: exemptionRegisterCsvUrl(ministry), download: `registre-derogations-${ministry}.csv` }}>
+      <p>
+        Dérogations actives du ministère : qui détient quelle application, pourquoi, accordée par qui, jusqu’à quand.
+      </p>
+      <Button
+        className="fr-mb-3w"
+        priority="secondary"
+        iconId="fr-icon-download-line"
+        linkProps={{ href: exemptionRegisterCsvUrl(ministry), download: `registre-derogations-${ministry}.csv` }}
+      >
         Exporter le registre (CSV)
       </Button>
       {error && <ErrorAlert title="La révocation n’a pas abouti" error={error} onClose={() => setError(undefined)} />}
-      {done && <Alert className="fr-mb-3w" severity="success" role="status" small description={done} closable onClose={() => setDone(undefined)} />}
+      {done && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          small
+          description={done}
+          closable
+          onClose={() => setDone(undefined)}
+        />
+      )}
       <LoadState loaded={register} what="le registre">
         {(items) =>
           items.length === 0 ? (
@@ -72,7 +97,15 @@ export function Register({ ministry }: { ministry: string }) {
           ) : (
             <Table
               caption={`Registre des dérogations actives (${items.length})`}
-              headers={['Agent', 'Application', 'Appareil', 'Justification', 'Accordée par', 'Valide jusqu’au', 'Action']}
+              headers={[
+                'Agent',
+                'Application',
+                'Appareil',
+                'Justification',
+                'Accordée par',
+                'Valide jusqu’au',
+                'Action',
+              ]}
               data={items.map((e) => [
                 `${e.agent.displayName} (${e.agent.email})`,
                 e.app.name,

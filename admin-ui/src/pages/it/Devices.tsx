@@ -11,10 +11,16 @@ import { useLoad } from '../../useLoad';
 
 export function Devices({ ministry }: { ministry: string }) {
   const [compliance, setCompliance] = useState<Compliance | ''>('non-compliant');
-  const devices = useLoad(() => api.ministryDevices(ministry, compliance || undefined), `devices-${ministry}-${compliance}`);
+  const devices = useLoad(
+    () => api.ministryDevices(ministry, compliance || undefined),
+    `devices-${ministry}-${compliance}`,
+  );
   return (
     <>
-      <Select label="Conformité" nativeSelectProps={{ value: compliance, onChange: (e) => setCompliance(e.target.value as Compliance | '') }}>
+      <Select
+        label="Conformité"
+        nativeSelectProps={{ value: compliance, onChange: (e) => setCompliance(e.target.value as Compliance | '') }}
+      >
         <option value="non-compliant">Non conformes</option>
         <option value="compliant">Conformes</option>
         <option value="unknown">Conformité inconnue</option>
@@ -35,9 +41,13 @@ export function Devices({ ministry }: { ministry: string }) {
                 <ComplianceBadge key="c" compliance={d.compliance} />,
                 d.complianceReason ?? '—',
                 d.pushState === 'failed' ? (
-                  <Badge key="p" small severity="error">Échec : {d.pushError ?? 'inconnu'}</Badge>
+                  <Badge key="p" small severity="error">
+                    Échec : {d.pushError ?? 'inconnu'}
+                  </Badge>
                 ) : (
-                  <Badge key="p" small severity={d.converged ? 'success' : 'info'}>{d.converged ? 'Appliquée' : 'En attente'}</Badge>
+                  <Badge key="p" small severity={d.converged ? 'success' : 'info'}>
+                    {d.converged ? 'Appliquée' : 'En attente'}
+                  </Badge>
                 ),
                 formatDateTime(d.lastSeenAt),
               ])}

@@ -18,17 +18,36 @@ function AndroidToken({ ministry }: { ministry: string }) {
     e.preventDefault();
     setError(undefined);
     try {
-      setToken(await api.androidEnrollmentToken(ministry, { durationMinutes: Math.round(Number(hours) * 60), personalUsage: usage }));
+      setToken(
+        await api.androidEnrollmentToken(ministry, {
+          durationMinutes: Math.round(Number(hours) * 60),
+          personalUsage: usage,
+        }),
+      );
     } catch (err) {
       setError(errorOf(err));
     }
   };
   return (
     <section className="fr-col-12 fr-col-md-6" aria-labelledby="android-title">
-      <h2 id="android-title" className="fr-h4">Android (Android Enterprise)</h2>
+      <h2 id="android-title" className="fr-h4">
+        Android (Android Enterprise)
+      </h2>
       <form onSubmit={submit}>
-        <Input label="Validité (heures)" nativeInputProps={{ type: 'number', min: 1, max: 2160, value: hours, onChange: (e) => setHours(e.target.value) }} />
-        <Select label="Usage personnel" nativeSelectProps={{ value: usage, onChange: (e) => setUsage(e.target.value as PersonalUsage) }}>
+        <Input
+          label="Validité (heures)"
+          nativeInputProps={{
+            type: 'number',
+            min: 1,
+            max: 2160,
+            value: hours,
+            onChange: (e) => setHours(e.target.value),
+          }}
+        />
+        <Select
+          label="Usage personnel"
+          nativeSelectProps={{ value: usage, onChange: (e) => setUsage(e.target.value as PersonalUsage) }}
+        >
           <option value="allowed">Autorisé (profil professionnel)</option>
           <option value="disallowed">Interdit (appareil entièrement géré)</option>
           <option value="dedicated">Appareil dédié</option>
@@ -37,16 +56,25 @@ function AndroidToken({ ministry }: { ministry: string }) {
           Créer un jeton d’enrôlement
         </Button>
       </form>
-      {error && <div className="fr-mt-2w"><ErrorAlert error={error} /></div>}
+      {error && (
+        <div className="fr-mt-2w">
+          <ErrorAlert error={error} />
+        </div>
+      )}
       {token && (
         <div className="fr-mt-3w">
-          <p>Valable jusqu’au {formatDateTime(token.expiresAt)}. À scanner depuis l’écran d’accueil du téléphone réinitialisé.</p>
+          <p>
+            Valable jusqu’au {formatDateTime(token.expiresAt)}. À scanner depuis l’écran d’accueil du téléphone
+            réinitialisé.
+          </p>
           <EnrollmentQr value={token.qrCode} />
           <details className="fr-mt-2w">
             <summary>Contenu du code QR (texte)</summary>
             <pre style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>{token.qrCode}</pre>
           </details>
-          <p className="fr-text--sm">Code d’enrôlement : <code>{token.value}</code></p>
+          <p className="fr-text--sm">
+            Code d’enrôlement : <code>{token.value}</code>
+          </p>
         </div>
       )}
     </section>
@@ -68,18 +96,37 @@ function AppleLink({ ministry }: { ministry: string }) {
   };
   return (
     <section className="fr-col-12 fr-col-md-6" aria-labelledby="apple-title">
-      <h2 id="apple-title" className="fr-h4">iPhone (Apple MDM)</h2>
+      <h2 id="apple-title" className="fr-h4">
+        iPhone (Apple MDM)
+      </h2>
       <form onSubmit={submit}>
-        <Input label="Validité (heures)" nativeInputProps={{ type: 'number', min: 1, max: 720, value: hours, onChange: (e) => setHours(e.target.value) }} />
+        <Input
+          label="Validité (heures)"
+          nativeInputProps={{
+            type: 'number',
+            min: 1,
+            max: 720,
+            value: hours,
+            onChange: (e) => setHours(e.target.value),
+          }}
+        />
         <Button type="submit" iconId="fr-icon-links-line">
           Créer un lien d’enrôlement
         </Button>
       </form>
-      {error && <div className="fr-mt-2w"><ErrorAlert error={error} /></div>}
+      {error && (
+        <div className="fr-mt-2w">
+          <ErrorAlert error={error} />
+        </div>
+      )}
       {link && (
         <div className="fr-mt-3w">
           <p>Valable jusqu’au {formatDateTime(link.expiresAt)}. À ouvrir dans Safari sur l’iPhone :</p>
-          <p><a href={link.url} style={{ wordBreak: 'break-all' }}>{link.url}</a></p>
+          <p>
+            <a href={link.url} style={{ wordBreak: 'break-all' }}>
+              {link.url}
+            </a>
+          </p>
         </div>
       )}
     </section>

@@ -9,13 +9,26 @@ import { errorOf } from '../../useLoad';
 
 function parseStages(text: string): number[] | null {
   if (!text.trim()) return [];
-  const list = text.split(/[\s,;]+/).filter(Boolean).map(Number);
-  const ok = list.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > (list[i - 1] ?? 0))) && list[list.length - 1] === 100;
+  const list = text
+    .split(/[\s,;]+/)
+    .filter(Boolean)
+    .map(Number);
+  const ok =
+    list.every((p, i) => Number.isInteger(p) && p >= 1 && p <= 100 && (i === 0 || p > (list[i - 1] ?? 0))) &&
+    list[list.length - 1] === 100;
   return ok ? list : null;
 }
 
 /** The saved plan as the API renders it, the devices it touches, and "Appliquer" with optional stages. */
-export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; onApplied: (message: string) => void; onDiscard: () => void }) {
+export function PlanReview({
+  saved,
+  onApplied,
+  onDiscard,
+}: {
+  saved: SavedPlan;
+  onApplied: (message: string) => void;
+  onDiscard: () => void;
+}) {
   const [stages, setStages] = useState('');
   const [wait, setWait] = useState('60');
   const [stagesError, setStagesError] = useState<string>();
@@ -27,7 +40,9 @@ export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; 
     setError(undefined);
     const list = parseStages(stages);
     if (list === null) {
-      setStagesError('Saisissez des pourcentages croissants, séparés par des virgules, se terminant par 100 (par exemple 1, 10, 100).');
+      setStagesError(
+        'Saisissez des pourcentages croissants, séparés par des virgules, se terminant par 100 (par exemple 1, 10, 100).',
+      );
       return;
     }
     setStagesError(undefined);
@@ -35,7 +50,11 @@ export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; 
     setBusy(true);
     try {
       await api.applyPlan(saved.id, body);
-      onApplied(list.length > 0 ? `Changement appliqué ; déploiement progressif par étapes de ${list.join(' %, ')} %.` : 'Changement appliqué à tous les appareils concernés.');
+      onApplied(
+        list.length > 0
+          ? `Changement appliqué ; déploiement progressif par étapes de ${list.join(' %, ')} %.`
+          : 'Changement appliqué à tous les appareils concernés.',
+      );
     } catch (err) {
       setError(errorOf(err));
     } finally {
@@ -47,7 +66,11 @@ export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; 
     <section className="fr-mt-4w" aria-labelledby="plan-title">
       <h3 id="plan-title">Prévisualisation</h3>
       {!s.hasChanges ? (
-        <Alert severity="info" title="Aucun changement" description="La politique proposée est identique à la politique en vigueur." />
+        <Alert
+          severity="info"
+          title="Aucun changement"
+          description="La politique proposée est identique à la politique en vigueur."
+        />
       ) : (
         <Alert
           severity="warning"
@@ -55,7 +78,11 @@ export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; 
           description={`${s.added} ajout(s), ${s.removed} retrait(s), ${s.changed} modification(s), plateformes Android et iOS comprises.`}
         />
       )}
-      <pre className="fr-p-2w fr-mt-2w" style={{ background: 'var(--background-alt-grey)', overflowX: 'auto', whiteSpace: 'pre-wrap' }} aria-label="Texte du plan">
+      <pre
+        className="fr-p-2w fr-mt-2w"
+        style={{ background: 'var(--background-alt-grey)', overflowX: 'auto', whiteSpace: 'pre-wrap' }}
+        aria-label="Texte du plan"
+      >
         {saved.text}
       </pre>
       {error && <ErrorAlert title="Le plan n’a pas été appliqué" error={error} onClose={() => setError(undefined)} />}
@@ -71,7 +98,16 @@ export function PlanReview({ saved, onApplied, onDiscard }: { saved: SavedPlan; 
             />
           </div>
           <div className="fr-col-12 fr-col-md-6">
-            <Input label="Attente entre deux étapes (minutes)" nativeInputProps={{ type: 'number', min: 0, max: 10080, value: wait, onChange: (e) => setWait(e.target.value) }} />
+            <Input
+              label="Attente entre deux étapes (minutes)"
+              nativeInputProps={{
+                type: 'number',
+                min: 0,
+                max: 10080,
+                value: wait,
+                onChange: (e) => setWait(e.target.value),
+              }}
+            />
           </div>
         </div>
       )}

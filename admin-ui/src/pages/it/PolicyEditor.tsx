@@ -32,7 +32,12 @@ function Editor({ ministry, data, onApplied }: { ministry: string; data: Loaded;
     setError(undefined);
     setBusy(true);
     try {
-      const body = { mode: content.mode, ...(content.description ? { description: content.description } : {}), rules, ...(comment.trim() ? { comment: comment.trim() } : {}) };
+      const body = {
+        mode: content.mode,
+        ...(content.description ? { description: content.description } : {}),
+        rules,
+        ...(comment.trim() ? { comment: comment.trim() } : {}),
+      };
       setPlan(await api.planPolicy(ministry, body));
     } catch (err) {
       setError(errorOf(err));
@@ -53,12 +58,21 @@ function Editor({ ministry, data, onApplied }: { ministry: string; data: Loaded;
       <InheritedRules apps={data.effective.apps} />
       <h2 className="fr-h4 fr-mt-4w">Règles du ministère</h2>
       <p className="fr-text--sm">
-        Le ministère peut ajouter des blocages et des applications obligatoires, ou durcir un blocage national ; il ne peut pas autoriser ce
-        que le socle bloque.
+        Le ministère peut ajouter des blocages et des applications obligatoires, ou durcir un blocage national ; il ne
+        peut pas autoriser ce que le socle bloque.
       </p>
       <MinistryRules rules={rules} names={names} onRemove={(app) => setRules((r) => r.filter((x) => x.app !== app))} />
-      <AddRuleForm catalog={catalog} mode={content.mode} taken={new Set(rules.map((r) => r.app))} onAdd={(rule) => setRules((r) => [...r, rule])} />
-      <Input label="Commentaire de version (facultatif)" hintText="Enregistré avec la nouvelle version, par exemple la référence de la décision." nativeInputProps={{ value: comment, onChange: (e) => setComment(e.target.value), maxLength: 1000 }} />
+      <AddRuleForm
+        catalog={catalog}
+        mode={content.mode}
+        taken={new Set(rules.map((r) => r.app))}
+        onAdd={(rule) => setRules((r) => [...r, rule])}
+      />
+      <Input
+        label="Commentaire de version (facultatif)"
+        hintText="Enregistré avec la nouvelle version, par exemple la référence de la décision."
+        nativeInputProps={{ value: comment, onChange: (e) => setComment(e.target.value), maxLength: 1000 }}
+      />
       {error && <ErrorAlert title="La prévisualisation a échoué" error={error} onClose={() => setError(undefined)} />}
       <Button disabled={busy} iconId="fr-icon-eye-line" onClick={preview}>
         {busy ? 'Calcul du plan…' : 'Prévisualiser'}
@@ -69,16 +83,27 @@ function Editor({ ministry, data, onApplied }: { ministry: string; data: Loaded;
 
 export function PolicyEditor({ ministry }: { ministry: string }) {
   const [applied, setApplied] = useState<string>();
-  const data = useLoad(
-    async (): Promise<Loaded> => {
-      const [policy, effective, catalog] = await Promise.all([api.policy(ministry), api.ministryEffectivePolicy(ministry), api.catalog()]);
-      return { policy, effective, catalog };
-    },
-    `policy-${ministry}`,
-  );
+  const data = useLoad(async (): Promise<Loaded> => {
+    const [policy, effective, catalog] = await Promise.all([
+      api.policy(ministry),
+      api.ministryEffectivePolicy(ministry),
+      api.catalog(),
+    ]);
+    return { policy, effective, catalog };
+  }, `policy-${ministry}`);
   return (
     <>
-      {applied && <Alert className="fr-mb-3w" severity="success" role="status" title="Politique mise à jour" description={applied} closable onClose={() => setApplied(undefined)} />}
+      {applied && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          title="Politique mise à jour"
+          description={applied}
+          closable
+          onClose={() => setApplied(undefined)}
+        />
+      )}
       <LoadState loaded={data} what="la politique du ministère">
         {(d) => (
           <Editor

@@ -41,13 +41,19 @@ function RolloutDetail({ id }: { id: string }) {
             Déploiement « {r.scope} » — <RolloutStatusBadge status={r.status} />
           </h3>
           <p className="fr-text--sm">
-            {r.reason} · lancé le {formatDateTime(r.createdAt)} par {r.createdBy} · étape {r.stageIndex + 1} sur {r.stages.length}
+            {r.reason} · lancé le {formatDateTime(r.createdAt)} par {r.createdBy} · étape {r.stageIndex + 1} sur{' '}
+            {r.stages.length}
             {r.nextStageAt && ` · prochaine étape le ${formatDateTime(r.nextStageAt)}`}
             {r.pauseReason && ` · en pause : ${r.pauseReason}`}
           </p>
           <Legend segments={LEGEND} />
           {(r.progress ?? []).map((p) => (
-            <StackedBar key={p.stage} label={`Étape ${p.stage + 1} (${p.percent} %)${p.released ? '' : ', non libérée'}`} segments={segments(p)} total={p.devices} />
+            <StackedBar
+              key={p.stage}
+              label={`Étape ${p.stage + 1} (${p.percent} %)${p.released ? '' : ', non libérée'}`}
+              segments={segments(p)}
+              total={p.devices}
+            />
           ))}
           {r.totals && <StackedBar label="Total" segments={segments(r.totals)} total={r.totals.devices} />}
           <p className="fr-text--xs">{live ? 'Actualisé automatiquement toutes les 3 secondes.' : null}</p>
@@ -74,7 +80,13 @@ function List({ rollouts }: { rollouts: Rollout[] }) {
           <RolloutStatusBadge key="s" status={r.status} />,
           r.stages.map((s) => `${s} %`).join(' → '),
           formatDateTime(r.createdAt),
-          <Button key="d" size="small" priority={r.id === selected ? 'primary' : 'secondary'} onClick={() => setSelected(r.id)} nativeButtonProps={{ 'aria-pressed': r.id === selected }}>
+          <Button
+            key="d"
+            size="small"
+            priority={r.id === selected ? 'primary' : 'secondary'}
+            onClick={() => setSelected(r.id)}
+            nativeButtonProps={{ 'aria-pressed': r.id === selected }}
+          >
             Voir l’avancement
           </Button>,
         ])}

@@ -32,7 +32,15 @@ export function InheritedRules({ apps }: { apps: EffectiveApp[] }) {
 }
 
 /** The ministry's own rules, as edited in the draft. */
-export function MinistryRules({ rules, names, onRemove }: { rules: PolicyRule[]; names: Map<string, string>; onRemove: (app: string) => void }) {
+export function MinistryRules({
+  rules,
+  names,
+  onRemove,
+}: {
+  rules: PolicyRule[];
+  names: Map<string, string>;
+  onRemove: (app: string) => void;
+}) {
   if (rules.length === 0) return <p>Le ministère n’ajoute aucune règle au socle national.</p>;
   return (
     <Table
@@ -43,7 +51,14 @@ export function MinistryRules({ rules, names, onRemove }: { rules: PolicyRule[];
         ACTION_LABELS[r.action],
         r.legalBasis ?? '—',
         r.action === 'block' ? exemption(r.exemptable, r.maxExemptionDays) : '—',
-        <Button key="x" size="small" priority="tertiary" iconId="fr-icon-delete-line" onClick={() => onRemove(r.app)} title={`Retirer la règle sur ${names.get(r.app) ?? r.app}`}>
+        <Button
+          key="x"
+          size="small"
+          priority="tertiary"
+          iconId="fr-icon-delete-line"
+          onClick={() => onRemove(r.app)}
+          title={`Retirer la règle sur ${names.get(r.app) ?? r.app}`}
+        >
           Retirer
         </Button>,
       ])}

@@ -13,14 +13,23 @@ import type { PolicyDiff, PolicyRule, PolicyVersionView } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 
 function ruleText(r: PolicyRule): string {
-  const ex = r.action === 'block' ? (r.exemptable ? `, dérogation ${r.maxExemptionDays ?? '?'} j max` : ', sans dérogation') : '';
+  const ex =
+    r.action === 'block'
+      ? r.exemptable
+        ? `, dérogation ${r.maxExemptionDays ?? '?'} j max`
+        : ', sans dérogation'
+      : '';
   return `${r.app} : ${ACTION_LABELS[r.action].toLowerCase()}${ex}${r.legalBasis ? ` (${r.legalBasis})` : ''}`;
 }
 
 function DiffView({ diff }: { diff: PolicyDiff }) {
   const empty = !diff.mode && !diff.description && diff.added.length + diff.removed.length + diff.changed.length === 0;
   return (
-    <section className="fr-p-3w fr-mb-3w" style={{ background: 'var(--background-alt-grey)' }} aria-label={`Différences entre les versions ${diff.from} et ${diff.to}`}>
+    <section
+      className="fr-p-3w fr-mb-3w"
+      style={{ background: 'var(--background-alt-grey)' }}
+      aria-label={`Différences entre les versions ${diff.from} et ${diff.to}`}
+    >
       <h3 className="fr-h6">
         De la version {diff.from} à la version {diff.to}
       </h3>
@@ -32,27 +41,55 @@ function DiffView({ diff }: { diff: PolicyDiff }) {
       )}
       {diff.added.length > 0 && (
         <>
-          <p className="fr-mb-1v"><strong>Règles ajoutées</strong></p>
-          <ul>{diff.added.map((r) => <li key={r.app}>+ {ruleText(r)}</li>)}</ul>
+          <p className="fr-mb-1v">
+            <strong>Règles ajoutées</strong>
+          </p>
+          <ul>
+            {diff.added.map((r) => (
+              <li key={r.app}>+ {ruleText(r)}</li>
+            ))}
+          </ul>
         </>
       )}
       {diff.removed.length > 0 && (
         <>
-          <p className="fr-mb-1v"><strong>Règles retirées</strong></p>
-          <ul>{diff.removed.map((r) => <li key={r.app}>− {ruleText(r)}</li>)}</ul>
+          <p className="fr-mb-1v">
+            <strong>Règles retirées</strong>
+          </p>
+          <ul>
+            {diff.removed.map((r) => (
+              <li key={r.app}>− {ruleText(r)}</li>
+            ))}
+          </ul>
         </>
       )}
       {diff.changed.length > 0 && (
         <>
-          <p className="fr-mb-1v"><strong>Règles modifiées</strong></p>
-          <ul>{diff.changed.map((c) => <li key={c.app}>~ {ruleText(c.from)} → {ruleText(c.to)}</li>)}</ul>
+          <p className="fr-mb-1v">
+            <strong>Règles modifiées</strong>
+          </p>
+          <ul>
+            {diff.changed.map((c) => (
+              <li key={c.app}>
+                ~ {ruleText(c.from)} → {ruleText(c.to)}
+              </li>
+            ))}
+          </ul>
         </>
       )}
     </section>
   );
 }
 
-function History({ scope, versions, onRolledBack }: { scope: string; versions: PolicyVersionView[]; onRolledBack: (m: string) => void }) {
+function History({
+  scope,
+  versions,
+  onRolledBack,
+}: {
+  scope: string;
+  versions: PolicyVersionView[];
+  onRolledBack: (m: string) => void;
+}) {
   const sorted = [...versions].sort((a, b) => b.version - a.version);
   const [from, setFrom] = useState(String(sorted[1]?.version ?? sorted[0]?.version ?? ''));
   const [to, setTo] = useState(String(sorted[0]?.version ?? ''));
@@ -87,10 +124,17 @@ function History({ scope, versions, onRolledBack }: { scope: string; versions: P
       {error && <ErrorAlert error={error} onClose={() => setError(undefined)} />}
       <div className="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom fr-mb-2w">
         <div className="fr-col-12 fr-col-md-4">
-          <Select label="Comparer la version" nativeSelectProps={{ value: from, onChange: (e) => setFrom(e.target.value) }}>{versionOptions}</Select>
+          <Select
+            label="Comparer la version"
+            nativeSelectProps={{ value: from, onChange: (e) => setFrom(e.target.value) }}
+          >
+            {versionOptions}
+          </Select>
         </div>
         <div className="fr-col-12 fr-col-md-4">
-          <Select label="à la version" nativeSelectProps={{ value: to, onChange: (e) => setTo(e.target.value) }}>{versionOptions}</Select>
+          <Select label="à la version" nativeSelectProps={{ value: to, onChange: (e) => setTo(e.target.value) }}>
+            {versionOptions}
+          </Select>
         </div>
         <div className="fr-col-12 fr-col-md-4 fr-mb-3w">
           <Button priority="secondary" onClick={compare} disabled={!from || !to}>
@@ -107,8 +151,23 @@ function History({ scope, versions, onRolledBack }: { scope: string; versions: P
           formatDateTime(v.createdAt),
           v.createdBy,
           `${v.comment ?? ''}${v.rolledBackFrom ? ` (retour à la version ${v.rolledBackFrom})` : ''}` || '—',
-          v.current ? <Badge key="c" small severity="success">En vigueur</Badge> : '—',
-          v.current ? '—' : <ConfirmButton key="r" label="Revenir à cette version" confirmLabel={`Confirmer le retour à la version ${v.version}`} onConfirm={() => rollback(v.version)} />,
+          v.current ? (
+            <Badge key="c" small severity="success">
+              En vigueur
+            </Badge>
+          ) : (
+            '—'
+          ),
+          v.current ? (
+            '—'
+          ) : (
+            <ConfirmButton
+              key="r"
+              label="Revenir à cette version"
+              confirmLabel={`Confirmer le retour à la version ${v.version}`}
+              onConfirm={() => rollback(v.version)}
+            />
+          ),
         ])}
       />
     </>
@@ -120,7 +179,17 @@ export function Versions({ scope }: { scope: string }) {
   const [done, setDone] = useState<string>();
   return (
     <>
-      {done && <Alert className="fr-mb-3w" severity="success" role="status" small description={done} closable onClose={() => setDone(undefined)} />}
+      {done && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          small
+          description={done}
+          closable
+          onClose={() => setDone(undefined)}
+        />
+      )}
       <LoadState loaded={versions} what="l’historique des versions">
         {(list) => (
           <History

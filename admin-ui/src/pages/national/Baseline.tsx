@@ -25,7 +25,11 @@ export function Baseline() {
             headers={['Application', 'Règle', 'Fondement juridique', 'Dérogation']}
             data={(policy.content?.rules ?? []).map((r) => [
               names.get(r.app) ?? r.app,
-              <Badge key="a" small severity={r.action === 'block' ? 'error' : r.action === 'require' ? 'success' : undefined}>
+              <Badge
+                key="a"
+                small
+                severity={r.action === 'block' ? 'error' : r.action === 'require' ? 'success' : undefined}
+              >
                 {ACTION_LABELS[r.action]}
               </Badge>,
               r.legalBasis ?? '—',

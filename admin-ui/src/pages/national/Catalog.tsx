@@ -11,16 +11,29 @@ export function Catalog() {
   const [q, setQ] = useState('');
   return (
     <>
-      <Input label="Filtrer le catalogue" hintText="Nom, identifiant ou éditeur" nativeInputProps={{ type: 'search', value: q, onChange: (e) => setQ(e.target.value) }} />
+      <Input
+        label="Filtrer le catalogue"
+        hintText="Nom, identifiant ou éditeur"
+        nativeInputProps={{ type: 'search', value: q, onChange: (e) => setQ(e.target.value) }}
+      />
       <LoadState loaded={catalog} what="le catalogue">
         {(apps) => {
           const needle = q.trim().toLowerCase();
-          const shown = apps.filter((a) => !needle || [a.name, a.slug, a.publisher ?? ''].some((s) => s.toLowerCase().includes(needle)));
+          const shown = apps.filter(
+            (a) => !needle || [a.name, a.slug, a.publisher ?? ''].some((s) => s.toLowerCase().includes(needle)),
+          );
           return (
             <Table
               caption={`Catalogue des applications (${shown.length} sur ${apps.length})`}
               headers={['Application', 'Identifiant', 'Catégorie', 'Éditeur', 'Android', 'iOS']}
-              data={shown.map((a) => [a.name, a.slug, CATEGORY_LABELS[a.category] ?? a.category, a.publisher ?? '—', a.android.join(', ') || (a.web ? 'application web' : '—'), a.ios.join(', ') || (a.web ? 'application web' : '—')])}
+              data={shown.map((a) => [
+                a.name,
+                a.slug,
+                CATEGORY_LABELS[a.category] ?? a.category,
+                a.publisher ?? '—',
+                a.android.join(', ') || (a.web ? 'application web' : '—'),
+                a.ios.join(', ') || (a.web ? 'application web' : '—'),
+              ])}
             />
           );
         }}

@@ -50,7 +50,14 @@ export function Dashboard() {
             )}
             <Table
               caption="Parc et dérogations par ministère"
-              headers={['Ministère', 'Appareils', 'Politique appliquée', 'En échec', 'Non conformes', 'Dérogations actives']}
+              headers={[
+                'Ministère',
+                'Appareils',
+                'Politique appliquée',
+                'En échec',
+                'Non conformes',
+                'Dérogations actives',
+              ]}
               data={list.map((r) => {
                 const s = r.status instanceof Error ? null : r.status;
                 return [

@@ -17,7 +17,11 @@ function GrantForm({ agent, onGrant }: { agent: AgentView; onGrant: (role: Role)
   const [role, setRole] = useState<Role>('approver');
   return (
     <span style={{ display: 'inline-flex', gap: '.5rem', alignItems: 'flex-end' }}>
-      <Select label={<span className="fr-sr-only">Rôle à attribuer à {agent.displayName}</span>} className="fr-mb-0" nativeSelectProps={{ value: role, onChange: (e) => setRole(e.target.value as Role) }}>
+      <Select
+        label={<span className="fr-sr-only">Rôle à attribuer à {agent.displayName}</span>}
+        className="fr-mb-0"
+        nativeSelectProps={{ value: role, onChange: (e) => setRole(e.target.value as Role) }}
+      >
         {ROLES.map((r) => (
           <option key={r} value={r}>
             {ROLE_LABELS[r]}
@@ -48,8 +52,20 @@ function AgentsTable({ ministry }: { ministry: string }) {
   };
   return (
     <>
-      {error && <ErrorAlert title="Le changement de rôle n’a pas abouti" error={error} onClose={() => setError(undefined)} />}
-      {done && <Alert className="fr-mb-3w" severity="success" role="status" small description={done} closable onClose={() => setDone(undefined)} />}
+      {error && (
+        <ErrorAlert title="Le changement de rôle n’a pas abouti" error={error} onClose={() => setError(undefined)} />
+      )}
+      {done && (
+        <Alert
+          className="fr-mb-3w"
+          severity="success"
+          role="status"
+          small
+          description={done}
+          closable
+          onClose={() => setDone(undefined)}
+        />
+      )}
       <LoadState loaded={agents} what="les agents">
         {(list) => (
           <Table
@@ -64,7 +80,9 @@ function AgentsTable({ ministry }: { ministry: string }) {
                       small
                       dismissible
                       nativeButtonProps={{ 'aria-label': `Retirer le rôle ${ROLE_LABELS[r.role]} à ${a.displayName}` }}
-                      onClick={() => run(() => api.revokeRole(a.id, r.id), `Rôle ${ROLE_LABELS[r.role]} retiré à ${a.displayName}.`)}
+                      onClick={() =>
+                        run(() => api.revokeRole(a.id, r.id), `Rôle ${ROLE_LABELS[r.role]} retiré à ${a.displayName}.`)
+                      }
                     >
                       {ROLE_LABELS[r.role]}
                       {r.ministry ? ` (${r.ministry})` : ''}
@@ -75,7 +93,12 @@ function AgentsTable({ ministry }: { ministry: string }) {
               <GrantForm
                 key="g"
                 agent={a}
-                onGrant={(role) => run(() => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry), `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`)}
+                onGrant={(role) =>
+                  run(
+                    () => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry),
+                    `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`,
+                  )
+                }
               />,
             ])}
           />

@@ -13,7 +13,15 @@
  * Verification parses the DER itself (./der.ts, exact bytes kept) and checks with node:crypto,
  * so RSA and ECDSA signers both work (forge can neither verify PKCS#7 nor read EC keys).
  */
-import { constants, createHash, createPrivateKey, KeyObject, privateEncrypt, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  KeyObject,
+  privateEncrypt,
+  verify as cryptoVerify,
+  X509Certificate,
+} from 'node:crypto';
 import forge from 'node-forge';
 import {
   certificateNames,
@@ -143,7 +151,12 @@ const parsedSigners = new WeakMap<Signer, PreparedSigner>();
 function prepared(signer: Signer): PreparedSigner {
   let entry = parsedSigners.get(signer);
   if (!entry || entry.certPem !== signer.certPem || entry.keyPem !== signer.keyPem) {
-    entry = { certPem: signer.certPem, keyPem: signer.keyPem, cert: forge.pki.certificateFromPem(signer.certPem), key: nodeBackedRsaKey(signer.keyPem) };
+    entry = {
+      certPem: signer.certPem,
+      keyPem: signer.keyPem,
+      cert: forge.pki.certificateFromPem(signer.certPem),
+      key: nodeBackedRsaKey(signer.keyPem),
+    };
     parsedSigners.set(signer, entry);
   }
   return entry;
@@ -194,21 +207,25 @@ interface ParsedSignedData {
 
 function parseSignedData(der: Buffer): ParsedSignedData {
   const contentInfo = parseSingle(der);
-  if (!is(contentInfo, TagClass.universal, UniversalTag.sequence, true)) throw new DerError('ContentInfo is not a SEQUENCE');
+  if (!is(contentInfo, TagClass.universal, UniversalTag.sequence, true))
+    throw new DerError('ContentInfo is not a SEQUENCE');
   const [contentType, explicit] = children(contentInfo);
   if (!contentType || decodeOid(contentType) !== OID.signedData) throw new DerError('ContentInfo is not id-signedData');
   if (!explicit || !is(explicit, TagClass.context, 0, true)) throw new DerError('ContentInfo without [0] content');
   const [sd] = children(explicit);
-  if (!sd || !is(sd, TagClass.universal, UniversalTag.sequence, true)) throw new DerError('SignedData is not a SEQUENCE');
+  if (!sd || !is(sd, TagClass.universal, UniversalTag.sequence, true))
+    throw new DerError('SignedData is not a SEQUENCE');
   const parts = children(sd);
   // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
   if (parts.length < 4) throw new DerError('SignedData too short');
   decodeSmallInteger(parts[0]);
   if (!is(parts[1], TagClass.universal, UniversalTag.set, true)) throw new DerError('digestAlgorithms is not a SET');
   const encap = parts[2];
-  if (!is(encap, TagClass.universal, UniversalTag.sequence, true)) throw new DerError('encapContentInfo is not a SEQUENCE');
+  if (!is(encap, TagClass.universal, UniversalTag.sequence, true))
+    throw new DerError('encapContentInfo is not a SEQUENCE');
   const [eContentType, eContentExplicit] = children(encap);
-  if (!eContentType || decodeOid(eContentType) !== OID.data) throw new DerError('encapsulated content type is not id-data');
+  if (!eContentType || decodeOid(eContentType) !== OID.data)
+    throw new DerError('encapsulated content type is not id-data');
   let eContent: Buffer | undefined;
   if (eContentExplicit) {
     if (!is(eContentExplicit, TagClass.context, 0, true)) throw new DerError('bad eContent');
@@ -236,7 +253,8 @@ function parseSignedData(der: Buffer): ParsedSignedData {
 }
 
 function algorithmOid(tlv: Tlv | undefined, what: string): string {
-  if (!tlv || !is(tlv, TagClass.universal, UniversalTag.sequence, true)) throw new DerError(`${what} is not an AlgorithmIdentifier`);
+  if (!tlv || !is(tlv, TagClass.universal, UniversalTag.sequence, true))
+    throw new DerError(`${what} is not an AlgorithmIdentifier`);
   const [oid] = children(tlv);
   if (!oid) throw new DerError(`${what} is empty`);
   return decodeOid(oid);
@@ -279,7 +297,12 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
       return { ok: false, reason: 'unreadable certificate in SignedData' };
     }
   }
-  if (parsed.signerInfos.length !== 1) return { ok: false, reason: `expected exactly one SignerInfo, found ${parsed.signerInfos.length}`, certificatesPem };
+  if (parsed.signerInfos.length !== 1)
+    return {
+      ok: false,
+      reason: `expected exactly one SignerInfo, found ${parsed.signerInfos.length}`,
+      certificatesPem,
+    };
   const fields = children(parsed.signerInfos[0]);
   // version, sid, digestAlgorithm, [0] signedAttrs?, signatureAlgorithm, signature, [1] unsignedAttrs?
   let i = 0;
@@ -290,17 +313,23 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
   if (fields[i] && is(fields[i], TagClass.context, 0, true)) signedAttrs = fields[i++];
   const signatureOid = algorithmOid(fields[i++], 'signatureAlgorithm');
   const signatureTlv = fields[i++];
-  if (!signatureTlv || !is(signatureTlv, TagClass.universal, UniversalTag.octetString)) throw new DerError('SignerInfo without signature');
+  if (!signatureTlv || !is(signatureTlv, TagClass.universal, UniversalTag.octetString))
+    throw new DerError('SignerInfo without signature');
   const signature = octets(signatureTlv);
   if (fields[i] && !is(fields[i], TagClass.context, 1, true)) throw new DerError('unexpected element in SignerInfo');
 
   const digest = DIGESTS[digestOid];
   if (!digest) return { ok: false, reason: `unsupported digest algorithm ${digestOid}`, certificatesPem };
-  if (!accepted.includes(digest)) return { ok: false, reason: `digest algorithm ${digest} not accepted`, certificatesPem };
+  if (!accepted.includes(digest))
+    return { ok: false, reason: `digest algorithm ${digest} not accepted`, certificatesPem };
   const algorithm = SIGNATURE_ALGORITHMS[signatureOid];
   if (!algorithm) return { ok: false, reason: `unsupported signature algorithm ${signatureOid}`, certificatesPem };
   if (algorithm.digest !== null && algorithm.digest !== digest) {
-    return { ok: false, reason: `signature algorithm digest ${algorithm.digest} differs from digestAlgorithm ${digest}`, certificatesPem };
+    return {
+      ok: false,
+      reason: `signature algorithm digest ${algorithm.digest} differs from digestAlgorithm ${digest}`,
+      certificatesPem,
+    };
   }
 
   const signerDer = findSignerCertificate(sid, parsed.certificates);
@@ -308,7 +337,11 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
   const signerCert = new X509Certificate(signerDer);
   const publicKey = signerCert.publicKey;
   if (keyFamily(publicKey) !== algorithm.family) {
-    return { ok: false, reason: `signature algorithm ${signatureOid} does not fit the ${publicKey.asymmetricKeyType} key of the signer`, certificatesPem };
+    return {
+      ok: false,
+      reason: `signature algorithm ${signatureOid} does not fit the ${publicKey.asymmetricKeyType} key of the signer`,
+      certificatesPem,
+    };
   }
 
   let signedBytes: Buffer;
@@ -320,21 +353,25 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
     let contentTypeOk = false;
     for (const attribute of children(signedAttrs)) {
       const [typeTlv, valuesTlv] = children(attribute);
-      if (!typeTlv || !valuesTlv || !is(valuesTlv, TagClass.universal, UniversalTag.set, true)) throw new DerError('bad Attribute');
+      if (!typeTlv || !valuesTlv || !is(valuesTlv, TagClass.universal, UniversalTag.set, true))
+        throw new DerError('bad Attribute');
       const type = decodeOid(typeTlv);
       if (seen.has(type)) return { ok: false, reason: `signed attribute ${type} appears twice`, certificatesPem };
       seen.add(type);
       const values = children(valuesTlv);
       if (type === OID.messageDigest || type === OID.contentType || type === OID.signingTime) {
-        if (values.length !== 1) return { ok: false, reason: `signed attribute ${type} must have exactly one value`, certificatesPem };
+        if (values.length !== 1)
+          return { ok: false, reason: `signed attribute ${type} must have exactly one value`, certificatesPem };
       }
       if (type === OID.messageDigest) messageDigest = octets(values[0]);
       if (type === OID.contentType) contentTypeOk = decodeOid(values[0]) === OID.data;
       if (type === OID.signingTime) signingTime = decodeTime(values[0]);
     }
-    if (!contentTypeOk) return { ok: false, reason: 'signed attribute contentType missing or not id-data', certificatesPem };
+    if (!contentTypeOk)
+      return { ok: false, reason: 'signed attribute contentType missing or not id-data', certificatesPem };
     if (!messageDigest) return { ok: false, reason: 'signed attribute messageDigest missing', certificatesPem };
-    if (!messageDigest.equals(contentDigest)) return { ok: false, reason: 'messageDigest does not match the content', certificatesPem };
+    if (!messageDigest.equals(contentDigest))
+      return { ok: false, reason: 'messageDigest does not match the content', certificatesPem };
     // The signature covers the DER of the attributes with an explicit SET tag, not the [0] IMPLICIT one.
     signedBytes = Buffer.from(raw(signedAttrs));
     signedBytes[0] = 0x31;
@@ -364,14 +401,19 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * It does NOT check the certificate's chain, validity dates or revocation: the caller must check
  * that the returned certificate belongs to the device (enrolled identity / trusted CA).
  */
-export function verifyDetachedSignature(body: Buffer | string, signatureBase64: string, options: VerifyOptions = {}): CmsVerifyResult {
+export function verifyDetachedSignature(
+  body: Buffer | string,
+  signatureBase64: string,
+  options: VerifyOptions = {},
+): CmsVerifyResult {
   const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const compact = (signatureBase64 ?? '').replace(/\s+/g, '');
   if (compact.length === 0) return { ok: false, reason: 'empty signature' };
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) return { ok: false, reason: 'signature is not base64' };
   try {
     const parsed = parseSignedData(Buffer.from(compact, 'base64'));
-    if (parsed.eContent !== undefined) return { ok: false, reason: 'the signature is not detached (it encapsulates content)' };
+    if (parsed.eContent !== undefined)
+      return { ok: false, reason: 'the signature is not detached (it encapsulates content)' };
     return verifyParsed(parsed, data, options);
   } catch (error) {
     if (error instanceof DerError) return { ok: false, reason: `malformed CMS: ${error.message}` };

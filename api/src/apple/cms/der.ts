@@ -79,7 +79,17 @@ export function readTlv(buffer: Buffer, offset = 0, limit = buffer.length, depth
     for (;;) {
       need(2);
       if (buffer[pos] === 0 && buffer[pos + 1] === 0) {
-        return { buffer, tagClass, constructed, tagNumber, start: offset, contentStart, contentEnd: pos, end: pos + 2, indefinite: true };
+        return {
+          buffer,
+          tagClass,
+          constructed,
+          tagNumber,
+          start: offset,
+          contentStart,
+          contentEnd: pos,
+          end: pos + 2,
+          indefinite: true,
+        };
       }
       pos = readTlv(buffer, pos, limit, depth + 1).end;
     }
@@ -93,13 +103,24 @@ export function readTlv(buffer: Buffer, offset = 0, limit = buffer.length, depth
     for (let i = 0; i < count; i++) length = length * 256 + buffer[pos++];
   }
   need(length);
-  return { buffer, tagClass, constructed, tagNumber, start: offset, contentStart: pos, contentEnd: pos + length, end: pos + length, indefinite: false };
+  return {
+    buffer,
+    tagClass,
+    constructed,
+    tagNumber,
+    start: offset,
+    contentStart: pos,
+    contentEnd: pos + length,
+    end: pos + length,
+    indefinite: false,
+  };
 }
 
 /** Parses a buffer that must hold exactly one element (trailing bytes are an error). */
 export function parseSingle(buffer: Buffer): Tlv {
   const tlv = readTlv(buffer, 0, buffer.length);
-  if (tlv.end !== buffer.length) throw new DerError(`${buffer.length - tlv.end} trailing bytes after the ASN.1 element`);
+  if (tlv.end !== buffer.length)
+    throw new DerError(`${buffer.length - tlv.end} trailing bytes after the ASN.1 element`);
   return tlv;
 }
 
@@ -125,7 +146,11 @@ export function raw(tlv: Tlv): Buffer {
 }
 
 export function is(tlv: Tlv, tagClass: number, tagNumber: number, constructed?: boolean): boolean {
-  return tlv.tagClass === tagClass && tlv.tagNumber === tagNumber && (constructed === undefined || tlv.constructed === constructed);
+  return (
+    tlv.tagClass === tagClass &&
+    tlv.tagNumber === tagNumber &&
+    (constructed === undefined || tlv.constructed === constructed)
+  );
 }
 
 export function expect(tlv: Tlv | undefined, tagClass: number, tagNumber: number, what: string): Tlv {
@@ -180,13 +205,24 @@ export function decodeTime(tlv: Tlv): Date {
     m = text.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/);
     if (!m) throw new DerError('bad UTCTime');
     const yy = Number(m[1]);
-    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)));
+    return new Date(
+      Date.UTC(
+        yy >= 50 ? 1900 + yy : 2000 + yy,
+        Number(m[2]) - 1,
+        Number(m[3]),
+        Number(m[4]),
+        Number(m[5]),
+        Number(m[6] ?? 0),
+      ),
+    );
   }
   if (is(tlv, TagClass.universal, UniversalTag.generalizedTime, false)) {
     m = text.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z$/);
     if (!m) throw new DerError('bad GeneralizedTime');
     const ms = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
-    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms));
+    return new Date(
+      Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms),
+    );
   }
   throw new DerError('expected a UTCTime or GeneralizedTime');
 }
@@ -218,7 +254,13 @@ export function certificateDer(input: string | Buffer): Buffer {
 }
 
 /** The issuer and subject Names (raw TLVs) of a DER certificate, without parsing its public key. */
-export function certificateNames(der: Buffer): { tbs: Tlv; serial: Tlv; issuer: Tlv; subject: Tlv; extensions: Tlv | undefined } {
+export function certificateNames(der: Buffer): {
+  tbs: Tlv;
+  serial: Tlv;
+  issuer: Tlv;
+  subject: Tlv;
+  extensions: Tlv | undefined;
+} {
   const certificate = parseSingle(der);
   const tbs = children(certificate)[0];
   if (!tbs || tbs.tagNumber !== UniversalTag.sequence) throw new DerError('not a certificate');
@@ -259,4 +301,3 @@ export function subjectKeyIdentifier(der: Buffer): string | null {
   }
   return null;
 }
-
