@@ -23,6 +23,7 @@ import { createApp } from '../api/src/app.factory';
 import { ApnsService } from '../api/src/apple/apns.service';
 import { PushCertificateService } from '../api/src/apple/push-certificate.service';
 import { AuditService } from '../api/src/audit/audit.service';
+import { loadConfig } from '../api/src/config/app-config';
 import { runMigrations } from '../api/src/database/data-source';
 import { startEmbeddedPostgres } from '../api/src/database/embedded-postgres';
 import { seedDemoData } from '../api/src/demo/demo-seeder';
@@ -400,7 +401,7 @@ async function main(): Promise<void> {
           command: `APNS_DEVICES=${DEVICES} APNS_CONCURRENCY=${CONCURRENCY} npm run bench -- apns`,
           devices: DEVICES,
           machine: { cores: cpus().length, node: process.version, loadAverage1mAtStart: load1 },
-          dbPoolSize: Number(process.env.DB_POOL_SIZE ?? 20),
+          dbPoolSize: loadConfig().DB_POOL_SIZE,
           wake: {
             [`concurrency${CONCURRENCY}`]: { ...parallel, peer: parallelPeer },
             concurrency1: { ...serial, peer: serialPeer },

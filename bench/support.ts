@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { createApp, CreateAppOptions } from '../api/src/app.factory';
 import { AppModule } from '../api/src/app.module';
 import { AuditService } from '../api/src/audit/audit.service';
+import { loadConfig } from '../api/src/config/app-config';
 import { runMigrations } from '../api/src/database/data-source';
 import { startEmbeddedPostgres } from '../api/src/database/embedded-postgres';
 import { seedDemoData } from '../api/src/demo/demo-seeder';
@@ -224,6 +225,8 @@ export async function inParallel(
 export function benchAppOptions(databaseUrl: string, overrides: Partial<CreateAppOptions> = {}): CreateAppOptions {
   return {
     databaseUrl,
+    // DB_POOL_SIZE applies to the benches' in-process service as it does to `npm start`.
+    dbPoolSize: loadConfig().DB_POOL_SIZE,
     oidc: { issuer: 'http://127.0.0.1:9', audience: 'bench' },
     logLevel: 'warn',
     bodyLimitBytes: 5_000_000,

@@ -25,6 +25,8 @@ import { DEFAULT_RATE_LIMIT, RateLimitSettings } from './security/rate-limit-set
 
 export interface AppOptions {
   databaseUrl: string;
+  /** Connections in this process's pool (DB_POOL_SIZE); default DEFAULT_DB_POOL_SIZE. */
+  dbPoolSize?: number;
   oidc: OidcSettings;
   /** Run the job consumers in this process too (`npm start`); `npm run worker` runs them alone. */
   worker: boolean;
@@ -45,7 +47,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl)),
+        TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, options.dbPoolSize)),
         TerminusModule,
         CoreModule,
         DirectoryModule,

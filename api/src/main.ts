@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   const app = await createApp({
     databaseUrl: db.url,
+    dbPoolSize: config.DB_POOL_SIZE,
     oidc: {
       issuer,
       audience: config.OIDC_AUDIENCE,

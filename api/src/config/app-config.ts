@@ -3,7 +3,20 @@ import type { AndroidSettings } from '../android/android-settings';
 import type { AppleSettings } from '../apple/apple-settings';
 import { DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
 import { readFileSync } from 'node:fs';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { DEFAULT_DB_POOL_SIZE } from '../database/data-source';
+import {
+  getMetadataStorage,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
 
 /**
  * Every setting the service reads from its environment, validated once at start-up so a bad
@@ -37,6 +50,13 @@ export class AppConfig {
     message: 'DATABASE_ROLE must be a PostgreSQL role name (lower case letters, digits, _)',
   })
   DATABASE_ROLE: string;
+
+  /** Connections per process (API and worker each keep their own pool). */
+  @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_DB_POOL_SIZE : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DB_POOL_SIZE: number;
 
   @Transform(({ value }) => value || '.data/pg')
   @IsString()
@@ -240,54 +260,17 @@ export class AppConfig {
   TRUST_PROXY?: string;
 }
 
-const CONFIG_KEYS = [
-  'PORT',
-  'DATABASE_URL',
-  'DATABASE_MIGRATION_URL',
-  'DATABASE_ROLE',
-  'EMBEDDED_PG_DIR',
-  'EMBEDDED_PG_PORT',
-  'OIDC_ISSUER',
-  'OIDC_AUDIENCE',
-  'OIDC_CLIENT_ID',
-  'OIDC_CLIENT_SECRET',
-  'POLICIES_DIR',
-  'DEMO_DATA',
-  'LOG_LEVEL',
-  'BODY_LIMIT_BYTES',
-  'SMTP_URL',
-  'MAIL_FROM',
-  'PUBLIC_URL',
-  'DEVICE_SIMULATOR',
-  'AMAPI_ROOT_URL',
-  'AMAPI_ACCESS_TOKEN',
-  'GOOGLE_APPLICATION_CREDENTIALS',
-  'GOOGLE_CLOUD_PROJECT',
-  'AMAPI_QUOTA_PER_100S',
-  'AMAPI_TIMEOUT_MS',
-  'PUBSUB_AUDIENCE',
-  'PUBSUB_TOPIC',
-  'PUBSUB_JWKS_URL',
-  'PUBSUB_SERVICE_ACCOUNT',
-  'APPLE_MDM',
-  'MDM_SERVER_URL',
-  'APNS_HOST',
-  'APNS_PORT',
-  'APNS_CA_FILE',
-  'APNS_TIMEOUT_MS',
-  'MDM_IDENTITY_FROM',
-  'MDM_PROXY_CERT_HEADER',
-  'RATE_LIMIT_WINDOW_SECONDS',
-  'RATE_LIMIT_PER_USER',
-  'RATE_LIMIT_PER_IP',
-  'TRUST_PROXY',
-] as const;
+/** The settings' names, read from the class's own validation metadata: the class is the one list. */
+function configKeys(): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(AppConfig, '', true, false);
+  return [...new Set(metadata.map((m) => m.propertyName))];
+}
 
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Every known key is present (possibly undefined) so that each @Transform applies its default.
-  const plain = Object.fromEntries(CONFIG_KEYS.map((key) => [key, env[key]]));
+  const plain = Object.fromEntries(configKeys().map((key) => [key, env[key]]));
   const config = plainToInstance(AppConfig, plain);
   const errors = validateSync(config, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {

@@ -36,8 +36,11 @@ export const ENTITIES = [
   AuditHead,
 ];
 
+/** Connections per process when DB_POOL_SIZE is not set. */
+export const DEFAULT_DB_POOL_SIZE = 20;
+
 /** The one data source definition, shared by the API, the worker, the CLIs and the tests. Never synchronize: migrations only. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = DEFAULT_DB_POOL_SIZE): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -47,7 +50,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
-    extra: { max: Number(process.env.DB_POOL_SIZE ?? 20) },
+    extra: { max: poolSize },
   };
 }
 

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot({
       databaseUrl: db.url,
+      dbPoolSize: config.DB_POOL_SIZE,
       oidc: { issuer: config.OIDC_ISSUER ?? 'http://127.0.0.1:3001', audience: config.OIDC_AUDIENCE },
       worker: true,
       mail: {
