@@ -1,9 +1,43 @@
 import { DomainError, ErrorKind } from '../common/domain-error';
 import { PushError } from '../rollout/platform-adapter';
 
-export class AndroidError extends DomainError {
+export type AndroidErrorCode =
+  | 'unknown-ministry'
+  | 'unknown-agent'
+  | 'unknown-signup'
+  | 'invalid-enterprise'
+  | 'no-enterprise-token'
+  | 'no-project'
+  | 'bad-signup'
+  | 'bad-enterprise'
+  | 'bad-token'
+  | 'google-refused'
+  | 'google-unavailable'
+  | 'not-ready'
+  | 'push-unauthenticated'
+  | 'bad-push';
+
+/** The kind (hence HTTP status) each code is thrown with. */
+export const ANDROID_ERROR_KINDS: Record<AndroidErrorCode, ErrorKind> = {
+  'unknown-ministry': 'not-found',
+  'unknown-agent': 'not-found',
+  'unknown-signup': 'not-found',
+  'invalid-enterprise': 'invalid',
+  'no-enterprise-token': 'invalid',
+  'no-project': 'unavailable',
+  'bad-signup': 'unavailable',
+  'bad-enterprise': 'unavailable',
+  'bad-token': 'unavailable',
+  'google-refused': 'invalid',
+  'google-unavailable': 'unavailable',
+  'not-ready': 'conflict',
+  'push-unauthenticated': 'unauthenticated',
+  'bad-push': 'invalid',
+};
+
+export class AndroidError extends DomainError<AndroidErrorCode> {
   readonly domain = 'android';
-  constructor(code: string, kind: ErrorKind, message: string, details?: unknown) {
+  constructor(code: AndroidErrorCode, kind: ErrorKind, message: string, details?: unknown) {
     super(code, kind, message, details);
   }
 }
@@ -14,7 +48,7 @@ export class AndroidError extends DomainError {
  */
 export async function explainPushError<T>(
   run: () => Promise<T>,
-  refused: { code: string; kind: ErrorKind },
+  refused: { code: AndroidErrorCode; kind: ErrorKind },
 ): Promise<T> {
   try {
     return await run();

@@ -1,8 +1,54 @@
 import { DomainError, ErrorKind } from '../common/domain-error';
 
-export class AppleError extends DomainError {
+export type AppleErrorCode =
+  | 'invalid-certificate'
+  | 'not-mdm-push-certificate'
+  | 'key-mismatch'
+  | 'expired'
+  | 'topic-changed'
+  | 'no-push-certificate'
+  | 'unknown-agent'
+  | 'unknown-enrollment'
+  | 'enrollment-expired'
+  | 'no-identity'
+  | 'bad-signature'
+  | 'unknown-identity'
+  | 'udid-mismatch'
+  | 'empty-body'
+  | 'malformed-plist'
+  | 'malformed-checkin'
+  | 'unsupported-checkin'
+  | 'not-authenticated'
+  | 'malformed-report'
+  | 'not-enrolled';
+
+/** The kind (hence HTTP status) each code is thrown with. */
+export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
+  'invalid-certificate': 'invalid',
+  'not-mdm-push-certificate': 'invalid',
+  'key-mismatch': 'invalid',
+  expired: 'invalid',
+  'topic-changed': 'conflict',
+  'no-push-certificate': 'conflict',
+  'unknown-agent': 'not-found',
+  'unknown-enrollment': 'not-found',
+  'enrollment-expired': 'conflict',
+  'no-identity': 'unauthenticated',
+  'bad-signature': 'unauthenticated',
+  'unknown-identity': 'forbidden',
+  'udid-mismatch': 'forbidden',
+  'empty-body': 'invalid',
+  'malformed-plist': 'invalid',
+  'malformed-checkin': 'invalid',
+  'unsupported-checkin': 'invalid',
+  'not-authenticated': 'conflict',
+  'malformed-report': 'invalid',
+  'not-enrolled': 'conflict',
+};
+
+export class AppleError extends DomainError<AppleErrorCode> {
   readonly domain = 'apple';
-  constructor(code: string, kind: ErrorKind, message: string, details?: unknown) {
+  constructor(code: AppleErrorCode, kind: ErrorKind, message: string, details?: unknown) {
     super(code, kind, message, details);
   }
 }

@@ -1,14 +1,44 @@
 import { DomainError, ErrorKind } from '../common/domain-error';
 
-export class AuthError extends DomainError {
+export type AuthErrorCode =
+  | 'missing-token'
+  | 'malformed-header'
+  | 'invalid-token'
+  | 'session-expired'
+  | 'code-refused'
+  | 'forbidden'
+  | 'csrf'
+  | 'unknown-organisation'
+  | 'bad-callback'
+  | 'unknown-login'
+  | 'login-not-configured'
+  | 'issuer-unreachable';
+
+/** The kind (hence HTTP status) each code is thrown with. */
+export const AUTH_ERROR_KINDS: Record<AuthErrorCode, ErrorKind> = {
+  'missing-token': 'unauthenticated',
+  'malformed-header': 'unauthenticated',
+  'invalid-token': 'unauthenticated',
+  'session-expired': 'unauthenticated',
+  'code-refused': 'unauthenticated',
+  forbidden: 'forbidden',
+  csrf: 'forbidden',
+  'unknown-organisation': 'forbidden',
+  'bad-callback': 'invalid',
+  'unknown-login': 'invalid',
+  'login-not-configured': 'not-found',
+  'issuer-unreachable': 'unavailable',
+};
+
+export class AuthError extends DomainError<AuthErrorCode> {
   readonly domain = 'auth';
-  static unauthenticated(code: string, message: string): AuthError {
+  static unauthenticated(code: AuthErrorCode, message: string): AuthError {
     return new AuthError(code, 'unauthenticated', message);
   }
-  static forbidden(message: string, code = 'forbidden'): AuthError {
+  static forbidden(message: string, code: AuthErrorCode = 'forbidden'): AuthError {
     return new AuthError(code, 'forbidden', message);
   }
-  constructor(code: string, kind: ErrorKind, message: string) {
+  constructor(code: AuthErrorCode, kind: ErrorKind, message: string) {
     super(code, kind, message);
   }
 }

@@ -1,8 +1,18 @@
 import { DomainError, ErrorKind } from '../common/domain-error';
 
-export class CatalogError extends DomainError {
+export type CatalogErrorCode = 'unknown-app' | 'invalid-app' | 'app-exists' | 'identifier-taken';
+
+/** The kind (hence HTTP status) each code is thrown with. */
+export const CATALOG_ERROR_KINDS: Record<CatalogErrorCode, ErrorKind> = {
+  'unknown-app': 'not-found',
+  'invalid-app': 'invalid',
+  'app-exists': 'conflict',
+  'identifier-taken': 'conflict',
+};
+
+export class CatalogError extends DomainError<CatalogErrorCode> {
   readonly domain = 'catalog';
-  constructor(code: string, kind: ErrorKind, message: string, details?: unknown) {
+  constructor(code: CatalogErrorCode, kind: ErrorKind, message: string, details?: unknown) {
     super(code, kind, message, details);
   }
 }

@@ -6,8 +6,8 @@ import { AccessService } from '../auth/access.service';
 import { Agent } from '../directory/agent.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { actorOf, Principal } from '../auth/principal';
-import { DirectoryError } from '../directory/directory.error';
 import { Compliance, Device } from './device.entity';
+import { DevicesError } from './devices.error';
 import { isUuid } from '../common/uuid';
 
 export type DeviceView = Device & { desiredHash: string | null; converged: boolean };
@@ -47,7 +47,7 @@ export class DevicesService {
 
   async get(principal: Principal, id: string): Promise<DeviceView> {
     const device = isUuid(id) ? await this.db.getRepository(Device).findOneBy({ id }) : null;
-    if (!device) throw new DirectoryError('device-not-found', 'not-found', `No device with id "${id}".`);
+    if (!device) throw new DevicesError('not-found', 'not-found', `No device with id "${id}".`);
     if (device.agentId !== principal.agentId) this.access.requireAccess(principal, 'device.read', device.ministryCode);
     return (await this.withDesired([device]))[0];
   }
@@ -60,10 +60,10 @@ export class DevicesService {
     const device = await this.get(principal, id);
     this.access.requireAccess(principal, 'device.manage', device.ministryCode);
     const agent = isUuid(agentId) ? await this.db.getRepository(Agent).findOneBy({ id: agentId }) : null;
-    if (!agent) throw new DirectoryError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
+    if (!agent) throw new DevicesError('agent-not-found', 'not-found', `No agent with id "${agentId}".`);
     this.access.requireAccess(principal, 'device.manage', agent.ministryCode);
     if (agent.id === device.agentId)
-      throw new DirectoryError('same-agent', 'conflict', 'This device already belongs to this agent.');
+      throw new DevicesError('same-agent', 'conflict', 'This device already belongs to this agent.');
     await this.db.transaction(async (tx) => {
       await tx.getRepository(Device).update({ id }, { agentId: agent.id, ministryCode: agent.ministryCode });
       await this.audit.record(tx, actorOf(principal), {
