@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../rollout/platform-adapter';
+import { PlatformRegistry } from '../rollout/platform-registry';
 import { AmapiClientService } from './amapi-client.service';
 import { compileAmapiPolicy, webAppsOf } from './amapi-policy.compiler';
 import { AndroidEnterprise } from './android-enterprise.entity';
@@ -12,14 +13,19 @@ import { AndroidEnterprise } from './android-enterprise.entity';
  * the phones follow; `devices.patch` (policyName) only moves a phone to another group's policy.
  */
 @Injectable()
-export class AndroidAdapter implements PlatformAdapter {
+export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
   readonly platform = 'android' as const;
   readonly sharedPolicies = true;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly amapi: AmapiClientService,
+    private readonly registry: PlatformRegistry,
   ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
 
   async enterpriseOf(ministry: string): Promise<string> {
     const binding = await this.db.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
@@ -42,7 +48,11 @@ export class AndroidAdapter implements PlatformAdapter {
   }
 
   async pushDevice(device: DeviceTarget): Promise<void> {
-    if (!device.androidDeviceName)
+    const [row] = (await this.db.query(`SELECT android_device_name FROM device WHERE id = $1`, [device.deviceId])) as {
+      android_device_name: string | null;
+    }[];
+    const name = row?.android_device_name;
+    if (!name)
       throw new PushError(
         'this device has no Android Management API name (not enrolled through Android Enterprise)',
         false,
@@ -50,10 +60,7 @@ export class AndroidAdapter implements PlatformAdapter {
     const enterprise = await this.enterpriseOf(device.ministry);
     const policyName = `${enterprise}/policies/${device.policyName}`;
     await this.amapi.call('devices.patch', (api, options) =>
-      api.enterprises.devices.patch(
-        { name: device.androidDeviceName as string, updateMask: 'policyName', requestBody: { policyName } },
-        options,
-      ),
+      api.enterprises.devices.patch({ name, updateMask: 'policyName', requestBody: { policyName } }, options),
     );
   }
 

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { InstalledApp } from '../devices/device.entity';
 import { DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../rollout/platform-adapter';
+import { PlatformRegistry } from '../rollout/platform-registry';
 import { AppleCommandsService } from './apple-commands.service';
 import { commands, policyProfile } from './apple-payloads';
 import { ApnsService } from './apns.service';
@@ -13,7 +14,7 @@ import { ApnsService } from './apns.service';
  * managed apps, then one APNs push to make it check in.
  */
 @Injectable()
-export class AppleAdapter implements PlatformAdapter {
+export class AppleAdapter implements PlatformAdapter, OnModuleInit {
   readonly platform = 'ios' as const;
   readonly sharedPolicies = false;
 
@@ -21,17 +22,22 @@ export class AppleAdapter implements PlatformAdapter {
     @InjectDataSource() private readonly db: DataSource,
     private readonly queue: AppleCommandsService,
     private readonly apns: ApnsService,
+    private readonly registry: PlatformRegistry,
   ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
 
   async publishGroup(_group: GroupTarget): Promise<void> {
     // Nothing shared to publish on Apple devices.
   }
 
   async pushDevice(device: DeviceTarget): Promise<void> {
-    if (!device.appleUdid) throw new PushError('this iPhone has not checked in with this MDM server (no UDID)', false);
-    const [row] = (await this.db.query(`SELECT installed_apps FROM device WHERE id = $1`, [device.deviceId])) as {
-      installed_apps: InstalledApp[];
-    }[];
+    const [row] = (await this.db.query(`SELECT apple_udid, installed_apps FROM device WHERE id = $1`, [
+      device.deviceId,
+    ])) as { apple_udid: string | null; installed_apps: InstalledApp[] }[];
+    if (!row?.apple_udid) throw new PushError('this iPhone has not checked in with this MDM server (no UDID)', false);
     const installed = new Map((row?.installed_apps ?? []).map((a) => [a.id, a]));
     await this.db.transaction(async (tx) => {
       await this.queue.cancelPending(tx, device.deviceId, 'InstallProfile');

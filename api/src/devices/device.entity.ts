@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { Platform } from './platforms';
 
-export type Platform = 'android' | 'ios';
+export type { Platform };
 export type Ownership = 'company' | 'personal';
 export type Compliance = 'unknown' | 'compliant' | 'non-compliant';
 export type PushState = 'ok' | 'retrying' | 'failed';

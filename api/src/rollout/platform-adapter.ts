@@ -1,4 +1,5 @@
-import type { Ownership, Platform } from '../devices/device.entity';
+import type { Ownership } from '../devices/device.entity';
+import { Platform, PLATFORM_TRAITS } from '../devices/platforms';
 import type { EffectivePolicy } from '../policies/effective-policy.resolver';
 
 /** During a staged rollout, released devices of a shared-policy platform use the group's canary policy. */
@@ -14,12 +15,11 @@ export interface GroupTarget {
   effective: EffectivePolicy;
 }
 
+/** A device to push to; the adapter finds the device's identity on its platform from `deviceId`. */
 export interface DeviceTarget {
   deviceId: string;
   ministry: string;
   ownership: Ownership;
-  androidDeviceName: string | null;
-  appleUdid: string | null;
   groupId: string;
   policyName: string;
   hash: string;
@@ -46,8 +46,6 @@ export interface PlatformAdapter {
   attach?(reporter: DeviceReporter): void;
 }
 
-export const PLATFORM_ADAPTERS = Symbol('PLATFORM_ADAPTERS');
-
 /** A push that did not go through; `retryable` false means retrying cannot help (configuration). */
 export class PushError extends Error {
   constructor(
@@ -66,18 +64,12 @@ export function policyName(groupId: string, variant: PolicyVariant): string {
 export class UnconfiguredPlatformAdapter implements PlatformAdapter {
   readonly sharedPolicies: boolean;
   constructor(readonly platform: Platform) {
-    this.sharedPolicies = platform === 'android';
+    this.sharedPolicies = PLATFORM_TRAITS[platform].sharedPolicies;
   }
   async publishGroup(): Promise<void> {
-    throw new PushError(
-      `${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`,
-      false,
-    );
+    throw new PushError(`${PLATFORM_TRAITS[this.platform].label} is not configured on this server`, false);
   }
   async pushDevice(): Promise<void> {
-    throw new PushError(
-      `${this.platform === 'android' ? 'Android Enterprise' : 'Apple MDM'} is not configured on this server`,
-      false,
-    );
+    throw new PushError(`${PLATFORM_TRAITS[this.platform].label} is not configured on this server`, false);
   }
 }

@@ -1,20 +1,13 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { queryRecords } from '../database/query-records';
-import { Device, Platform } from '../devices/device.entity';
+import { Device } from '../devices/device.entity';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
-import {
-  DeviceReporter,
-  GroupTarget,
-  PLATFORM_ADAPTERS,
-  PlatformAdapter,
-  policyName,
-  PolicyVariant,
-  PushError,
-} from './platform-adapter';
+import { DeviceReporter, GroupTarget, PlatformAdapter, policyName, PolicyVariant, PushError } from './platform-adapter';
+import { PlatformRegistry } from './platform-registry';
 import { scopeMinistry } from '../policies/policy.types';
 import { PolicyGroup } from './policy-group.entity';
 import { PolicyGroupService, PushDevicesJob } from './policy-group.service';
@@ -51,11 +44,11 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     private readonly jobs: JobQueueService,
     private readonly groups: PolicyGroupService,
     private readonly audit: AuditService,
-    @Inject(PLATFORM_ADAPTERS) private readonly adapters: Map<Platform, PlatformAdapter>,
+    private readonly platforms: PlatformRegistry,
   ) {}
 
   onModuleInit(): void {
-    for (const adapter of this.adapters.values()) adapter.attach?.(this);
+    this.platforms.attach(this);
   }
 
   /** Job `rollout.start`: recompute the scope's groups, record what changes, release stage one. */
@@ -125,7 +118,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     if (!group) return;
     const { from, to, final } = stageRange(rollout.stages, job.stageIndex);
     const variant: PolicyVariant = final ? 'stable' : 'canary';
-    for (const adapter of this.adapters.values()) {
+    for (const adapter of this.platforms.all()) {
       if (adapter.sharedPolicies) {
         if (!(await this.publish(adapter, group, variant))) continue;
         // Final stage: every device of the group ends on the stable policy (canaries come back).
@@ -139,7 +132,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   /** Makes sure a group's stable policy exists on shared-policy platforms (before enrolling into it). */
   async ensurePublished(groupId: string): Promise<void> {
     const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: groupId });
-    for (const adapter of this.adapters.values()) {
+    for (const adapter of this.platforms.all()) {
       if (adapter.sharedPolicies && group.sharedPublishedHash === null) await this.publish(adapter, group, 'stable');
     }
   }
@@ -219,8 +212,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     for (const device of devices) {
       if (!device.groupId) continue;
       const group = await this.db.getRepository(PolicyGroup).findOneByOrFail({ id: device.groupId });
-      const adapter = this.adapters.get(device.platform);
-      if (!adapter) continue;
+      const adapter = this.platforms.get(device.platform);
       if (adapter.sharedPolicies) {
         // A group never published is published now; one in a staged rollout keeps its stable policy.
         if (group.sharedPublishedHash === null && !(await this.publish(adapter, group, 'stable'))) continue;
@@ -244,8 +236,6 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         deviceId: device.id,
         ministry: device.ministryCode,
         ownership: device.ownership,
-        androidDeviceName: device.androidDeviceName,
-        appleUdid: device.appleUdid,
         groupId: group.id,
         policyName: sharedPolicy ?? group.id,
         hash: group.desiredHash,
@@ -297,7 +287,10 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     // content waits for its group's rollout job (kept by the queue through crashes and outages):
     // re-attaching it one by one cannot help, and thousands of such pushes would hold up that job.
     // Likewise a device whose group's rollout job is still queued or running: that job reaches it.
-    const shared = [...this.adapters.values()].filter((a) => a.sharedPolicies).map((a) => a.platform);
+    const shared = this.platforms
+      .all()
+      .filter((a) => a.sharedPolicies)
+      .map((a) => a.platform);
     const due = (await this.db.query(
       `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
         WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL

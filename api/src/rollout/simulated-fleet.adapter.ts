@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Platform } from '../devices/device.entity';
+import { Platform, PLATFORM_TRAITS } from '../devices/platforms';
 import { DeviceReporter, DeviceTarget, GroupTarget, PlatformAdapter } from './platform-adapter';
 
 /**
@@ -16,7 +16,7 @@ export class SimulatedFleetAdapter implements PlatformAdapter {
     readonly platform: Platform,
     private readonly delayMs = 3000,
   ) {
-    this.sharedPolicies = platform === 'android';
+    this.sharedPolicies = PLATFORM_TRAITS[platform].sharedPolicies;
   }
 
   attach(reporter: DeviceReporter): void {

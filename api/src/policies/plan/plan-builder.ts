@@ -2,6 +2,7 @@ import { canonicalJson, contentHash } from '../../common/canonical-hash';
 import { DesiredState } from '../as-code/desired-state';
 import { EffectiveApp, EffectivePolicy, resolveEffectivePolicy } from '../effective-policy.resolver';
 import { CatalogApp, NATIONAL_SCOPE } from '../policy.types';
+import { PLATFORMS } from '../../devices/platforms';
 import { Plan, PlanChange, PlanPlatform, ScopePlan } from './plan.types';
 
 /** What the database holds now, in the same shape as policy as code, with version numbers. */
@@ -91,7 +92,7 @@ function scopeChanges(before: DesiredState, after: DesiredState, scope: string):
     const now = b.get(slug);
     const enforcedBefore = was && was.action !== 'allow' ? was : undefined;
     const enforcedAfter = now && now.action !== 'allow' ? now : undefined;
-    for (const platform of ['android', 'ios'] as const) {
+    for (const platform of PLATFORMS) {
       const idsBefore = identifiersOf(was, platform);
       const idsAfter = identifiersOf(now, platform);
       const ids = idsAfter.length > 0 ? idsAfter : idsBefore;
@@ -201,7 +202,7 @@ export function renderPlan(plan: Plan): string {
     out.push('');
     out.push(`scope ${scope.scope} (version ${scope.fromVersion ?? 'none'} → ${(scope.fromVersion ?? 0) + 1}), ${scope.devicesAffected} device(s) affected`);
     if (scope.modeChange) out.push(`  ~ mode ${scope.modeChange.from} → ${scope.modeChange.to}`);
-    for (const platform of ['android', 'ios'] as const) {
+    for (const platform of PLATFORMS) {
       const lines = scope.changes.filter((c) => c.platform === platform);
       if (lines.length === 0) continue;
       out.push(`  ${platform}:`);
