@@ -6,8 +6,8 @@ import { Browser, chromium, Page } from 'playwright-core';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
 
-/** Debian's chromium (installed by .ci/run); playwright's own browser downloads cannot work here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's chromium when it is installed (or CHROMIUM_PATH); playwright's own browser downloads cannot work here. */
+const SYSTEM_CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -22,10 +22,20 @@ const FLAGS = [
 /** Where the run leaves what a person reviews afterwards: one screenshot per home. */
 export const SCREENSHOTS_DIR = join(REPO_ROOT, 'test-results', 'screenshots');
 
-export function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+/**
+ * A machine with only Node.js has no system Chromium: the npm package @sparticuz/chromium ships
+ * one (extracted to the temp folder on first use), with the fonts it needs for French text.
+ */
+async function chromiumExecutable(): Promise<{ path: string; args: string[] }> {
+  if (existsSync(SYSTEM_CHROMIUM)) return { path: SYSTEM_CHROMIUM, args: FLAGS };
+  const packaged = (await import('@sparticuz/chromium')).default;
+  packaged.setGraphicsMode = false;
+  return { path: await packaged.executablePath(), args: [...new Set([...packaged.args, ...FLAGS])] };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { path, args } = await chromiumExecutable();
+  return chromium.launch({ executablePath: path, args, headless: true });
 }
 
 function newestMtime(dir: string): number {
