@@ -1,4 +1,5 @@
 import { createConnection } from 'node:net';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { asRole } from './service-role';
 import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
@@ -9,6 +10,8 @@ export interface ResolvedDatabase {
   /** What the migrations run as: the owner of the tables. */
   migrationUrl: string;
   embedded?: RunningPostgres;
+  /** Where the data is, for people: the embedded PostgreSQL's folder and port, or DATABASE_URL's host. */
+  location: string;
 }
 
 function portOpen(port: number): Promise<boolean> {
@@ -25,23 +28,46 @@ function portOpen(port: number): Promise<boolean> {
 /**
  * DATABASE_URL when set; otherwise the embedded PostgreSQL under EMBEDDED_PG_DIR, started here,
  * or reused when another process of ours (the API while the CLI runs) already started it.
+ * `detached`: see startEmbeddedPostgres (for a caller that stops it on SIGINT/SIGTERM itself).
  * Migrations run as DATABASE_MIGRATION_URL's login (default DATABASE_URL's); the service as DATABASE_ROLE.
  */
-export async function resolveDatabase(config: AppConfig): Promise<ResolvedDatabase> {
+export async function resolveDatabase(
+  config: AppConfig,
+  options: { detached?: boolean } = {},
+): Promise<ResolvedDatabase> {
   const role = config.DATABASE_ROLE;
-  if (config.DATABASE_URL)
+  if (config.DATABASE_URL) {
+    const { hostname, port, pathname } = new URL(config.DATABASE_URL);
     return {
       url: asRole(config.DATABASE_URL, role),
       migrationUrl: config.DATABASE_MIGRATION_URL ?? config.DATABASE_URL,
+      location: `PostgreSQL at ${hostname}${port ? `:${port}` : ''}${pathname} (DATABASE_URL)`,
     };
+  }
   if (await portOpen(config.EMBEDDED_PG_PORT)) {
     const url = `postgres://mdm:mdm-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/mdm`;
-    return { url: asRole(url, role), migrationUrl: url };
+    return {
+      url: asRole(url, role),
+      migrationUrl: url,
+      location: `embedded PostgreSQL already running on port ${config.EMBEDDED_PG_PORT} (started by another command)`,
+    };
   }
   const embedded = await startEmbeddedPostgres({
     dir: config.EMBEDDED_PG_DIR,
     port: config.EMBEDDED_PG_PORT,
     database: 'mdm',
+    detached: options.detached,
   });
-  return { url: asRole(embedded.url, role), migrationUrl: embedded.url, embedded };
+  const dir = relative(process.cwd(), embedded.dataDir);
+  const shown = dir.startsWith('..') || isAbsolute(dir) ? embedded.dataDir : dir;
+  const moved =
+    embedded.dataDir === resolve(config.EMBEDDED_PG_DIR)
+      ? ''
+      : ` (the postgres user it runs as cannot reach ${resolve(config.EMBEDDED_PG_DIR)})`;
+  return {
+    url: asRole(embedded.url, role),
+    migrationUrl: embedded.url,
+    embedded,
+    location: `embedded PostgreSQL in ${shown}, port ${config.EMBEDDED_PG_PORT}${moved}`,
+  };
 }
