@@ -5,6 +5,7 @@ import { AndroidEnterprise1732370000003 } from './1732370000003-AndroidEnterpris
 import { AppleMdm1732370000004 } from './1732370000004-AppleMdm';
 import { Sessions1732370000005 } from './1732370000005-Sessions';
 import { AuditGrants1732370000006 } from './1732370000006-AuditGrants';
+import { ComplianceReadModel1796083200000 } from './1796083200000-ComplianceReadModel';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   AppleMdm1732370000004,
   Sessions1732370000005,
   AuditGrants1732370000006,
+  ComplianceReadModel1796083200000,
 ];

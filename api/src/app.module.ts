@@ -6,6 +6,7 @@ import { OidcSettings } from './auth/jwt-verifier.service';
 import { CatalogModule } from './catalog/catalog.module';
 import { CoreModule } from './core.module';
 import { dataSourceOptions } from './database/data-source';
+import { complianceSettingsFrom, loadConfig } from './config/app-config';
 import { DevicesModule } from './devices/devices.module';
 import { DirectoryModule } from './directory/directory.module';
 import { HealthController } from './health/health.controller';
@@ -39,6 +40,8 @@ export interface AppOptions {
   apple?: AppleSettings | null;
   /** Requests per client and window; default DEFAULT_RATE_LIMIT. */
   rateLimit?: RateLimitSettings;
+  /** When a phone without reports becomes stale; default: COMPLIANCE_STALE_DAYS from the environment. */
+  compliance?: { staleAfterDays: number };
 }
 
 @Module({})
@@ -56,7 +59,7 @@ export class AppModule implements NestModule {
         RateLimitModule.forRoot(options.rateLimit ?? DEFAULT_RATE_LIMIT),
         CatalogModule,
         PoliciesModule,
-        DevicesModule,
+        DevicesModule.forRoot(options.compliance ?? complianceSettingsFrom(loadConfig())),
         JobsModule.forRoot({
           databaseUrl: options.databaseUrl,
           worker: options.worker,

@@ -274,9 +274,8 @@ describe('Apple MDM', () => {
     await t.app.get(MdmProtocolService).queueInventoryRefresh(0);
     await converge();
     device = await deviceOf(phone);
-    expect(device.complianceReason).toBe(
-      'banned app still installed: Candy Crush Saga (com.midasplayer.apps.candycrushsaga)',
-    );
+    // The same words as on Android (one evaluator): the app, not its platform identifier.
+    expect(device.complianceReason).toBe('banned app still installed: Candy Crush Saga');
 
     const unsupervised = await enrollIPhone('demo-agent-interieur', { supervised: false });
     expect((await deviceOf(unsupervised)).complianceReason).toContain('not supervised');

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
+import { DeviceStateService } from '../devices/device-state.service';
+import { fleetSql } from '../devices/fleet-sql';
 import { AmapiClientService } from './amapi-client.service';
 import { AndroidReportsService } from './android-reports.service';
 
@@ -29,6 +31,7 @@ export class AndroidReconcileService {
     private readonly amapi: AmapiClientService,
     private readonly reports: AndroidReportsService,
     private readonly audit: AuditService,
+    private readonly devices: DeviceStateService,
   ) {}
 
   async reconcileAll(): Promise<ReconcileSummary[]> {
@@ -100,12 +103,12 @@ export class AndroidReconcileService {
     } while (pageToken);
 
     const ours = (await this.db.query(
-      `SELECT id, android_device_name FROM device WHERE ministry_code = $1 AND platform = 'android' AND android_device_name LIKE $2 AND unenrolled_at IS NULL`,
+      `SELECT id, android_device_name FROM device WHERE ministry_code = $1 AND platform = 'android' AND android_device_name LIKE $2 AND ${fleetSql.reachable('device')}`,
       [ministry, `${enterprise}/devices/%`],
     )) as { id: string; android_device_name: string }[];
     for (const device of ours.filter((d) => !seen.has(d.android_device_name))) {
       await this.db.transaction(async (tx) => {
-        await tx.query(`UPDATE device SET unenrolled_at = now() WHERE id = $1`, [device.id]);
+        await this.devices.unenroll(tx, device.id);
         await this.audit.record(tx, RECONCILER, {
           action: 'device.removed-on-google',
           entityType: 'device',

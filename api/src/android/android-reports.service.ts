@@ -6,7 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { InstalledApp } from '../devices/device.entity';
-import { PolicyGroup } from '../rollout/policy-group.entity';
+import { DeviceStateService } from '../devices/device-state.service';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
@@ -38,6 +38,7 @@ export class AndroidReportsService {
     private readonly groups: PolicyGroupService,
     private readonly engine: RolloutEngine,
     private readonly audit: AuditService,
+    private readonly devices: DeviceStateService,
   ) {
     this.keys = createRemoteJWKSet(new URL(settings.pubsub.jwksUrl), { cooldownDuration: 30_000 });
   }
@@ -106,18 +107,16 @@ export class AndroidReportsService {
         return;
       }
       const model = [device.hardwareInfo?.brand, device.hardwareInfo?.model].filter(Boolean).join(' ') || 'Android';
-      const [{ id }] = (await tx.query(
-        `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, android_device_name, last_seen_at)
-         VALUES ('android', $1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-        [
-          device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company',
-          token.agent_id,
-          token.ministry_code,
-          model,
-          device.hardwareInfo?.model ?? null,
-          device.name,
-        ],
-      )) as { id: string }[];
+      const id = await this.devices.enroll(tx, {
+        platform: 'android',
+        ownership: device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company',
+        agentId: token.agent_id,
+        ministry: token.ministry_code,
+        displayName: model,
+        model: device.hardwareInfo?.model ?? null,
+        androidDeviceName: device.name,
+        osVersion: device.softwareInfo?.androidVersion ?? null,
+      });
       await this.audit.record(tx, ENROLLMENT, {
         action: 'device.enrolled',
         entityType: 'device',
@@ -133,11 +132,8 @@ export class AndroidReportsService {
       });
       // The phone enrolled with its ministry's policy; its own group (exemptions) follows by push.
       await this.groups.regroup(tx, { deviceIds: [id] }, 'enrolled');
-      if (device.policyName)
-        await tx.query(`UPDATE device SET bound_policy = $2 WHERE id = $1 AND bound_policy IS NULL`, [
-          id,
-          device.policyName.split('/').pop(),
-        ]);
+      const policy = device.policyName?.split('/').pop();
+      if (policy) await this.devices.bindPolicy(tx, id, policy);
     });
     await this.statusReport(device);
   }
@@ -153,15 +149,18 @@ export class AndroidReportsService {
     const installed: InstalledApp[] = (device.applicationReports ?? [])
       .filter((a) => a.packageName && a.state !== 'REMOVED')
       .map((a) => ({ id: a.packageName as string, version: a.versionName ?? undefined }));
-    await this.db.transaction(async (tx) => {
-      const group = row.group_id ? await tx.getRepository(PolicyGroup).findOneBy({ id: row.group_id }) : null;
-      const compliance = this.compliance(group, installed, device);
-      await tx.query(
-        `UPDATE device SET last_seen_at = now(), installed_apps = $2, compliance = $3, compliance_reason = $4,
-                unenrolled_at = CASE WHEN $5 THEN coalesce(unenrolled_at, now()) ELSE NULL END WHERE id = $1`,
-        [row.id, JSON.stringify(installed), compliance.state, compliance.reason, device.state === 'DELETED'],
-      );
-    });
+    // The facts; compliance is the shared evaluator's (DeviceStateService), as for every platform.
+    await this.devices.recordReport(
+      row.id,
+      {
+        installed,
+        osVersion: device.softwareInfo?.androidVersion ?? null,
+        // The policy governs what it manages (the whole phone, or its work profile): apps can be blocked there.
+        supervised: true,
+        policyErrors: policyErrorsOf(device),
+      },
+      { unenrolled: device.state === 'DELETED' },
+    );
     // After the commit: the engine updates the same row on its own connection.
     await this.recordApplied(this.db.manager, row.id, device);
   }
@@ -181,32 +180,16 @@ export class AndroidReportsService {
       .join('; ');
     if (published) await this.engine.reportApplied(deviceId, published.hash, detail || undefined);
   }
+}
 
-  /** A banned app still installed, or AMAPI's own non-compliance details, make the phone non-compliant. */
-  private compliance(
-    group: PolicyGroup | null,
-    installed: InstalledApp[],
-    device: AmapiDevice,
-  ): { state: 'compliant' | 'non-compliant' | 'unknown'; reason: string | null } {
-    if (!group) return { state: 'unknown', reason: null };
-    const present = new Set(installed.map((a) => a.id));
-    const banned = group.effective.apps.filter((a) => a.action === 'block' && a.android.some((p) => present.has(p)));
-    const missing = group.effective.apps.filter(
-      (a) => a.action === 'require' && a.android.length > 0 && !a.android.some((p) => present.has(p)),
-    );
-    const reasons = [
-      ...banned.map(
-        (a) => `banned app still installed: ${a.name} (${a.android.filter((p) => present.has(p)).join(', ')})`,
-      ),
-      ...missing.map((a) => `required app missing: ${a.name}`),
-      ...(device.nonComplianceDetails ?? [])
-        .filter((d) => d.nonComplianceReason !== 'PENDING')
-        .map(
-          (d) => `${d.settingName ?? 'policy'}${d.packageName ? ` (${d.packageName})` : ''}: ${d.nonComplianceReason}`,
-        ),
-    ];
-    return reasons.length > 0
-      ? { state: 'non-compliant', reason: [...new Set(reasons)].join('; ') }
-      : { state: 'compliant', reason: null };
-  }
+/**
+ * What AMAPI says the phone could not apply. PENDING is not a failure; an app installed that should
+ * not be (APP_INSTALLED) or missing (APP_NOT_INSTALLED) is already judged from the inventory, in the
+ * same words as on an iPhone.
+ */
+function policyErrorsOf(device: AmapiDevice): string[] {
+  const errors = (device.nonComplianceDetails ?? [])
+    .filter((d) => !['PENDING', 'APP_INSTALLED', 'APP_NOT_INSTALLED'].includes(d.nonComplianceReason ?? ''))
+    .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` (${d.packageName})` : ''}: ${d.nonComplianceReason}`);
+  return [...new Set(errors)];
 }

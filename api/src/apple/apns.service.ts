@@ -3,6 +3,7 @@ import apn from '@parse/node-apn';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { backoffMs } from '../android/amapi-client.service';
+import { DeviceStateService } from '../devices/device-state.service';
 import { PushError } from '../rollout/platform-adapter';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { PushCertificateService } from './push-certificate.service';
@@ -26,6 +27,7 @@ export class ApnsService implements OnApplicationShutdown {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APPLE_SETTINGS) private readonly settings: AppleSettings,
     private readonly certificates: PushCertificateService,
+    private readonly devices: DeviceStateService,
   ) {}
 
   private async connection(): Promise<{ topic: string; provider: apn.Provider }> {
@@ -72,7 +74,7 @@ export class ApnsService implements OnApplicationShutdown {
       const reason =
         (failure.response as { reason?: string } | undefined)?.reason ?? failure.error?.message ?? 'unknown';
       if (status === 410) {
-        await this.db.query(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [deviceId]);
+        await this.devices.markPushChannelDead(deviceId);
         throw new PushError(`APNs: device token unregistered (410 ${reason})`, false);
       }
       // No status: a timeout or a dropped connection, the push may not have arrived.

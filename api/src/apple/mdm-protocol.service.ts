@@ -7,6 +7,8 @@ import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { hostileInputProblem } from '../common/input.pipe';
 import { InstalledApp } from '../devices/device.entity';
+import { DeviceStateService } from '../devices/device-state.service';
+import { fleetSql } from '../devices/fleet-sql';
 import { PolicyGroup } from '../rollout/policy-group.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
@@ -85,6 +87,7 @@ export class MdmProtocolService {
     private readonly engine: RolloutEngine,
     private readonly apns: ApnsService,
     private readonly audit: AuditService,
+    private readonly devices: DeviceStateService,
   ) {}
 
   /** Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation. */
@@ -134,11 +137,7 @@ export class MdmProtocolService {
         return '';
       case 'CheckOut':
         await this.db.transaction(async (tx) => {
-          const rows = (await tx.query(
-            `UPDATE device SET unenrolled_at = now() WHERE apple_udid = $1 AND unenrolled_at IS NULL RETURNING id, ministry_code`,
-            [udid],
-          )) as [{ id: string; ministry_code: string }[], number];
-          for (const d of rows[0])
+          for (const d of await this.devices.checkOut(tx, udid))
             await this.audit.record(tx, MDM, {
               action: 'device.checked-out',
               entityType: 'device',
@@ -163,24 +162,24 @@ export class MdmProtocolService {
     await this.db.transaction(async (tx) => {
       const [existing] = (await tx.query(`SELECT id FROM device WHERE apple_udid = $1`, [udid])) as { id: string }[];
       if (existing) {
-        await tx.query(
-          `UPDATE device SET unenrolled_at = NULL, apple_identity_serial = $2, last_seen_at = now(), model = coalesce($3, model) WHERE id = $1`,
-          [existing.id, serial, str(message, 'ProductName') ?? null],
-        );
+        await this.devices.reenroll(tx, existing.id, {
+          appleIdentitySerial: serial,
+          model: str(message, 'ProductName') ?? null,
+          osVersion: str(message, 'OSVersion') ?? null,
+        });
         return;
       }
-      const [{ id }] = (await tx.query(
-        `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, apple_udid, apple_identity_serial, last_seen_at)
-         VALUES ('ios', 'company', $1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-        [
-          binding.agentId,
-          binding.ministry,
-          name,
-          str(message, 'ProductName') ?? str(message, 'Model') ?? null,
-          udid,
-          serial,
-        ],
-      )) as { id: string }[];
+      const id = await this.devices.enroll(tx, {
+        platform: 'ios',
+        ownership: 'company',
+        agentId: binding.agentId,
+        ministry: binding.ministry,
+        displayName: name,
+        model: str(message, 'ProductName') ?? str(message, 'Model') ?? null,
+        appleUdid: udid,
+        appleIdentitySerial: serial,
+        osVersion: str(message, 'OSVersion') ?? null,
+      });
       await this.audit.record(tx, MDM, {
         action: 'device.enrolled',
         entityType: 'device',
@@ -197,11 +196,11 @@ export class MdmProtocolService {
     if (!Buffer.isBuffer(token) || !pushMagic)
       throw new AppleError('malformed-checkin', 'invalid', 'TokenUpdate needs Token (data) and PushMagic.');
     const firstTime = await this.db.transaction(async (tx) => {
-      const rows = (await tx.query(
-        `UPDATE device SET apns_token = $2, push_magic = $3, apns_topic = $4, apns_dead_at = NULL, last_seen_at = now() WHERE apple_udid = $1 RETURNING id, group_id`,
-        [udid, token.toString('hex'), pushMagic, str(message, 'Topic') ?? null],
-      )) as [{ id: string; group_id: string | null }[], number];
-      const device = rows[0][0];
+      const device = await this.devices.updatePushToken(tx, udid, {
+        token: token.toString('hex'),
+        pushMagic,
+        topic: str(message, 'Topic') ?? null,
+      });
       if (!device) throw new AppleError('not-authenticated', 'conflict', 'TokenUpdate before Authenticate.');
       if (device.group_id) return null;
       // First token: the device is fully enrolled. Its policy (group) and its first inventory follow.
@@ -225,11 +224,11 @@ export class MdmProtocolService {
       throw new AppleError('malformed-report', 'invalid', `Unknown Status "${status}".`);
     await this.bindUdid(serial, udid);
     const [device] = (await this.db.query(
-      `SELECT id, group_id FROM device WHERE apple_udid = $1 AND unenrolled_at IS NULL`,
+      `SELECT id, group_id FROM device WHERE apple_udid = $1 AND ${fleetSql.reachable('device')}`,
       [udid],
     )) as { id: string; group_id: string | null }[];
     if (!device) throw new AppleError('not-enrolled', 'conflict', 'This device is not enrolled (check in first).');
-    await this.db.query(`UPDATE device SET last_seen_at = now() WHERE id = $1`, [device.id]);
+    await this.devices.touch(device.id);
     const uuid = str(message, 'CommandUUID');
     if (status !== 'Idle') {
       if (!uuid)
@@ -242,6 +241,10 @@ export class MdmProtocolService {
       );
       if (answered && status === 'Acknowledged')
         await this.onAcknowledged(device.id, device.group_id, answered, message);
+      if (answered && status !== 'NotNow' && status !== 'Acknowledged' && answered.requestType === 'InstallProfile')
+        await this.devices.recordPolicyErrors(device.id, [
+          `the restrictions profile was refused (${errorOf(message)})`,
+        ]);
       if (status === 'NotNow') return ''; // the device is busy: come back later, do not loop
     }
     const next = await this.queue.next(device.id);
@@ -256,6 +259,16 @@ export class MdmProtocolService {
   ): Promise<void> {
     if (command.requestType === 'InstallProfile' && command.policyHash) {
       await this.engine.reportApplied(deviceId, command.policyHash);
+      await this.devices.recordPolicyErrors(deviceId, []);
+    } else if (command.requestType === 'InstallApplication') {
+      // A required app is being installed: the managed apps' list tells when it is there (compliance sees it at once).
+      await this.db.transaction(async (tx) => {
+        const [queued] = (await tx.query(
+          `SELECT 1 FROM apple_command WHERE device_id = $1 AND status = 'queued' AND request_type = 'ManagedApplicationList'`,
+          [deviceId],
+        )) as unknown[];
+        if (!queued) await this.queue.enqueue(tx, deviceId, commands.managedApplicationList());
+      });
     } else if (command.requestType === 'InstalledApplicationList' && Array.isArray(message.InstalledApplicationList)) {
       const apps: InstalledApp[] = (message.InstalledApplicationList as PlistObject[])
         .filter((a) => typeof a.Identifier === 'string')
@@ -264,67 +277,50 @@ export class MdmProtocolService {
           version: typeof a.ShortVersion === 'string' ? a.ShortVersion : undefined,
           managed: a.IsManaged === true || undefined,
         }));
-      await this.db.query(`UPDATE device SET installed_apps = $2, inventory_at = now() WHERE id = $1`, [
-        deviceId,
-        JSON.stringify(apps),
-      ]);
-      await this.evaluate(deviceId, groupId);
+      await this.devices.recordInventory(deviceId, apps);
+      await this.removeBanned(deviceId, groupId);
     } else if (
       command.requestType === 'ManagedApplicationList' &&
       message.ManagedApplicationList &&
       typeof message.ManagedApplicationList === 'object'
     ) {
-      const managed = new Set(Object.keys(message.ManagedApplicationList as PlistObject));
-      await this.db.query(
-        `UPDATE device SET installed_apps = (SELECT coalesce(jsonb_agg(CASE WHEN a->>'id' = ANY($2) THEN a || '{"managed": true}' ELSE a END), '[]') FROM jsonb_array_elements(installed_apps) a) WHERE id = $1`,
-        [deviceId, [...managed]],
-      );
-      await this.evaluate(deviceId, groupId);
+      const list = message.ManagedApplicationList as Record<string, unknown>;
+      const installed = Object.entries(list)
+        .filter(([, v]) => typeof v === 'object' && v !== null && (v as PlistObject).Status === 'Managed')
+        .map(([bundle]) => bundle);
+      await this.devices.markManaged(deviceId, Object.keys(list), installed);
+      await this.removeBanned(deviceId, groupId);
     } else if (
       command.requestType === 'DeviceInformation' &&
       message.QueryResponses &&
       typeof message.QueryResponses === 'object'
     ) {
       const q = message.QueryResponses as PlistObject;
-      await this.db.query(`UPDATE device SET supervised = $2, model = coalesce($3, model) WHERE id = $1`, [
-        deviceId,
-        q.IsSupervised === true,
-        typeof q.ProductName === 'string' ? q.ProductName : null,
-      ]);
-      await this.evaluate(deviceId, groupId);
+      await this.devices.recordDeviceInformation(deviceId, {
+        supervised: q.IsSupervised === true,
+        model: typeof q.ProductName === 'string' ? q.ProductName : null,
+        osVersion: typeof q.OSVersion === 'string' ? q.OSVersion : null,
+      });
+      await this.removeBanned(deviceId, groupId);
     }
   }
 
   /**
-   * Compliance: a banned app still installed, or a device that is not supervised (blocking by
-   * bundle ID then cannot be enforced), is non-compliant with the reason. A banned app that is a
-   * managed app is removed (RemoveApplication, then a push).
+   * Compliance is the shared evaluator's (DeviceStateService, called above with each report). What
+   * is Apple's own: a banned app that is a managed app is removed (RemoveApplication, then a push).
    */
-  private async evaluate(deviceId: string, groupId: string | null): Promise<void> {
-    const [device] = (await this.db.query(`SELECT installed_apps, supervised, inventory_at FROM device WHERE id = $1`, [
+  private async removeBanned(deviceId: string, groupId: string | null): Promise<void> {
+    const [device] = (await this.db.query(`SELECT installed_apps, banned_apps FROM device WHERE id = $1`, [
       deviceId,
-    ])) as { installed_apps: InstalledApp[]; supervised: boolean | null; inventory_at: Date | null }[];
+    ])) as { installed_apps: InstalledApp[]; banned_apps: string[] }[];
     const group = groupId ? await this.db.getRepository(PolicyGroup).findOneBy({ id: groupId }) : null;
-    if (!group || !device) return;
+    if (!group || !device || device.banned_apps.length === 0) return;
     const installed = new Map(device.installed_apps.map((a) => [a.id, a]));
-    const banned = group.effective.apps.filter((a) => a.action === 'block' && a.ios.some((b) => installed.has(b)));
-    const reasons: string[] = [];
-    if (device.supervised === false) reasons.push('not supervised: apps cannot be blocked by bundle ID on this iPhone');
-    for (const app of banned)
-      reasons.push(`banned app still installed: ${app.name} (${app.ios.filter((b) => installed.has(b)).join(', ')})`);
-    const removable = banned.flatMap((a) => a.ios.filter((b) => installed.get(b)?.managed));
-    const state =
-      reasons.length > 0
-        ? 'non-compliant'
-        : device.inventory_at && device.supervised !== null
-          ? 'compliant'
-          : 'unknown';
+    const removable = group.effective.apps
+      .filter((a) => a.action === 'block' && device.banned_apps.includes(a.app))
+      .flatMap((a) => a.ios.filter((b) => installed.get(b)?.managed));
+    if (removable.length === 0) return;
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE device SET compliance = $2, compliance_reason = $3 WHERE id = $1`, [
-        deviceId,
-        state,
-        reasons.join('; ') || null,
-      ]);
       for (const bundle of removable) {
         const [pending] = (await tx.query(
           `SELECT 1 FROM apple_command WHERE device_id = $1 AND request_type = 'RemoveApplication' AND status IN ('queued', 'sent') AND convert_from(command, 'UTF8')::jsonb->>'Identifier' = $2`,
@@ -333,14 +329,13 @@ export class MdmProtocolService {
         if (!pending) await this.queue.enqueue(tx, deviceId, commands.removeApplication(bundle));
       }
     });
-    if (removable.length > 0)
-      await this.apns.wake(deviceId).catch((e: Error) => this.logger.warn(`push after removal queued: ${e.message}`));
+    await this.apns.wake(deviceId).catch((e: Error) => this.logger.warn(`push after removal queued: ${e.message}`));
   }
 
   /** Every day (and on enrollment): inventory and supervision state, to keep compliance current. */
   async queueInventoryRefresh(olderThanHours = 24, limit = 5000): Promise<number> {
     const due = (await this.db.query(
-      `SELECT id FROM device WHERE platform = 'ios' AND unenrolled_at IS NULL AND apns_token IS NOT NULL
+      `SELECT id FROM device WHERE platform = 'ios' AND ${fleetSql.reachable('device')} AND apns_token IS NOT NULL
           AND (inventory_at IS NULL OR inventory_at < now() - make_interval(hours => $1)) LIMIT $2`,
       [olderThanHours, limit],
     )) as { id: string }[];
@@ -354,4 +349,14 @@ export class MdmProtocolService {
     }
     return due.length;
   }
+}
+
+/** The first error Apple gives (ErrorChain), as a person reads it. */
+function errorOf(message: PlistObject): string {
+  const chain = Array.isArray(message.ErrorChain) ? (message.ErrorChain as PlistObject[]) : [];
+  const first = chain[0];
+  if (!first) return 'no detail given';
+  const text = typeof first.LocalizedDescription === 'string' ? first.LocalizedDescription : undefined;
+  const code = typeof first.ErrorCode === 'number' ? `error ${first.ErrorCode}` : undefined;
+  return [text, code].filter(Boolean).join(', ') || 'no detail given';
 }

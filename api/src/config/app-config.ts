@@ -218,6 +218,13 @@ export class AppConfig {
   @IsString()
   MDM_PROXY_CERT_HEADER: string;
 
+  /** A phone with no report (Android status report, iPhone inventory) for more than this many days is "stale". */
+  @Transform(({ value }) => (value === undefined || value === '' ? 7 : Number(value)))
+  @IsInt({ message: 'COMPLIANCE_STALE_DAYS must be a whole number of days' })
+  @Min(1)
+  @Max(365)
+  COMPLIANCE_STALE_DAYS: number;
+
   /** Largest JSON body accepted, in bytes; bigger ones get a 413. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1_000_000 : Number(value)))
   @IsInt()
@@ -328,4 +335,9 @@ export function httpSecurityFrom(config: AppConfig): { rateLimit: RateLimitSetti
           ? Number(config.TRUST_PROXY)
           : config.TRUST_PROXY,
   };
+}
+
+/** Compliance: when a phone without reports becomes stale. */
+export function complianceSettingsFrom(config: AppConfig): { staleAfterDays: number } {
+  return { staleAfterDays: config.COMPLIANCE_STALE_DAYS };
 }

@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
+import type { Ownership, Platform } from '../devices/device.entity';
+import { insertDevice } from '../devices/device-state.service';
 import demoUsers from './demo-users.json';
 
 const SEED_ACTOR: Actor = { id: null, label: 'system: demo data' };
@@ -37,27 +39,25 @@ export async function seedDemoData(
     let agents = 0;
     let devices = 0;
     const addDevice = async (agentId: string, ministry: string, n: number, name: string) => {
-      const platform = n % 3 === 0 ? 'ios' : 'android';
-      const ownership = n % 7 === 6 ? 'personal' : 'company';
+      const platform: Platform = n % 3 === 0 ? 'ios' : 'android';
+      const ownership: Ownership = n % 7 === 6 ? 'personal' : 'company';
       const model =
         platform === 'ios'
           ? ['iPhone 15', 'iPhone 14', 'iPhone SE'][n % 3]
           : ['Pixel 8', 'Galaxy A55', 'Galaxy S24', 'Crosscall Core-Z5'][n % 4];
-      await tx.query(
-        `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, android_device_name, apple_udid, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() - ($9 || ' minutes')::interval)`,
-        [
-          platform,
-          ownership,
-          agentId,
-          ministry,
-          `${model} de ${name}`,
-          model,
+      // Seen lately, but no report yet: their compliance is unknown until they send one.
+      await insertDevice(tx, {
+        platform,
+        ownership,
+        agentId,
+        ministry,
+        displayName: `${model} de ${name}`,
+        model,
+        androidDeviceName:
           platform === 'android' ? `enterprises/demo-${ministry}/devices/${agentId.slice(0, 8)}${n}` : null,
-          platform === 'ios' ? `00008110-${agentId.replace(/-/g, '').slice(0, 16).toUpperCase()}${n}` : null,
-          String(n * 17),
-        ],
-      );
+        appleUdid: platform === 'ios' ? `00008110-${agentId.replace(/-/g, '').slice(0, 16).toUpperCase()}${n}` : null,
+        lastSeenAt: new Date(Date.now() - n * 17 * 60_000),
+      });
       devices++;
     };
     for (const user of demoUsers.users as DemoUser[]) {

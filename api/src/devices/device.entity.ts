@@ -1,9 +1,10 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ComplianceReason, ComplianceState } from '../compliance/compliance-evaluator';
 import type { Platform } from './platforms';
 
 export type { Platform };
 export type Ownership = 'company' | 'personal';
-export type Compliance = 'unknown' | 'compliant' | 'non-compliant';
+export type Compliance = ComplianceState;
 export type PushState = 'ok' | 'retrying' | 'failed';
 
 export interface InstalledApp {
@@ -88,6 +89,29 @@ export class Device {
   /** Why the device is not compliant, as a person reads it (a banned app installed, not supervised…). */
   @Column({ name: 'compliance_reason', type: 'text', nullable: true })
   complianceReason: string | null;
+
+  /** The same reasons, one by one, with a stable code (and the app for banned or required apps). */
+  @Column({ name: 'compliance_reasons', type: 'jsonb' })
+  complianceReasons: ComplianceReason[];
+
+  /** Banned apps (catalog slugs, no exemption) installed at the last report. */
+  @Column({ name: 'banned_apps', type: 'text', array: true })
+  bannedApps: string[];
+
+  /** When compliance was last evaluated (a report arrived, or the desired policy changed). */
+  @Column({ name: 'compliance_at', type: 'timestamptz', nullable: true })
+  complianceAt: Date | null;
+
+  /** When the phone last sent a complete report (Android status report, Apple inventory); null: never. */
+  @Column({ name: 'reported_at', type: 'timestamptz', nullable: true })
+  reportedAt: Date | null;
+
+  @Column({ name: 'os_version', type: 'text', nullable: true })
+  osVersion: string | null;
+
+  /** What the platform reported it could not apply. */
+  @Column({ name: 'policy_errors', type: 'text', array: true })
+  policyErrors: string[];
 
   @Column({ name: 'unenrolled_at', type: 'timestamptz', nullable: true })
   unenrolledAt: Date | null;

@@ -1,6 +1,25 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DEFAULT_STALE_AFTER_DAYS, DeviceStateService, FLEET_SETTINGS, FleetSettings } from './device-state.service';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
 
-@Module({ controllers: [DevicesController], providers: [DevicesService], exports: [DevicesService] })
-export class DevicesModule {}
+/**
+ * Enrolled phones. Owns device state: DeviceStateService is the only writer of `device` rows, for
+ * the platform modules, the rollout engine and everything else (see device-writes.spec.ts).
+ */
+@Global()
+@Module({})
+export class DevicesModule {
+  static forRoot(settings: Partial<FleetSettings> = {}): DynamicModule {
+    return {
+      module: DevicesModule,
+      controllers: [DevicesController],
+      providers: [
+        { provide: FLEET_SETTINGS, useValue: { staleAfterDays: settings.staleAfterDays ?? DEFAULT_STALE_AFTER_DAYS } },
+        DeviceStateService,
+        DevicesService,
+      ],
+      exports: [DeviceStateService, DevicesService],
+    };
+  }
+}

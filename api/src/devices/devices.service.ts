@@ -7,6 +7,8 @@ import { Agent } from '../directory/agent.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Compliance, Device } from './device.entity';
+import { DeviceStateService } from './device-state.service';
+import { isConverged } from './fleet-sql';
 import { DevicesError } from './devices.error';
 import { isUuid } from '../common/uuid';
 
@@ -20,6 +22,7 @@ export class DevicesService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly groups: PolicyGroupService,
+    private readonly state: DeviceStateService,
   ) {}
 
   async mine(principal: Principal): Promise<DeviceView[]> {
@@ -65,7 +68,7 @@ export class DevicesService {
     if (agent.id === device.agentId)
       throw new DevicesError('same-agent', 'conflict', 'This device already belongs to this agent.');
     await this.db.transaction(async (tx) => {
-      await tx.getRepository(Device).update({ id }, { agentId: agent.id, ministryCode: agent.ministryCode });
+      await this.state.reassign(tx, id, agent.id, agent.ministryCode);
       await this.audit.record(tx, actorOf(principal), {
         action: 'device.reassigned',
         entityType: 'device',
@@ -91,7 +94,7 @@ export class DevicesService {
     const desired = new Map(groups.map((g) => [g.id, g.desired_hash]));
     return devices.map((d) => {
       const desiredHash = d.groupId ? (desired.get(d.groupId) ?? null) : null;
-      return { ...d, desiredHash, converged: desiredHash !== null && d.appliedHash === desiredHash };
+      return { ...d, desiredHash, converged: isConverged(d.appliedHash, desiredHash) };
     });
   }
 }

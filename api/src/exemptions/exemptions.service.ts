@@ -7,6 +7,7 @@ import { AccessService } from '../auth/access.service';
 import { Actor, actorOf, Principal } from '../auth/principal';
 import { App } from '../catalog/app.entity';
 import { Device } from '../devices/device.entity';
+import { fleetSql } from '../devices/fleet-sql';
 import { queryRecords } from '../database/query-records';
 import { Agent } from '../directory/agent.entity';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -92,7 +93,7 @@ export class ExemptionsService {
 
     return this.db.transaction(async (tx) => {
       const existing = await tx.query(
-        `SELECT id, status FROM exemption WHERE agent_id = $1 AND app_slug = $2 AND (status = 'pending' OR (status = 'approved' AND valid_until > now()))`,
+        `SELECT e.id, e.status FROM exemption e WHERE e.agent_id = $1 AND e.app_slug = $2 AND (e.status = 'pending' OR (${fleetSql.exemptionActive('e')}))`,
         [principal.agentId, app.slug],
       );
       const blocking = (existing as { id: string; status: ExemptionStatus }[]).filter(
@@ -379,7 +380,7 @@ export class ExemptionsService {
   async register(principal: Principal, ministry: string): Promise<ExemptionView[]> {
     this.access.requireAccess(principal, 'exemption.read', ministry);
     const rows = (await this.db.query(
-      `${EXEMPTION_VIEW_SQL} WHERE e.ministry_code = $1 AND e.status = 'approved' AND e.valid_until > now() ORDER BY e.valid_until ASC, e.id`,
+      `${EXEMPTION_VIEW_SQL} WHERE e.ministry_code = $1 AND ${fleetSql.exemptionActive('e')} ORDER BY e.valid_until ASC, e.id`,
       [ministry],
     )) as ExemptionViewRow[];
     return rows.map(toView);

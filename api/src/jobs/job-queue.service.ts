@@ -34,6 +34,12 @@ export const QUEUES = {
   androidReconcile: 'android.reconcile',
   /** Daily: iPhones' installed apps and supervision, for compliance. */
   appleInventory: 'apple.inventory',
+  /** Groups whose desired policy changed: their phones' compliance is evaluated again. */
+  complianceRecompute: 'compliance.recompute',
+  /** Every minute: phones without a recent report become stale; the compliance counters are folded. */
+  complianceRefresh: 'compliance.refresh',
+  /** Nightly and at start-up: the day's compliance snapshot, for trends. */
+  complianceSnapshot: 'compliance.snapshot',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

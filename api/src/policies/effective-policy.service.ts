@@ -12,6 +12,7 @@ import { PolicyStateService } from './policy-state.service';
 import { PolicyError } from './policy.error';
 import { CatalogApp, NATIONAL_SCOPE, PolicyContent } from './policy.types';
 import { isUuid } from '../common/uuid';
+import { fleetSql } from '../devices/fleet-sql';
 
 /** Effective policy of a ministry (no exemptions), an agent (their exemptions) or a device. */
 @Injectable()
@@ -91,9 +92,8 @@ export class EffectivePolicyService {
   /** Approved and not expired; device-scoped ones only for that device (null: agent-wide ones only). */
   async activeExemptions(tx: EntityManager, agentId: string, deviceId: string | null): Promise<ActiveExemption[]> {
     const rows = (await tx.query(
-      `SELECT id, app_slug AS app, valid_until AS "validUntil" FROM exemption
-        WHERE agent_id = $1 AND status = 'approved' AND valid_until > now()
-          AND (device_id IS NULL OR device_id = $2)`,
+      `SELECT e.id, e.app_slug AS app, e.valid_until AS "validUntil" FROM exemption e
+        WHERE ${fleetSql.activeExemption('e', '$1', '$2')}`,
       [agentId, deviceId],
     )) as { id: string; app: string; validUntil: Date }[];
     return rows.map((r) => ({ id: r.id, app: r.app, validUntil: r.validUntil.toISOString() }));

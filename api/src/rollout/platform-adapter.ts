@@ -1,4 +1,5 @@
 import type { Ownership } from '../devices/device.entity';
+import type { DeviceReport } from '../devices/device-state.service';
 import { Platform, PLATFORM_TRAITS } from '../devices/platforms';
 import type { EffectivePolicy } from '../policies/effective-policy.resolver';
 
@@ -26,10 +27,14 @@ export interface DeviceTarget {
   effective: EffectivePolicy;
 }
 
-/** What a platform reports back: the device applied `hash` (or the policy named `policyName`). */
+/**
+ * What a platform reports back: the device applied `hash` (or the policy named `policyName`), and
+ * what is on it (a simulated phone's inventory; real platforms report through their own module).
+ */
 export interface DeviceReporter {
   reportApplied(deviceId: string, appliedHash: string, detail?: string): Promise<void>;
   reportPolicyApplied(policyName: string, appliedHash: string): Promise<number>;
+  reportInventory(deviceId: string, report: DeviceReport): Promise<void>;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { queryRecords } from '../database/query-records';
+import { DeviceStateService } from '../devices/device-state.service';
+import { fleetSql } from '../devices/fleet-sql';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { ActiveExemption, EffectivePolicy } from '../policies/effective-policy.resolver';
 import { EffectivePolicyService } from '../policies/effective-policy.service';
@@ -14,8 +16,7 @@ const PUSH_BATCH = 500;
 const DEVICE_SETS_SQL = `
   SELECT d.id, d.ministry_code, d.group_id,
          coalesce((SELECT array_agg(DISTINCT e.app_slug ORDER BY e.app_slug) FROM exemption e
-                    WHERE e.agent_id = d.agent_id AND e.status = 'approved' AND e.valid_until > now()
-                      AND (e.device_id IS NULL OR e.device_id = d.id)), '{}') AS apps
+                    WHERE ${fleetSql.activeExemption('e', 'd.agent_id', 'd.id')}), '{}') AS apps
     FROM device d`;
 
 interface DeviceSet {
@@ -44,6 +45,7 @@ export class PolicyGroupService {
   constructor(
     private readonly effective: EffectivePolicyService,
     private readonly jobs: JobQueueService,
+    private readonly devices: DeviceStateService,
   ) {}
 
   async compute(tx: EntityManager, ministry: string, apps: string[]): Promise<EffectivePolicy> {
@@ -74,16 +76,14 @@ export class PolicyGroupService {
     const [where, param] =
       'agentId' in filter ? ['d.agent_id = $1', filter.agentId] : ['d.id = ANY($1)', filter.deviceIds];
     const sets = await queryRecords<DeviceSet>(tx, `${DEVICE_SETS_SQL} WHERE ${where} FOR UPDATE OF d`, [param]);
-    const moved: string[] = [];
+    const moves: { id: string; groupId: string }[] = [];
     for (const device of sets) {
       const group = await this.ensureGroup(tx, device.ministry_code, device.apps);
-      if (group.id === device.group_id) continue;
-      await tx.query(
-        `UPDATE device SET group_id = $2, push_state = 'ok', push_attempts = 0, push_error = NULL WHERE id = $1`,
-        [device.id, group.id],
-      );
-      moved.push(device.id);
+      if (group.id !== device.group_id) moves.push({ id: device.id, groupId: group.id });
     }
+    // A new desired policy: compliance is judged again at once (an approved exemption lifts a reason).
+    await this.devices.moveToGroups(tx, moves);
+    const moved = moves.map((m) => m.id);
     if (moved.length > 0)
       await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds: moved, reason } satisfies PushDevicesJob);
     return moved;
@@ -97,14 +97,10 @@ export class PolicyGroupService {
       `SELECT DISTINCT ministry_code, apps FROM ungrouped`,
     );
     for (const combo of combos) await this.ensureGroup(tx, combo.ministry_code, combo.apps);
-    const updated = await queryRecords<{ id: string }>(
-      tx,
-      `UPDATE device d SET group_id = g.id FROM ungrouped u JOIN policy_group g ON g.ministry_code = u.ministry_code AND g.exempted_apps = u.apps
-        WHERE d.id = u.id RETURNING d.id`,
-    );
+    const updated = await this.devices.assignUngrouped(tx);
     // Their first push (attach to the group policy, or the device's own profile), in batches.
     for (let i = 0; i < updated.length; i += PUSH_BATCH) {
-      const deviceIds = updated.slice(i, i + PUSH_BATCH).map((r) => r.id);
+      const deviceIds = updated.slice(i, i + PUSH_BATCH);
       await this.jobs.enqueue(tx, QUEUES.rolloutPush, { deviceIds, reason: 'first policy' } satisfies PushDevicesJob);
     }
     return updated.length;

@@ -5,6 +5,8 @@ import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { queryRecords } from '../database/query-records';
 import { Device } from '../devices/device.entity';
+import { DeviceReport, DeviceStateService } from '../devices/device-state.service';
+import { fleetSql } from '../devices/fleet-sql';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { DeviceReporter, GroupTarget, PlatformAdapter, policyName, PolicyVariant, PushError } from './platform-adapter';
 import { PlatformRegistry } from './platform-registry';
@@ -27,6 +29,11 @@ export interface PushGroupJob {
 
 export type PushJob = PushGroupJob | (PushDevicesJob & { force?: boolean });
 
+/** Job `compliance.recompute`: groups whose desired policy changed. */
+export interface ComplianceRecomputeJob {
+  groupIds: string[];
+}
+
 export function stageRange(stages: number[], index: number): { from: number; to: number; final: boolean } {
   return { from: index === 0 ? 0 : stages[index - 1] * 100, to: stages[index] * 100, final: stages[index] === 100 };
 }
@@ -45,6 +52,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     private readonly groups: PolicyGroupService,
     private readonly audit: AuditService,
     private readonly platforms: PlatformRegistry,
+    private readonly devices: DeviceStateService,
   ) {}
 
   onModuleInit(): void {
@@ -74,6 +82,11 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         `SELECT count(*)::int AS devices FROM device WHERE group_id = ANY($1)`,
         [changed.map((c) => c.group.id)],
       );
+      // Their phones are judged against the new desired policy now, not at their next report.
+      if (changed.length > 0)
+        await this.jobs.enqueue(tx, QUEUES.complianceRecompute, {
+          groupIds: changed.map((c) => c.group.id),
+        } satisfies ComplianceRecomputeJob);
       if (changed.length === 0) {
         await tx.getRepository(Rollout).update({ id: rolloutId }, { status: 'completed', finishedAt: new Date() });
       } else {
@@ -153,10 +166,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       await adapter.publishGroup(target);
     } catch (e) {
       if (e instanceof PushError && !e.retryable) {
-        await this.db.query(
-          `UPDATE device SET push_state = 'failed', push_error = $3, last_push_at = now() WHERE group_id = $1 AND platform = $2 AND push_state <> 'failed'`,
-          [group.id, adapter.platform, e.message],
-        );
+        await this.devices.markGroupFailed(group.id, adapter.platform, e.message);
         return false;
       }
       throw e; // retried by the queue with backoff
@@ -181,7 +191,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         .getRepository(Device)
         .createQueryBuilder('d')
         .where(
-          'd.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after AND d.unenrolled_at IS NULL',
+          `d.group_id = :group AND d.platform = :platform AND d.bucket >= :from AND d.bucket < :to AND d.id > :after AND ${fleetSql.reachable('d')}`,
           {
             group: group.id,
             platform: adapter.platform,
@@ -207,7 +217,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     const devices = await this.db
       .getRepository(Device)
       .createQueryBuilder('d')
-      .where('d.id = ANY(:ids) AND d.unenrolled_at IS NULL', { ids: deviceIds })
+      .where(`d.id = ANY(:ids) AND ${fleetSql.reachable('d')}`, { ids: deviceIds })
       .getMany();
     for (const device of devices) {
       if (!device.groupId) continue;
@@ -241,41 +251,32 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         hash: group.desiredHash,
         effective: group.effective,
       });
-      await this.db.query(
-        sharedPolicy
-          ? `UPDATE device SET bound_policy = $2, last_push_at = now() WHERE id = $1`
-          : `UPDATE device SET pushed_hash = $2, last_push_at = now() WHERE id = $1`,
-        [device.id, sharedPolicy ?? group.desiredHash],
+      await this.devices.recordPushed(
+        device.id,
+        sharedPolicy ? { boundPolicy: sharedPolicy } : { pushedHash: group.desiredHash },
       );
     } catch (e) {
       const retryable = !(e instanceof PushError) || e.retryable;
       const message = e instanceof Error ? e.message : String(e);
       this.logger.warn(`push to device ${device.id} failed (${retryable ? 'will retry' : 'final'}): ${message}`);
-      await this.db.query(
-        `UPDATE device SET push_state = $2, push_error = $3, push_attempts = push_attempts + 1, last_push_at = now() WHERE id = $1`,
-        [device.id, retryable ? 'retrying' : 'failed', message],
-      );
+      await this.devices.recordPushFailure(device.id, retryable, message);
     }
   }
 
   async reportApplied(deviceId: string, appliedHash: string, detail?: string): Promise<void> {
-    await this.db.query(
-      `UPDATE device d SET applied_hash = $2, last_seen_at = now(),
-              push_state = CASE WHEN $2 = g.desired_hash THEN 'ok' WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
-              push_attempts = CASE WHEN $2 = g.desired_hash THEN 0 ELSE d.push_attempts END,
-              push_error = CASE WHEN $2 = g.desired_hash THEN NULL ELSE $3 END
-         FROM policy_group g WHERE d.id = $1 AND g.id = d.group_id`,
-      [deviceId, appliedHash, detail ?? `the device reports policy ${appliedHash.slice(0, 12)}, not the expected one`],
+    await this.devices.recordApplied(
+      deviceId,
+      appliedHash,
+      detail ?? `the device reports policy ${appliedHash.slice(0, 12)}, not the expected one`,
     );
   }
 
   async reportPolicyApplied(name: string, appliedHash: string): Promise<number> {
-    const rows = (await this.db.query(
-      `UPDATE device d SET applied_hash = $2, last_seen_at = now(), push_state = 'ok', push_attempts = 0, push_error = NULL
-         FROM policy_group g WHERE d.bound_policy = $1 AND g.id = d.group_id AND g.desired_hash = $2 RETURNING d.id`,
-      [name, appliedHash],
-    )) as [unknown[], number];
-    return rows[1];
+    return this.devices.recordPolicyApplied(name, appliedHash);
+  }
+
+  async reportInventory(deviceId: string, report: DeviceReport): Promise<void> {
+    await this.devices.recordReport(deviceId, report);
   }
 
   /**
@@ -293,7 +294,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       .map((a) => a.platform);
     const due = (await this.db.query(
       `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
-        WHERE d.applied_hash IS DISTINCT FROM g.desired_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL
+        WHERE ${fleetSql.notConverged('d', 'g.desired_hash')} AND d.push_state <> 'failed' AND ${fleetSql.reachable('d')}
           AND NOT (d.platform = ANY($1) AND g.shared_published_hash IS DISTINCT FROM g.desired_hash AND g.shared_canary_hash IS DISTINCT FROM g.desired_hash)
           AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.state IN ('created', 'retry', 'active') AND j.data->>'groupId' = g.id)
           AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
@@ -306,18 +307,13 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     const exhausted = due.filter((d) => d.push_attempts >= MAX_PUSH_ATTEMPTS);
     const retry = due.filter((d) => d.push_attempts < MAX_PUSH_ATTEMPTS);
     if (exhausted.length > 0) {
-      await this.db.query(
-        `UPDATE device SET push_state = 'failed',
-                push_error = 'not applied after ' || push_attempts || ' attempts: ' || coalesce(push_error, 'the device never confirmed the policy')
-          WHERE id = ANY($1)`,
-        [exhausted.map((d) => d.id)],
-      );
+      await this.devices.markExhausted(exhausted.map((d) => d.id));
     }
     if (retry.length > 0) {
       await this.db.transaction(async (tx) => {
-        await tx.query(
-          `UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`,
-          [retry.map((d) => d.id)],
+        await this.devices.markRetrying(
+          tx,
+          retry.map((d) => d.id),
         );
         await this.jobs.enqueue(tx, QUEUES.rolloutPush, {
           deviceIds: retry.map((d) => d.id),

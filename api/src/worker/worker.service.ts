@@ -5,7 +5,8 @@ import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
-import { PushJob, RolloutEngine } from '../rollout/rollout-engine.service';
+import { DeviceStateService } from '../devices/device-state.service';
+import { ComplianceRecomputeJob, PushJob, RolloutEngine } from '../rollout/rollout-engine.service';
 
 /**
  * Consumes the job queues. Runs inside `npm start`, or alone with `npm run worker`; several
@@ -20,6 +21,7 @@ export class WorkerService {
     private readonly scheduler: ExemptionSchedulerService,
     private readonly notifications: NotificationsService,
     private readonly engine: RolloutEngine,
+    private readonly devices: DeviceStateService,
     private readonly modules: ModuleRef,
   ) {}
 
@@ -62,6 +64,12 @@ export class WorkerService {
       await this.engine.advanceStages();
       await this.engine.retryDiverged();
     });
+    await this.jobs.work<ComplianceRecomputeJob>(QUEUES.complianceRecompute, async ([job]) => {
+      await this.devices.recomputeGroups(job.data.groupIds);
+    });
+    await this.jobs.work(QUEUES.complianceRefresh, async () => {
+      await this.devices.refresh();
+    });
     const reconciler = this.optional(AndroidReconcileService);
     if (reconciler) {
       await this.jobs.work(QUEUES.androidReconcile, async () => {
@@ -78,6 +86,7 @@ export class WorkerService {
     }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
+    await this.jobs.boss.schedule(QUEUES.complianceRefresh, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
     this.logger.log(
       'worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)',

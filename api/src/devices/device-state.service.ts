@@ -1,0 +1,501 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { canonicalJson } from '../common/canonical-hash';
+import { complianceApps } from '../compliance/compliance-apps';
+import {
+  ComplianceEvaluation,
+  ComplianceReason,
+  ComplianceState,
+  evaluateCompliance,
+  reasonLine,
+} from '../compliance/compliance-evaluator';
+import type { EffectivePolicy } from '../policies/effective-policy.types';
+import type { InstalledApp, Ownership } from './device.entity';
+import { fleetSql } from './fleet-sql';
+import { osTooOld, Platform } from './platforms';
+
+export const FLEET_SETTINGS = Symbol('FLEET_SETTINGS');
+
+export interface FleetSettings {
+  /** A phone that has not reported for more than this many days is `stale` (COMPLIANCE_STALE_DAYS). */
+  staleAfterDays: number;
+}
+
+export const DEFAULT_STALE_AFTER_DAYS = 7;
+
+/** A device as it enters the fleet (enrollment, or demo data). */
+export interface NewDevice {
+  platform: Platform;
+  ownership: Ownership;
+  agentId: string | null;
+  ministry: string;
+  displayName: string;
+  model: string | null;
+  androidDeviceName?: string | null;
+  appleUdid?: string | null;
+  appleIdentitySerial?: string | null;
+  osVersion?: string | null;
+  /** Default: now. */
+  lastSeenAt?: Date | null;
+}
+
+/** What a phone reports about itself, in platform-neutral terms. */
+export interface DeviceReport {
+  installed: InstalledApp[];
+  osVersion: string | null;
+  /** Whether apps can be blocked on it (an iPhone: supervised). */
+  supervised: boolean | null;
+  /** What the platform could not apply, one sentence each. */
+  policyErrors: string[];
+}
+
+interface FactsRow {
+  id: string;
+  platform: Platform;
+  group_id: string | null;
+  installed_apps: InstalledApp[];
+  supervised: boolean | null;
+  os_version: string | null;
+  reported_at: Date | null;
+  policy_errors: string[];
+  compliance: ComplianceState;
+  compliance_reasons: ComplianceReason[];
+  banned_apps: string[];
+  compliance_at: Date | null;
+}
+
+type Exec = <T>(sql: string, params?: unknown[]) => Promise<{ rows: T[]; count: number }>;
+
+const PAGE = 1000;
+
+/**
+ * Adds a device row. The one INSERT INTO device of the service (enrollment on each platform, and
+ * the demo data), so that a new column or rule is added in one place.
+ */
+export async function insertDevice(tx: EntityManager, device: NewDevice): Promise<string> {
+  const [{ id }] = (await tx.query(
+    `INSERT INTO device (platform, ownership, agent_id, ministry_code, display_name, model, android_device_name, apple_udid,
+                         apple_identity_serial, os_version, last_seen_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())) RETURNING id`,
+    [
+      device.platform,
+      device.ownership,
+      device.agentId,
+      device.ministry,
+      device.displayName,
+      device.model,
+      device.androidDeviceName ?? null,
+      device.appleUdid ?? null,
+      device.appleIdentitySerial ?? null,
+      device.osVersion ?? null,
+      device.lastSeenAt ?? null,
+    ],
+  )) as { id: string }[];
+  return id;
+}
+
+/**
+ * The one owner of device state: every write to a `device` row goes through here (enrollment,
+ * group membership, push bookkeeping, what phones report, compliance). The platform modules and
+ * the rollout engine say what happened; this service writes it and keeps compliance current: it is
+ * evaluated again (one evaluator for every platform) when a report arrives and when the device's
+ * desired policy changes. The read model (counters per ministry, platform, state, app, rollout
+ * band) follows every write through the table's triggers.
+ */
+@Injectable()
+export class DeviceStateService {
+  private readonly logger = new Logger('DeviceState');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(FLEET_SETTINGS) readonly settings: FleetSettings,
+  ) {}
+
+  /** Runs a statement in the caller's transaction, or alone; rows and affected count either way. */
+  private exec(tx?: EntityManager): Exec {
+    return async <T>(sql: string, params: unknown[] = []) => {
+      const runner = tx?.queryRunner ?? this.db.createQueryRunner();
+      try {
+        const result = await runner.query(sql, params, true);
+        return { rows: (result.records ?? []) as T[], count: result.affected ?? result.records?.length ?? 0 };
+      } finally {
+        if (!tx?.queryRunner) await runner.release();
+      }
+    };
+  }
+
+  // --- Enrollment and identity ------------------------------------------------------------------
+
+  async enroll(tx: EntityManager, device: NewDevice): Promise<string> {
+    return insertDevice(tx, device);
+  }
+
+  /** An iPhone enrolling again (a new identity): back in the fleet. */
+  async reenroll(
+    tx: EntityManager,
+    id: string,
+    v: { appleIdentitySerial: string; model: string | null; osVersion: string | null },
+  ): Promise<void> {
+    await this.exec(tx)(
+      `UPDATE device SET unenrolled_at = NULL, apple_identity_serial = $2, last_seen_at = now(), model = coalesce($3, model),
+              os_version = coalesce($4, os_version) WHERE id = $1`,
+      [id, v.appleIdentitySerial, v.model, v.osVersion],
+    );
+  }
+
+  /** The platform policy a device enrolled into (Android), when none is recorded yet. */
+  async bindPolicy(tx: EntityManager, id: string, policy: string): Promise<void> {
+    await this.exec(tx)(`UPDATE device SET bound_policy = $2 WHERE id = $1 AND bound_policy IS NULL`, [id, policy]);
+  }
+
+  /** Apple TokenUpdate: how to wake the iPhone. Undefined when no device has this UDID. */
+  async updatePushToken(
+    tx: EntityManager,
+    udid: string,
+    v: { token: string; pushMagic: string; topic: string | null },
+  ): Promise<{ id: string; group_id: string | null } | undefined> {
+    const { rows } = await this.exec(tx)<{ id: string; group_id: string | null }>(
+      `UPDATE device SET apns_token = $2, push_magic = $3, apns_topic = $4, apns_dead_at = NULL, last_seen_at = now()
+        WHERE apple_udid = $1 RETURNING id, group_id`,
+      [udid, v.token, v.pushMagic, v.topic],
+    );
+    return rows[0];
+  }
+
+  /** APNs said the push token is no longer valid: the device must enroll again. */
+  async markPushChannelDead(id: string): Promise<void> {
+    await this.exec()(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [id]);
+  }
+
+  /** The device talked to us. */
+  async touch(id: string): Promise<void> {
+    await this.exec()(`UPDATE device SET last_seen_at = now() WHERE id = $1`, [id]);
+  }
+
+  /** Apple CheckOut: every device with this UDID leaves the fleet. */
+  async checkOut(tx: EntityManager, udid: string): Promise<{ id: string; ministry_code: string }[]> {
+    const { rows } = await this.exec(tx)<{ id: string; ministry_code: string }>(
+      `UPDATE device SET unenrolled_at = now() WHERE apple_udid = $1 AND ${fleetSql.reachable('device')} RETURNING id, ministry_code`,
+      [udid],
+    );
+    return rows;
+  }
+
+  /** Removed on the platform's side (Android reconciliation). */
+  async unenroll(tx: EntityManager, id: string): Promise<void> {
+    await this.exec(tx)(`UPDATE device SET unenrolled_at = coalesce(unenrolled_at, now()) WHERE id = $1`, [id]);
+  }
+
+  /** Given to another agent, possibly of another ministry (the caller regroups it in the same transaction). */
+  async reassign(tx: EntityManager, id: string, agentId: string, ministry: string): Promise<void> {
+    await this.exec(tx)(`UPDATE device SET agent_id = $2, ministry_code = $3 WHERE id = $1`, [id, agentId, ministry]);
+  }
+
+  // --- Group membership (desired state) ---------------------------------------------------------
+
+  /** Into another group (another desired policy): a fresh start for its pushes, and compliance judged again. */
+  async moveToGroups(tx: EntityManager, moves: { id: string; groupId: string }[]): Promise<void> {
+    if (moves.length === 0) return;
+    await this.exec(tx)(
+      `UPDATE device d SET group_id = m.group_id, push_state = 'ok', push_attempts = 0, push_error = NULL
+         FROM (SELECT * FROM unnest($1::uuid[], $2::text[]) AS m(id, group_id) ORDER BY id) m WHERE d.id = m.id`,
+      [moves.map((m) => m.id), moves.map((m) => m.groupId)],
+    );
+    await this.refreshCompliance(
+      tx,
+      moves.map((m) => m.id),
+    );
+  }
+
+  /** Devices of the temporary table `ungrouped` (id, ministry_code, apps) into the group of their ministry and apps. */
+  async assignUngrouped(tx: EntityManager): Promise<string[]> {
+    const { rows } = await this.exec(tx)<{ id: string }>(
+      `UPDATE device d SET group_id = g.id FROM ungrouped u JOIN policy_group g ON g.ministry_code = u.ministry_code AND g.exempted_apps = u.apps
+        WHERE d.id = u.id RETURNING d.id`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  // --- Push bookkeeping (rollout engine) --------------------------------------------------------
+
+  /** The platform refused a group's policy for good: its devices on that platform failed, with the reason. */
+  async markGroupFailed(groupId: string, platform: Platform, message: string): Promise<void> {
+    await this.exec()(
+      `UPDATE device SET push_state = 'failed', push_error = $3, last_push_at = now() WHERE group_id = $1 AND platform = $2 AND push_state <> 'failed'`,
+      [groupId, platform, message],
+    );
+  }
+
+  /** A push went through: the device is attached to a shared policy, or was sent its own content. */
+  async recordPushed(id: string, sent: { boundPolicy: string } | { pushedHash: string }): Promise<void> {
+    await this.exec()(
+      'boundPolicy' in sent
+        ? `UPDATE device SET bound_policy = $2, last_push_at = now() WHERE id = $1`
+        : `UPDATE device SET pushed_hash = $2, last_push_at = now() WHERE id = $1`,
+      [id, 'boundPolicy' in sent ? sent.boundPolicy : sent.pushedHash],
+    );
+  }
+
+  async recordPushFailure(id: string, retryable: boolean, message: string): Promise<void> {
+    await this.exec()(
+      `UPDATE device SET push_state = $2, push_error = $3, push_attempts = push_attempts + 1, last_push_at = now() WHERE id = $1`,
+      [id, retryable ? 'retrying' : 'failed', message],
+    );
+  }
+
+  /** The device says it applied `hash`: converged when it is its group's desired one. */
+  async recordApplied(id: string, appliedHash: string, detail: string): Promise<void> {
+    await this.exec()(
+      `UPDATE device d SET applied_hash = $2, last_seen_at = now(),
+              push_state = CASE WHEN $2 = g.desired_hash THEN 'ok' WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
+              push_attempts = CASE WHEN $2 = g.desired_hash THEN 0 ELSE d.push_attempts END,
+              push_error = CASE WHEN $2 = g.desired_hash THEN NULL ELSE $3 END
+         FROM policy_group g WHERE d.id = $1 AND g.id = d.group_id`,
+      [id, appliedHash, detail],
+    );
+  }
+
+  /** Every device attached to the shared policy `name` applied `hash` (when it is still their desired one). */
+  async recordPolicyApplied(name: string, appliedHash: string): Promise<number> {
+    const { count } = await this.exec()(
+      `UPDATE device d SET applied_hash = $2, last_seen_at = now(), push_state = 'ok', push_attempts = 0, push_error = NULL
+         FROM policy_group g WHERE d.bound_policy = $1 AND g.id = d.group_id AND g.desired_hash = $2`,
+      [name, appliedHash],
+    );
+    return count;
+  }
+
+  /** No retry left: failed, with the reason. */
+  async markExhausted(ids: string[]): Promise<void> {
+    await this.exec()(
+      `UPDATE device SET push_state = 'failed',
+              push_error = 'not applied after ' || push_attempts || ' attempts: ' || coalesce(push_error, 'the device never confirmed the policy')
+        WHERE id = ANY($1)`,
+      [ids],
+    );
+  }
+
+  async markRetrying(tx: EntityManager, ids: string[]): Promise<void> {
+    await this.exec(tx)(
+      `UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`,
+      [ids],
+    );
+  }
+
+  // --- What phones report, and compliance -------------------------------------------------------
+
+  /**
+   * A complete report (Android status report, a simulated phone's inventory): installed apps, OS,
+   * what could not be applied. `unenrolled`: the platform says the device is gone.
+   */
+  async recordReport(id: string, report: DeviceReport, opts: { unenrolled?: boolean } = {}): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.exec(tx)(
+        `UPDATE device SET last_seen_at = now(), reported_at = now(), installed_apps = $2, os_version = coalesce($3, os_version),
+                supervised = coalesce($4, supervised), policy_errors = $5,
+                unenrolled_at = CASE WHEN $6 THEN coalesce(unenrolled_at, now()) ELSE NULL END WHERE id = $1`,
+        [
+          id,
+          JSON.stringify(report.installed),
+          report.osVersion,
+          report.supervised,
+          report.policyErrors,
+          opts.unenrolled ?? false,
+        ],
+      );
+      await this.refreshCompliance(tx, [id]);
+    });
+  }
+
+  /** Apple InstalledApplicationList: the inventory, without its "managed" flags (ManagedApplicationList adds them). */
+  async recordInventory(id: string, installed: InstalledApp[]): Promise<ComplianceEvaluation | undefined> {
+    return this.db.transaction(async (tx) => {
+      await this.exec(tx)(
+        `UPDATE device SET installed_apps = $2, inventory_at = now(), reported_at = now(), last_seen_at = now() WHERE id = $1`,
+        [id, JSON.stringify(installed)],
+      );
+      return (await this.refreshCompliance(tx, [id])).get(id);
+    });
+  }
+
+  /**
+   * Apple ManagedApplicationList: which of the installed apps we manage (and so may remove); a
+   * managed app installed since the last inventory (`installed`: status Managed) joins the inventory.
+   */
+  async markManaged(
+    id: string,
+    bundleIds: string[],
+    installed: string[] = [],
+  ): Promise<ComplianceEvaluation | undefined> {
+    return this.db.transaction(async (tx) => {
+      await this.exec(tx)(
+        `UPDATE device SET installed_apps = (
+           SELECT coalesce(jsonb_agg(app), '[]') FROM (
+             SELECT CASE WHEN a->>'id' = ANY($2) THEN a || '{"managed": true}' ELSE a END AS app FROM jsonb_array_elements(installed_apps) a
+             UNION ALL
+             SELECT jsonb_build_object('id', m, 'managed', true) FROM unnest($3::text[]) m
+              WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(installed_apps) a WHERE a->>'id' = m)) t)
+          WHERE id = $1`,
+        [id, bundleIds, installed],
+      );
+      return (await this.refreshCompliance(tx, [id])).get(id);
+    });
+  }
+
+  /** Apple DeviceInformation: supervision (can apps be blocked?), OS version, model. */
+  async recordDeviceInformation(
+    id: string,
+    v: { supervised: boolean; model: string | null; osVersion: string | null },
+  ): Promise<ComplianceEvaluation | undefined> {
+    return this.db.transaction(async (tx) => {
+      await this.exec(tx)(
+        `UPDATE device SET supervised = $2, model = coalesce($3, model), os_version = coalesce($4, os_version) WHERE id = $1`,
+        [id, v.supervised, v.model, v.osVersion],
+      );
+      return (await this.refreshCompliance(tx, [id])).get(id);
+    });
+  }
+
+  /** What the platform could not apply (an iPhone refusing its profile), or [] once it applied it. */
+  async recordPolicyErrors(id: string, errors: string[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { count } = await this.exec(tx)(
+        `UPDATE device SET policy_errors = $2 WHERE id = $1 AND policy_errors IS DISTINCT FROM $2`,
+        [id, errors],
+      );
+      if (count > 0) await this.refreshCompliance(tx, [id]);
+    });
+  }
+
+  /**
+   * Evaluates the devices again against their group's desired policy and what they last reported,
+   * and writes the result where it changed. Returns each device's evaluation.
+   */
+  async refreshCompliance(tx: EntityManager, ids: string[]): Promise<Map<string, ComplianceEvaluation>> {
+    const out = new Map<string, ComplianceEvaluation>();
+    if (ids.length === 0) return out;
+    const exec = this.exec(tx);
+    const { rows } = await exec<FactsRow>(
+      `SELECT id, platform, group_id, installed_apps, supervised, os_version, reported_at, policy_errors, compliance,
+              compliance_reasons, banned_apps, compliance_at
+         FROM device WHERE id = ANY($1) ORDER BY id`,
+      [ids],
+    );
+    const groupIds = [...new Set(rows.map((r) => r.group_id).filter((g): g is string => g !== null))];
+    const { rows: groups } = groupIds.length
+      ? await exec<{ id: string; effective: EffectivePolicy }>(
+          `SELECT id, effective FROM policy_group WHERE id = ANY($1)`,
+          [groupIds],
+        )
+      : { rows: [] };
+    const effective = new Map(groups.map((g) => [g.id, g.effective]));
+    const clock = { now: new Date(), staleAfterDays: this.settings.staleAfterDays };
+    const changes: {
+      id: string;
+      state: string;
+      reason: string | null;
+      reasons: ComplianceReason[];
+      banned: string[];
+    }[] = [];
+    for (const row of rows) {
+      const policy = row.group_id ? effective.get(row.group_id) : undefined;
+      // No desired policy yet (just enrolled, not in a group): nothing to judge against.
+      const result: ComplianceEvaluation = policy
+        ? evaluateCompliance(
+            {
+              reportedAt: row.reported_at,
+              installed: row.installed_apps.map((a) => a.id),
+              supervised: row.supervised,
+              osTooOld: osTooOld(row.platform, row.os_version),
+              policyErrors: row.policy_errors,
+            },
+            complianceApps(policy, row.platform),
+            clock,
+          )
+        : { state: 'unknown', reasons: [], bannedApps: [] };
+      out.set(row.id, result);
+      const unchanged =
+        row.compliance_at !== null &&
+        row.compliance === result.state &&
+        canonicalJson(row.compliance_reasons) === canonicalJson(result.reasons) &&
+        canonicalJson(row.banned_apps) === canonicalJson(result.bannedApps);
+      if (!unchanged)
+        changes.push({
+          id: row.id,
+          state: result.state,
+          reason: reasonLine(result.reasons),
+          reasons: result.reasons,
+          banned: result.bannedApps,
+        });
+    }
+    if (changes.length > 0) {
+      await exec(
+        `UPDATE device d SET compliance = v.state, compliance_reason = v.reason, compliance_reasons = v.reasons,
+                banned_apps = v.banned, compliance_at = now()
+           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, state text, reason text, reasons jsonb, banned text[])
+          WHERE d.id = v.id`,
+        [JSON.stringify(changes)],
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The desired policy of these groups changed (a baseline or ministry change): every device of
+   * theirs that reported is judged again, by pages, each page in its own transaction.
+   */
+  async recomputeGroups(groupIds: string[]): Promise<number> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    let done = 0;
+    for (;;) {
+      const { rows } = await this.exec()<{ id: string }>(
+        `SELECT id FROM device WHERE group_id = ANY($1) AND id > $2 AND reported_at IS NOT NULL AND ${fleetSql.reachable('device')}
+          ORDER BY id LIMIT $3`,
+        [groupIds, after, PAGE],
+      );
+      if (rows.length === 0) return done;
+      await this.db.transaction((tx) =>
+        this.refreshCompliance(
+          tx,
+          rows.map((r) => r.id),
+        ),
+      );
+      done += rows.length;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /**
+   * Every minute: phones whose last report got older than the stale limit become `stale` (set-based),
+   * those back within it (the limit was raised) and those never evaluated (reported before this
+   * evaluator existed) are evaluated; then the counters' deltas are folded.
+   */
+  async refresh(limit = 5000): Promise<{ stale: number; evaluated: number }> {
+    const days = this.settings.staleAfterDays;
+    const { count: stale } = await this.exec()(
+      `UPDATE device d SET compliance = 'stale', compliance_at = now()
+        WHERE ${fleetSql.reachable('d')} AND d.reported_at IS NOT NULL AND d.compliance <> 'stale' AND ${fleetSql.stale('d', '$1')}`,
+      [days],
+    );
+    const { rows } = await this.exec()<{ id: string }>(
+      `(SELECT d.id FROM device d WHERE d.compliance = 'stale' AND NOT ${fleetSql.stale('d', '$1')} AND ${fleetSql.reachable('d')} LIMIT $2)
+       UNION
+       (SELECT d.id FROM device d WHERE d.compliance_at IS NULL AND d.reported_at IS NOT NULL AND ${fleetSql.reachable('d')} LIMIT $2)`,
+      [days, limit],
+    );
+    for (let i = 0; i < rows.length; i += PAGE) {
+      const page = rows.slice(i, i + PAGE).map((r) => r.id);
+      await this.db.transaction((tx) => this.refreshCompliance(tx, page));
+    }
+    await this.foldTallies();
+    if (stale > 0 || rows.length > 0)
+      this.logger.log(`compliance: ${stale} phone(s) now stale, ${rows.length} evaluated`);
+    return { stale, evaluated: rows.length };
+  }
+
+  /** Moves the counters' deltas into the counters (see the ComplianceReadModel migration). */
+  async foldTallies(): Promise<void> {
+    await this.exec()(`SELECT fleet_tally_fold()`);
+  }
+}

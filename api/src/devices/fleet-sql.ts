@@ -1,0 +1,49 @@
+/**
+ * The shared predicates on devices, defined once as SQL fragments. Each takes the aliases (or
+ * parameter placeholders) of the query it goes into, so that every query says the same thing.
+ */
+export const fleetSql = {
+  /**
+   * An exemption that lifts a block now: approved, not expired, agent-wide or for this device.
+   * `device` is the device's id column, or null for the agent-wide ones only.
+   */
+  activeExemption(e: string, agent: string, device: string | null): string {
+    return `${e}.agent_id = ${agent} AND ${e}.status = 'approved' AND ${e}.valid_until > now() AND (${e}.device_id IS NULL${
+      device === null ? '' : ` OR ${e}.device_id = ${device}`
+    })`;
+  },
+
+  /** An approved exemption still running (the register of active exemptions). */
+  exemptionActive(e: string): string {
+    return `${e}.status = 'approved' AND ${e}.valid_until > now()`;
+  },
+
+  /** The device applied the policy it should have (`hash`: the group's desired hash, or a rollout's target). */
+  converged(d: string, hash: string): string {
+    return `${d}.applied_hash = ${hash}`;
+  },
+
+  notConverged(d: string, hash: string): string {
+    return `${d}.applied_hash IS DISTINCT FROM ${hash}`;
+  },
+
+  /** Still enrolled: the platform can reach it, it counts in the fleet. */
+  reachable(d: string): string {
+    return `${d}.unenrolled_at IS NULL`;
+  },
+
+  /** Failed for good (after every retry, or refused by the platform) and not converged. */
+  failed(d: string, hash: string): string {
+    return `${d}.push_state = 'failed' AND ${d}.applied_hash IS DISTINCT FROM ${hash}`;
+  },
+
+  /** Reported once, but not for more than `days` days. */
+  stale(d: string, days: string): string {
+    return `${d}.reported_at < now() - make_interval(days => ${days})`;
+  },
+} as const;
+
+/** The same `converged` in TypeScript, for rows already read. */
+export function isConverged(appliedHash: string | null, desiredHash: string | null): boolean {
+  return desiredHash !== null && appliedHash === desiredHash;
+}
