@@ -28,6 +28,9 @@ const apiPrefixes = [
   '/api/docs',
 ];
 
+/** Vite's and Rolldown's notices only with LOG_LEVEL=debug (npm start stays quiet); errors always. */
+const debug = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace';
+
 const proxy = Object.fromEntries(apiPrefixes.map((prefix) => [prefix, { target: apiTarget, changeOrigin: false }]));
 
 export default defineConfig({
@@ -41,6 +44,14 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),
     emptyOutDir: true,
     sourcemap: true,
+    rolldownOptions: {
+      // The DSFR components start with "use client" (for React Server Components), meaningless in this bundle.
+      onLog: (level, log, handler) => {
+        if (!debug && log.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        handler(level, log);
+      },
+      checks: { bundlerTimings: debug },
+    },
   },
   server: { host: '127.0.0.1', port: 5173, strictPort: true, proxy },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, proxy },

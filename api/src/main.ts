@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
@@ -7,13 +9,32 @@ import { AuditService } from './audit/audit.service';
 import { androidSettingsFrom, appleSettingsFrom, ConfigError, httpSecurityFrom, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/data-source';
+import { EmbeddedPostgresError } from './database/embedded-postgres';
 import { seedDemoData } from './demo/demo-seeder';
+import demoUsers from './demo/demo-users.json';
+import { quietDefaultLogs } from './observability/logger';
+import { formatStartBanner } from './observability/start-banner';
 import { importPoliciesIfEmpty } from './policies/as-code/import-policies';
 import { PolicyFilesInvalid } from './policies/as-code/policy-files';
 import { PolicyGroupService } from './rollout/policy-group.service';
 import { WorkerService } from './worker/worker.service';
 
-const ROOT = resolve(__dirname, '../../..');
+/** The repository: `npm start` runs api/src/main.ts through swc, a build runs dist/api/src/main.js. */
+const ROOT =
+  [resolve(__dirname, '../..'), resolve(__dirname, '../../..')].find((dir) =>
+    existsSync(resolve(dir, 'tools/dev-idp/server.mjs')),
+  ) ?? process.cwd();
+
+/** A failure told in one sentence, without a stack trace. */
+class StartError extends Error {}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const probe = createServer();
+    probe.once('error', () => ok(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => ok(true)));
+  });
+}
 
 /** Starts the loopback OIDC provider with demo users when no real issuer is configured. */
 function startDevIdp(audience: string): Promise<{ issuer: string; stop: () => void }> {
@@ -26,26 +47,49 @@ function startDevIdp(audience: string): Promise<{ issuer: string; stop: () => vo
       const match = /DEV_IDP_READY (\S+)/.exec(chunk.toString());
       if (match) ok({ issuer: match[1], stop: () => child.kill('SIGTERM') });
     });
-    child.once('exit', (code) => fail(new Error(`the development identity provider exited (${code})`)));
+    child.once('exit', (code) =>
+      fail(
+        new StartError(
+          `The development identity provider (tools/dev-idp) stopped with code ${code}; its message is above.`,
+        ),
+      ),
+    );
     process.once('exit', () => child.kill('SIGTERM'));
   });
 }
 
 async function main(): Promise<void> {
+  // Until the service is up, a Ctrl+C just leaves: the exit hooks stop PostgreSQL and the identity provider.
+  let shutdown: () => Promise<void> = async () => process.exit(130);
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(130); // a second Ctrl+C: do not wait
+    stopping = true;
+    void shutdown();
+  };
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+
   const config = loadConfig();
-  const db = await resolveDatabase(config);
-  console.log(
-    `${db.embedded ? `PostgreSQL: embedded, data in ${config.EMBEDDED_PG_DIR}` : 'PostgreSQL: DATABASE_URL'}; the service runs as role ${config.DATABASE_ROLE}`,
-  );
-  const migrated = await runMigrations(db.migrationUrl);
-  if (migrated.length > 0) console.log(`Migrations applied: ${migrated.join(', ')}`);
+  if (!(await portFree(config.PORT)))
+    throw new StartError(
+      `Port ${config.PORT} is taken (another npm start?): stop what uses it, or set PORT to another port.`,
+    );
+  // Start-up chatter (the worker's start…) only with LOG_LEVEL=debug; warnings and errors always.
+  const releaseLogs = quietDefaultLogs('warn');
+  console.log('Starting PostgreSQL, the API, the worker and the admin UI…');
+  const notes: [string, string][] = [];
+  const db = await resolveDatabase(config, { detached: true });
+  const migrated = await runMigrations(db.migrationUrl).catch((error: unknown) => {
+    if (config.DATABASE_URL || db.embedded) throw error;
+    throw new StartError(
+      `Port ${config.EMBEDDED_PG_PORT} answers, but not as this project's embedded PostgreSQL (${String(error)}): stop what uses it, or set EMBEDDED_PG_PORT to another port.`,
+    );
+  });
+  if (migrated.length > 0 && config.LOG_LEVEL === 'debug') console.log(`Migrations applied: ${migrated.join(', ')}`);
 
   let issuer = config.OIDC_ISSUER;
-  if (!issuer) {
-    const idp = await startDevIdp(config.OIDC_AUDIENCE);
-    issuer = idp.issuer;
-    console.log(`OIDC: development provider with demo users at ${issuer} (set OIDC_ISSUER for ProConnect)`);
-  }
+  if (!issuer) issuer = (await startDevIdp(config.OIDC_AUDIENCE)).issuer;
 
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   const app = await createApp({
@@ -70,34 +114,68 @@ async function main(): Promise<void> {
   });
   await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));
-  console.log(`Policies: ${imported.note}`);
+  if (imported.imported || !imported.note.includes('matches')) notes.push(['Policies', imported.note]);
+  const phones: string[] = [];
   if (config.DEMO_DATA) {
     const demo = await seedDemoData(app.get(DataSource), app.get(AuditService));
-    if (demo.created) console.log(`Demo data: ${demo.agents} agents and ${demo.devices} devices created`);
+    if (demo.created) phones.push(`${demo.devices} demo phones created`);
   }
   const grouped = await app.get(DataSource).transaction((tx) => app.get(PolicyGroupService).assignUngrouped(tx));
-  if (grouped > 0) console.log(`Rollout: ${grouped} device(s) placed in their policy group and queued for push`);
+  if (grouped > 0) phones.push(`${grouped} queued for push`);
   if (config.DEVICE_SIMULATOR)
-    console.log('Devices: simulated phones apply what they are sent (DEVICE_SIMULATOR=true; demo only)');
+    phones.push('simulated: they apply what they are sent (DEVICE_SIMULATOR=true, demo only)');
+  if (phones.length > 0) notes.push(['Phones', phones.join('; ')]);
   await app.get(WorkerService).start();
-  await app.listen(config.PORT, '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', 'localhost');
-  console.log(`\nAPI ready at ${url}  ·  OpenAPI docs at ${url}/api/docs  ·  health at ${url}/health\n`);
+  try {
+    await app.listen(config.PORT, '127.0.0.1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new StartError(`Port ${config.PORT} is taken: stop what uses it, or set PORT to another port.`);
+    throw error;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
 
-  const shutdown = async () => {
-    await app.close();
-    await db.embedded?.stop();
+  // From now on the signals are ours alone: Nest's shutdown hooks would raise the signal again once the
+  // application is closed, and PostgreSQL must stop after the application, not under it.
+  for (const signal of SIGNALS) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
+  shutdown = async () => {
+    console.log('Stopping…');
+    quietDefaultLogs('error');
+    try {
+      await app.close();
+    } finally {
+      await db.embedded?.stop();
+    }
     process.exit(0);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  console.log(
+    formatStartBanner({
+      url: config.PUBLIC_URL ?? `http://localhost:${port}`,
+      seconds: process.uptime(),
+      adminUiBuilt: existsSync(resolve(ROOT, 'admin-ui/dist/index.html')),
+      demo: config.OIDC_ISSUER ? undefined : { issuer, users: demoUsers.users },
+      issuer,
+      data: db.location,
+      notes,
+      logLevel: config.LOG_LEVEL,
+    }),
+  );
+  releaseLogs();
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof PolicyFilesInvalid) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof PolicyFilesInvalid ||
+    error instanceof EmbeddedPostgresError ||
+    error instanceof StartError
+  ) {
     console.error(error.message);
   } else {
-    console.error(error);
+    console.error('npm start failed:', error);
   }
   process.exit(1);
 });
