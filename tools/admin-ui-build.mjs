@@ -58,7 +58,7 @@ async function main() {
   const reason = args.has('--force') ? 'asked' : adminUiStale();
   if (!reason) return;
   const started = Date.now();
-  console.log(`Building the admin UI (${reason}), about 30 s…`);
+  console.log(`Building the admin UI (${reason})…`);
   try {
     await buildAdminUi();
   } catch (error) {
