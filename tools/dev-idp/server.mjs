@@ -623,4 +623,10 @@ async function main() {
   process.stdout.write(`DEV_IDP_READY ${issuer}\n`);
 }
 
-main().catch((err) => fail(err?.stack || String(err)));
+main().catch((err) =>
+  fail(
+    err?.code === 'EADDRINUSE'
+      ? `port ${PORT} is taken (another npm start?): stop what uses it, or set DEV_IDP_PORT to another port`
+      : err?.stack || String(err),
+  ),
+);
