@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { OidcSettings } from './auth/jwt-verifier.service';
 import { CatalogModule } from './catalog/catalog.module';
+import { ComplianceModule } from './compliance/compliance.module';
 import { CoreModule } from './core.module';
 import { dataSourceOptions } from './database/data-source';
 import { complianceSettingsFrom, loadConfig } from './config/app-config';
@@ -72,6 +73,7 @@ export class AppModule implements NestModule {
         AndroidModule.forRoot(options.android ?? null),
         AppleModule.forRoot(options.apple ?? null),
         ExemptionsModule,
+        ComplianceModule,
         WorkerModule,
       ],
       controllers: [HealthController, MetricsController],

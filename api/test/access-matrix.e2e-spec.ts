@@ -331,6 +331,27 @@ const MATRIX: Record<string, Line> = {
     call: () => ({ path: '/ministries/interieur/rollout-status' }),
   },
 
+  // Compliance: all ministries for national admins; a ministry's own figures for its IT and digital directorate.
+  'GET /compliance/national': { may: ['national'], call: () => ({ path: '/compliance/national' }) },
+  'GET /compliance/ministries/:code': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/compliance/ministries/interieur' }),
+  },
+  'GET /compliance/apps': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/compliance/apps?ministry=interieur' }),
+  },
+  'GET /compliance/trend': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/compliance/trend?ministry=interieur' }),
+  },
+  'GET /compliance/exemptions': { may: ['national'], call: () => ({ path: '/compliance/exemptions' }) },
+  'GET /compliance/export.json': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/compliance/export.json?dataset=ministries&ministry=interieur' }),
+  },
+  'GET /compliance/export.csv': { may: ['national'], call: () => ({ path: '/compliance/export.csv?dataset=apps' }) },
+
   'GET /audit': { may: ['approver', 'it', 'national'], call: () => ({ path: '/audit?ministry=interieur' }) },
   'GET /audit/verify': { may: ['national'], call: () => ({ path: '/audit/verify' }) },
 

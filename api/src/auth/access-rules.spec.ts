@@ -39,6 +39,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'rollout.control': [false, false, false],
     'device.manage': [false, false, false],
     'platform.configure': [false, false, false],
+    'compliance.read': [false, false, false],
   },
   approver: {
     'catalog.read': [true, true, true],
@@ -57,6 +58,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'rollout.control': [false, false, false],
     'device.manage': [false, false, false],
     'platform.configure': [false, false, false],
+    'compliance.read': [true, false, false],
   },
   itAdmin: {
     'catalog.read': [true, true, true],
@@ -75,6 +77,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'rollout.control': [true, false, false],
     'device.manage': [true, false, false],
     'platform.configure': [false, false, false],
+    'compliance.read': [true, false, false],
   },
   national: {
     'catalog.read': [true, true, true],
@@ -93,6 +96,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'rollout.control': [false, false, true],
     'device.manage': [true, true, true],
     'platform.configure': [true, true, true],
+    'compliance.read': [true, true, true],
   },
 };
 const who = { agent, approver, itAdmin, national };

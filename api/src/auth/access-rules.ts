@@ -18,6 +18,8 @@ export const PERMISSIONS = [
   'device.manage',
   /** The state's platform credentials (the Apple MDM push certificate): national only. */
   'platform.configure',
+  /** Compliance figures: all ministries (null) for national admins, a ministry's own for its IT and digital directorate. */
+  'compliance.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -54,6 +56,8 @@ export function can(principal: Principal, permission: Permission, ministry: stri
       return isNational || holds('approver');
     case 'exemption.decide':
       return holds('approver');
+    case 'compliance.read':
+      return isNational || holds('it-admin') || holds('approver');
     case 'effective.read':
     case 'agent.read':
     case 'device.read':

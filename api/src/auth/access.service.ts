@@ -20,6 +20,7 @@ const WHAT: Record<Permission, string> = {
   'rollout.control': 'pause, resume, advance or abort this rollout',
   'device.manage': 'manage devices',
   'platform.configure': "configure the state's platform credentials",
+  'compliance.read': 'see compliance figures',
 };
 
 const ANY_MINISTRY = '*';

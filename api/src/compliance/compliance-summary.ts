@@ -1,9 +1,10 @@
+import type { Platform } from '../devices/platforms';
 import type { ComplianceState } from './compliance-evaluator';
 
 /** One row of the read model: how many enrolled phones share these values. */
 export interface TallyRow {
   ministry: string;
-  platform: string;
+  platform: Platform;
   state: ComplianceState;
   /** The OS major version ("17", "14"), '' when not reported. */
   osMajor: string;
@@ -45,11 +46,11 @@ export function countsOf(rows: readonly TallyRow[]): ComplianceCounts {
 }
 
 /** Rows grouped by a key, each group added up, in key order. */
-export function countsBy<K extends string>(
-  rows: readonly TallyRow[],
-  key: (row: TallyRow) => K,
+export function countsBy<R extends TallyRow, K extends string>(
+  rows: readonly R[],
+  key: (row: R) => K,
 ): { key: K; counts: ComplianceCounts }[] {
-  const groups = new Map<K, TallyRow[]>();
+  const groups = new Map<K, R[]>();
   for (const row of rows) {
     const k = key(row);
     const list = groups.get(k);

@@ -19,7 +19,7 @@ export class DevicesModule {
         DeviceStateService,
         DevicesService,
       ],
-      exports: [DeviceStateService, DevicesService],
+      exports: [FLEET_SETTINGS, DeviceStateService, DevicesService],
     };
   }
 }

@@ -41,6 +41,18 @@ export const fleetSql = {
   stale(d: string, days: string): string {
     return `${d}.reported_at < now() - make_interval(days => ${days})`;
   },
+
+  /**
+   * The rollout counters (see the ComplianceReadModel migration) of the enrolled devices matching
+   * `where` (on columns ministry_code, group_id, platform, band, applied_hash, push_failed,
+   * non_compliant), as a subquery of rows to add up with sum(n): the folded counters and the deltas
+   * not folded yet. `applied_hash` is '' for none, `group_id` '' for no group.
+   */
+  rolloutCounts(where: string): string {
+    return `(SELECT ministry_code, group_id, platform, band, applied_hash, push_failed, non_compliant, n FROM rollout_tally WHERE ${where}
+             UNION ALL
+             SELECT ministry_code, group_id, platform, band, applied_hash, push_failed, non_compliant, n FROM rollout_tally_delta WHERE ${where})`;
+  },
 } as const;
 
 /** The same `converged` in TypeScript, for rows already read. */

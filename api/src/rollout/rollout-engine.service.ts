@@ -77,9 +77,10 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
           })),
         );
       }
+      // Enrolled devices of the changed groups, from the fleet's counters (no scan of the device table).
       const [{ devices }] = await queryRecords<{ devices: number }>(
         tx,
-        `SELECT count(*)::int AS devices FROM device WHERE group_id = ANY($1)`,
+        `SELECT coalesce(sum(n), 0)::int AS devices FROM ${fleetSql.rolloutCounts('group_id = ANY($1)')} c`,
         [changed.map((c) => c.group.id)],
       );
       // Their phones are judged against the new desired policy now, not at their next report.
@@ -332,8 +333,9 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       const last = rollout.stageIndex === rollout.stages.length - 1;
       if (last) {
         const [{ pending }] = (await this.db.query(
-          `SELECT count(*)::int AS pending FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
-            WHERE d.applied_hash IS DISTINCT FROM rg.to_hash AND d.push_state <> 'failed' AND d.unenrolled_at IS NULL`,
+          `SELECT coalesce(sum(c.n) FILTER (WHERE c.applied_hash <> rg.to_hash AND NOT c.push_failed), 0)::int AS pending
+             FROM ${fleetSql.rolloutCounts(`group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1)`)} c
+             JOIN rollout_group rg ON rg.group_id = c.group_id AND rg.rollout_id = $1`,
           [rollout.id],
         )) as { pending: number }[];
         if (pending === 0) await this.finish(rollout.id);
@@ -343,9 +345,9 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       if (!due) continue;
       const { to } = stageRange(rollout.stages, rollout.stageIndex);
       const [{ released, failed }] = (await this.db.query(
-        `SELECT count(*)::int AS released, count(*) FILTER (WHERE d.push_state = 'failed')::int AS failed
-           FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1 WHERE d.bucket < $2`,
-        [rollout.id, to],
+        `SELECT coalesce(sum(c.n), 0)::int AS released, coalesce(sum(c.n) FILTER (WHERE c.push_failed), 0)::int AS failed
+           FROM ${fleetSql.rolloutCounts(`group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1) AND band < $2`)} c`,
+        [rollout.id, to / 100],
       )) as { released: number; failed: number }[];
       if (released > 0 && failed / released > STAGE_FAILURE_GATE) {
         await this.control(

@@ -8,6 +8,7 @@ import { Rollout } from './rollout.entity';
 import { RolloutEngine } from './rollout-engine.service';
 import { RolloutError } from './rollout.error';
 import { isUuid } from '../common/uuid';
+import { fleetSql } from '../devices/fleet-sql';
 
 import type { MinistryRolloutStatus, RolloutView, StageProgress } from './rollout.view';
 
@@ -70,19 +71,25 @@ export class RolloutService {
 
   async ministryStatus(principal: Principal, ministry: string): Promise<MinistryRolloutStatus> {
     this.access.requireAccess(principal, 'rollout.read', ministry);
-    const [totals] = (await this.db.query(
-      `SELECT count(*)::int AS devices,
-              count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged,
-              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
-              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
-         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 AND d.unenrolled_at IS NULL`,
-      [ministry],
-    )) as { devices: number; converged: number; failed: number; nonCompliant: number }[];
+    // From the fleet's counters (kept by the device table's triggers), not a scan of the ministry's devices.
     const byPlatform = (await this.db.query(
-      `SELECT d.platform, count(*)::int AS devices, count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged
-         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id WHERE d.ministry_code = $1 AND d.unenrolled_at IS NULL GROUP BY 1 ORDER BY 1`,
+      `SELECT c.platform, sum(c.n)::int AS devices,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')}), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND nullif(c.applied_hash, '') IS DISTINCT FROM g.desired_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
+         FROM ${fleetSql.rolloutCounts('ministry_code = $1')} c LEFT JOIN policy_group g ON g.id = c.group_id
+        GROUP BY 1 HAVING sum(c.n) <> 0 ORDER BY 1`,
       [ministry],
-    )) as { platform: string; devices: number; converged: number }[];
+    )) as { platform: string; devices: number; converged: number; failed: number; nonCompliant: number }[];
+    const totals = byPlatform.reduce(
+      (t, p) => ({
+        devices: t.devices + p.devices,
+        converged: t.converged + p.converged,
+        failed: t.failed + p.failed,
+        nonCompliant: t.nonCompliant + p.nonCompliant,
+      }),
+      { devices: 0, converged: 0, failed: 0, nonCompliant: 0 },
+    );
     const activeRollouts = (await this.db.query(
       `SELECT id, scope, status, stage_index AS "stageIndex", stages FROM rollout
         WHERE status IN ('preparing', 'running', 'paused') AND (scope = $1 OR scope = 'national') ORDER BY created_at DESC`,
@@ -99,7 +106,7 @@ export class RolloutService {
       ministry,
       ...totals,
       pending: totals.devices - totals.converged - totals.failed,
-      byPlatform,
+      byPlatform: byPlatform.map(({ platform, devices, converged }) => ({ platform, devices, converged })),
       activeRollouts,
       failures,
     };
@@ -116,27 +123,28 @@ export class RolloutService {
     if (filter.ministry) q.andWhere(`(r.scope = :m OR r.scope = 'national')`, { m: filter.ministry });
     const rollouts = await Promise.all((await q.take(20).getMany()).map((r) => this.view(r)));
     const fleet = (await this.db.query(
-      `SELECT d.ministry_code AS ministry, count(*)::int AS devices,
-              count(*) FILTER (WHERE d.applied_hash = g.desired_hash)::int AS converged,
-              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM g.desired_hash)::int AS failed,
-              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
-         FROM device d LEFT JOIN policy_group g ON g.id = d.group_id
-        WHERE ($1::text IS NULL OR d.ministry_code = $1) AND d.unenrolled_at IS NULL GROUP BY 1 ORDER BY 1`,
+      `SELECT c.ministry_code AS ministry, sum(c.n)::int AS devices,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')}), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND nullif(c.applied_hash, '') IS DISTINCT FROM g.desired_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
+         FROM ${fleetSql.rolloutCounts('($1::text IS NULL OR ministry_code = $1)')} c LEFT JOIN policy_group g ON g.id = c.group_id
+        GROUP BY 1 HAVING sum(c.n) <> 0 ORDER BY 1`,
       [filter.ministry ?? null],
     )) as FleetStatusRow[];
     return { rollouts, fleet };
   }
 
   private async view(r: Rollout): Promise<RolloutView> {
-    const thresholds = r.stages.map((p) => p * 100);
-    const stageCase = `CASE ${thresholds.map((t, i) => `WHEN d.bucket < ${Number(t)} THEN ${i}`).join(' ')} END`;
+    // Stage boundaries are whole percents: the counters per 1 % band of buckets answer for any stages,
+    // without reading the rollout's devices (see the ComplianceReadModel migration).
+    const stageCase = `CASE ${r.stages.map((p, i) => `WHEN c.band < ${Number(p)} THEN ${i}`).join(' ')} END`;
     const rows = (await this.db.query(
-      `SELECT ${stageCase} AS stage, count(*)::int AS devices,
-              count(*) FILTER (WHERE d.applied_hash = rg.to_hash)::int AS converged,
-              count(*) FILTER (WHERE d.push_state = 'failed' AND d.applied_hash IS DISTINCT FROM rg.to_hash)::int AS failed,
-              count(*) FILTER (WHERE d.compliance = 'non-compliant')::int AS "nonCompliant"
-         FROM device d JOIN rollout_group rg ON rg.group_id = d.group_id AND rg.rollout_id = $1
-        WHERE d.unenrolled_at IS NULL
+      `SELECT ${stageCase} AS stage, sum(c.n)::int AS devices,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'rg.to_hash')}), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND c.applied_hash <> rg.to_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
+         FROM ${fleetSql.rolloutCounts('group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1)')} c
+         JOIN rollout_group rg ON rg.group_id = c.group_id AND rg.rollout_id = $1
         GROUP BY 1`,
       [r.id],
     )) as { stage: number; devices: number; converged: number; failed: number; nonCompliant: number }[];

@@ -5,6 +5,7 @@ import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
+import { ComplianceService } from '../compliance/compliance.service';
 import { DeviceStateService } from '../devices/device-state.service';
 import { ComplianceRecomputeJob, PushJob, RolloutEngine } from '../rollout/rollout-engine.service';
 
@@ -22,6 +23,7 @@ export class WorkerService {
     private readonly notifications: NotificationsService,
     private readonly engine: RolloutEngine,
     private readonly devices: DeviceStateService,
+    private readonly compliance: ComplianceService,
     private readonly modules: ModuleRef,
   ) {}
 
@@ -70,6 +72,9 @@ export class WorkerService {
     await this.jobs.work(QUEUES.complianceRefresh, async () => {
       await this.devices.refresh();
     });
+    await this.jobs.work(QUEUES.complianceSnapshot, async () => {
+      await this.compliance.snapshot();
+    });
     const reconciler = this.optional(AndroidReconcileService);
     if (reconciler) {
       await this.jobs.work(QUEUES.androidReconcile, async () => {
@@ -87,6 +92,9 @@ export class WorkerService {
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.complianceRefresh, '* * * * *');
+    // The day's compliance snapshot, for trends: late every evening, and now (start-up).
+    await this.jobs.boss.schedule(QUEUES.complianceSnapshot, '55 23 * * *', null, { tz: 'Europe/Paris' });
+    await this.jobs.boss.send(QUEUES.complianceSnapshot, {}, { singletonKey: 'start-up', singletonSeconds: 60 });
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
     this.logger.log(
       'worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)',
