@@ -229,8 +229,13 @@ const QUERY_KEYS = [
   'DeviceName',
 ] as const;
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+/**
+ * Kept-alive sockets are dropped after 4 s idle (`timeout` closes only idle ones), before a Node
+ * server's 5 s keep-alive timeout: a request never goes out on a socket the server is closing,
+ * which was answered "socket hang up" under load.
+ */
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 
 function randomUdid(): string {
   return `00008120-${randomBytes(8).toString('hex').toUpperCase()}`;
