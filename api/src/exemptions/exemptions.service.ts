@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { stringify } from 'csv-stringify/sync';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
@@ -20,6 +19,7 @@ import { ExemptionError } from './exemption.error';
 import { EXEMPTION_VIEW_SQL, ExemptionView, ExemptionViewRow, toView } from './exemption-view';
 import { ApproveExemptionDto, ExemptionQueueQuery, RequestExemptionDto } from './exemptions.dto';
 import { isUuid } from '../common/uuid';
+import { stringifyCsv } from '../common/csv';
 
 const STATUS_FR: Record<ExemptionStatus, string> = {
   pending: 'en attente',
@@ -388,7 +388,7 @@ export class ExemptionsService {
 
   async registerCsv(principal: Principal, ministry: string): Promise<string> {
     const rows = await this.register(principal, ministry);
-    return stringify(
+    return stringifyCsv(
       rows.map((e) => [
         e.agent.displayName,
         e.agent.email,
