@@ -48,6 +48,10 @@ export interface AppOptions {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(options: AppOptions): DynamicModule {
+    if (options.rollout.simulateDevices && (options.android || options.apple))
+      throw new Error(
+        'Simulated phones (DEVICE_SIMULATOR) cannot run beside a real platform connector: they would be marked as having applied policies they never received.',
+      );
     return {
       module: AppModule,
       imports: [

@@ -34,3 +34,35 @@ describe('loadConfig', () => {
     expect(keys.filter((key) => !readme.includes(key))).toEqual([]);
   });
 });
+
+describe('demo defaults (issue 16, item 11)', () => {
+  it('are on for a local demo only', () => {
+    expect(loadConfig({})).toMatchObject({ DEMO_DATA: true, DEVICE_SIMULATOR: true });
+  });
+
+  it('are off with a database of its own or in production, unless asked for', () => {
+    for (const env of [{ DATABASE_URL: 'postgres://u:p@db:5432/mdm' }, { NODE_ENV: 'production' }]) {
+      expect(loadConfig(env)).toMatchObject({ DEMO_DATA: false, DEVICE_SIMULATOR: false });
+      expect(loadConfig({ ...env, DEMO_DATA: 'true', DEVICE_SIMULATOR: 'true' })).toMatchObject({
+        DEMO_DATA: true,
+        DEVICE_SIMULATOR: true,
+      });
+    }
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO_DATA: true, DEVICE_SIMULATOR: true });
+  });
+
+  it('never simulate phones beside a real platform connector: off by default, refused when asked for', () => {
+    const connectors = [
+      { AMAPI_ACCESS_TOKEN: 'fake-amapi-token' },
+      { GOOGLE_APPLICATION_CREDENTIALS: '/etc/mdm/sa.json' },
+      { APPLE_MDM: 'true' },
+    ];
+    for (const env of connectors) {
+      expect(loadConfig(env)).toMatchObject({ DEMO_DATA: true, DEVICE_SIMULATOR: false });
+      expect(() => loadConfig({ ...env, DEVICE_SIMULATOR: 'true' })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...env, DEVICE_SIMULATOR: '1' })).toThrow(
+        /DEVICE_SIMULATOR=true would simulate phones beside a real platform connector \((Android Enterprise|the Apple MDM server)\)/,
+      );
+    }
+  });
+});

@@ -18,11 +18,36 @@ import {
   validateSync,
 } from 'class-validator';
 
+/** The environment as read, before validation. */
+type RawEnv = Record<string, string | undefined>;
+
+/**
+ * Demo defaults (demo agents, simulated phones) apply to a local demo only: never with a database
+ * of one's own (DATABASE_URL) nor with NODE_ENV=production, so that a deployment that forgets to
+ * set them does not seed demo agents nor mark phones "applied" by simulation.
+ */
+function demoByDefault(env: RawEnv): boolean {
+  return !env.DATABASE_URL && env.NODE_ENV !== 'production';
+}
+
+/** A real platform connector is configured: Android Enterprise or the Apple MDM server. */
+function platformConfigured(env: RawEnv): boolean {
+  return Boolean(
+    env.GOOGLE_APPLICATION_CREDENTIALS || env.AMAPI_ACCESS_TOKEN || env.APPLE_MDM === 'true' || env.APPLE_MDM === '1',
+  );
+}
+
 /**
  * Every setting the service reads from its environment, validated once at start-up so a bad
  * `.env` stops the process with a readable message instead of failing on first use.
  */
 export class AppConfig {
+  /** `production` turns the demo defaults off (DEMO_DATA, DEVICE_SIMULATOR), as DATABASE_URL does. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
   @Transform(({ value }) => (value === undefined || value === '' ? 3000 : Number(value)))
   @IsInt()
   @Min(0)
@@ -95,7 +120,10 @@ export class AppConfig {
   @IsString()
   POLICIES_DIR: string;
 
-  @Transform(({ value }) => (value === undefined || value === '' ? true : value === 'true' || value === '1'))
+  /** Demo agents and phones; default true only for a local demo (see demoByDefault). */
+  @Transform(({ value, obj }) =>
+    value === undefined || value === '' ? demoByDefault(obj as RawEnv) : value === 'true' || value === '1',
+  )
   @IsBoolean()
   DEMO_DATA: boolean;
 
@@ -118,8 +146,15 @@ export class AppConfig {
   @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
-  /** Demo: phones are simulated and apply what they are sent. Off in production. */
-  @Transform(({ value }) => (value === undefined || value === '' ? true : value === 'true' || value === '1'))
+  /**
+   * Demo: phones are simulated and apply what they are sent. Default true only for a local demo
+   * with no platform connector configured; never allowed beside a real one (see loadConfig).
+   */
+  @Transform(({ value, obj }) =>
+    value === undefined || value === ''
+      ? demoByDefault(obj as RawEnv) && !platformConfigured(obj as RawEnv)
+      : value === 'true' || value === '1',
+  )
   @IsBoolean()
   DEVICE_SIMULATOR: boolean;
 
@@ -283,6 +318,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  - ${e.property}: ${m}`));
     throw new ConfigError(`Invalid configuration (environment variables):\n${lines.join('\n')}`);
+  }
+  if (config.DEVICE_SIMULATOR && platformConfigured(plain)) {
+    const connectors = [
+      ...(config.GOOGLE_APPLICATION_CREDENTIALS || config.AMAPI_ACCESS_TOKEN ? ['Android Enterprise'] : []),
+      ...(config.APPLE_MDM ? ['the Apple MDM server'] : []),
+    ];
+    throw new ConfigError(
+      `DEVICE_SIMULATOR=true would simulate phones beside a real platform connector (${connectors.join(' and ')}): simulated phones would be marked as having applied policies they never received. Remove DEVICE_SIMULATOR (it is for demos without any connector).`,
+    );
   }
   return config;
 }
