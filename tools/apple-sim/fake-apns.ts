@@ -41,8 +41,7 @@ import {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { certificateNames, OID_APNS_DEVELOPMENT, OID_APNS_PRODUCTION, readTopicFromCertificate } from './pki';
-import { children, decodeOid } from './der';
+import { OID_APNS_DEVELOPMENT, OID_APNS_PRODUCTION, parseCertificate, readTopicFromCertificate } from './pki';
 
 export interface FakeApnsOptions {
   /** CA that issued the accepted push certificates ("Apple"). */
@@ -123,13 +122,9 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 
 /** True if the DER certificate carries one of Apple's APNs client extensions. */
 function hasApnsExtension(der: Buffer): boolean {
-  const { extensions } = certificateNames(der);
-  if (!extensions) return false;
-  const [list] = children(extensions);
-  return children(list).some((ext) => {
-    const oid = decodeOid(children(ext)[0]);
-    return oid === OID_APNS_DEVELOPMENT || oid === OID_APNS_PRODUCTION;
-  });
+  return (parseCertificate(der).extensions ?? []).some(
+    (e) => e.extnID === OID_APNS_DEVELOPMENT || e.extnID === OID_APNS_PRODUCTION,
+  );
 }
 
 export class FakeApns {

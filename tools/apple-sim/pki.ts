@@ -12,12 +12,10 @@
  * - `createIdentity`: a device/client identity (certificate + key + password-protected PKCS#12).
  * - `readTopicFromCertificate`: the UID attribute of a certificate's subject (the APNs topic).
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
-import { certificateDer, certificateNames, nameAttributes } from './der';
-
-export { certificateDer, certificateNames, nameAttributes, subjectKeyIdentifier } from './der';
+import { Certificate } from 'pkijs';
 
 export const OID_USER_ID = '0.9.2342.19200300.100.1.1';
 export const OID_APNS_DEVELOPMENT = '1.2.840.113635.100.6.3.1';
@@ -225,14 +223,21 @@ export function createIdentity(
 }
 
 /**
+ * A certificate read by PKI.js, whatever its key type. Takes PEM (the first CERTIFICATE block; a key
+ * block may follow) or DER.
+ */
+export function parseCertificate(pemOrDer: string | Buffer): Certificate {
+  return Certificate.fromBER(new X509Certificate(pemOrDer).raw);
+}
+
+/**
  * The APNs topic of a push certificate: the UID (0.9.2342.19200300.100.1.1) of its subject, or
  * null if there is none. Takes PEM (the first CERTIFICATE block; a key block may follow) or DER.
- * Reads the ASN.1 directly, so it works for any key type. The fake APNs reads the client
- * certificate the same way, and so should the service when a push certificate is uploaded.
+ * The fake APNs reads the client certificate the same way.
  */
 export function readTopicFromCertificate(pemOrDer: string | Buffer): string | null {
-  const { subject } = certificateNames(certificateDer(pemOrDer));
-  return nameAttributes(subject, OID_USER_ID)[0] ?? null;
+  const uid = parseCertificate(pemOrDer).subject.typesAndValues.find((t) => t.type === OID_USER_ID);
+  return uid ? uid.value.valueBlock.value : null;
 }
 
 /** Decodes a PKCS#12 (DER) into PEM certificate (the one matching the key) and PEM private key. */

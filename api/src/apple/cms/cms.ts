@@ -1,45 +1,22 @@
 /**
- * CMS (PKCS#7) SignedData as Apple MDM uses it.
+ * Verification of CMS (PKCS#7) SignedData as Apple MDM uses it:
+ * - `verifyDetachedSignature(body, signatureBase64)`: the server-side check of the `Mdm-Signature`
+ *   header of every device request (strict; see tools/apple-sim/README.md);
+ * - `verifySignedData(der)`: the same for a SignedData with the content inside (a signed profile);
+ * - `looksLikeSignedData(data)`: whether bytes are a CMS SignedData at all.
  *
- * - `signDetached(body, identity)`: the `Mdm-Signature` header of a device request: base64 of a
- *   DER ContentInfo(SignedData) whose encapsulated content (id-data) is absent, signed with the
- *   device identity (RSA PKCS#1 v1.5, SHA-256), the signer certificate included, signed
- *   attributes contentType, signingTime, messageDigest (in DER SET OF order). Made with
- *   node-forge.
- * - `signAttached(content, identity)`: the same with the content inside (a signed .mobileconfig).
- * - `verifyDetachedSignature(body, signatureBase64)`: the server-side check of `Mdm-Signature`
- *   (strict; see the README). `verifySignedData(der)`: the same for attached content.
+ * No hand-written ASN.1: the DER (or BER) is decoded by asn1js and checked against PKI.js's
+ * schemas of ContentInfo, SignedData, SignerInfo, IssuerAndSerialNumber and Attribute (RFC 5652);
+ * certificates are read by PKI.js and node:crypto. The signature itself is checked with
+ * node:crypto (RSA and ECDSA signers both work), synchronously.
  *
- * Verification parses the DER itself (./der.ts, exact bytes kept) and checks with node:crypto,
- * so RSA and ECDSA signers both work (forge can neither verify PKCS#7 nor read EC keys).
+ * Speed (this runs on every check-in and command poll): the schemas are built once, and the
+ * certificates a device sends with each request (always the same one) are parsed once and kept
+ * by the SHA-256 of their DER in a bounded cache.
  */
-import {
-  constants,
-  createHash,
-  createPrivateKey,
-  KeyObject,
-  privateEncrypt,
-  verify as cryptoVerify,
-  X509Certificate,
-} from 'node:crypto';
-import forge from 'node-forge';
-import {
-  certificateNames,
-  children,
-  content,
-  decodeOid,
-  decodeSmallInteger,
-  decodeTime,
-  DerError,
-  is,
-  octets,
-  parseSingle,
-  raw,
-  subjectKeyIdentifier,
-  TagClass,
-  Tlv,
-  UniversalTag,
-} from './der';
+import * as asn1js from 'asn1js';
+import { createHash, KeyObject, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { Attribute, Certificate, ContentInfo, SignedData, SignerInfo } from 'pkijs';
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -49,6 +26,7 @@ export const OID = {
   signingTime: '1.2.840.113549.1.9.5',
   rsaEncryption: '1.2.840.113549.1.1.1',
   ecPublicKey: '1.2.840.10045.2.1',
+  subjectKeyIdentifier: '2.5.29.14',
 } as const;
 
 export type DigestName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
@@ -74,20 +52,6 @@ const SIGNATURE_ALGORITHMS: Record<string, { family: 'rsa' | 'ec'; digest: Diges
   '1.2.840.10045.4.3.4': { family: 'ec', digest: 'sha512' },
 };
 
-export interface Signer {
-  certPem: string;
-  keyPem: string;
-}
-
-export interface SignOptions {
-  /** Default: now. */
-  signingTime?: Date;
-  /** Also put these certificates (PEM) in the SignedData, e.g. the issuing CA. */
-  extraCertificatesPem?: string[];
-  /** Default 'sha256'. */
-  digest?: 'sha1' | 'sha256' | 'sha384' | 'sha512';
-}
-
 export interface VerifyOptions {
   /** Digest algorithms accepted (default sha1, sha256, sha384, sha512: older iOS versions sign with SHA-1). */
   acceptedDigests?: DigestName[];
@@ -111,212 +75,247 @@ export interface CmsAttachedResult extends CmsVerifyResult {
   content?: Buffer;
 }
 
-/** DER prefixes of DigestInfo (RFC 8017 9.2 note 1) by forge digest name. */
-const DIGEST_INFO_PREFIX: Record<string, Buffer> = {
-  sha1: Buffer.from('3021300906052b0e03021a05000414', 'hex'),
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
+/** A structure that is not the CMS it should be: the verification refuses it as malformed. */
+class MalformedCms extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: asn1js, checked against PKI.js's schemas (built once: building them costs far more
+// than matching them). The names below are where asn1js.compareSchema puts the matched elements.
+
+type Block = asn1js.AsnType;
+type Matched = Record<string, Block | Block[] | undefined>;
+
+const CONTENT_INFO = ContentInfo.schema({ names: { contentType: 'contentType', content: 'content' } });
+const SIGNED_DATA = SignedData.schema({
+  names: {
+    encapContentInfo: { names: { eContentType: 'eContentType', eContent: 'eContent' } },
+    signerInfos: 'signerInfos',
+  },
+});
+const SIGNER_INFO = SignerInfo.schema({
+  names: {
+    sidSchema: { names: { blockName: 'sid', issuer: { names: { blockName: 'issuer' } }, serialNumber: 'serial' } },
+    sid: 'sid',
+    digestAlgorithm: { names: { algorithmIdentifier: 'digestAlgorithm' } },
+    signedAttrs: { names: { blockName: 'signedAttrs', tagNumber: 0, attributes: 'signedAttributes' } },
+    signatureAlgorithm: { names: { algorithmIdentifier: 'signatureAlgorithm' } },
+    signature: 'signature',
+    unsignedAttrs: { names: { blockName: 'unsignedAttrs', tagNumber: 1 } },
+  },
+});
+const ATTRIBUTE = Attribute.schema({ names: { type: 'type', values: 'values' } });
+
+/** Limits for untrusted input (a header value or an uploaded profile). */
+const BER_OPTIONS = { maxDepth: 64, parseEmbedded: false } as const;
 
 /**
- * A stand-in for a forge RSA private key whose `sign` (the only method forge's PKCS#7 signer
- * calls) does RSASSA-PKCS1-v1_5 with node:crypto: ~1 ms instead of ~20 ms of pure JS.
+ * Exactly one BER element (DER, or BER with indefinite lengths); trailing bytes are an error. asn1js
+ * reads an element's children to their own lengths without checking that they end where the
+ * element's length says, nor that an indefinite length ends with end-of-contents: both are refused
+ * here, from the lengths asn1js recorded.
  */
-function nodeBackedRsaKey(keyPem: string): forge.pki.rsa.PrivateKey {
-  const key = createPrivateKey(keyPem);
-  if (key.asymmetricKeyType !== 'rsa') throw new Error(`CMS signing needs an RSA key (got ${key.asymmetricKeyType})`);
-  const signer = {
-    sign(md: forge.md.MessageDigest, scheme?: string): string {
-      if (scheme !== undefined && scheme !== 'RSASSA-PKCS1-V1_5') throw new Error(`unsupported scheme ${scheme}`);
-      const prefix = DIGEST_INFO_PREFIX[md.algorithm];
-      if (!prefix) throw new Error(`unsupported digest ${md.algorithm}`);
-      const digestInfo = Buffer.concat([prefix, Buffer.from(md.digest().getBytes(), 'binary')]);
-      return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
-    },
-  };
-  return signer as unknown as forge.pki.rsa.PrivateKey;
-}
-
-interface PreparedSigner {
-  certPem: string;
-  keyPem: string;
-  cert: forge.pki.Certificate;
-  key: forge.pki.rsa.PrivateKey;
-}
-
-/** Parsed signers, per identity object (a device signs every request with the same one). */
-const parsedSigners = new WeakMap<Signer, PreparedSigner>();
-
-function prepared(signer: Signer): PreparedSigner {
-  let entry = parsedSigners.get(signer);
-  if (!entry || entry.certPem !== signer.certPem || entry.keyPem !== signer.keyPem) {
-    entry = {
-      certPem: signer.certPem,
-      keyPem: signer.keyPem,
-      cert: forge.pki.certificateFromPem(signer.certPem),
-      key: nodeBackedRsaKey(signer.keyPem),
-    };
-    parsedSigners.set(signer, entry);
+function decode(bytes: Uint8Array): Block {
+  const { offset, result } = asn1js.fromBER(bytes, BER_OPTIONS);
+  if (offset === -1 || result.error) throw new MalformedCms(result.error || 'unreadable ASN.1');
+  if (offset !== bytes.byteLength)
+    throw new MalformedCms(`${bytes.byteLength - offset} trailing bytes after the ASN.1 element`);
+  const pending: Block[] = [result];
+  for (let block = pending.pop(); block !== undefined; block = pending.pop()) {
+    if (!block.idBlock.isConstructed) continue;
+    const value = block.valueBlock as asn1js.ValueBlock;
+    if (block.lenBlock.isIndefiniteForm) {
+      if (value.warnings.includes('No EndOfContent block encoded'))
+        throw new MalformedCms('indefinite length without end-of-contents');
+    } else if (value.blockLength !== block.lenBlock.length) {
+      throw new MalformedCms('ASN.1 element overruns its length');
+    }
+    pending.push(...children(block));
   }
-  return entry;
+  return result;
 }
 
-function signedData(content: Buffer, signer: Signer, detached: boolean, options: SignOptions): Buffer {
-  const { cert, key } = prepared(signer);
-  const p7 = forge.pkcs7.createSignedData();
-  // A ByteBuffer of the raw bytes: a string would be UTF-8 encoded again by forge.
-  p7.content = forge.util.createBuffer(content.toString('binary'));
-  p7.addCertificate(cert);
-  for (const pem of options.extraCertificatesPem ?? []) p7.addCertificate(pem);
-  const digestOid = forge.pki.oids[options.digest ?? 'sha256'];
-  p7.addSigner({
-    key,
-    certificate: cert,
-    digestAlgorithm: digestOid,
-    // In DER SET OF order (by encoding: these three sort by their length octet), so that verifiers
-    // that re-encode the attributes (OpenSSL) hash the same bytes as the ones signed.
-    authenticatedAttributes: [
-      { type: forge.pki.oids.contentType, value: forge.pki.oids.data },
-      // forge's typings say string, but it takes (and formats) a Date.
-      { type: forge.pki.oids.signingTime, value: (options.signingTime ?? new Date()) as unknown as string },
-      { type: forge.pki.oids.messageDigest },
-    ],
-  });
-  p7.sign({ detached });
-  return Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+/** The named parts of `block` (set on it by asn1js, as PKI.js does), or an error if it does not match. */
+function match(block: Block, schema: Block, what: string): Matched {
+  const comparison = asn1js.compareSchema(block, block, schema);
+  if (!comparison.verified) throw new MalformedCms(`${what} does not match its schema`);
+  return comparison.result as Matched;
 }
 
-/** base64 DER CMS SignedData over `body`, content detached: the `Mdm-Signature` header value. */
-export function signDetached(body: Buffer | string, signer: Signer, options: SignOptions = {}): string {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return signedData(bytes, signer, true, options).toString('base64');
+function one(matched: Matched, name: string, what: string): Block {
+  const block = matched[name];
+  if (block === undefined || Array.isArray(block)) throw new MalformedCms(`${what} missing`);
+  return block;
 }
 
-/** DER CMS SignedData with the content inside (e.g. a signed .mobileconfig). */
-export function signAttached(data: Buffer | string, signer: Signer, options: SignOptions = {}): Buffer {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  return signedData(bytes, signer, false, options);
+function many(matched: Matched, name: string): Block[] {
+  const blocks = matched[name];
+  return Array.isArray(blocks) ? blocks : [];
+}
+
+function children(block: Block): Block[] {
+  const value: unknown = (block.valueBlock as { value?: unknown }).value;
+  return Array.isArray(value) ? (value as Block[]) : [];
+}
+
+/** Tag class of an element as asn1js numbers it: 1 universal, 3 context-specific. */
+function isTagged(block: Block | undefined, tagClass: number, tagNumber: number): boolean {
+  return block !== undefined && block.idBlock.tagClass === tagClass && block.idBlock.tagNumber === tagNumber;
+}
+
+function oid(block: Block, what: string): string {
+  if (!(block instanceof asn1js.ObjectIdentifier)) throw new MalformedCms(`${what} is not an OBJECT IDENTIFIER`);
+  return block.valueBlock.toString();
+}
+
+/** The bytes of an OCTET STRING, a constructed (BER) one concatenated. */
+function octets(block: Block, what: string): Buffer {
+  if (!(block instanceof asn1js.OctetString)) throw new MalformedCms(`${what} is not an OCTET STRING`);
+  if (!block.idBlock.isConstructed) return Buffer.from(block.valueBlock.valueHexView);
+  return Buffer.concat(children(block).map((part) => octets(part, what)));
+}
+
+/** The exact bytes an element was decoded from (identifier, length, content). */
+function raw(block: Block): Buffer {
+  return Buffer.from(block.valueBeforeDecodeView);
+}
+
+function time(block: Block): Date {
+  if (!(block instanceof asn1js.UTCTime) && !(block instanceof asn1js.GeneralizedTime))
+    throw new MalformedCms('signingTime is not a UTCTime or GeneralizedTime');
+  const date = block.toDate();
+  if (block.error || Number.isNaN(date.getTime())) throw new MalformedCms('unreadable signingTime');
+  return date;
 }
 
 interface ParsedSignedData {
   eContent: Buffer | undefined;
+  /** Certificates (the CHOICE `certificate`; attribute and other certificates are ignored), DER. */
   certificates: Buffer[];
-  signerInfos: Tlv[];
+  signerInfos: Block[];
 }
 
-function parseSignedData(der: Buffer): ParsedSignedData {
-  const contentInfo = parseSingle(der);
-  if (!is(contentInfo, TagClass.universal, UniversalTag.sequence, true))
-    throw new DerError('ContentInfo is not a SEQUENCE');
-  const [contentType, explicit] = children(contentInfo);
-  if (!contentType || decodeOid(contentType) !== OID.signedData) throw new DerError('ContentInfo is not id-signedData');
-  if (!explicit || !is(explicit, TagClass.context, 0, true)) throw new DerError('ContentInfo without [0] content');
-  const [sd] = children(explicit);
-  if (!sd || !is(sd, TagClass.universal, UniversalTag.sequence, true))
-    throw new DerError('SignedData is not a SEQUENCE');
-  const parts = children(sd);
-  // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
-  if (parts.length < 4) throw new DerError('SignedData too short');
-  decodeSmallInteger(parts[0]);
-  if (!is(parts[1], TagClass.universal, UniversalTag.set, true)) throw new DerError('digestAlgorithms is not a SET');
-  const encap = parts[2];
-  if (!is(encap, TagClass.universal, UniversalTag.sequence, true))
-    throw new DerError('encapContentInfo is not a SEQUENCE');
-  const [eContentType, eContentExplicit] = children(encap);
-  if (!eContentType || decodeOid(eContentType) !== OID.data)
-    throw new DerError('encapsulated content type is not id-data');
-  let eContent: Buffer | undefined;
-  if (eContentExplicit) {
-    if (!is(eContentExplicit, TagClass.context, 0, true)) throw new DerError('bad eContent');
-    const [octetString] = children(eContentExplicit);
-    if (!octetString) throw new DerError('empty eContent');
-    eContent = octets(octetString);
+function parseSignedData(der: Uint8Array): ParsedSignedData {
+  const contentInfo = match(decode(der), CONTENT_INFO, 'ContentInfo');
+  if (oid(one(contentInfo, 'contentType', 'contentType'), 'contentType') !== OID.signedData)
+    throw new MalformedCms('ContentInfo is not id-signedData');
+  const signedDataBlock = one(contentInfo, 'content', 'SignedData');
+  const signedData = match(signedDataBlock, SIGNED_DATA, 'SignedData');
+  if (oid(one(signedData, 'eContentType', 'eContentType'), 'eContentType') !== OID.data)
+    throw new MalformedCms('encapsulated content type is not id-data');
+  const eContentBlock = signedData.eContent;
+  const eContent =
+    eContentBlock === undefined || Array.isArray(eContentBlock) ? undefined : octets(eContentBlock, 'eContent');
+  // The schema stops at its last element: nothing may follow (version, digestAlgorithms,
+  // encapContentInfo, [0] certificates?, [1] crls?, signerInfos).
+  const fields = children(signedDataBlock);
+  const optional = fields.filter((f) => isTagged(f, 3, 0) || isTagged(f, 3, 1)).length;
+  if (fields.length !== 4 + optional) throw new MalformedCms('unexpected element in SignedData');
+  // PKI.js's CertificateSet schema names its elements `certificates`.
+  const certificates = many(signedData, 'certificates')
+    .filter((c) => isTagged(c, 1, 16))
+    .map(raw);
+  return { eContent, certificates, signerInfos: many(signedData, 'signerInfos') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates: parsed once per distinct DER (a device sends the same one with every request).
+
+interface KnownCertificate {
+  pem: string;
+  publicKey: KeyObject;
+  /** DER of the issuer Name, exactly as in the certificate. */
+  issuer: Buffer;
+  /** Content octets of the serialNumber INTEGER. */
+  serial: Buffer;
+  /** Subject Key Identifier (hex), or null. */
+  ski: string | null;
+}
+
+const CERTIFICATE_CACHE_SIZE = 10_000;
+/** By SHA-256 of the DER; null for a certificate that could not be read. Oldest first (Map order). */
+const certificateCache = new Map<string, KnownCertificate | null>();
+
+function readCertificate(der: Buffer): KnownCertificate | null {
+  try {
+    const x509 = new X509Certificate(der);
+    const certificate = Certificate.fromBER(der);
+    const skiExtension = certificate.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier);
+    const skiValue: unknown = skiExtension?.parsedValue;
+    return {
+      pem: x509.toString(),
+      publicKey: x509.publicKey,
+      issuer: Buffer.from(certificate.issuer.valueBeforeDecode),
+      serial: Buffer.from(certificate.serialNumber.valueBlock.valueHexView),
+      ski:
+        skiValue instanceof asn1js.OctetString ? Buffer.from(skiValue.valueBlock.valueHexView).toString('hex') : null,
+    };
+  } catch {
+    return null;
   }
-  const certificates: Buffer[] = [];
-  let signerInfosTlv: Tlv | undefined;
-  for (const part of parts.slice(3)) {
-    if (is(part, TagClass.context, 0, true)) {
-      for (const c of children(part)) {
-        if (is(c, TagClass.universal, UniversalTag.sequence, true)) certificates.push(Buffer.from(raw(c)));
-      }
-    } else if (is(part, TagClass.context, 1, true)) {
-      // crls: ignored
-    } else if (is(part, TagClass.universal, UniversalTag.set, true)) {
-      signerInfosTlv = part;
-    } else {
-      throw new DerError('unexpected element in SignedData');
+}
+
+function knownCertificate(der: Buffer): KnownCertificate | null {
+  const key = createHash('sha256').update(der).digest('base64');
+  let entry = certificateCache.get(key);
+  if (entry === undefined) {
+    entry = readCertificate(der);
+    if (certificateCache.size >= CERTIFICATE_CACHE_SIZE) {
+      const oldest = certificateCache.keys().next().value;
+      if (oldest !== undefined) certificateCache.delete(oldest);
     }
+    certificateCache.set(key, entry);
   }
-  if (!signerInfosTlv) throw new DerError('SignedData without signerInfos');
-  return { eContent, certificates, signerInfos: children(signerInfosTlv) };
+  return entry;
 }
 
-function algorithmOid(tlv: Tlv | undefined, what: string): string {
-  if (!tlv || !is(tlv, TagClass.universal, UniversalTag.sequence, true))
-    throw new DerError(`${what} is not an AlgorithmIdentifier`);
-  const [oid] = children(tlv);
-  if (!oid) throw new DerError(`${what} is empty`);
-  return decodeOid(oid);
-}
-
-function pem(der: Buffer): string {
-  return new X509Certificate(der).toString();
-}
-
-function findSignerCertificate(sid: Tlv, certificates: Buffer[]): Buffer | undefined {
-  if (is(sid, TagClass.universal, UniversalTag.sequence, true)) {
-    // IssuerAndSerialNumber
-    const [issuer, serial] = children(sid);
-    if (!issuer || !serial) throw new DerError('bad IssuerAndSerialNumber');
-    return certificates.find((der) => {
-      const names = certificateNames(der);
-      return raw(names.issuer).equals(raw(issuer)) && content(names.serial).equals(content(serial));
-    });
+function findSigner(signerInfo: Matched, certificates: KnownCertificate[]): KnownCertificate | undefined {
+  const sid = one(signerInfo, 'sid', 'SignerIdentifier');
+  if (isTagged(sid, 1, 16)) {
+    // IssuerAndSerialNumber: the issuer Name compared byte for byte, the serial by its content octets.
+    const issuer = raw(one(signerInfo, 'issuer', 'IssuerAndSerialNumber issuer'));
+    const serial = one(signerInfo, 'serial', 'IssuerAndSerialNumber serial');
+    if (!(serial instanceof asn1js.Integer)) throw new MalformedCms('serialNumber is not an INTEGER');
+    return certificates.find((c) => c.issuer.equals(issuer) && c.serial.equals(serial.valueBlock.valueHexView));
   }
-  if (is(sid, TagClass.context, 0, false)) {
-    // [0] SubjectKeyIdentifier
-    const ski = content(sid).toString('hex');
-    return certificates.find((der) => subjectKeyIdentifier(der) === ski);
+  if (isTagged(sid, 3, 0) && !sid.idBlock.isConstructed) {
+    // [0] IMPLICIT SubjectKeyIdentifier
+    const ski = Buffer.from((sid as asn1js.Primitive).valueBlock.valueHexView).toString('hex');
+    return certificates.find((c) => c.ski === ski);
   }
-  throw new DerError('unknown SignerIdentifier');
+  throw new MalformedCms('unknown SignerIdentifier');
 }
 
 function keyFamily(key: KeyObject): 'rsa' | 'ec' | 'other' {
   return key.asymmetricKeyType === 'rsa' ? 'rsa' : key.asymmetricKeyType === 'ec' ? 'ec' : 'other';
 }
 
+// ---------------------------------------------------------------------------------------------
+// Verification
+
 /** Core of both verifications: `data` is the signed content (detached or encapsulated). */
 function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOptions): CmsVerifyResult {
   const accepted = options.acceptedDigests ?? ['sha1', 'sha256', 'sha384', 'sha512'];
-  const certificatesPem: string[] = [];
+  const certificates: KnownCertificate[] = [];
   for (const der of parsed.certificates) {
-    try {
-      certificatesPem.push(pem(der));
-    } catch {
-      return { ok: false, reason: 'unreadable certificate in SignedData' };
-    }
+    const certificate = knownCertificate(der);
+    if (!certificate) return { ok: false, reason: 'unreadable certificate in SignedData' };
+    certificates.push(certificate);
   }
+  const certificatesPem = certificates.map((c) => c.pem);
   if (parsed.signerInfos.length !== 1)
     return {
       ok: false,
       reason: `expected exactly one SignerInfo, found ${parsed.signerInfos.length}`,
       certificatesPem,
     };
-  const fields = children(parsed.signerInfos[0]);
+  const signerInfoBlock = parsed.signerInfos[0];
+  const signerInfo = match(signerInfoBlock, SIGNER_INFO, 'SignerInfo');
   // version, sid, digestAlgorithm, [0] signedAttrs?, signatureAlgorithm, signature, [1] unsignedAttrs?
-  let i = 0;
-  decodeSmallInteger(fields[i++]);
-  const sid = fields[i++];
-  const digestOid = algorithmOid(fields[i++], 'digestAlgorithm');
-  let signedAttrs: Tlv | undefined;
-  if (fields[i] && is(fields[i], TagClass.context, 0, true)) signedAttrs = fields[i++];
-  const signatureOid = algorithmOid(fields[i++], 'signatureAlgorithm');
-  const signatureTlv = fields[i++];
-  if (!signatureTlv || !is(signatureTlv, TagClass.universal, UniversalTag.octetString))
-    throw new DerError('SignerInfo without signature');
-  const signature = octets(signatureTlv);
-  if (fields[i] && !is(fields[i], TagClass.context, 1, true)) throw new DerError('unexpected element in SignerInfo');
+  const expectedFields = 5 + (signerInfo.signedAttrs ? 1 : 0) + (signerInfo.unsignedAttrs ? 1 : 0);
+  if (children(signerInfoBlock).length !== expectedFields) throw new MalformedCms('unexpected element in SignerInfo');
+  const digestOid = oid(one(signerInfo, 'digestAlgorithm', 'digestAlgorithm'), 'digestAlgorithm');
+  const signatureOid = oid(one(signerInfo, 'signatureAlgorithm', 'signatureAlgorithm'), 'signatureAlgorithm');
+  const signature = octets(one(signerInfo, 'signature', 'signature'), 'signature');
 
   const digest = DIGESTS[digestOid];
   if (!digest) return { ok: false, reason: `unsupported digest algorithm ${digestOid}`, certificatesPem };
@@ -332,48 +331,45 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
     };
   }
 
-  const signerDer = findSignerCertificate(sid, parsed.certificates);
-  if (!signerDer) return { ok: false, reason: 'signer certificate not included in the SignedData', certificatesPem };
-  const signerCert = new X509Certificate(signerDer);
-  const publicKey = signerCert.publicKey;
-  if (keyFamily(publicKey) !== algorithm.family) {
+  const signer = findSigner(signerInfo, certificates);
+  if (!signer) return { ok: false, reason: 'signer certificate not included in the SignedData', certificatesPem };
+  if (keyFamily(signer.publicKey) !== algorithm.family) {
     return {
       ok: false,
-      reason: `signature algorithm ${signatureOid} does not fit the ${publicKey.asymmetricKeyType} key of the signer`,
+      reason: `signature algorithm ${signatureOid} does not fit the ${signer.publicKey.asymmetricKeyType} key of the signer`,
       certificatesPem,
     };
   }
 
   let signedBytes: Buffer;
   let signingTime: Date | undefined;
-  const contentDigest = createHash(digest).update(data).digest();
-  if (signedAttrs) {
+  const signedAttrs = signerInfo.signedAttrs;
+  if (signedAttrs !== undefined && !Array.isArray(signedAttrs)) {
+    const contentDigest = createHash(digest).update(data).digest();
     const seen = new Set<string>();
     let messageDigest: Buffer | undefined;
     let contentTypeOk = false;
-    for (const attribute of children(signedAttrs)) {
-      const [typeTlv, valuesTlv] = children(attribute);
-      if (!typeTlv || !valuesTlv || !is(valuesTlv, TagClass.universal, UniversalTag.set, true))
-        throw new DerError('bad Attribute');
-      const type = decodeOid(typeTlv);
+    for (const attributeBlock of many(signerInfo, 'signedAttributes')) {
+      const attribute = match(attributeBlock, ATTRIBUTE, 'Attribute');
+      const type = oid(one(attribute, 'type', 'Attribute type'), 'Attribute type');
       if (seen.has(type)) return { ok: false, reason: `signed attribute ${type} appears twice`, certificatesPem };
       seen.add(type);
-      const values = children(valuesTlv);
+      const values = many(attribute, 'values');
       if (type === OID.messageDigest || type === OID.contentType || type === OID.signingTime) {
         if (values.length !== 1)
           return { ok: false, reason: `signed attribute ${type} must have exactly one value`, certificatesPem };
       }
-      if (type === OID.messageDigest) messageDigest = octets(values[0]);
-      if (type === OID.contentType) contentTypeOk = decodeOid(values[0]) === OID.data;
-      if (type === OID.signingTime) signingTime = decodeTime(values[0]);
+      if (type === OID.messageDigest) messageDigest = octets(values[0], 'messageDigest');
+      if (type === OID.contentType) contentTypeOk = oid(values[0], 'contentType') === OID.data;
+      if (type === OID.signingTime) signingTime = time(values[0]);
     }
     if (!contentTypeOk)
       return { ok: false, reason: 'signed attribute contentType missing or not id-data', certificatesPem };
     if (!messageDigest) return { ok: false, reason: 'signed attribute messageDigest missing', certificatesPem };
     if (!messageDigest.equals(contentDigest))
       return { ok: false, reason: 'messageDigest does not match the content', certificatesPem };
-    // The signature covers the DER of the attributes with an explicit SET tag, not the [0] IMPLICIT one.
-    signedBytes = Buffer.from(raw(signedAttrs));
+    // The signature covers the attributes as received, with the [0] IMPLICIT tag replaced by SET.
+    signedBytes = raw(signedAttrs);
     signedBytes[0] = 0x31;
   } else {
     signedBytes = data;
@@ -381,12 +377,16 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
 
   let valid: boolean;
   try {
-    valid = cryptoVerify(digest, signedBytes, publicKey, signature);
+    valid = cryptoVerify(digest, signedBytes, signer.publicKey, signature);
   } catch (error) {
-    return { ok: false, reason: `signature check failed: ${(error as Error).message}`, certificatesPem };
+    return { ok: false, reason: `signature check failed: ${messageOf(error)}`, certificatesPem };
   }
   if (!valid) return { ok: false, reason: 'bad signature', certificatesPem };
-  return { ok: true, certificatePem: signerCert.toString(), certificatesPem, digestAlgorithm: digest, signingTime };
+  return { ok: true, certificatePem: signer.pem, certificatesPem, digestAlgorithm: digest, signingTime };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -400,24 +400,24 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * the signed attributes re-tagged as SET; without signed attributes the signature is over the body.
  * It does NOT check the certificate's chain, validity dates or revocation: the caller must check
  * that the returned certificate belongs to the device (enrolled identity / trusted CA).
+ * Never throws: anything unreadable is refused with a reason.
  */
 export function verifyDetachedSignature(
   body: Buffer | string,
   signatureBase64: string,
   options: VerifyOptions = {},
 ): CmsVerifyResult {
-  const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const compact = (signatureBase64 ?? '').replace(/\s+/g, '');
-  if (compact.length === 0) return { ok: false, reason: 'empty signature' };
-  if (compact.length % 4 !== 0 || !BASE64.test(compact)) return { ok: false, reason: 'signature is not base64' };
   try {
+    const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const compact = typeof signatureBase64 === 'string' ? signatureBase64.replace(/\s+/g, '') : '';
+    if (compact.length === 0) return { ok: false, reason: 'empty signature' };
+    if (compact.length % 4 !== 0 || !BASE64.test(compact)) return { ok: false, reason: 'signature is not base64' };
     const parsed = parseSignedData(Buffer.from(compact, 'base64'));
     if (parsed.eContent !== undefined)
       return { ok: false, reason: 'the signature is not detached (it encapsulates content)' };
     return verifyParsed(parsed, data, options);
   } catch (error) {
-    if (error instanceof DerError) return { ok: false, reason: `malformed CMS: ${error.message}` };
-    return { ok: false, reason: `malformed CMS: ${(error as Error).message}` };
+    return { ok: false, reason: `malformed CMS: ${messageOf(error)}` };
   }
 }
 
@@ -428,16 +428,15 @@ export function verifySignedData(der: Buffer, options: VerifyOptions = {}): CmsA
     if (parsed.eContent === undefined) return { ok: false, reason: 'no encapsulated content' };
     return { ...verifyParsed(parsed, parsed.eContent, options), content: parsed.eContent };
   } catch (error) {
-    return { ok: false, reason: `malformed CMS: ${(error as Error).message}` };
+    return { ok: false, reason: `malformed CMS: ${messageOf(error)}` };
   }
 }
 
-/** True if `data` looks like DER CMS SignedData (a SEQUENCE starting with the id-signedData OID). */
+/** True if `data` is one BER element, a ContentInfo of type id-signedData. */
 export function looksLikeSignedData(data: Buffer): boolean {
   try {
-    const tlv = parseSingle(data);
-    const [first] = children(tlv);
-    return first !== undefined && decodeOid(first) === OID.signedData;
+    const contentInfo = match(decode(data), CONTENT_INFO, 'ContentInfo');
+    return oid(one(contentInfo, 'contentType', 'contentType'), 'contentType') === OID.signedData;
   } catch {
     return false;
   }
