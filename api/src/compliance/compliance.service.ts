@@ -392,19 +392,22 @@ export class ComplianceService {
       }[];
       await tx.query(`DELETE FROM compliance_snapshot WHERE day = $1`, [day]);
       await tx.query(`DELETE FROM banned_app_snapshot WHERE day = $1`, [day]);
-      const states = (await tx.query(
-        `INSERT INTO compliance_snapshot (day, ministry_code, platform, compliance, phones, with_banned_apps)
-         SELECT $1::date, ministry_code, platform, compliance, sum(n), coalesce(sum(n) FILTER (WHERE carries_banned), 0)
-           FROM compliance_count GROUP BY 2, 3, 4`,
+      const [{ states }] = (await tx.query(
+        `WITH written AS (
+           INSERT INTO compliance_snapshot (day, ministry_code, platform, compliance, phones, with_banned_apps)
+           SELECT $1::date, ministry_code, platform, compliance, sum(n), coalesce(sum(n) FILTER (WHERE carries_banned), 0)
+             FROM compliance_count GROUP BY 2, 3, 4 RETURNING 1)
+         SELECT count(*)::int AS states FROM written`,
         [day],
-      )) as [unknown, number] | unknown[];
-      const apps = (await tx.query(
-        `INSERT INTO banned_app_snapshot (day, ministry_code, platform, app_slug, phones)
-         SELECT $1::date, ministry_code, platform, app_slug, n FROM banned_app_count`,
+      )) as { states: number }[];
+      const [{ apps }] = (await tx.query(
+        `WITH written AS (
+           INSERT INTO banned_app_snapshot (day, ministry_code, platform, app_slug, phones)
+           SELECT $1::date, ministry_code, platform, app_slug, n FROM banned_app_count RETURNING 1)
+         SELECT count(*)::int AS apps FROM written`,
         [day],
-      )) as [unknown, number] | unknown[];
-      const count = (r: [unknown, number] | unknown[]) => (typeof r[1] === 'number' ? r[1] : 0);
-      return count(states) + count(apps);
+      )) as { apps: number }[];
+      return states + apps;
     });
     this.logger.log(`compliance snapshot: ${written} rows in ${Date.now() - started} ms`);
     return written;

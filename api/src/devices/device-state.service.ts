@@ -446,24 +446,29 @@ export class DeviceStateService {
    * theirs that reported is judged again, by pages, each page in its own transaction.
    */
   async recomputeGroups(groupIds: string[]): Promise<number> {
-    let after = '00000000-0000-0000-0000-000000000000';
     let done = 0;
-    for (;;) {
-      const { rows } = await this.exec()<{ id: string }>(
-        `SELECT id FROM device WHERE group_id = ANY($1) AND id > $2 AND reported_at IS NOT NULL AND ${fleetSql.reachable('device')}
-          ORDER BY id LIMIT $3`,
-        [groupIds, after, PAGE],
-      );
-      if (rows.length === 0) return done;
-      await this.db.transaction((tx) =>
-        this.refreshCompliance(
-          tx,
-          rows.map((r) => r.id),
-        ),
-      );
-      done += rows.length;
-      after = rows[rows.length - 1].id;
+    for (const groupId of groupIds) {
+      // Keyset pages in the order of the (group_id, bucket) index: no sort of the whole group per page.
+      let after = { bucket: -1, id: '00000000-0000-0000-0000-000000000000' };
+      for (;;) {
+        const { rows } = await this.exec()<{ id: string; bucket: number }>(
+          `SELECT id, bucket FROM device
+            WHERE group_id = $1 AND (bucket, id) > ($2, $3::uuid) AND reported_at IS NOT NULL AND ${fleetSql.reachable('device')}
+            ORDER BY bucket, id LIMIT $4`,
+          [groupId, after.bucket, after.id, PAGE],
+        );
+        if (rows.length === 0) break;
+        await this.db.transaction((tx) =>
+          this.refreshCompliance(
+            tx,
+            rows.map((r) => r.id),
+          ),
+        );
+        done += rows.length;
+        after = rows[rows.length - 1];
+      }
     }
+    return done;
   }
 
   /**
