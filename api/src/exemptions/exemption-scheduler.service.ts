@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Actor } from '../auth/principal';
+import { fleetSql } from '../devices/fleet-sql';
 import { NotificationsService } from '../notifications/notifications.service';
 import { REMINDER_DAYS_BEFORE_EXPIRY } from './exemption-lifecycle';
 import { ExemptionsService, frDate } from './exemptions.service';
@@ -44,8 +45,8 @@ export class ExemptionSchedulerService {
   async remindExpiring(): Promise<number> {
     const rows = (await this.db.query(
       `SELECT e.id, e.agent_id, e.valid_until, app.name AS app_name FROM exemption e JOIN app ON app.slug = e.app_slug
-        WHERE e.status = 'approved' AND e.expiry_reminded_at IS NULL
-          AND e.valid_until > now() AND e.valid_until <= now() + make_interval(days => $1)
+        WHERE ${fleetSql.exemptionActive('e')} AND e.expiry_reminded_at IS NULL
+          AND e.valid_until <= now() + make_interval(days => $1)
           AND NOT EXISTS (SELECT 1 FROM exemption r WHERE r.renewal_of = e.id AND r.status = 'pending')
         LIMIT 1000`,
       [REMINDER_DAYS_BEFORE_EXPIRY],
