@@ -105,8 +105,17 @@ const SIGNER_INFO = SignerInfo.schema({
 });
 const ATTRIBUTE = Attribute.schema({ names: { type: 'type', values: 'values' } });
 
-/** Limits for untrusted input (a header value or an uploaded profile). */
-const BER_OPTIONS = { maxDepth: 64, parseEmbedded: false } as const;
+/** Limits for untrusted input (a header value or an uploaded profile): nesting and elements. */
+const MAX_DEPTH = 64;
+const MAX_NODES = 10_000;
+
+interface Decoded {
+  block: Block;
+  /** Elements decoded (what asn1js counts against `maxNodes`). */
+  nodes: number;
+  /** Whether some element has an indefinite length. */
+  indefinite: boolean;
+}
 
 /**
  * Exactly one BER element (DER, or BER with indefinite lengths); trailing bytes are an error. asn1js
@@ -114,16 +123,20 @@ const BER_OPTIONS = { maxDepth: 64, parseEmbedded: false } as const;
  * element's length says, nor that an indefinite length ends with end-of-contents: both are refused
  * here, from the lengths asn1js recorded.
  */
-function decode(bytes: Uint8Array): Block {
-  const { offset, result } = asn1js.fromBER(bytes, BER_OPTIONS);
+function decode(bytes: Uint8Array, maxDepth = MAX_DEPTH, maxNodes = MAX_NODES): Decoded {
+  const { offset, result } = asn1js.fromBER(bytes, { maxDepth, maxNodes, parseEmbedded: false });
   if (offset === -1 || result.error) throw new MalformedCms(result.error || 'unreadable ASN.1');
   if (offset !== bytes.byteLength)
     throw new MalformedCms(`${bytes.byteLength - offset} trailing bytes after the ASN.1 element`);
+  let nodes = 0;
+  let indefinite = false;
   const pending: Block[] = [result];
   for (let block = pending.pop(); block !== undefined; block = pending.pop()) {
+    nodes++;
     if (!block.idBlock.isConstructed) continue;
     const value = block.valueBlock as asn1js.ValueBlock;
     if (block.lenBlock.isIndefiniteForm) {
+      indefinite = true;
       if (value.warnings.includes('No EndOfContent block encoded'))
         throw new MalformedCms('indefinite length without end-of-contents');
     } else if (value.blockLength !== block.lenBlock.length) {
@@ -131,14 +144,19 @@ function decode(bytes: Uint8Array): Block {
     }
     pending.push(...children(block));
   }
-  return result;
+  return { block: result, nodes, indefinite };
 }
 
-/** The named parts of `block` (set on it by asn1js, as PKI.js does), or an error if it does not match. */
+/**
+ * The named parts of `block`, or an error if it does not match. compareSchema only sets properties
+ * on its root: a fresh object each time (PKI.js passes the block itself, where a second match
+ * would append to the arrays of the first).
+ */
 function match(block: Block, schema: Block, what: string): Matched {
-  const comparison = asn1js.compareSchema(block, block, schema);
-  if (!comparison.verified) throw new MalformedCms(`${what} does not match its schema`);
-  return comparison.result as Matched;
+  const matched: Matched = {};
+  if (!asn1js.compareSchema(matched as unknown as Block, block, schema).verified)
+    throw new MalformedCms(`${what} does not match its schema`);
+  return matched;
 }
 
 function one(matched: Matched, name: string, what: string): Block {
@@ -152,7 +170,9 @@ function many(matched: Matched, name: string): Block[] {
   return Array.isArray(blocks) ? blocks : [];
 }
 
+/** The elements inside a constructed element (a primitive one has none; asn1js keeps an OID's arcs in `value`). */
 function children(block: Block): Block[] {
+  if (!block.idBlock.isConstructed) return [];
   const value: unknown = (block.valueBlock as { value?: unknown }).value;
   return Array.isArray(value) ? (value as Block[]) : [];
 }
@@ -192,10 +212,14 @@ interface ParsedSignedData {
   /** Certificates (the CHOICE `certificate`; attribute and other certificates are ignored), DER. */
   certificates: Buffer[];
   signerInfos: Block[];
+  /** The signerInfos already matched against the SignerInfo schema, when they were. */
+  matchedSignerInfos?: Matched[];
 }
 
+/** The whole ContentInfo decoded and matched. A detached SignedData's prefix is remembered (below). */
 function parseSignedData(der: Uint8Array): ParsedSignedData {
-  const contentInfo = match(decode(der), CONTENT_INFO, 'ContentInfo');
+  const decoded = decode(der);
+  const contentInfo = match(decoded.block, CONTENT_INFO, 'ContentInfo');
   if (oid(one(contentInfo, 'contentType', 'contentType'), 'contentType') !== OID.signedData)
     throw new MalformedCms('ContentInfo is not id-signedData');
   const signedDataBlock = one(contentInfo, 'content', 'SignedData');
@@ -214,7 +238,93 @@ function parseSignedData(der: Uint8Array): ParsedSignedData {
   const certificates = many(signedData, 'certificates')
     .filter((c) => isTagged(c, 1, 16))
     .map(raw);
-  return { eContent, certificates, signerInfos: many(signedData, 'signerInfos') };
+  const parsed = { eContent, certificates, signerInfos: many(signedData, 'signerInfos') };
+  if (eContent === undefined && !decoded.indefinite) remember(der, decoded, fields[fields.length - 1], parsed);
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known prefixes. A device sends the same SignedData with every request but for its SignerInfo
+// (signing time, message digest, signature), which comes last: the same bytes up to the
+// signerInfos SET, and the same total length. Decoding those bytes again would give the same
+// elements, matched the same way: so once a detached SignedData has been decoded whole, its
+// prefix (by SHA-256, with the offset of signerInfos and the total length) and what was read from
+// it are kept, and a later message with that prefix and length has only its signerInfos decoded
+// (asn1js, with the depth and element budget that remained) and matched against PKI.js's
+// SignerInfo schema. Anything that does not fit, or fails, is decoded whole as above, so the
+// outcome is always the whole decoding's. (Most of a verification is asn1js decoding, and most of
+// the elements are the certificate's: this makes a check-in about 3 times cheaper.)
+
+interface KnownPrefix {
+  certificates: Buffer[];
+  /** Elements asn1js may still decode in the signerInfos (MAX_NODES less the prefix's). */
+  nodeBudget: number;
+}
+
+/** ContentInfo → [0] → SignedData → signerInfos: the nesting depth of the signerInfos SET. */
+const SIGNER_INFOS_DEPTH = 3;
+const PREFIX_CACHE_SIZE = 10_000;
+/** By `total length:offset:SHA-256 of the prefix`. Oldest first (Map order). */
+const knownPrefixes = new Map<string, KnownPrefix>();
+/** The signerInfos offsets seen for a total length (a few at most). */
+const prefixOffsets = new Map<number, number[]>();
+
+function prefixKey(der: Uint8Array, offset: number): string {
+  const hash = createHash('sha256').update(der.subarray(0, offset)).digest('base64');
+  return `${der.byteLength}:${offset}:${hash}`;
+}
+
+function countNodes(block: Block): number {
+  let nodes = 0;
+  const pending: Block[] = [block];
+  for (let b = pending.pop(); b !== undefined; b = pending.pop()) {
+    nodes++;
+    pending.push(...children(b));
+  }
+  return nodes;
+}
+
+function remember(der: Uint8Array, decoded: Decoded, signerInfos: Block, parsed: ParsedSignedData): void {
+  const offset = signerInfos.valueBeforeDecodeView.byteOffset - decoded.block.valueBeforeDecodeView.byteOffset;
+  if (offset <= 0 || offset + signerInfos.valueBeforeDecodeView.byteLength !== der.byteLength) return;
+  const key = prefixKey(der, offset);
+  if (knownPrefixes.has(key)) return;
+  if (knownPrefixes.size >= PREFIX_CACHE_SIZE) {
+    const oldest = knownPrefixes.keys().next().value;
+    if (oldest !== undefined) knownPrefixes.delete(oldest);
+  }
+  knownPrefixes.set(key, {
+    certificates: parsed.certificates,
+    nodeBudget: MAX_NODES - (decoded.nodes - countNodes(signerInfos)),
+  });
+  const offsets = prefixOffsets.get(der.byteLength) ?? [];
+  if (!offsets.includes(offset)) {
+    if (offsets.length >= 4) offsets.shift();
+    offsets.push(offset);
+    if (prefixOffsets.size >= PREFIX_CACHE_SIZE) {
+      const oldest = prefixOffsets.keys().next().value;
+      if (oldest !== undefined) prefixOffsets.delete(oldest);
+    }
+    prefixOffsets.set(der.byteLength, offsets);
+  }
+}
+
+/** The detached SignedData read from a known prefix and its own signerInfos, or undefined. */
+function parseWithKnownPrefix(der: Uint8Array): ParsedSignedData | undefined {
+  for (const offset of prefixOffsets.get(der.byteLength) ?? []) {
+    const known = knownPrefixes.get(prefixKey(der, offset));
+    if (!known) continue;
+    try {
+      const set = decode(der.subarray(offset), MAX_DEPTH - SIGNER_INFOS_DEPTH, known.nodeBudget).block;
+      if (!isTagged(set, 1, 17) || !set.idBlock.isConstructed) return undefined;
+      const signerInfos = children(set);
+      const matchedSignerInfos = signerInfos.map((signerInfo) => match(signerInfo, SIGNER_INFO, 'SignerInfo'));
+      return { eContent: undefined, certificates: known.certificates, signerInfos, matchedSignerInfos };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +419,7 @@ function verifyParsed(parsed: ParsedSignedData, data: Buffer, options: VerifyOpt
       certificatesPem,
     };
   const signerInfoBlock = parsed.signerInfos[0];
-  const signerInfo = match(signerInfoBlock, SIGNER_INFO, 'SignerInfo');
+  const signerInfo = parsed.matchedSignerInfos?.[0] ?? match(signerInfoBlock, SIGNER_INFO, 'SignerInfo');
   // version, sid, digestAlgorithm, [0] signedAttrs?, signatureAlgorithm, signature, [1] unsignedAttrs?
   const expectedFields = 5 + (signerInfo.signedAttrs ? 1 : 0) + (signerInfo.unsignedAttrs ? 1 : 0);
   if (children(signerInfoBlock).length !== expectedFields) throw new MalformedCms('unexpected element in SignerInfo');
@@ -412,7 +522,8 @@ export function verifyDetachedSignature(
     const compact = typeof signatureBase64 === 'string' ? signatureBase64.replace(/\s+/g, '') : '';
     if (compact.length === 0) return { ok: false, reason: 'empty signature' };
     if (compact.length % 4 !== 0 || !BASE64.test(compact)) return { ok: false, reason: 'signature is not base64' };
-    const parsed = parseSignedData(Buffer.from(compact, 'base64'));
+    const der = Buffer.from(compact, 'base64');
+    const parsed = parseWithKnownPrefix(der) ?? parseSignedData(der);
     if (parsed.eContent !== undefined)
       return { ok: false, reason: 'the signature is not detached (it encapsulates content)' };
     return verifyParsed(parsed, data, options);
@@ -432,10 +543,16 @@ export function verifySignedData(der: Buffer, options: VerifyOptions = {}): CmsA
   }
 }
 
+/** Forgets the known prefixes (tests compare with a whole decoding). */
+export function forgetKnownPrefixes(): void {
+  knownPrefixes.clear();
+  prefixOffsets.clear();
+}
+
 /** True if `data` is one BER element, a ContentInfo of type id-signedData. */
 export function looksLikeSignedData(data: Buffer): boolean {
   try {
-    const contentInfo = match(decode(data), CONTENT_INFO, 'ContentInfo');
+    const contentInfo = match(decode(data).block, CONTENT_INFO, 'ContentInfo');
     return oid(one(contentInfo, 'contentType', 'contentType'), 'contentType') === OID.signedData;
   } catch {
     return false;
