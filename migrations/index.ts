@@ -6,6 +6,7 @@ import { AppleMdm1732370000004 } from './1732370000004-AppleMdm';
 import { Sessions1732370000005 } from './1732370000005-Sessions';
 import { AuditGrants1732370000006 } from './1732370000006-AuditGrants';
 import { ComplianceReadModel1796083200000 } from './1796083200000-ComplianceReadModel';
+import { RateLimits1796093320000 } from './1796093320000-RateLimits';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Sessions1732370000005,
   AuditGrants1732370000006,
   ComplianceReadModel1796083200000,
+  RateLimits1796093320000,
 ];

@@ -142,13 +142,31 @@ export class AndroidEnterpriseService {
     enterpriseName: string,
     displayName: string | null,
   ): Promise<AndroidEnterprise> {
+    const boundElsewhere = (other: string) =>
+      new AndroidError(
+        'enterprise-bound-elsewhere',
+        'conflict',
+        `The enterprise "${enterpriseName}" is already bound to ministry "${other}": an enterprise serves one ministry only.`,
+        { enterpriseName, ministry: other },
+      );
+    const [other] = (await this.db.query(
+      `SELECT ministry_code FROM android_enterprise WHERE enterprise_name = $1 AND ministry_code <> $2`,
+      [enterpriseName, ministry],
+    )) as { ministry_code: string }[];
+    if (other) throw boundElsewhere(other.ministry_code);
     return this.db.transaction(async (tx) => {
       const before = await tx.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
-      await tx.query(
-        `INSERT INTO android_enterprise (ministry_code, enterprise_name, display_name, created_by) VALUES ($1, $2, $3, $4)
+      await tx
+        .query(
+          `INSERT INTO android_enterprise (ministry_code, enterprise_name, display_name, created_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (ministry_code) DO UPDATE SET enterprise_name = EXCLUDED.enterprise_name, display_name = EXCLUDED.display_name`,
-        [ministry, enterpriseName, displayName, actorOf(principal).label],
-      );
+          [ministry, enterpriseName, displayName, actorOf(principal).label],
+        )
+        .catch((error: unknown) => {
+          // Bound to another ministry meanwhile (enterprise_name is unique).
+          if ((error as { driverError?: { code?: string } }).driverError?.code !== '23505') throw error;
+          throw boundElsewhere('another ministry');
+        });
       await this.audit.record(tx, actorOf(principal), {
         action: 'android.enterprise-bound',
         entityType: 'ministry',

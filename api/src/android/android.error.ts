@@ -6,6 +6,7 @@ export type AndroidErrorCode =
   | 'unknown-agent'
   | 'unknown-signup'
   | 'invalid-enterprise'
+  | 'enterprise-bound-elsewhere'
   | 'no-enterprise-token'
   | 'no-project'
   | 'bad-signup'
@@ -23,6 +24,7 @@ export const ANDROID_ERROR_KINDS: Record<AndroidErrorCode, ErrorKind> = {
   'unknown-agent': 'not-found',
   'unknown-signup': 'not-found',
   'invalid-enterprise': 'invalid',
+  'enterprise-bound-elsewhere': 'conflict',
   'no-enterprise-token': 'invalid',
   'no-project': 'unavailable',
   'bad-signup': 'unavailable',

@@ -20,7 +20,8 @@ export type AppleErrorCode =
   | 'unsupported-checkin'
   | 'not-authenticated'
   | 'malformed-report'
-  | 'not-enrolled';
+  | 'not-enrolled'
+  | 'too-many-messages';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -44,6 +45,7 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'not-authenticated': 'conflict',
   'malformed-report': 'invalid',
   'not-enrolled': 'conflict',
+  'too-many-messages': 'too-many-requests',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

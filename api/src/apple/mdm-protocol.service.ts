@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { hostileInputProblem } from '../common/input.pipe';
+import { isUuid } from '../common/uuid';
 import { InstalledApp } from '../devices/device.entity';
 import { DeviceStateService } from '../devices/device-state.service';
 import { fleetSql } from '../devices/fleet-sql';
@@ -233,6 +234,13 @@ export class MdmProtocolService {
     if (status !== 'Idle') {
       if (!uuid)
         throw new AppleError('malformed-report', 'invalid', `Status ${status} needs the CommandUUID it answers.`);
+      // Every command this server sends is named by a UUID: anything else answers none of them.
+      if (!isUuid(uuid))
+        throw new AppleError(
+          'malformed-report',
+          'invalid',
+          `CommandUUID ${JSON.stringify(uuid.slice(0, 80))} is not a UUID, so it names no command of this server.`,
+        );
       const answered = await this.queue.answer(
         device.id,
         uuid,

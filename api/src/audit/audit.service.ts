@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor, Principal } from '../auth/principal';
 import { canonicalJson } from '../common/canonical-hash';
+import { LONE_SURROGATE } from '../common/input.pipe';
 import { GENESIS, queueForChain, rowHash } from './audit-chain';
 import { AuditEvent, AuditHead } from './audit-event.entity';
 
@@ -21,6 +22,25 @@ export interface AuditVerification {
   checked: number;
   /** The first broken link: a row edited, deleted or inserted out of band. */
   firstProblem?: { seq: number; problem: string };
+}
+
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * What the jsonb columns can hold, as it will read back: canonical JSON, and every lone surrogate
+ * (refused by jsonb; requests carrying one are refused earlier, but a report from Google or a phone
+ * may hold one) replaced by U+FFFD, so that recording a change never fails because of its content.
+ */
+function storable(value: unknown): unknown {
+  return JSON.parse(canonicalJson(value), function (this: unknown, _key: string, v: unknown) {
+    if (typeof v === 'string') return v.replace(LONE_SURROGATES, '\ufffd');
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const keys = Object.keys(v);
+    if (!keys.some((k) => LONE_SURROGATE.test(k))) return v;
+    return Object.fromEntries(
+      keys.map((k) => [k.replace(LONE_SURROGATES, '\ufffd'), (v as Record<string, unknown>)[k]]),
+    );
+  });
 }
 
 /** Append-only audit log, hash-chained. Writes happen inside the caller's transaction. */
@@ -45,8 +65,8 @@ export class AuditService {
       entityType: entry.entityType,
       entityId: entry.entityId,
       ministryCode: entry.ministry ?? null,
-      before: entry.before === undefined ? null : JSON.parse(canonicalJson(entry.before)),
-      after: entry.after === undefined ? null : JSON.parse(canonicalJson(entry.after)),
+      before: entry.before === undefined ? null : storable(entry.before),
+      after: entry.after === undefined ? null : storable(entry.after),
     });
   }
 

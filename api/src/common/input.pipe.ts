@@ -11,24 +11,40 @@ export const MAX_INPUT_DEPTH = 32;
 const PROTOTYPE_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
 /**
+ * Half of a UTF-16 surrogate pair without its other half ("\ud800" in JSON, YAML or a plist): no
+ * character at all. PostgreSQL's jsonb refuses it (the audit log stores before/after as jsonb) and
+ * text would silently turn it into U+FFFD.
+ */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** What is wrong with one string, or null. */
+function textProblem(text: string, what: string): string | null {
+  if (text.includes('\u0000')) return `${what} a NUL character (\\u0000), which is not accepted.`;
+  if (LONE_SURROGATE.test(text))
+    return `${what} a lone UTF-16 surrogate (such as \\ud800), which is not a character: send valid Unicode text.`;
+  return null;
+}
+
+/**
  * What is wrong with a decoded input (body, query, path parameter), or null: nesting beyond
- * MAX_INPUT_DEPTH, a NUL character (PostgreSQL text cannot store it and fails the query), a
- * prototype key. Iterative, so that hostile depth cannot overflow the stack here either.
+ * MAX_INPUT_DEPTH, a NUL character (PostgreSQL text cannot store it and fails the query), a lone
+ * surrogate (not a character; jsonb refuses it), a prototype key. Iterative, so that hostile depth
+ * cannot overflow the stack here either.
  */
 export function hostileInputProblem(value: unknown, where: string): string | null {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: where }];
   while (stack.length > 0) {
     const item = stack.pop() as { value: unknown; depth: number; path: string };
     if (typeof item.value === 'string') {
-      if (item.value.includes('\u0000'))
-        return `${item.path} contains a NUL character (\\u0000), which is not accepted.`;
+      const problem = textProblem(item.value, `${item.path} contains`);
+      if (problem) return problem;
       continue;
     }
     if (typeof item.value !== 'object' || item.value === null) continue;
     if (item.depth >= MAX_INPUT_DEPTH) return `${where} is nested too deeply (more than ${MAX_INPUT_DEPTH} levels).`;
     for (const key of Object.keys(item.value)) {
-      if (key.includes('\u0000'))
-        return `${item.path} has a field name with a NUL character (\\u0000), which is not accepted.`;
+      const problem = textProblem(key, `${item.path} has a field name with`);
+      if (problem) return problem;
       if (PROTOTYPE_KEYS.has(key)) return `${item.path} has a field named "${key}", which is not accepted.`;
       stack.push({
         value: (item.value as Record<string, unknown>)[key],

@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import type { AndroidSettings } from '../android/android-settings';
 import type { AppleSettings } from '../apple/apple-settings';
-import { DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
+import { DEFAULT_PER_DEVICE, DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DB_POOL_SIZE } from '../database/data-source';
 import {
@@ -267,11 +267,12 @@ export class AppConfig {
   BODY_LIMIT_BYTES: number;
 
   /**
-   * Rate limits, per replica (counters live in memory): a signed-in person may make
+   * Rate limits, shared by every replica (counters live in PostgreSQL): a signed-in person may make
    * RATE_LIMIT_PER_USER requests per RATE_LIMIT_WINDOW_SECONDS (sliding window), whatever network
    * they come from; requests without a signed-in identity get RATE_LIMIT_PER_IP per client address.
-   * Defaults: DEFAULT_RATE_LIMIT (600 and 300 per 60 s). Device endpoints, /health and /metrics are
-   * not limited here (see api/src/security/rate-limit.module.ts).
+   * Defaults: DEFAULT_RATE_LIMIT (600 and 300 per 60 s). Apple MDM messages are counted per device
+   * identity (RATE_LIMIT_PER_DEVICE); Pub/Sub pushes, /health and /metrics are not limited here (see
+   * api/src/security/rate-limit.module.ts).
    */
   @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_RATE_LIMIT.windowSeconds : Number(value)))
   @IsInt()
@@ -287,6 +288,12 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   RATE_LIMIT_PER_IP: number;
+
+  /** Apple MDM messages (check-in and command channel) per window for one device identity. */
+  @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_PER_DEVICE : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_DEVICE: number;
 
   /**
    * The reverse proxies in front of the service, whose X-Forwarded-For is believed: a number of
@@ -371,6 +378,7 @@ export function httpSecurityFrom(config: AppConfig): { rateLimit: RateLimitSetti
       windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
       perUser: config.RATE_LIMIT_PER_USER,
       perIp: config.RATE_LIMIT_PER_IP,
+      perDevice: config.RATE_LIMIT_PER_DEVICE,
     },
     trustProxy:
       config.TRUST_PROXY === undefined

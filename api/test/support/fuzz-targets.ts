@@ -27,8 +27,12 @@ export interface FuzzHost {
   token: (login: string) => Promise<string>;
 }
 
-/** A browser sign-in being started (GET /auth/login) records its state: that is the endpoint's job, not a write of the fuzzed input. */
-export const LOGIN_STATE = { login_attempt: ['*'] };
+/**
+ * A browser sign-in being started (GET /auth/login) records its state, and a call to Google spends
+ * from the Android Management API's quota bucket (rate_limit): the endpoints' job, not a write of the
+ * fuzzed input.
+ */
+export const LOGIN_STATE = { login_attempt: ['*'], rate_limit: ['*'] };
 
 export const FUZZ_LOGINS = ['agent.interieur', 'approver.interieur', 'it.interieur', 'admin.national'];
 
@@ -246,6 +250,8 @@ export const API_ENDPOINTS: EndpointSpec[] = [
     login: 'it.interieur',
     body: () => ({ enterpriseName: 'enterprises/LC0interieur' }),
     fields: [{ name: 'enterpriseName', kind: 'string', required: true }],
+    // An enterprise serves one ministry: binding one that another ministry holds is a 409, not a unique violation.
+    conflicts: (fx) => [{ enterpriseName: fx.boundElsewhere }],
   },
   {
     name: 'POST /ministries/:code/android/signup',
@@ -434,6 +440,13 @@ export async function prepareApiFixtures(host: FuzzHost, tokens: Map<string, str
   fx.version = '1';
   fx.slug = 'tiktok';
   fx.enrollToken = 'no-such-enrollment-link';
+  // An enterprise Google knows (the fake AMAPI's) that another ministry already holds.
+  fx.boundElsewhere = 'enterprises/LC0interieur';
+  await host.db.query(
+    `INSERT INTO android_enterprise (ministry_code, enterprise_name, created_by) VALUES ('culture', $1, 'fuzz fixture')
+     ON CONFLICT (ministry_code) DO UPDATE SET enterprise_name = EXCLUDED.enterprise_name`,
+    [fx.boundElsewhere],
+  );
   fx.exemption = (
     await as(host, tokens, 'agent.interieur')
       .post('/exemptions')
@@ -677,7 +690,8 @@ type BodyDefect =
   | { kind: 'huge'; size: number }
   | { kind: 'other-udid' }
   | { kind: 'wrong-channel' }
-  | { kind: 'nul'; key: number };
+  | { kind: 'nul'; key: number }
+  | { kind: 'command-uuid'; value: string };
 
 type SignatureDefect =
   | { kind: 'none' }
@@ -725,6 +739,22 @@ const bodyDefect: fc.Arbitrary<BodyDefect> = fc.oneof(
   fc.constant({ kind: 'other-udid' as const }),
   fc.constant({ kind: 'wrong-channel' as const }),
   fc.nat().map((key) => ({ kind: 'nul' as const, key })),
+  // A report naming a command by something that is not a UUID (the queue's key is a uuid column).
+  fc
+    .oneof(
+      fc.constantFrom(
+        'not-a-uuid',
+        '',
+        '1',
+        "' OR 1=1 --",
+        '00000000-0000-0000-0000-00000000000g',
+        '5F1E0A6C-0000-4000-8000-00000000000',
+        '{5F1E0A6C-0000-4000-8000-000000000000}',
+        'x'.repeat(5000),
+      ),
+      oddString.filter((s) => s.length > 0 && s.length < 200 && !s.includes('\u0000')),
+    )
+    .map((value) => ({ kind: 'command-uuid' as const, value })),
 );
 
 const signatureDefect: fc.Arbitrary<SignatureDefect> = fc.oneof(
@@ -870,6 +900,18 @@ function mutateBody(
         channel: message.channel === 'checkin' ? 'server' : 'checkin',
         label: 'message sent to the other channel',
       };
+    case 'command-uuid': {
+      const answer: PlistDict =
+        message.channel === 'server' && message.dict.CommandUUID
+          ? { ...message.dict }
+          : { UDID: fx.device.udid, Status: 'Acknowledged', CommandUUID: '' };
+      const built = buildPlist({ ...answer, CommandUUID: 'PLACEHOLDER' }).replace('<dict>', `<dict>${noise}`);
+      return {
+        body: Buffer.from(built.replace('<string>PLACEHOLDER</string>', `<string>${xmlEscape(defect.value)}</string>`)),
+        channel: 'server',
+        label: `CommandUUID that is not a UUID: ${JSON.stringify(defect.value.slice(0, 40))}`,
+      };
+    }
     case 'nul': {
       const key = keys.filter((k) => typeof message.dict[k] === 'string')[
         defect.key % keys.filter((k) => typeof message.dict[k] === 'string').length
@@ -1043,6 +1085,15 @@ export const yamlDefect: fc.Arbitrary<YamlDefect> = fc.oneof(
   fc.constant<YamlDefect>((t) => ({
     text: `${t}\ndescription: "a\\0b"\n`.replace(/^description:[^\n]*\n/m, ''),
     label: 'NUL escape in the description',
+  })),
+  // A "\ud800" escape decodes to half a surrogate pair: not a character, and refused by jsonb (the audit log).
+  fc.constantFrom('\\ud800', '\\udfff', '\\uDBFF\\u0041', '\\U0000D800').map<YamlDefect>((lone) => (t) => ({
+    text: `${t.replace(/^description:[^\n]*\n/m, '')}\ndescription: "Politique ${lone} du ministère"\n`,
+    label: `lone surrogate ${lone} in the description`,
+  })),
+  fc.constant<YamlDefect>((t) => ({
+    text: t.replace(/^mode: .*$/m, 'mode: "block\\udc00list"'),
+    label: 'lone surrogate in a string',
   })),
   fc.constant<YamlDefect>((t) => ({ text: `${t}\n__proto__: {polluted: 1}\n`, label: '__proto__ key' })),
   fc.constant<YamlDefect>((t) => ({

@@ -36,7 +36,12 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type AuthedRequest = Record<Method, (path: string) => request.Test>;
 
 export const BODY_LIMIT_BYTES = 200_000;
-export const TEST_RATE_LIMIT: RateLimitSettings = { windowSeconds: 60, perUser: 1_000_000, perIp: 1_000_000 };
+export const TEST_RATE_LIMIT: RateLimitSettings = {
+  windowSeconds: 60,
+  perUser: 1_000_000,
+  perIp: 1_000_000,
+  perDevice: 1_000_000,
+};
 
 /** The real application on its own fresh database, reached over HTTP. */
 export interface TestAppOptions {
