@@ -47,6 +47,11 @@ interface Fixtures {
   enrollmentToken: string;
   enterpriseToken: string;
   push: { certificatePem: string; privateKeyPem: string };
+  /** A service token of interieur created by its IT admin, listed; another one, revoked by the matrix. */
+  apiTokenId: string;
+  revocableTokenId: string;
+  /** An agent of interieur the matrix deactivates, then reactivates. */
+  leavingAgentId: string;
 }
 
 interface Call {
@@ -98,6 +103,11 @@ const MATRIX: Record<string, Line> = {
     may: 'public',
     why: 'the identity provider returns here; the code and state authenticate',
     call: () => ({ path: '/auth/callback' }),
+  },
+  'GET /auth/logout/callback': {
+    may: 'public',
+    why: "the provider's logout returns here; its state is checked against the browser's cookie",
+    call: () => ({ path: '/auth/logout/callback?state=matrix' }),
   },
   'POST /auth/logout': {
     may: 'public',
@@ -155,6 +165,43 @@ const MATRIX: Record<string, Line> = {
     may: ['national'],
     writes: true,
     call: (f) => ({ path: `/agents/${f.assignmentAgentId}/roles/${f.assignmentId}` }),
+  },
+
+  'POST /agents/:id/deactivate': {
+    may: ['national'],
+    writes: true,
+    call: (f) => ({
+      path: `/agents/${f.leavingAgentId}/deactivate`,
+      body: { reason: 'Départ du ministère (matrice)' },
+    }),
+  },
+  'POST /agents/:id/reactivate': {
+    may: ['national'],
+    writes: true,
+    call: (f) => ({ path: `/agents/${f.leavingAgentId}/reactivate` }),
+  },
+  // A personal token gives no more than a role one holds: agent of interieur here (national admins are agents of spm).
+  'POST /api-tokens': {
+    may: ['agent', 'approver', 'it'],
+    writes: true,
+    call: () => ({
+      path: '/api-tokens',
+      body: { kind: 'personal', name: 'matrice', role: 'agent', ministry: 'interieur', expiresInDays: 1 },
+    }),
+  },
+  'GET /api-tokens': {
+    may: SIGNED_IN,
+    sees: {
+      only: ['it', 'national'],
+      count: (b, f) => rows<{ id: string }>(b).filter((k) => k.id === f.apiTokenId).length,
+    },
+    call: () => ({ path: '/api-tokens' }),
+  },
+  'DELETE /api-tokens/:id': {
+    may: ['it', 'national'],
+    writes: true,
+    hidden: true,
+    call: (f) => ({ path: `/api-tokens/${f.revocableTokenId}` }),
   },
 
   'GET /policies': {
@@ -481,6 +528,18 @@ beforeAll(async () => {
   const [assignee] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-2'`)) as {
     id: string;
   }[];
+  const [leaving] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-synthetic-interieur-3'`)) as {
+    id: string;
+  }[];
+  const serviceToken = async (name: string) =>
+    (
+      (
+        await it
+          .post('/api-tokens')
+          .send({ kind: 'service', name, role: 'it-admin', ministry: 'interieur', expiresInDays: 30 })
+          .expect(201)
+      ).body as { id: string }
+    ).id;
   const granted = await national
     .post(`/agents/${assignee.id}/roles`)
     .send({ role: 'it-admin', ministry: 'interieur' })
@@ -581,6 +640,9 @@ beforeAll(async () => {
     enrollmentToken: new URL(link.url).pathname.split('/').pop() ?? '',
     enterpriseToken: back.searchParams.get('enterpriseToken') ?? '',
     push: { certificatePem: push.certPem, privateKeyPem: push.keyPem },
+    apiTokenId: await serviceToken('Pipeline de la matrice'),
+    revocableTokenId: await serviceToken('Pipeline à révoquer'),
+    leavingAgentId: leaving.id,
   };
 });
 

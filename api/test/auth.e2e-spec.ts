@@ -114,6 +114,10 @@ describe('authentication', () => {
       () => forge({ email: camille.email, given_name: camille.given_name, usual_name: camille.usual_name }),
       '"sub" claim',
     ],
+    ['with an empty subject', () => forge({ ...camille, sub: '' }), 'no subject'],
+    ['with a blank subject', () => forge({ ...camille, sub: '   ' }), 'no subject'],
+    ['with a NUL in its subject', () => forge({ ...camille, sub: 'demo-agent-interieur\u0000' }), 'malformed'],
+    ['with a NUL in a name', () => forge({ ...camille, sub: 'someone-new', given_name: 'A\u0000' }), 'malformed'],
   ])('refuses a token %s with 401 and a clear message', async (_name, make, message) => {
     const res = await request(t.app.getHttpServer())
       .get('/me')
@@ -152,7 +156,7 @@ describe('authentication', () => {
     expect({ agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') }).toEqual(before);
   });
 
-  it("gives an unknown subject that claims an approver's email none of the approver's rights", async () => {
+  it("gives an unknown subject that claims an approver's email, unverified, none of the approver's rights", async () => {
     const approver = (await (await t.as('approver.interieur')).get('/me').expect(200)).body as {
       id: string;
       email: string;
@@ -170,6 +174,39 @@ describe('authentication', () => {
       'agent@interieur',
     ]);
     await request(server).get('/ministries/interieur/exemptions').set('Authorization', `Bearer ${token}`).expect(403);
+  });
+
+  it('refuses an identity whose email the provider says is not verified, and writes nothing', async () => {
+    const before = { agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') };
+    const token = await forge({
+      sub: 'unverified-1',
+      email: 'unverified@culture.gouv.fr',
+      email_verified: false,
+      given_name: 'Un',
+      usual_name: 'Verified',
+    });
+    const res = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(403);
+    expect(res.body.code).toBe('auth.unverified-email');
+    expect({ agents: await countRows(t.db, 'agent'), audit: await countRows(t.db, 'audit_event') }).toEqual(before);
+  });
+
+  it('recognises an agent through another identity whose email is verified, and audits the link', async () => {
+    const approver = (await (await t.as('approver.culture')).get('/me').expect(200)).body as { id: string };
+    const token = await forge({
+      sub: 'approver-culture-through-another-provider',
+      email: 'Paul.Girard@culture.gouv.fr',
+      email_verified: true,
+      given_name: 'Paul',
+      usual_name: 'Girard',
+    });
+    const me = await request(t.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(me.body.id).toBe(approver.id);
+    const [event] = await t.db.query(`SELECT action, entity_id, after FROM audit_event ORDER BY seq DESC LIMIT 1`);
+    expect(event).toMatchObject({
+      action: 'agent.identity-linked',
+      entity_id: approver.id,
+      after: { sub: 'approver-culture-through-another-provider', linkedBy: 'email' },
+    });
   });
 
   it('refuses a user whose email domain belongs to no ministry, and writes nothing', async () => {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Local OpenID Connect provider for development and tests (production uses ProConnect).
 // DEV ONLY: fixed cookie keys, demo users without passwords, permissive CORS, in-memory storage.
+// By default its `mdm-api` client is served as ProConnect serves a service provider (see
+// proconnect.mjs): opaque 60-second access tokens, signed userinfo, nonce required, any
+// authorize parameter ProConnect does not list refused; DEV_IDP_PROFILE=standard turns that off.
 //
 //   node tools/dev-idp/server.mjs
 //
@@ -13,6 +16,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+
+import {
+  audienceOfIdToken,
+  checkAuthorize,
+  checkEndSession,
+  CLAIMS as PROCONNECT_CLAIMS,
+  proconnectClaims,
+  proconnectUsers,
+  SCOPES as PROCONNECT_SCOPES,
+  tamperJwt,
+} from './proconnect.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -40,6 +54,14 @@ const REDIRECT_URIS = (
 const JWKS_FILE = env.DEV_IDP_JWKS_FILE || '';
 const JWKS_OUT = env.DEV_IDP_JWKS_OUT || '';
 const USERS_FILE = resolve(repoRoot, 'api/src/demo/demo-users.json');
+const PROFILE = env.DEV_IDP_PROFILE || 'proconnect';
+if (!['proconnect', 'standard'].includes(PROFILE))
+  fail(`DEV_IDP_PROFILE invalide: ${PROFILE} (proconnect ou standard)`);
+/** Clients served as ProConnect serves its service providers. */
+const PROCONNECT_CLIENTS = new Set(PROFILE === 'proconnect' ? ['mdm-api'] : []);
+const isProConnectClient = (clientId) => PROCONNECT_CLIENTS.has(clientId);
+/** Whose email a tampered userinfo answer claims (the national administrator's). */
+const TAMPERED_EMAIL = 'sophie.durand@numerique.gouv.fr';
 
 if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   fail(`DEV_IDP_PORT invalide: ${env.DEV_IDP_PORT}`);
@@ -69,9 +91,10 @@ const DEFAULT_RESOURCE = resourceFor(AUDIENCE);
 // ---------------------------------------------------------------------------
 // Demo users
 // ---------------------------------------------------------------------------
-/** @typedef {{ sub: string, login: string, email: string, given_name: string, usual_name: string, siret?: string }} DemoUser */
-/** @type {DemoUser[]} */
-const users = loadUsers();
+/** @typedef {{ sub: string, login: string, email: string, given_name: string, usual_name: string, siret?: string, uid?: string, idp_id?: string, organizational_unit?: string, email_verified?: boolean, fault?: string }} DemoUser */
+/** @type {{ users: DemoUser[], identityProviders: Record<string, string> }} */
+const directory = proconnectUsers(loadUsers());
+const users = directory.users;
 const usersBySub = new Map(users.map((u) => [u.sub, u]));
 const usersByLogin = new Map(users.map((u) => [u.login, u]));
 
@@ -92,13 +115,16 @@ function loadUsers() {
   return list;
 }
 
-function accountClaims(user) {
+/** ProConnect's claims for its service providers; standard OpenID Connect claims for the other clients. */
+function accountClaims(user, clientId) {
+  if (isProConnectClient(clientId)) return proconnectClaims(user);
   return {
     sub: user.sub,
     email: user.email,
-    email_verified: true,
+    email_verified: user.email_verified ?? true,
     given_name: user.given_name,
     usual_name: user.usual_name,
+    family_name: user.usual_name,
     ...(user.siret ? { siret: user.siret } : {}),
   };
 }
@@ -272,7 +298,8 @@ function sendError(res, status, title, message) {
 function loginPage(uid, clientId) {
   const items = users
     .map((u) => {
-      const label = `Se connecter en tant que ${u.given_name} ${u.usual_name} (${u.login})`;
+      const via = u.idp_id ? ` — via ${directory.identityProviders[u.idp_id] ?? u.idp_id}` : '';
+      const label = `Se connecter en tant que ${u.given_name} ${u.usual_name} (${u.login})${via}`;
       return `<li><button type="submit" name="login" value="${esc(u.login)}">${esc(label)}</button></li>`;
     })
     .join('\n');
@@ -343,7 +370,9 @@ async function importProvider() {
 }
 
 function buildConfiguration(jwks, errors) {
-  const postLogoutRedirectUris = [...new Set(REDIRECT_URIS.map((u) => `${new URL(u).origin}/`))];
+  const postLogoutRedirectUris = [
+    ...new Set(REDIRECT_URIS.flatMap((u) => [`${new URL(u).origin}/`, `${new URL(u).origin}/auth/logout/callback`])),
+  ];
   const clientCommon = {
     redirect_uris: REDIRECT_URIS,
     post_logout_redirect_uris: postLogoutRedirectUris,
@@ -362,31 +391,52 @@ function buildConfiguration(jwks, errors) {
         client_name: 'MDM Apps — console',
         token_endpoint_auth_method: 'none',
       },
+      isProConnectClient('mdm-api')
+        ? {
+            // Registered as a ProConnect service provider: client_secret_post, no refresh token,
+            // id_token and userinfo signed RS256.
+            ...clientCommon,
+            client_id: 'mdm-api',
+            client_name: 'MDM Apps — API (fournisseur de service ProConnect)',
+            client_secret: 'dev-secret',
+            grant_types: ['authorization_code'],
+            token_endpoint_auth_method: 'client_secret_post',
+            id_token_signed_response_alg: 'RS256',
+            userinfo_signed_response_alg: 'RS256',
+          }
+        : {
+            ...clientCommon,
+            client_id: 'mdm-api',
+            client_name: 'MDM Apps — API',
+            client_secret: 'dev-secret',
+            token_endpoint_auth_method: 'client_secret_basic',
+          },
       {
+        // A standard OpenID Connect client (a ministry's Keycloak would register it so): PKCE, JSON userinfo.
         ...clientCommon,
-        client_id: 'mdm-api',
-        client_name: 'MDM Apps — API',
+        client_id: 'mdm-api-standard',
+        client_name: 'MDM Apps — API (OpenID Connect standard)',
         client_secret: 'dev-secret',
         token_endpoint_auth_method: 'client_secret_basic',
       },
     ],
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const user = usersBySub.get(sub);
       if (!user) return undefined;
       return {
         accountId: user.sub,
         async claims() {
-          return accountClaims(user);
+          return accountClaims(user, ctx?.oidc?.client?.clientId);
         },
       };
     },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['given_name', 'usual_name'],
-      siret: ['siret'],
+      profile: ['given_name', 'usual_name', 'family_name'],
+      ...PROCONNECT_CLAIMS,
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'siret'],
+    scopes: [...new Set(['openid', 'offline_access', 'email', 'profile', ...PROCONNECT_SCOPES])],
     responseTypes: ['code'],
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -401,10 +451,21 @@ function buildConfiguration(jwks, errors) {
     clientBasedCORS: () => true, // dev only
     features: {
       devInteractions: { enabled: false },
+      jwtUserinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
+          // ProConnect ends the session without asking (its logout is a chain of redirections).
+          if (isProConnectClient(ctx.oidc.client?.clientId)) {
+            ctx.body = page(
+              'Déconnexion',
+              `<h1>Déconnexion…</h1>
+${form.replace('</form>', '<input type="hidden" name="logout" value="yes"/><noscript><button type="submit">Continuer</button></noscript></form>')}
+<script>document.getElementById('op.logoutForm').submit();</script>`,
+            );
+            return;
+          }
           ctx.body = page(
             'Déconnexion',
             `<h1>Se déconnecter ?</h1>
@@ -420,7 +481,10 @@ ${form}
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => (oneOf ? oneOf : DEFAULT_RESOURCE),
+        // The public client gets JWT access tokens for the API; the backend's clients get opaque ones
+        // (for the userinfo endpoint only), as from ProConnect.
+        defaultResource: async (_ctx, client, oneOf) =>
+          oneOf ? oneOf : client?.clientId === 'mdm-admin-ui' ? DEFAULT_RESOURCE : undefined,
         // Any resource indicator is accepted (dev convenience: tests can mint tokens for
         // another audience); the `aud` claim is derived from it (see resourceFor()).
         getResourceServerInfo: async (_ctx, resourceIndicator) => {
@@ -451,7 +515,9 @@ ${form}
     // Refresh tokens for every client allowed to use the grant (no offline_access dance).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
+      // ProConnect's access tokens live 60 seconds.
+      AccessToken: (_ctx, token, client) =>
+        isProConnectClient(client?.clientId) ? 60 : (token.resourceServer?.accessTokenTTL ?? 3600),
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 24 * 3600,
@@ -546,6 +612,49 @@ function interactionHandlers(provider) {
 }
 
 // ---------------------------------------------------------------------------
+// ProConnect's strictness, in front of oidc-provider (see proconnect.mjs)
+// ---------------------------------------------------------------------------
+/** Answers what ProConnect would refuse (true: answered); arranges the test account's tampered userinfo. */
+function proconnectRefusal(req, res, pathname, params) {
+  let refusal = null;
+  if (pathname === '/auth' && req.method === 'POST') {
+    refusal = { status: 400, code: 'Y000400', title: 'Bad Request Exception', reason: 'seul GET est accepté' };
+  } else if (pathname === '/auth' && isProConnectClient(params.get('client_id'))) {
+    refusal = checkAuthorize(params);
+  } else if (pathname === '/session/end' && isProConnectClient(audienceOfIdToken(params.get('id_token_hint')))) {
+    refusal = checkEndSession(params);
+  } else if (pathname === '/me') {
+    tamperUserinfoOf(res);
+  }
+  if (!refusal) return false;
+  sendError(res, refusal.status, `${refusal.code} : ${refusal.title}`, refusal.reason);
+  return true;
+}
+
+/** The userinfo JWT of an account marked `fault: tamper-userinfo` leaves with a forged payload. */
+function tamperUserinfoOf(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    const type = String(res.getHeader('content-type') || '');
+    if (chunk && type.startsWith('application/jwt')) {
+      const body = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      let sub;
+      try {
+        sub = JSON.parse(Buffer.from(body.split('.')[1], 'base64url').toString('utf8')).sub;
+      } catch {
+        sub = undefined;
+      }
+      if (usersBySub.get(sub)?.fault === 'tamper-userinfo') {
+        const forged = tamperJwt(body, { email: TAMPERED_EMAIL });
+        res.setHeader('content-length', Buffer.byteLength(forged));
+        return end(forged, ...rest);
+      }
+    }
+    return end(chunk, ...rest);
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 function fail(message) {
@@ -581,7 +690,8 @@ async function main() {
   const interactions = interactionHandlers(provider);
 
   handle = async (req, res) => {
-    const { pathname } = new URL(req.url || '/', issuer);
+    const { pathname, searchParams } = new URL(req.url || '/', issuer);
+    if (PROCONNECT_CLIENTS.size > 0 && proconnectRefusal(req, res, pathname, searchParams)) return;
     const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/.exec(pathname);
     if (!m) return oidc(req, res);
     const [, uid, action] = m;

@@ -12,7 +12,19 @@ export type AuthErrorCode =
   | 'bad-callback'
   | 'unknown-login'
   | 'login-not-configured'
-  | 'issuer-unreachable';
+  | 'issuer-unreachable'
+  | 'login-other-browser'
+  | 'id-token-refused'
+  | 'userinfo-refused'
+  | 'unverified-email'
+  | 'identity-conflict'
+  | 'account-deactivated'
+  | 'self-grant'
+  | 'self-deactivation'
+  | 'person-required'
+  | 'token-scope'
+  | 'token-not-found'
+  | 'bad-logout';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const AUTH_ERROR_KINDS: Record<AuthErrorCode, ErrorKind> = {
@@ -28,6 +40,18 @@ export const AUTH_ERROR_KINDS: Record<AuthErrorCode, ErrorKind> = {
   'unknown-login': 'invalid',
   'login-not-configured': 'not-found',
   'issuer-unreachable': 'unavailable',
+  'login-other-browser': 'forbidden',
+  'id-token-refused': 'unauthenticated',
+  'userinfo-refused': 'unauthenticated',
+  'unverified-email': 'forbidden',
+  'identity-conflict': 'forbidden',
+  'account-deactivated': 'forbidden',
+  'self-grant': 'forbidden',
+  'self-deactivation': 'forbidden',
+  'person-required': 'forbidden',
+  'token-scope': 'forbidden',
+  'token-not-found': 'not-found',
+  'bad-logout': 'invalid',
 };
 
 export class AuthError extends DomainError<AuthErrorCode> {

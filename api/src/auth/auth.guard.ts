@@ -3,11 +3,16 @@ import { Reflector } from '@nestjs/core';
 import { DirectoryService } from '../directory/directory.service';
 import { AuthError } from './auth.error';
 import { parse } from 'cookie';
+import { ApiTokenService, isApiToken } from './api-token.service';
 import { JwtVerifierService } from './jwt-verifier.service';
 import { OidcLoginService, SESSION_COOKIE } from './oidc-login.service';
 import { AuthenticatedRequest, IS_PUBLIC } from './public.decorator';
 
-/** Global: every route requires a verified bearer token unless marked @Public(). */
+/**
+ * Global: every route requires a session cookie, a verified bearer JWT of the identity provider, or
+ * one of the service's own API tokens (`mdm_…`), unless marked @Public(). The account is checked on
+ * every request: a deactivated one is refused at once.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -15,6 +20,7 @@ export class AuthGuard implements CanActivate {
     private readonly verifier: JwtVerifierService,
     private readonly directory: DirectoryService,
     private readonly login: OidcLoginService,
+    private readonly apiTokens: ApiTokenService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -43,6 +49,10 @@ export class AuthGuard implements CanActivate {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match)
       throw AuthError.unauthenticated('malformed-header', 'The Authorization header must be "Bearer <token>".');
+    if (isApiToken(match[1])) {
+      request.principal = await this.apiTokens.principalFor(match[1]);
+      return true;
+    }
     const claims = await this.verifier.verify(match[1]);
     request.principal = await this.directory.principalFor(claims);
     return true;

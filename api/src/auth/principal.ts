@@ -14,6 +14,8 @@ export interface Principal {
   displayName: string;
   ministry: string;
   roles: RoleGrant[];
+  /** Set when the request came with one of the service's own API tokens (its roles are the token's scope). */
+  via?: { kind: 'personal' | 'service'; tokenId: string };
 }
 
 /** Who did something, as the audit log records it: a person, or a named process (the policy CLI, the scheduler). */
@@ -23,5 +25,6 @@ export interface Actor {
 }
 
 export function actorOf(principal: Principal): Actor {
-  return { id: principal.agentId, label: `${principal.displayName} <${principal.email}>` };
+  const who = principal.email ? `${principal.displayName} <${principal.email}>` : principal.displayName;
+  return { id: principal.agentId, label: principal.via?.kind === 'personal' ? `${who} (API token)` : who };
 }

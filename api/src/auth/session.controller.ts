@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common
 import { ApiExcludeController } from '@nestjs/swagger';
 import { parse } from 'cookie';
 import type { Request, Response } from 'express';
-import { OidcLoginService, SESSION_COOKIE } from './oidc-login.service';
+import { LOGIN_COOKIE, LOGOUT_COOKIE, OidcLoginService, SESSION_COOKIE } from './oidc-login.service';
 import { Public } from './public.decorator';
 
 /** Browser sign-in for the admin interface: /auth/login → identity provider → /auth/callback → cookie. */
@@ -13,8 +13,21 @@ export class SessionController {
 
   @Get('login')
   @Public()
-  async start(@Query('returnTo') returnTo: string | undefined, @Res() res: Response): Promise<void> {
-    res.redirect(302, await this.login.start(returnTo));
+  async start(
+    @Query('returnTo') returnTo: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // A short-lived cookie binds the sign-in to this browser: a callback opened elsewhere is refused (login CSRF).
+    const login = await this.login.start(returnTo, parse(req.headers.cookie ?? '')[LOGIN_COOKIE]);
+    res.cookie(LOGIN_COOKIE, login.binding, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure(req),
+      path: '/auth',
+      maxAge: login.maxAgeSeconds * 1000,
+    });
+    res.redirect(302, login.url);
   }
 
   @Get('callback')
@@ -22,14 +35,20 @@ export class SessionController {
   async callback(
     @Query('code') code: string | undefined,
     @Query('state') state: string | undefined,
+    @Query('error') error: string | undefined,
+    @Query('error_description') errorDescription: string | undefined,
+    @Query('iss') iss: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const session = await this.login.finish(code, state);
+    const session = await this.login.finish(
+      { code, state, error, errorDescription, iss },
+      parse(req.headers.cookie ?? '')[LOGIN_COOKIE],
+    );
     res.cookie(SESSION_COOKIE, session.sessionToken, {
       httpOnly: true,
       sameSite: 'lax',
-      secure: req.protocol === 'https' || req.headers['x-forwarded-proto'] === 'https',
+      secure: this.secure(req),
       path: '/',
       maxAge: session.maxAgeSeconds * 1000,
     });
@@ -40,8 +59,34 @@ export class SessionController {
   @Public()
   @HttpCode(204)
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.login.logout(parse(req.headers.cookie ?? '')[SESSION_COOKIE]);
+    const provider = await this.login.logout(parse(req.headers.cookie ?? '')[SESSION_COOKIE]);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.status(204).end();
+    if (!provider) {
+      res.status(204).end();
+      return;
+    }
+    // The provider's session ends too: the browser goes there (ProConnect: id_token_hint, state, post_logout_redirect_uri).
+    res.cookie(LOGOUT_COOKIE, provider.state, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure(req),
+      path: '/auth/logout',
+      maxAge: 10 * 60 * 1000,
+    });
+    res.status(200).json({ redirectTo: provider.redirectTo });
+  }
+
+  /** The provider's logout sends the browser back here: its state must be the one this browser left with. */
+  @Get('logout/callback')
+  @Public()
+  logoutCallback(@Query('state') state: string | undefined, @Req() req: Request, @Res() res: Response): void {
+    const expected = parse(req.headers.cookie ?? '')[LOGOUT_COOKIE];
+    res.clearCookie(LOGOUT_COOKIE, { path: '/auth/logout' });
+    this.login.checkLogoutReturn(state, expected);
+    res.redirect(302, '/');
+  }
+
+  private secure(req: Request): boolean {
+    return this.login.secureCookies || req.protocol === 'https' || req.headers['x-forwarded-proto'] === 'https';
   }
 }

@@ -116,6 +116,27 @@ export class AppConfig {
   @IsString()
   OIDC_CLIENT_SECRET?: string;
 
+  /**
+   * How the browser sign-in speaks to the provider: `proconnect` (its authorize parameters only, no
+   * PKCE, its scopes, client_secret_post, identity from the signed userinfo JWT) or `standard` (any
+   * OpenID Connect provider: PKCE when offered, client_secret_basic, userinfo as JSON or JWT).
+   */
+  @Transform(({ value }) => value || 'proconnect')
+  @IsIn(['proconnect', 'standard'], { message: 'OIDC_PROFILE must be proconnect or standard' })
+  OIDC_PROFILE: 'proconnect' | 'standard';
+
+  /** Scopes asked for on top of the profile's (ProConnect: siren, organizational_unit, belonging_population, phone, chorusdt). */
+  @Transform(({ value }) =>
+    typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : Array.isArray(value) ? value : [],
+  )
+  @Matches(/^[A-Za-z0-9_:.-]+$/, { each: true, message: 'OIDC_EXTRA_SCOPES must be scope names separated by spaces' })
+  OIDC_EXTRA_SCOPES: string[];
+
+  /** The algorithm of the id_token and userinfo JWT, as registered with the provider (ProConnect: RS256 or ES256). */
+  @Transform(({ value }) => value || 'RS256')
+  @IsIn(['RS256', 'PS256', 'ES256'], { message: 'OIDC_SIGNING_ALG must be RS256, PS256 or ES256' })
+  OIDC_SIGNING_ALG: string;
+
   @Transform(({ value }) => value || 'policies')
   @IsString()
   POLICIES_DIR: string;

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory';
 import { asRole } from '../../src/database/service-role';
 import { AndroidSettings } from '../../src/android/android-settings';
 import { AppleSettings } from '../../src/apple/apple-settings';
+import type { OidcProfile } from '../../src/auth/jwt-verifier.service';
 import { RateLimitSettings } from '../../src/security/rate-limit-settings';
 import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
@@ -58,8 +59,11 @@ export interface TestAppOptions {
   port?: number;
   /** The Apple MDM server (the real Apple adapter replaces the recording iOS one). */
   apple?: AppleSettings;
-  /** Browser sign-in through the dev provider's confidential client, redirecting to this base URL. */
-  browserLogin?: { publicUrl: string };
+  /**
+   * Browser sign-in through the dev provider's confidential client, redirecting to this base URL:
+   * `mdm-api` as a ProConnect service provider (default), or `mdm-api-standard` with profile `standard`.
+   */
+  browserLogin?: { publicUrl: string; profile?: OidcProfile; clientId?: string; extraScopes?: string[] };
   /** Rate limits; default TEST_RATE_LIMIT, high enough that no other test meets them. */
   rateLimit?: RateLimitSettings;
 }
@@ -82,8 +86,15 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       issuer,
       audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api',
       ...(opts.browserLogin
-        ? { clientId: 'mdm-api', clientSecret: 'dev-secret', publicUrl: opts.browserLogin.publicUrl }
+        ? {
+            clientId: opts.browserLogin.clientId ?? 'mdm-api',
+            clientSecret: 'dev-secret',
+            publicUrl: opts.browserLogin.publicUrl,
+          }
         : {}),
+      profile: opts.browserLogin?.profile ?? 'proconnect',
+      extraScopes: opts.browserLogin?.extraScopes ?? [],
+      signingAlg: 'RS256',
     },
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     bodyLimitBytes: BODY_LIMIT_BYTES,

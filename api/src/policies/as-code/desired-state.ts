@@ -73,5 +73,13 @@ export function validateDesiredState(state: DesiredState): StateProblem[] {
       domainOwner.set(domain, ministry.code);
     }
   }
+  const siretOwner = new Map<string, string>();
+  for (const ministry of state.ministries) {
+    for (const siret of ministry.siret ?? []) {
+      const owner = siretOwner.get(siret);
+      if (owner) problems.push({ scope: ministry.code, path: '/siret', message: `SIRET/SIREN "${siret}" already belongs to ministry "${owner}"` });
+      siretOwner.set(siret, ministry.code);
+    }
+  }
   return problems;
 }

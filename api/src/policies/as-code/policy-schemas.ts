@@ -63,7 +63,9 @@ export const ministryFileSchema = {
     code: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,31}$', not: { const: 'national' } },
     name: { type: 'string', minLength: 3 },
     emailDomains: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$' } },
-    siret: { type: 'array', items: { type: 'string', pattern: '^[0-9]{14}$' } },
+    // The ministry's entries in the Sirene register: SIRET of an establishment (14 digits) or SIREN of a
+    // whole organisation (9 digits). ProConnect sends the agent's SIRET: it decides the ministry first.
+    siret: { type: 'array', items: { type: 'string', pattern: '^([0-9]{9}|[0-9]{14})$' } },
     mode: { enum: POLICY_MODES },
     description: { type: 'string' },
     rules: { type: 'array', maxItems: 3000, items: rule(['block', 'allow', 'require']) },
