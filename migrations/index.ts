@@ -8,6 +8,7 @@ import { AuditGrants1732370000006 } from './1732370000006-AuditGrants';
 import { ComplianceReadModel1796083200000 } from './1796083200000-ComplianceReadModel';
 import { RateLimits1796093320000 } from './1796093320000-RateLimits';
 import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdentity';
+import { EnrollmentLinks1796093323000 } from './1796093323000-EnrollmentLinks';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ComplianceReadModel1796083200000,
   RateLimits1796093320000,
   ProConnectIdentity1796093417000,
+  EnrollmentLinks1796093323000,
 ];

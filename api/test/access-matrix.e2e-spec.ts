@@ -45,6 +45,8 @@ interface Fixtures {
   planId: string;
   rolloutId: string;
   enrollmentToken: string;
+  /** A second enrollment link, revoked by the matrix. */
+  enrollmentLinkId: string;
   enterpriseToken: string;
   push: { certificatePem: string; privateKeyPem: string };
   /** A service token of interieur created by its IT admin, listed; another one, revoked by the matrix. */
@@ -451,6 +453,15 @@ const MATRIX: Record<string, Line> = {
     writes: true,
     call: () => ({ path: '/ministries/interieur/apple/enrollment-links', body: { expiresInHours: 24 } }),
   },
+  'GET /ministries/:code/apple/enrollment-links': {
+    may: ['it', 'national'],
+    call: () => ({ path: '/ministries/interieur/apple/enrollment-links' }),
+  },
+  'DELETE /ministries/:code/apple/enrollment-links/:id': {
+    may: ['it', 'national'],
+    writes: true,
+    call: (f) => ({ path: `/ministries/interieur/apple/enrollment-links/${f.enrollmentLinkId}` }),
+  },
 };
 
 let t: TestApp;
@@ -616,6 +627,9 @@ beforeAll(async () => {
     .expect(200);
   const link = (await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201))
     .body as { url: string };
+  const revocableLink = (
+    await it.post('/ministries/interieur/apple/enrollment-links').send({ expiresInHours: 24 }).expect(201)
+  ).body as { id: string };
 
   f = {
     agentId,
@@ -638,6 +652,7 @@ beforeAll(async () => {
     planId: plan.id,
     rolloutId: applied.applied[0].rolloutId,
     enrollmentToken: new URL(link.url).pathname.split('/').pop() ?? '',
+    enrollmentLinkId: revocableLink.id,
     enterpriseToken: back.searchParams.get('enterpriseToken') ?? '',
     push: { certificatePem: push.certPem, privateKeyPem: push.keyPem },
     apiTokenId: await serviceToken('Pipeline de la matrice'),

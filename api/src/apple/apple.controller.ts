@@ -20,6 +20,13 @@ export class EnrollmentLinkDto {
   @Min(1)
   @Max(24 * 30)
   expiresInHours: number = 72;
+
+  /** Phones the link may enroll (a link for one agent: 1). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  devices?: number;
 }
 
 export class PushCertificateDto {
@@ -71,7 +78,11 @@ export class AppleController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'An enrollment link (the .mobileconfig URL) for the ministry, optionally for one agent' })
   link(@CurrentPrincipal() p: Principal, @Param('code') code: string, @Body() body: EnrollmentLinkDto) {
-    return this.enrollment.createLink(p, code, { agentId: body.agentId, expiresInHours: body.expiresInHours });
+    return this.enrollment.createLink(p, code, {
+      agentId: body.agentId,
+      expiresInHours: body.expiresInHours,
+      devices: body.devices,
+    });
   }
 
   @Get('apple/enroll/:token')

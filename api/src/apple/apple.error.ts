@@ -10,6 +10,10 @@ export type AppleErrorCode =
   | 'unknown-agent'
   | 'unknown-enrollment'
   | 'enrollment-expired'
+  | 'enrollment-revoked'
+  | 'enrollment-used'
+  | 'invalid-link'
+  | 'identity-revoked'
   | 'no-identity'
   | 'bad-signature'
   | 'unknown-identity'
@@ -34,6 +38,10 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'unknown-agent': 'not-found',
   'unknown-enrollment': 'not-found',
   'enrollment-expired': 'conflict',
+  'enrollment-revoked': 'conflict',
+  'enrollment-used': 'conflict',
+  'invalid-link': 'invalid',
+  'identity-revoked': 'forbidden',
   'no-identity': 'unauthenticated',
   'bad-signature': 'unauthenticated',
   'unknown-identity': 'forbidden',

@@ -4,6 +4,7 @@ import { AppleCommandsService } from './apple-commands.service';
 import { AppleEnrollmentService } from './apple-enrollment.service';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { AppleController } from './apple.controller';
+import { AppleEnrollmentLinksController } from './apple-enrollment-links.controller';
 import { AppleAdapter } from './apple.adapter';
 import { ApnsService } from './apns.service';
 import { MdmIdentityService } from './mdm-identity.service';
@@ -37,7 +38,7 @@ export class AppleModule {
     if (!settings) return { module: AppleModule };
     return {
       module: AppleModule,
-      controllers: [AppleController],
+      controllers: [AppleController, AppleEnrollmentLinksController],
       providers: [AppleCaService, AppleEnrollmentService, MdmIdentityService, MdmProtocolService],
       exports: [MdmProtocolService],
     };

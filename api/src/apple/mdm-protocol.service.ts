@@ -97,14 +97,26 @@ export class MdmProtocolService {
     udid: string,
   ): Promise<{ enrollmentId: string; ministry: string; agentId: string | null }> {
     const [identity] = (await this.db.query(
-      `SELECT i.udid, e.id AS enrollment_id, e.ministry_code, e.agent_id FROM apple_identity i JOIN apple_enrollment e ON e.id = i.enrollment_id WHERE i.serial = $1`,
+      `SELECT i.udid, i.revoked_at, e.id AS enrollment_id, e.ministry_code, e.agent_id FROM apple_identity i JOIN apple_enrollment e ON e.id = i.enrollment_id WHERE i.serial = $1`,
       [serial],
-    )) as { udid: string | null; enrollment_id: string; ministry_code: string; agent_id: string | null }[];
+    )) as {
+      udid: string | null;
+      revoked_at: Date | null;
+      enrollment_id: string;
+      ministry_code: string;
+      agent_id: string | null;
+    }[];
     if (!identity)
       throw new AppleError(
         'unknown-identity',
         'forbidden',
         'This device identity was not issued by an enrollment of this server.',
+      );
+    if (identity.revoked_at)
+      throw new AppleError(
+        'identity-revoked',
+        'forbidden',
+        'This device identity was revoked (its enrollment link was downloaded again, or revoked): enroll with a new link.',
       );
     if (identity.udid && identity.udid !== udid)
       throw new AppleError(
@@ -113,10 +125,31 @@ export class MdmProtocolService {
         'This device identity belongs to another device (UDID mismatch).',
       );
     if (!identity.udid) {
-      const claimed = (await this.db.query(
-        `UPDATE apple_identity SET udid = $2 WHERE serial = $1 AND udid IS NULL RETURNING serial`,
-        [serial, udid],
-      )) as [unknown[], number];
+      // The first message of a new phone: its link must still be live and have a phone left to enroll.
+      const claimed = await this.db.transaction(async (tx) => {
+        const [link] = (await tx.query(
+          `SELECT revoked_at, max_devices,
+                  (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.udid IS NOT NULL) AS enrolled
+             FROM apple_enrollment e WHERE id = $1 FOR UPDATE`,
+          [identity.enrollment_id],
+        )) as { revoked_at: Date | null; max_devices: number; enrolled: number }[];
+        if (link.revoked_at)
+          throw new AppleError(
+            'identity-revoked',
+            'forbidden',
+            'The enrollment link of this device identity was revoked: enroll with a new link.',
+          );
+        if (link.enrolled >= link.max_devices)
+          throw new AppleError(
+            'enrollment-used',
+            'conflict',
+            'The enrollment link of this device identity has already enrolled all its phones: enroll with a new link.',
+          );
+        return (await tx.query(
+          `UPDATE apple_identity SET udid = $2 WHERE serial = $1 AND udid IS NULL AND revoked_at IS NULL RETURNING serial`,
+          [serial, udid],
+        )) as [unknown[], number];
+      });
       if (claimed[1] === 0) return this.bindUdid(serial, udid);
     }
     return { enrollmentId: identity.enrollment_id, ministry: identity.ministry_code, agentId: identity.agent_id };

@@ -224,11 +224,25 @@ export const API_ENDPOINTS: EndpointSpec[] = [
     method: 'post',
     path: '/ministries/{ministry}/apple/enrollment-links',
     login: 'it.interieur',
-    body: (fx) => ({ agentId: fx.agent, expiresInHours: 24 }),
+    body: (fx) => ({ agentId: fx.agent, expiresInHours: 24, devices: 1 }),
     fields: [
       { name: 'agentId', kind: 'uuid', required: false },
       { name: 'expiresInHours', kind: 'int-coerced', required: false },
+      { name: 'devices', kind: 'int', required: false },
     ],
+  },
+  {
+    name: 'DELETE /ministries/:code/apple/enrollment-links/:id',
+    method: 'delete',
+    path: '/ministries/{ministry}/apple/enrollment-links/{enrollmentLink}',
+    login: 'it.interieur',
+  },
+  {
+    name: 'GET /ministries/:code/apple/enrollment-links',
+    method: 'get',
+    path: '/ministries/{ministry}/apple/enrollment-links',
+    login: 'it.interieur',
+    read: true,
   },
   {
     name: 'POST /ministries/:code/android/enrollment-tokens',
@@ -440,6 +454,11 @@ export async function prepareApiFixtures(host: FuzzHost, tokens: Map<string, str
   fx.version = '1';
   fx.slug = 'tiktok';
   fx.enrollToken = 'no-such-enrollment-link';
+  // A live enrollment link (the push certificate is uploaded first), which every defective DELETE must leave live.
+  const link = await as(host, tokens, 'it.interieur')
+    .post('/ministries/interieur/apple/enrollment-links')
+    .send({ expiresInHours: 24 });
+  fx.enrollmentLink = link.status === 201 ? (link.body.id as string) : randomUUID();
   // An enterprise Google knows (the fake AMAPI's) that another ministry already holds.
   fx.boundElsewhere = 'enterprises/LC0interieur';
   await host.db.query(
