@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { stringify } from 'csv-stringify/sync';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Principal } from '../auth/principal';
+import { stringifyCsv } from '../common/csv';
 import { FLEET_SETTINGS, FleetSettings } from '../devices/device-state.service';
 import { fleetSql } from '../devices/fleet-sql';
 import { osTooOld, Platform, PLATFORMS } from '../devices/platforms';
@@ -352,7 +352,10 @@ export class ComplianceService {
     };
   }
 
-  /** The same export for French Excel: UTF-8 BOM, `;`, decimal comma, local time (Europe/Paris). */
+  /**
+   * The same export for French Excel: UTF-8 BOM, `;`, decimal comma, local time (Europe/Paris);
+   * a text cell that a spreadsheet would read as a formula is neutralised (stringifyCsv).
+   */
   async exportCsv(
     principal: Principal,
     q: { dataset: ExportDataset; ministry?: string; from?: string; to?: string },
@@ -360,7 +363,7 @@ export class ComplianceService {
     const data = await this.export(principal, q);
     const columns = EXPORT_COLUMNS[q.dataset];
     const generated = parisDateTime(data.generatedAt);
-    const body = stringify(
+    const body = stringifyCsv(
       data.rows.map((row) => [
         ...columns.map(({ key }) => {
           const v = row[key];
