@@ -54,7 +54,8 @@ const REDIRECT_URIS = (
 const JWKS_FILE = env.DEV_IDP_JWKS_FILE || '';
 const JWKS_OUT = env.DEV_IDP_JWKS_OUT || '';
 const USERS_FILE = resolve(repoRoot, 'api/src/demo/demo-users.json');
-const PROFILE = env.DEV_IDP_PROFILE || 'proconnect';
+// `npm start` with OIDC_PROFILE=standard gets a standard provider too (the service's setting is inherited).
+const PROFILE = env.DEV_IDP_PROFILE || env.OIDC_PROFILE || 'proconnect';
 if (!['proconnect', 'standard'].includes(PROFILE))
   fail(`DEV_IDP_PROFILE invalide: ${PROFILE} (proconnect ou standard)`);
 /** Clients served as ProConnect serves its service providers. */

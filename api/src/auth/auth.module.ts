@@ -11,7 +11,7 @@ import { OidcLoginService, PROCONNECT_SCOPES } from './oidc-login.service';
 import { SessionController } from './session.controller';
 
 /** The sign-in's profile, scopes and algorithm: as given, else from the environment (OIDC_PROFILE, …). */
-function withDefaults(given: OidcSettings): OidcSettings {
+export function withDefaults(given: OidcSettings): OidcSettings {
   const config = given.profile && given.extraScopes && given.signingAlg ? null : loadConfig();
   const settings: OidcSettings = {
     ...given,

@@ -4,7 +4,8 @@
  * - startDevIdp(): spawns the provider on a random port and waits for `DEV_IDP_READY <issuer>`.
  * - getToken(): obtains a real access token (RS256 JWT, aud = audience) for a demo user through
  *   the authorization code flow with PKCE, over HTTP, exactly as a browser would (manual
- *   redirects, cookies kept between requests).
+ *   redirects, cookies kept between requests), with the public client `mdm-admin-ui` (the
+ *   provider's `mdm-api` answers as ProConnect: opaque access tokens, no PKCE, so not this way).
  *
  * CommonJS-friendly: only node built-ins and the global fetch are used.
  */
@@ -83,6 +84,8 @@ export function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp> {
     DEV_IDP_AUDIENCE: audience,
     DEV_IDP_REDIRECT_URIS: redirectUris.join(','),
     DEV_IDP_JWKS_OUT: jwksOutPath,
+    // The tests speak to mdm-api as to ProConnect, whatever the shell that runs them says.
+    DEV_IDP_PROFILE: 'proconnect',
   };
   // Always generate a fresh key, so that jwksOutPath is the key actually in use.
   delete env.DEV_IDP_JWKS_FILE;
