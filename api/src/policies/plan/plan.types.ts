@@ -1,7 +1,8 @@
+import type { Platform } from '../../devices/platforms';
 import type { CatalogApp, MinistryDefinition, PolicyContent } from '../policy.types';
 
 export type PlanSign = '+' | '-' | '~';
-export type PlanPlatform = 'android' | 'ios';
+export type PlanPlatform = Platform;
 
 /** One line of `plan` output: what changes on one platform for one app in one scope. */
 export interface PlanChange {
