@@ -7,6 +7,7 @@ import { ErrorAlert } from './components/ErrorAlert';
 import { homesOf, type Home } from './homes';
 import { AgentHome } from './pages/AgentHome';
 import { ApproverHome } from './pages/ApproverHome';
+import { ComplianceHome } from './pages/compliance/ComplianceHome';
 import { ItAdminHome } from './pages/ItAdminHome';
 import { NationalAdminHome } from './pages/NationalAdminHome';
 import { NoRole } from './pages/NoRole';
@@ -25,6 +26,8 @@ function HomePage({ home, me, section }: { home: Home; me: Me; section: string |
       return <ApproverHome me={me} section={section} />;
     case 'informatique':
       return <ItAdminHome me={me} section={section} />;
+    case 'conformite':
+      return <ComplianceHome me={me} />;
     case 'national':
       return <NationalAdminHome section={section} />;
   }
@@ -44,7 +47,8 @@ export function App() {
 
   const logout = () => {
     api.logout().then(
-      () => window.location.assign(window.location.pathname),
+      // With ProConnect the provider's session ends too: the browser goes there, then comes back.
+      (providerLogout) => window.location.assign(providerLogout ?? window.location.pathname),
       (e: unknown) => setLogoutError(e instanceof Error ? e : new Error(String(e))),
     );
   };

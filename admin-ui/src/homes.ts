@@ -1,23 +1,26 @@
 import type { Me, Role } from './types';
 
-export type HomeId = 'agent' | 'validation' | 'informatique' | 'national';
+export type HomeId = 'agent' | 'validation' | 'informatique' | 'conformite' | 'national';
 
 export interface Home {
   id: HomeId;
-  role: Role;
+  /** Any one of these roles opens the home. */
+  roles: Role[];
   label: string;
 }
 
-/** One home per role, in this order in the menu. */
+/** The homes, in this order in the menu. */
 export const HOMES: Home[] = [
-  { id: 'agent', role: 'agent', label: 'Mon espace agent' },
-  { id: 'validation', role: 'approver', label: 'Validation des dérogations' },
-  { id: 'informatique', role: 'it-admin', label: 'Politique et parc du ministère' },
-  { id: 'national', role: 'national-admin', label: 'Administration nationale' },
+  { id: 'agent', roles: ['agent'], label: 'Mon espace agent' },
+  { id: 'validation', roles: ['approver'], label: 'Validation des dérogations' },
+  { id: 'informatique', roles: ['it-admin'], label: 'Politique et parc du ministère' },
+  // National admins read every ministry's compliance in their own home (Tableau de bord).
+  { id: 'conformite', roles: ['it-admin', 'approver'], label: 'Conformité du parc' },
+  { id: 'national', roles: ['national-admin'], label: 'Administration nationale' },
 ];
 
 export function homesOf(me: Me): Home[] {
-  return HOMES.filter((h) => me.roles.some((r) => r.role === h.role));
+  return HOMES.filter((h) => me.roles.some((r) => h.roles.includes(r.role)));
 }
 
 /** Ministries in which the user holds `role`, sorted. */

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
@@ -35,6 +35,8 @@ export class ComplianceController {
 
   @Get('ministries/:code')
   @ApiOperation({ summary: "A ministry's figures and its non-compliant and unknown phones (paged)" })
+  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: 'Phones per page, 1 to 500 (default 50)' })
+  @ApiQuery({ name: 'offset', required: false, type: 'integer', description: 'Phones skipped (default 0)' })
   @ApiOkResponse({ type: MinistryComplianceDto })
   ministry(
     @CurrentPrincipal() p: Principal,
