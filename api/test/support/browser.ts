@@ -30,7 +30,9 @@ async function chromiumExecutable(): Promise<{ path: string; args: string[] }> {
   if (existsSync(SYSTEM_CHROMIUM)) return { path: SYSTEM_CHROMIUM, args: FLAGS };
   const packaged = (await import('@sparticuz/chromium')).default;
   packaged.setGraphicsMode = false;
-  return { path: await packaged.executablePath(), args: [...new Set([...packaged.args, ...FLAGS])] };
+  // Not the package's own serverless flags: with --single-process, a fetch() from a second browser
+  // context carries the first context's cookies, so two people signed in side by side would mix.
+  return { path: await packaged.executablePath(), args: [...FLAGS, '--no-zygote'] };
 }
 
 export async function launchChromium(): Promise<Browser> {
