@@ -20,6 +20,7 @@ const apiPrefixes = [
   '/devices',
   '/exemptions',
   '/rollouts',
+  '/compliance',
   '/agents',
   '/audit',
   '/android',

@@ -99,10 +99,12 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** DSFR tabs grow to their panel's height with a transition: the screenshot waits for the whole panel. */
 async function tabsSettled(page: Page): Promise<void> {
-  await page.waitForFunction(`(() => {
+  // Polled with evaluate (the DevTools protocol): waitForFunction's string would be an eval, which the CSP refuses.
+  const settled = `(() => {
     const tabs = document.querySelector('.fr-tabs');
     return !tabs || getComputedStyle(tabs).height === tabs.style.getPropertyValue('--tabs-height');
-  })()`);
+  })()`;
+  for (let i = 0; i < 50 && !(await page.evaluate<boolean>(settled)); i++) await page.waitForTimeout(100);
 }
 
 const fr = (v: number) => v.toLocaleString('fr-FR');
@@ -223,7 +225,7 @@ describe('compliance observatory in a real browser', () => {
     // The filter narrows to non-compliant phones: the carrier alone.
     await admin.getByRole('group', { name: 'Téléphones affichés' }).getByText('Non conformes', { exact: true }).click();
     await admin.waitForURL(`${base}/#/national/tableau-de-bord/interieur/non-conformes/1`);
-    const only = admin.getByRole('table', { name: /^Non conformes : 1 téléphone / });
+    const only = admin.getByRole('table', { name: 'Non conformes : 1 téléphone', exact: true });
     await only.getByRole('row').filter({ hasText: carrier.display_name }).waitFor();
     await tabsSettled(admin);
     await saveScreenshot(admin, 'observatory-ministry');
@@ -258,5 +260,29 @@ describe('compliance observatory in a real browser', () => {
     expect(
       requested.filter((p) => p.includes('armees') || ['/compliance/national', '/compliance/exemptions'].includes(p)),
     ).toEqual([]);
+  });
+
+  it('shows an approver their own ministry, its unknown phones page by page', async () => {
+    const own = (await (await t.as('approver.culture')).get('/compliance/ministries/culture').expect(200)).body as {
+      name: string;
+      totals: Counts;
+    };
+    expect(own.totals.unknown).toBeGreaterThan(20);
+    const approver = await pageFor('approver.culture', '#/conformite');
+    await approver.getByRole('heading', { level: 2, name: own.name }).waitFor();
+    await approver.getByRole('link', { name: 'Validation des dérogations' }).waitFor();
+    const caption = `Non conformes et inconnus : ${fr(own.totals.unknown)} téléphones`;
+    await approver.getByRole('table', { name: `${caption} (1 à 20 affichés)`, exact: true }).waitFor();
+    await approver
+      .getByRole('navigation', { name: 'Pagination' })
+      .getByRole('link', { name: '2', exact: true })
+      .click();
+    await approver.waitForURL(`${base}/#/conformite/culture/a-examiner/2`);
+    const second = approver.getByRole('table', {
+      name: `${caption} (21 à ${fr(Math.min(40, own.totals.unknown))} affichés)`,
+      exact: true,
+    });
+    await second.getByText('Aucun rapport complet reçu').first().waitFor();
+    await expectAccessible(approver, 'approver observatory');
   });
 });

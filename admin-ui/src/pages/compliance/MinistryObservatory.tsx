@@ -74,7 +74,7 @@ function Phones({
         <>
           <Table
             className="fr-mt-2w"
-            caption={`${filter.label} : ${plural(devices.total, 'téléphone', 'téléphones')} (${n(devices.offset + 1)} à ${n(devices.offset + devices.items.length)} affichés)`}
+            caption={`${filter.label} : ${plural(devices.total, 'téléphone', 'téléphones')}${pages > 1 ? ` (${n(devices.offset + 1)} à ${n(devices.offset + devices.items.length)} affichés)` : ''}`}
             headers={['Téléphone', 'Plateforme', 'Agent', 'État', 'Motifs', 'Dernier rapport complet']}
             data={devices.items.map((d) => [
               `${d.displayName}${d.model ? ` (${d.model})` : ''}${d.osVersion ? `, version ${d.osVersion}` : ''}`,

@@ -1,7 +1,7 @@
 import type { ComplianceCounts, PlatformComplianceCounts } from '../../client';
 import { KeyFigures } from '../../components/KeyFigures';
 import { Legend, SEGMENT_COLORS, StackedBar } from '../../components/StackedBar';
-import { PLATFORM_LABELS } from '../../labels';
+import { PLATFORM_LABELS, plural } from '../../labels';
 import { n, percent } from './vocabulary';
 
 /** Phones, compliant %, non-compliant, unknown, stale, banned apps still installed (and what each means). */
@@ -25,7 +25,7 @@ export function HeadlineFigures({
           label: 'Conformes',
           value: percent(counts.compliantPercent),
           tone: 'success',
-          detail: `${n(counts.compliant)} téléphones`,
+          detail: plural(counts.compliant, 'téléphone', 'téléphones'),
         },
         { label: 'Non conformes', value: n(counts.nonCompliant), tone: 'error', detail: 'au moins un motif' },
         {
@@ -47,7 +47,7 @@ export function HeadlineFigures({
           detail:
             activeExemptions === undefined
               ? 'encore installée au dernier rapport'
-              : `encore installée ; ${n(activeExemptions)} dérogations en cours`,
+              : `encore installée ; ${plural(activeExemptions, 'dérogation en cours', 'dérogations en cours')}`,
         },
       ]}
     />
