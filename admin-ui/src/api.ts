@@ -1,47 +1,71 @@
 /**
- * The one door to the API. Every request carries the session cookie (`credentials: 'include'`) and
+ * The one door to the API, through the client generated from its OpenAPI document
+ * (admin-ui/src/client/, `npm run openapi`): paths, parameters, bodies and answers are the API's
+ * own types. Every request carries the session cookie (`credentials: 'include'`) and
  * `X-Requested-With: mdm-admin-ui`, which the API requires of cookie-authenticated writes (CSRF).
- * Every error answer `{ statusCode, code, message }` becomes a thrown `ApiError` whose message is
- * in French and keeps the API's own explanation: callers show it, never swallow it.
+ * Every error answer (an ErrorBody) becomes a thrown `ApiError` whose message is in French and
+ * keeps the API's own explanation: callers show it, never swallow it.
  */
+import {
+  catalogList,
+  devicesList,
+  devicesMine,
+  directoryAgents,
+  directoryGrant,
+  directoryMe,
+  directoryMinistries,
+  directoryRevoke,
+  exemptionsApprove,
+  exemptionsCancel,
+  exemptionsDeny,
+  exemptionsMine,
+  exemptionsQueue,
+  exemptionsRegister,
+  exemptionsRenew,
+  exemptionsRequest,
+  exemptionsRevoke,
+  policiesAgentEffective,
+  policiesApply,
+  policiesCurrent,
+  policiesDeviceEffective,
+  policiesDiff,
+  policiesMinistryEffective,
+  policiesPlan,
+  policiesRollback,
+  policiesVersions,
+  rolloutGet,
+  rolloutList,
+  rolloutStatus,
+  sessionLogout,
+  appleLink,
+  androidCreateToken,
+} from './client';
+import { client } from './client/client.gen';
 import type {
-  AgentView,
-  AndroidEnrollmentToken,
-  AppleEnrollmentLink,
   ApplyRequest,
-  CatalogApp,
   Compliance,
-  Device,
-  EffectivePolicy,
-  Exemption,
-  ExemptionRequest,
+  EnrollmentLinkDto,
+  EnrollmentTokenDto,
+  ErrorBody,
+  ErrorCode,
   ExemptionStatus,
-  Me,
-  Ministry,
-  MinistryRolloutStatus,
-  Page,
-  PersonalUsage,
-  PolicyContent,
-  PolicyDiff,
-  PolicyVersionView,
+  PlanRequest,
+  RequestExemptionDto,
   Role,
-  Rollout,
-  SavedPlan,
-} from './types';
+} from './client';
 
 export const REQUESTED_WITH = 'mdm-admin-ui';
 
-interface ErrorBody {
-  statusCode: number;
-  code: string;
-  message: string;
-  details?: unknown;
-}
+client.setConfig({
+  credentials: 'include',
+  headers: { Accept: 'application/json', 'X-Requested-With': REQUESTED_WITH },
+});
 
 /** What went wrong, in French, with the API's stable code and its own sentence. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
+    /** The API's stable code (ErrorCode), `request.http-<status>`, or `http-<status>`/`network` when no ErrorBody came. */
     readonly code: string,
     /** The API's explanation, as sent. */
     readonly detail: string,
@@ -58,7 +82,8 @@ export class ApiError extends Error {
   }
 }
 
-const FRENCH_BY_CODE: Record<string, string> = {
+/** French for the codes a person may meet; the type makes a code the API does not have a compile error. */
+const FRENCH_BY_CODE: Partial<Record<ErrorCode, string>> = {
   'auth.invalid-token': 'Votre session a expiré : reconnectez-vous.',
   'policy.stale-plan': 'La politique a changé depuis la prévisualisation : prévisualisez à nouveau.',
   'policy.plan-already-applied': 'Ce plan a déjà été appliqué.',
@@ -83,7 +108,7 @@ const FRENCH_BY_CODE: Record<string, string> = {
 };
 
 function frenchLead(status: number, code: string): string {
-  const known = FRENCH_BY_CODE[code];
+  const known = FRENCH_BY_CODE[code as ErrorCode];
   if (known) return known;
   if (status === 0) return 'Le service est injoignable : vérifiez votre connexion puis réessayez.';
   if (status === 400 || status === 422) return 'La demande est invalide.';
@@ -101,112 +126,91 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof value === 'object' && value !== null && typeof (value as ErrorBody).message === 'string';
 }
 
-async function toApiError(res: Response): Promise<ApiError> {
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    body = null;
+/** The generated client hands over the parsed body of an error answer (or the fetch failure, without a response). */
+function toApiError(body: unknown, response: Response | undefined): ApiError {
+  if (!response) {
+    const detail = body instanceof Error ? body.message : String(body);
+    return new ApiError(0, 'network', detail, frenchLead(0, 'network'));
   }
-  const code = isErrorBody(body) && typeof body.code === 'string' ? body.code : `http-${res.status}`;
-  const detail = isErrorBody(body) ? body.message : res.statusText;
-  const lead = frenchLead(res.status, code);
-  return new ApiError(res.status, code, detail, detail && detail !== lead ? `${lead} Détail : ${detail}` : lead);
+  const code = isErrorBody(body) && typeof body.code === 'string' ? body.code : `http-${response.status}`;
+  const detail = isErrorBody(body) ? body.message : response.statusText;
+  const lead = frenchLead(response.status, code);
+  return new ApiError(response.status, code, detail, detail && detail !== lead ? `${lead} Détail : ${detail}` : lead);
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+client.interceptors.error.use((error, response) => toApiError(error, response));
 
-export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': REQUESTED_WITH };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: 'include',
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e), frenchLead(0, 'network'));
-  }
-  if (!res.ok) throw await toApiError(res);
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-const enc = encodeURIComponent;
-
-function query(params: Record<string, string | number | boolean | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
+/** The answer's body; an error answer was thrown as an ApiError by the interceptor above. */
+async function data<T>(call: Promise<{ data: T }>): Promise<T> {
+  return (await call).data;
 }
 
 /** Where the browser goes to sign in; the API runs the OpenID Connect flow and comes back here. */
 export function loginUrl(returnTo: string = window.location.pathname + window.location.hash): string {
-  return `/auth/login?returnTo=${enc(returnTo)}`;
+  return `/auth/login?returnTo=${encodeURIComponent(returnTo)}`;
 }
 
 export function exemptionRegisterCsvUrl(ministry: string): string {
-  return `/ministries/${enc(ministry)}/exemption-register.csv`;
+  return `/ministries/${encodeURIComponent(ministry)}/exemption-register.csv`;
 }
 
+const throwOnError = true;
+
 export const api = {
-  me: () => request<Me>('GET', '/me'),
-  logout: () => request<void>('POST', '/auth/logout'),
+  me: () => data(directoryMe({ throwOnError })),
+  /** Ends the session; with a provider that has its own logout (ProConnect), the address the browser goes to next. */
+  logout: async (): Promise<string | null> => {
+    const answer = await data(sessionLogout({ throwOnError }));
+    return answer && 'redirectTo' in answer ? answer.redirectTo : null;
+  },
 
-  myDevices: () => request<Device[]>('GET', '/me/devices'),
-  deviceEffectivePolicy: (id: string) => request<EffectivePolicy>('GET', `/devices/${enc(id)}/effective-policy`),
-  myEffectivePolicy: () => request<EffectivePolicy>('GET', '/agents/me/effective-policy'),
-  catalog: () => request<CatalogApp[]>('GET', '/catalog/apps'),
+  myDevices: () => data(devicesMine({ throwOnError })),
+  deviceEffectivePolicy: (id: string) => data(policiesDeviceEffective({ path: { id }, throwOnError })),
+  myEffectivePolicy: () => data(policiesAgentEffective({ path: { id: 'me' }, throwOnError })),
+  catalog: () => data(catalogList({ throwOnError })),
 
-  requestExemption: (body: ExemptionRequest) => request<Exemption>('POST', '/exemptions', body),
-  myExemptions: () => request<Exemption[]>('GET', '/me/exemptions'),
-  cancelExemption: (id: string) => request<Exemption>('POST', `/exemptions/${enc(id)}/cancel`),
+  requestExemption: (body: RequestExemptionDto) => data(exemptionsRequest({ body, throwOnError })),
+  myExemptions: () => data(exemptionsMine({ throwOnError })),
+  cancelExemption: (id: string) => data(exemptionsCancel({ path: { id }, throwOnError })),
   renewExemption: (id: string, justification?: string) =>
-    request<Exemption>('POST', `/exemptions/${enc(id)}/renew`, justification ? { justification } : {}),
+    data(exemptionsRenew({ path: { id }, body: justification ? { justification } : {}, throwOnError })),
   approveExemption: (id: string, days?: number) =>
-    request<Exemption>('POST', `/exemptions/${enc(id)}/approve`, days ? { days } : {}),
-  denyExemption: (id: string, reason: string) => request<Exemption>('POST', `/exemptions/${enc(id)}/deny`, { reason }),
+    data(exemptionsApprove({ path: { id }, body: days ? { days } : {}, throwOnError })),
+  denyExemption: (id: string, reason: string) => data(exemptionsDeny({ path: { id }, body: { reason }, throwOnError })),
   revokeExemption: (id: string, reason: string) =>
-    request<Exemption>('POST', `/exemptions/${enc(id)}/revoke`, { reason }),
+    data(exemptionsRevoke({ path: { id }, body: { reason }, throwOnError })),
   exemptionQueue: (ministry: string, status: ExemptionStatus = 'pending') =>
-    request<Page<Exemption>>('GET', `/ministries/${enc(ministry)}/exemptions${query({ status, limit: 200 })}`),
-  exemptionRegister: (ministry: string) =>
-    request<Exemption[]>('GET', `/ministries/${enc(ministry)}/exemption-register`),
+    data(exemptionsQueue({ path: { code: ministry }, query: { status, limit: 200 }, throwOnError })),
+  exemptionRegister: (ministry: string) => data(exemptionsRegister({ path: { code: ministry }, throwOnError })),
 
-  ministries: () => request<Ministry[]>('GET', '/ministries'),
-  ministryAgents: (ministry: string) => request<AgentView[]>('GET', `/ministries/${enc(ministry)}/agents`),
+  ministries: () => data(directoryMinistries({ throwOnError })),
+  ministryAgents: (ministry: string) => data(directoryAgents({ path: { code: ministry }, throwOnError })),
   grantRole: (agentId: string, role: Role, ministry: string | null) =>
-    request<AgentView>('POST', `/agents/${enc(agentId)}/roles`, ministry ? { role, ministry } : { role }),
+    data(directoryGrant({ path: { id: agentId }, body: ministry ? { role, ministry } : { role }, throwOnError })),
   revokeRole: (agentId: string, assignmentId: string) =>
-    request<unknown>('DELETE', `/agents/${enc(agentId)}/roles/${enc(assignmentId)}`),
+    data(directoryRevoke({ path: { id: agentId, assignmentId }, throwOnError })),
 
-  policy: (scope: string) => request<PolicyVersionView>('GET', `/policies/${enc(scope)}`),
-  policyVersions: (scope: string) => request<PolicyVersionView[]>('GET', `/policies/${enc(scope)}/versions`),
+  policy: (scope: string) => data(policiesCurrent({ path: { scope }, throwOnError })),
+  policyVersions: (scope: string) => data(policiesVersions({ path: { scope }, throwOnError })),
   policyDiff: (scope: string, from: number, to: number) =>
-    request<PolicyDiff>('GET', `/policies/${enc(scope)}/diff${query({ from, to })}`),
+    data(policiesDiff({ path: { scope }, query: { from, to }, throwOnError })),
   rollback: (scope: string, version: number) =>
-    request<PolicyVersionView>('POST', `/policies/${enc(scope)}/rollback`, { version }),
+    data(policiesRollback({ path: { scope }, body: { version }, throwOnError })),
   ministryEffectivePolicy: (ministry: string) =>
-    request<EffectivePolicy>('GET', `/ministries/${enc(ministry)}/effective-policy`),
-  planPolicy: (scope: string, content: PolicyContent & { comment?: string }) =>
-    request<SavedPlan>('POST', `/policies/${enc(scope)}/plan`, content),
-  applyPlan: (id: string, body: ApplyRequest) => request<unknown>('POST', `/policy-plans/${enc(id)}/apply`, body),
+    data(policiesMinistryEffective({ path: { code: ministry }, throwOnError })),
+  planPolicy: (scope: string, content: PlanRequest) =>
+    data(policiesPlan({ path: { scope }, body: content, throwOnError })),
+  applyPlan: (id: string, body: ApplyRequest) => data(policiesApply({ path: { id }, body, throwOnError })),
 
-  rollouts: (active = true) => request<Rollout[]>('GET', `/rollouts${query({ active: active ? 'true' : undefined })}`),
-  rollout: (id: string) => request<Rollout>('GET', `/rollouts/${enc(id)}`),
-  ministryRolloutStatus: (ministry: string) =>
-    request<MinistryRolloutStatus>('GET', `/ministries/${enc(ministry)}/rollout-status`),
+  rollouts: (active = true) => data(rolloutList({ query: active ? { active: 'true' } : {}, throwOnError })),
+  rollout: (id: string) => data(rolloutGet({ path: { id }, throwOnError })),
+  ministryRolloutStatus: (ministry: string) => data(rolloutStatus({ path: { code: ministry }, throwOnError })),
 
   ministryDevices: (ministry: string, compliance?: Compliance) =>
-    request<Page<Device>>('GET', `/ministries/${enc(ministry)}/devices${query({ compliance, limit: 500 })}`),
+    data(devicesList({ path: { code: ministry }, query: { compliance, limit: 500 }, throwOnError })),
 
-  androidEnrollmentToken: (ministry: string, body: { durationMinutes: number; personalUsage: PersonalUsage }) =>
-    request<AndroidEnrollmentToken>('POST', `/ministries/${enc(ministry)}/android/enrollment-tokens`, body),
-  appleEnrollmentLink: (ministry: string, body: { expiresInHours: number }) =>
-    request<AppleEnrollmentLink>('POST', `/ministries/${enc(ministry)}/apple/enrollment-links`, body),
+  androidEnrollmentToken: (ministry: string, body: EnrollmentTokenDto) =>
+    data(androidCreateToken({ path: { code: ministry }, body, throwOnError })),
+  appleEnrollmentLink: (ministry: string, body: EnrollmentLinkDto) =>
+    data(appleLink({ path: { code: ministry }, body, throwOnError })),
 };

@@ -34,6 +34,7 @@ export const COMPLIANCE_LABELS: Record<Compliance, string> = {
   compliant: 'Conforme',
   'non-compliant': 'Non conforme',
   unknown: 'Inconnue',
+  stale: 'Rapport trop ancien',
 };
 
 export const ROLLOUT_STATUS_LABELS: Record<RolloutStatus, string> = {

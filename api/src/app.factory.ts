@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pinoHttp from 'pino-http';
@@ -9,6 +9,7 @@ import { AppModule, AppOptions } from './app.module';
 import { MDM_CONTENT_TYPES } from './apple/apple.controller';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { InputPipe } from './common/input.pipe';
+import { createOpenApiDocument } from './openapi/document';
 import { createLogger, PinoNestLogger } from './observability/logger';
 import { securityHeaders } from './security/security-headers';
 
@@ -44,15 +45,8 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
   app.useGlobalPipes(new InputPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
-  const docs = new DocumentBuilder()
-    .setTitle('Politique applicative des téléphones de l’État')
-    .setDescription(
-      'National baseline and ministry app policies, effective policies, exemptions, devices. Bearer: an OIDC access token (ProConnect).',
-    )
-    .setVersion('0.1.0')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, docs));
+  // The same document as the committed api/openapi.json (npm run openapi).
+  SwaggerModule.setup('api/docs', app, () => createOpenApiDocument(app));
   // The admin interface, built by `npm run build` (it routes in the URL fragment, so no API path is shadowed).
   const ui = [resolve(__dirname, '../../admin-ui/dist'), resolve(__dirname, '../../../admin-ui/dist')].find((dir) =>
     existsSync(resolve(dir, 'index.html')),

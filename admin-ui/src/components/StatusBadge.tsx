@@ -25,6 +25,7 @@ const COMPLIANCE_SEVERITY: Record<Compliance, Severity> = {
   compliant: 'success',
   'non-compliant': 'error',
   unknown: undefined,
+  stale: 'warning',
 };
 
 export function ComplianceBadge({ compliance }: { compliance: Compliance }) {

@@ -1,14 +1,40 @@
-/** An Android enrollment token as the API shows it: plain types, shared with the admin interface (types only). */
-export type PersonalUsage = 'allowed' | 'disallowed' | 'dedicated';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
-export interface EnrollmentTokenView {
+/** An Android enrollment token as the API shows it (the response schema of POST …/android/enrollment-tokens). */
+export const PERSONAL_USAGES = ['allowed', 'disallowed', 'dedicated'] as const;
+export type PersonalUsage = (typeof PERSONAL_USAGES)[number];
+
+@ApiSchema({ name: 'EnrollmentAgent', description: 'The agent a token or a link is for.' })
+export class EnrollmentAgent {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'string', format: 'email' })
+  email: string;
+}
+
+@ApiSchema({ name: 'AndroidEnrollmentToken', description: 'An Android enrollment token (what the phone scans).' })
+export class EnrollmentTokenView {
+  @ApiProperty({ type: 'string', description: 'Google’s name of the token' })
   name: string;
+
+  @ApiProperty({ type: 'string' })
   ministry: string;
-  agent: { id: string; email: string } | null;
+
+  @ApiProperty({ type: () => EnrollmentAgent, nullable: true, description: 'null: a ministry-wide token' })
+  agent: EnrollmentAgent | null;
+
+  @ApiProperty({ enum: [...PERSONAL_USAGES], enumName: 'PersonalUsage' })
   personalUsage: PersonalUsage;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
   expiresAt: string;
+
   /** What the phone's setup wizard scans (Google's provisioning JSON). */
+  @ApiProperty({ type: 'string', description: 'What the phone’s setup wizard scans (Google’s provisioning JSON)' })
   qrCode: string;
+
   /** The code typed by hand or used in the afw#setup flow. */
+  @ApiProperty({ type: 'string', description: 'The code typed by hand or used in the afw#setup flow' })
   value: string;
 }

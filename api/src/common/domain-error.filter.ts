@@ -40,6 +40,10 @@ export class ErrorBody {
 
   @ApiPropertyOptional({
     description: 'Machine-readable particulars: schema problems, the current state of a conflict…',
+    anyOf: [
+      { type: 'object', additionalProperties: true },
+      { type: 'array', items: {} },
+    ],
   })
   details?: unknown;
 }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiT
 import type { Response } from 'express';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
+import { ApiErrors } from '../openapi/api-errors.decorator';
 import {
   BannedAppRankingDto,
   ComplianceExportDto,
@@ -19,6 +20,7 @@ import { ComplianceService } from './compliance.service';
 
 @ApiTags('compliance')
 @ApiBearerAuth()
+@ApiErrors('compliance')
 @Controller('compliance')
 export class ComplianceController {
   constructor(private readonly compliance: ComplianceService) {}

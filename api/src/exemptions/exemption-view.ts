@@ -1,22 +1,91 @@
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+
 export const EXEMPTION_STATUSES = ['pending', 'approved', 'denied', 'cancelled', 'revoked', 'expired'] as const;
 export type ExemptionStatus = (typeof EXEMPTION_STATUSES)[number];
 
-export interface ExemptionView {
+@ApiSchema({ name: 'ExemptionApp' })
+export class ExemptionAppRef {
+  @ApiProperty({ type: 'string', description: 'Catalog slug' })
+  slug: string;
+
+  @ApiProperty({ type: 'string' })
+  name: string;
+}
+
+@ApiSchema({ name: 'ExemptionAgent' })
+export class ExemptionAgentRef {
+  @ApiProperty({ type: 'string', format: 'uuid' })
   id: string;
+
+  @ApiProperty({ type: 'string' })
+  displayName: string;
+
+  @ApiProperty({ type: 'string', format: 'email' })
+  email: string;
+}
+
+/** A device or a decider: who or what, by id and name. */
+@ApiSchema({ name: 'NamedRef' })
+export class NamedRef {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'string' })
+  displayName: string;
+}
+
+/** An exemption request as the API shows it (the response schema of every exemption route). */
+@ApiSchema({
+  name: 'Exemption',
+  description: 'An exemption request: who, what, which device, decided by whom, valid when.',
+})
+export class ExemptionView {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: [...EXEMPTION_STATUSES], enumName: 'ExemptionStatus' })
   status: ExemptionStatus;
+
+  @ApiProperty({ type: 'string' })
   ministry: string;
-  app: { slug: string; name: string };
-  agent: { id: string; displayName: string; email: string };
-  device: { id: string; displayName: string } | null;
+
+  @ApiProperty({ type: () => ExemptionAppRef })
+  app: ExemptionAppRef;
+
+  @ApiProperty({ type: () => ExemptionAgentRef })
+  agent: ExemptionAgentRef;
+
+  @ApiProperty({ type: () => NamedRef, nullable: true, description: 'null: all the agent’s devices' })
+  device: NamedRef | null;
+
+  @ApiProperty({ type: 'string' })
   justification: string;
+
+  @ApiProperty({ type: 'integer' })
   requestedDays: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
   requestedAt: Date;
-  decidedBy: { id: string; displayName: string } | null;
+
+  @ApiProperty({ type: () => NamedRef, nullable: true })
+  decidedBy: NamedRef | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   decidedAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
   decisionReason: string | null;
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Possibly shorter than requested' })
   approvedDays: number | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   validFrom: Date | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   validUntil: Date | null;
+
+  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, description: 'The exemption this request renews' })
   renewalOf: string | null;
 }
 

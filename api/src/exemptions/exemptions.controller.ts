@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
+import { ApiErrors } from '../openapi/api-errors.decorator';
+import { EXEMPTION_STATUSES, ExemptionView } from './exemption-view';
 import {
   ApproveExemptionDto,
   ExemptionQueueQuery,
@@ -9,75 +11,111 @@ import {
   RenewExemptionDto,
   RequestExemptionDto,
 } from './exemptions.dto';
+import { ExemptionPageDto } from './exemptions.responses';
 import { ExemptionsService } from './exemptions.service';
 
 @ApiTags('exemptions')
 @ApiBearerAuth()
+@ApiErrors('exemption')
 @Controller()
 export class ExemptionsController {
   constructor(private readonly exemptions: ExemptionsService) {}
 
   @Post('exemptions')
   @ApiOperation({ summary: 'Ask for an exemption from a block, for an institutional need' })
-  request(@CurrentPrincipal() p: Principal, @Body() body: RequestExemptionDto) {
+  @ApiErrors('exemption', 'policy')
+  @ApiCreatedResponse({ type: ExemptionView })
+  request(@CurrentPrincipal() p: Principal, @Body() body: RequestExemptionDto): Promise<ExemptionView> {
     return this.exemptions.request(p, body);
   }
 
   @Get('me/exemptions')
-  mine(@CurrentPrincipal() p: Principal) {
+  @ApiOkResponse({ type: [ExemptionView] })
+  mine(@CurrentPrincipal() p: Principal): Promise<ExemptionView[]> {
     return this.exemptions.mine(p);
   }
 
   @Get('exemptions/:id')
-  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+  @ApiOkResponse({ type: ExemptionView })
+  get(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<ExemptionView> {
     return this.exemptions.get(p, id);
   }
 
   @Post('exemptions/:id/approve')
   @HttpCode(200)
-  approve(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ApproveExemptionDto) {
+  @ApiErrors('exemption', 'policy')
+  @ApiOkResponse({ type: ExemptionView })
+  approve(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Body() body: ApproveExemptionDto,
+  ): Promise<ExemptionView> {
     return this.exemptions.approve(p, id, body);
   }
 
   @Post('exemptions/:id/deny')
   @HttpCode(200)
-  deny(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ReasonDto) {
+  @ApiOkResponse({ type: ExemptionView })
+  deny(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ReasonDto): Promise<ExemptionView> {
     return this.exemptions.deny(p, id, body.reason);
   }
 
   @Post('exemptions/:id/revoke')
   @HttpCode(200)
-  revoke(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ReasonDto) {
+  @ApiOkResponse({ type: ExemptionView })
+  revoke(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: ReasonDto): Promise<ExemptionView> {
     return this.exemptions.revoke(p, id, body.reason);
   }
 
   @Post('exemptions/:id/cancel')
   @HttpCode(200)
-  cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+  @ApiOkResponse({ type: ExemptionView })
+  cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<ExemptionView> {
     return this.exemptions.cancel(p, id);
   }
 
   @Post('exemptions/:id/renew')
   @ApiOperation({ summary: 'One-click renewal request of an active exemption' })
-  renew(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: RenewExemptionDto) {
+  @ApiErrors('exemption', 'policy')
+  @ApiCreatedResponse({ type: ExemptionView, description: 'The new (pending) request' })
+  renew(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Body() body: RenewExemptionDto,
+  ): Promise<ExemptionView> {
     return this.exemptions.renew(p, id, body.justification);
   }
 
   @Get('ministries/:code/exemptions')
   @ApiOperation({ summary: "The approvers' queue (default: pending), oldest first" })
-  queue(@CurrentPrincipal() p: Principal, @Param('code') code: string, @Query() q: ExemptionQueueQuery) {
+  @ApiQuery({ name: 'status', required: false, enum: [...EXEMPTION_STATUSES], enumName: 'ExemptionStatus' })
+  @ApiQuery({ name: 'app', type: 'string', required: false, description: 'Catalog slug' })
+  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 500 (default 100)' })
+  @ApiQuery({ name: 'offset', required: false, type: 'integer' })
+  @ApiOkResponse({ type: ExemptionPageDto })
+  queue(
+    @CurrentPrincipal() p: Principal,
+    @Param('code') code: string,
+    @Query() q: ExemptionQueueQuery,
+  ): Promise<ExemptionPageDto> {
     return this.exemptions.queue(p, code, q);
   }
 
   @Get('ministries/:code/exemption-register')
   @ApiOperation({ summary: 'Active exemptions: who holds what, why, approved by whom, until when' })
-  register(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
+  @ApiOkResponse({ type: [ExemptionView] })
+  register(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<ExemptionView[]> {
     return this.exemptions.register(p, code);
   }
 
   @Get('ministries/:code/exemption-register.csv')
   @Header('Content-Type', 'text/csv; charset=utf-8')
-  registerCsv(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
+  @ApiOperation({ summary: 'The register of active exemptions as CSV' })
+  @ApiOkResponse({
+    description: 'CSV, one line per active exemption',
+    content: { 'text/csv': { schema: { type: 'string' } } },
+  })
+  registerCsv(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<string> {
     return this.exemptions.registerCsv(p, code);
   }
 }

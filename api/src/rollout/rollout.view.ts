@@ -1,53 +1,176 @@
-/** A rollout as the API shows it: plain types, shared with the admin interface (types only). */
-export type RolloutStatus = 'preparing' | 'running' | 'paused' | 'completed' | 'aborted';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
-export interface StageProgress {
-  stage: number;
-  percent: number;
-  released: boolean;
+/** A rollout as the API shows it: the response schemas of /rollouts and /ministries/{code}/rollout-status. */
+export const ROLLOUT_STATUSES = ['preparing', 'running', 'paused', 'completed', 'aborted'] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+
+@ApiSchema({ name: 'RolloutTotals', description: 'Devices of a rollout (or of one stage) by state.' })
+export class RolloutTotals {
+  @ApiProperty({ type: 'integer' })
   devices: number;
+
+  @ApiProperty({ type: 'integer', description: 'Applied the new policy' })
   converged: number;
+
+  @ApiProperty({ type: 'integer', description: 'Released, not applied yet' })
   pending: number;
+
+  @ApiProperty({ type: 'integer', description: 'Gave up after the retries, with a reason' })
   failed: number;
+
+  @ApiProperty({ type: 'integer', description: 'Not released yet (later stage)' })
   held: number;
+
+  @ApiProperty({ type: 'integer' })
   nonCompliant: number;
 }
 
-export interface RolloutView {
+@ApiSchema({ name: 'StageProgress', description: 'Progress of one stage of a rollout.' })
+export class StageProgress extends RolloutTotals {
+  @ApiProperty({ type: 'integer', description: 'Index of the stage' })
+  stage: number;
+
+  @ApiProperty({ type: 'integer', description: 'Cumulative percentage of devices released at this stage' })
+  percent: number;
+
+  @ApiProperty({ type: 'boolean' })
+  released: boolean;
+}
+
+@ApiSchema({ name: 'Rollout', description: 'A change on its way to the phones, stage by stage.' })
+export class RolloutView {
+  @ApiProperty({ type: 'string', format: 'uuid' })
   id: string;
+
+  @ApiProperty({ type: 'string', description: '"national" or a ministry code' })
   scope: string;
+
+  @ApiProperty({ type: 'string' })
   reason: string;
+
+  @ApiProperty({ enum: [...ROLLOUT_STATUSES], enumName: 'RolloutStatus' })
   status: RolloutStatus;
+
+  @ApiProperty({ type: 'integer', isArray: true, description: 'Cumulative percentages, the last is 100' })
   stages: number[];
+
+  @ApiProperty({ type: 'integer' })
   stageIndex: number;
+
+  @ApiProperty({ type: 'integer' })
   stageWaitSeconds: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   stageStartedAt: Date | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When the next stage is released' })
   nextStageAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
   pauseReason: string | null;
+
+  @ApiProperty({ type: 'string' })
   createdBy: string;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
   createdAt: Date;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   finishedAt: Date | null;
+
+  @ApiProperty({ type: 'integer', description: 'Policy groups the change concerns' })
   groups: number;
+
+  @ApiProperty({ type: () => StageProgress, isArray: true })
   progress: StageProgress[];
-  totals: Omit<StageProgress, 'stage' | 'percent' | 'released'>;
+
+  @ApiProperty({ type: () => RolloutTotals })
+  totals: RolloutTotals;
 }
 
-export interface MinistryRolloutStatus {
-  ministry: string;
+@ApiSchema({ name: 'PlatformProgress' })
+export class PlatformProgress {
+  @ApiProperty({ type: 'string' })
+  platform: string;
+
+  @ApiProperty({ type: 'integer' })
   devices: number;
+
+  @ApiProperty({ type: 'integer' })
   converged: number;
+}
+
+@ApiSchema({ name: 'ActiveRollout' })
+export class ActiveRollout {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'string' })
+  scope: string;
+
+  @ApiProperty({ enum: [...ROLLOUT_STATUSES], enumName: 'RolloutStatus' })
+  status: RolloutStatus;
+
+  @ApiProperty({ type: 'integer' })
+  stageIndex: number;
+
+  @ApiProperty({ type: 'integer', isArray: true })
+  stages: number[];
+}
+
+@ApiSchema({ name: 'PushFailure', description: 'A device that did not apply its policy after the retries.' })
+export class PushFailure {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  deviceId: string;
+
+  @ApiProperty({ type: 'string' })
+  displayName: string;
+
+  @ApiProperty({ type: 'string' })
+  platform: string;
+
+  @ApiProperty({ type: 'string', format: 'email' })
+  agentEmail: string;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  reason: string | null;
+
+  @ApiProperty({ type: 'integer' })
+  attempts: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  lastPushAt: Date | null;
+}
+
+@ApiSchema({
+  name: 'MinistryRolloutStatus',
+  description: 'Devices of a ministry: converged, pending, failed (with reasons), non-compliant.',
+})
+export class MinistryRolloutStatus {
+  @ApiProperty({ type: 'string' })
+  ministry: string;
+
+  @ApiProperty({ type: 'integer' })
+  devices: number;
+
+  @ApiProperty({ type: 'integer' })
+  converged: number;
+
+  @ApiProperty({ type: 'integer' })
   pending: number;
+
+  @ApiProperty({ type: 'integer' })
   failed: number;
+
+  @ApiProperty({ type: 'integer' })
   nonCompliant: number;
-  byPlatform: { platform: string; devices: number; converged: number }[];
-  activeRollouts: { id: string; scope: string; status: RolloutStatus; stageIndex: number; stages: number[] }[];
-  failures: {
-    deviceId: string;
-    displayName: string;
-    platform: string;
-    agentEmail: string;
-    reason: string | null;
-    attempts: number;
-    lastPushAt: Date | null;
-  }[];
+
+  @ApiProperty({ type: () => PlatformProgress, isArray: true })
+  byPlatform: PlatformProgress[];
+
+  @ApiProperty({ type: () => ActiveRollout, isArray: true })
+  activeRollouts: ActiveRollout[];
+
+  @ApiProperty({ type: () => PushFailure, isArray: true, description: 'At most 200, latest first' })
+  failures: PushFailure[];
 }

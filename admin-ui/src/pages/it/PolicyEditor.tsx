@@ -6,14 +6,14 @@ import { api } from '../../api';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { formatDateTime } from '../../labels';
-import type { CatalogApp, EffectivePolicy, PolicyRule, PolicyVersionView, SavedPlan } from '../../types';
+import type { CatalogApp, EffectivePolicy, PolicyRule, PolicyVersion, SavedPlan } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 import { AddRuleForm } from './AddRuleForm';
 import { PlanReview } from './PlanReview';
 import { InheritedRules, MinistryRules } from './RuleTables';
 
 interface Loaded {
-  policy: PolicyVersionView;
+  policy: PolicyVersion;
   effective: EffectivePolicy;
   catalog: CatalogApp[];
 }

@@ -9,7 +9,7 @@ import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { ACTION_LABELS, formatDateTime } from '../../labels';
-import type { PolicyDiff, PolicyRule, PolicyVersionView } from '../../types';
+import type { PolicyDiff, PolicyRule, PolicyVersion } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 
 function ruleText(r: PolicyRule): string {
@@ -87,7 +87,7 @@ function History({
   onRolledBack,
 }: {
   scope: string;
-  versions: PolicyVersionView[];
+  versions: PolicyVersion[];
   onRolledBack: (m: string) => void;
 }) {
   const sorted = [...versions].sort((a, b) => b.version - a.version);

@@ -8,12 +8,12 @@ import { api } from '../../api';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { ROLE_LABELS } from '../../labels';
-import type { AgentView, Ministry, Role } from '../../types';
+import type { Agent, Ministry, Role } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 
 const ROLES: Role[] = ['agent', 'approver', 'it-admin', 'national-admin'];
 
-function GrantForm({ agent, onGrant }: { agent: AgentView; onGrant: (role: Role) => void }) {
+function GrantForm({ agent, onGrant }: { agent: Agent; onGrant: (role: Role) => void }) {
   const [role, setRole] = useState<Role>('approver');
   return (
     <span style={{ display: 'inline-flex', gap: '.5rem', alignItems: 'flex-end' }}>

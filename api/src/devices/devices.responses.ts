@@ -1,0 +1,177 @@
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import {
+  COMPLIANCE_REASON_CODES,
+  COMPLIANCE_STATES,
+  ComplianceReason,
+  ComplianceReasonCode,
+} from '../compliance/compliance-evaluator';
+import { sameShape, valuesOf } from '../openapi/same-shape';
+import type { Compliance, InstalledApp, Ownership, Platform, PushState } from './device.entity';
+import type { DeviceView } from './devices.service';
+
+export const PLATFORM_VALUES = valuesOf<Platform>({ android: true, ios: true });
+export const COMPLIANCE_VALUES: Compliance[] = [...COMPLIANCE_STATES];
+
+@ApiSchema({ name: 'InstalledApp', description: 'An app the phone reported as installed.' })
+export class InstalledAppDto {
+  @ApiProperty({ type: 'string', description: 'Package name or bundle ID' })
+  id: string;
+
+  @ApiPropertyOptional({ type: 'string' })
+  version?: string;
+
+  @ApiPropertyOptional({ type: 'boolean' })
+  managed?: boolean;
+}
+sameShape<InstalledApp, InstalledAppDto>();
+
+@ApiSchema({ name: 'ComplianceReason', description: 'Why a phone is not compliant, one reason.' })
+export class ComplianceReasonDto {
+  @ApiProperty({ enum: [...COMPLIANCE_REASON_CODES], enumName: 'ComplianceReasonCode' })
+  code: ComplianceReasonCode;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    description: 'The app concerned (catalog slug), for banned and required apps',
+  })
+  app?: string;
+
+  @ApiProperty({ type: 'string', description: 'As a person reads it (the same on every platform)' })
+  text: string;
+}
+sameShape<ComplianceReason, ComplianceReasonDto>();
+
+@ApiSchema({
+  name: 'Device',
+  description: 'An enrolled phone, with the policy it should have and whether it applied it.',
+})
+export class DeviceDto {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: PLATFORM_VALUES, enumName: 'Platform' })
+  platform: Platform;
+
+  @ApiProperty({ enum: valuesOf<Ownership>({ company: true, personal: true }), enumName: 'Ownership' })
+  ownership: Ownership;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description: 'null for a phone enrolled with a ministry-wide token, until IT gives it to an agent',
+  })
+  agentId: string | null;
+
+  @ApiProperty({ type: 'string' })
+  ministryCode: string;
+
+  @ApiProperty({ type: 'string' })
+  displayName: string;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  model: string | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Android Management API name (enterprises/…/devices/…)' })
+  androidDeviceName: string | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  appleUdid: string | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
+  enrolledAt: Date;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  lastSeenAt: Date | null;
+
+  @ApiProperty({ type: () => InstalledAppDto, isArray: true })
+  installedApps: InstalledAppDto[];
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Its policy group (same ministry and exempted apps)' })
+  groupId: string | null;
+
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 9999, description: 'Stable position for staged rollouts' })
+  bucket: number;
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Shared-policy platforms (Android): the policy it is attached to',
+  })
+  boundPolicy: string | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Per-device platforms (Apple): the hash last pushed' })
+  pushedHash: string | null;
+
+  @ApiProperty({ enum: valuesOf<PushState>({ ok: true, retrying: true, failed: true }), enumName: 'PushState' })
+  pushState: PushState;
+
+  @ApiProperty({ type: 'integer' })
+  pushAttempts: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  lastPushAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  pushError: string | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Hash of the policy the phone reported applied' })
+  appliedHash: string | null;
+
+  @ApiProperty({ enum: COMPLIANCE_VALUES, enumName: 'Compliance' })
+  compliance: Compliance;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why it is not compliant, for a person' })
+  complianceReason: string | null;
+
+  @ApiProperty({ type: () => ComplianceReasonDto, isArray: true, description: 'The same reasons, one by one' })
+  complianceReasons: ComplianceReasonDto[];
+
+  @ApiProperty({
+    type: 'string',
+    isArray: true,
+    description: 'Banned apps (catalog slugs) installed at the last report',
+  })
+  bannedApps: string[];
+
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When compliance was last evaluated',
+  })
+  complianceAt: Date | null;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When the phone last sent a complete report; null: never',
+  })
+  reportedAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  osVersion: string | null;
+
+  @ApiProperty({ type: 'string', isArray: true, description: 'What the platform reported it could not apply' })
+  policyErrors: string[];
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  unenrolledAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Hash of the policy its group should have' })
+  desiredHash: string | null;
+
+  @ApiProperty({ type: 'boolean', description: 'The phone applied the desired policy' })
+  converged: boolean;
+}
+sameShape<DeviceView, DeviceDto>();
+
+@ApiSchema({ name: 'DevicePage', description: 'One page of a ministry’s devices, and how many there are in all.' })
+export class DevicePageDto {
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ type: () => DeviceDto, isArray: true })
+  items: DeviceDto[];
+}
