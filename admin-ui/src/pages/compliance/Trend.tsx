@@ -93,6 +93,7 @@ export function Trend({ ministry }: { ministry?: string }) {
     <>
       <Select
         label="Période"
+        hint="Un relevé par jour, pris au démarrage du service puis chaque soir à 23 h 55 (heure de Paris) : le relevé du jour peut différer des chiffres clés, qui sont ceux de l’instant."
         className="fr-mb-2w"
         nativeSelectProps={{ value: String(days), onChange: (e) => setDays(Number(e.target.value)) }}
       >
