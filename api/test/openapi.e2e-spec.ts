@@ -127,6 +127,15 @@ describe('the API contract (api/openapi.json and the interface client generated 
       }
     }
     expect(wrong).toEqual([]);
+    // Every domain error class has its codes in the document (register a new one in api/src/openapi/error-codes.ts).
+    const unregistered: string[] = [];
+    for (const file of filesUnder(join(ROOT, 'api/src')).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(file, 'utf8');
+      if (!/extends DomainError\b/.test(source)) continue;
+      for (const [, domain] of source.matchAll(/readonly domain = '([a-z-]+)'/g))
+        if (!(domain in ERROR_DOMAINS)) unregistered.push(`${relative(ROOT, file)}: ${domain}`);
+    }
+    expect(unregistered).toEqual([]);
     expect(sites.length).toBeGreaterThan(50);
     expect(HTTP_STATUS_OF.conflict).toBe(409);
   });
