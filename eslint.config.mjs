@@ -6,7 +6,7 @@ import globals from 'globals';
 
 /** One lint configuration for the API, the interface, the tools, benches and migrations. */
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'test-results/', 'admin-ui/src/client/'] },
+  { ignores: ['**/node_modules/', '**/dist/', '.data/', 'coverage/', 'test-results/', 'admin-ui/src/client/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
