@@ -7,8 +7,9 @@ import { Sessions1732370000005 } from './1732370000005-Sessions';
 import { AuditGrants1732370000006 } from './1732370000006-AuditGrants';
 import { ComplianceReadModel1796083200000 } from './1796083200000-ComplianceReadModel';
 import { RateLimits1796093320000 } from './1796093320000-RateLimits';
-import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdentity';
 import { EnrollmentLinks1796093323000 } from './1796093323000-EnrollmentLinks';
+import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdentity';
+import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   AuditGrants1732370000006,
   ComplianceReadModel1796083200000,
   RateLimits1796093320000,
-  ProConnectIdentity1796093417000,
   EnrollmentLinks1796093323000,
+  ProConnectIdentity1796093417000,
+  AuditKeyedChain1796093420000,
 ];

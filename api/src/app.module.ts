@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { OidcSettings } from './auth/jwt-verifier.service';
 import { CatalogModule } from './catalog/catalog.module';
 import { ComplianceModule } from './compliance/compliance.module';
+import { AuditSettings } from './audit/audit-keys';
 import { CoreModule } from './core.module';
 import { dataSourceOptions } from './database/data-source';
 import { complianceSettingsFrom, loadConfig } from './config/app-config';
@@ -41,6 +42,8 @@ export interface AppOptions {
   apple?: AppleSettings | null;
   /** Requests per client and window; default DEFAULT_RATE_LIMIT. */
   rateLimit?: RateLimitSettings;
+  /** The audit log's key and checkpoint folder; default: AUDIT_KEY_FILE and AUDIT_CHECKPOINT_DIR from the environment. */
+  audit?: AuditSettings;
   /** When a phone without reports becomes stale; default: COMPLIANCE_STALE_DAYS from the environment. */
   compliance?: { staleAfterDays: number };
 }
@@ -57,7 +60,7 @@ export class AppModule implements NestModule {
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions(options.databaseUrl, options.dbPoolSize)),
         TerminusModule,
-        CoreModule,
+        CoreModule.forRoot(options.audit),
         DirectoryModule,
         AuthModule.forRoot(options.oidc),
         // After AuthModule: its guard must run first, so that limits apply per verified identity.

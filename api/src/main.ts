@@ -6,10 +6,20 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { AuditService } from './audit/audit.service';
-import { androidSettingsFrom, appleSettingsFrom, ConfigError, httpSecurityFrom, loadConfig } from './config/app-config';
+import { AuditKeyError } from './audit/audit-keys';
+import {
+  AppConfig,
+  androidSettingsFrom,
+  appleSettingsFrom,
+  auditSettingsFrom,
+  ConfigError,
+  httpSecurityFrom,
+  loadConfig,
+} from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/data-source';
 import { EmbeddedPostgresError } from './database/embedded-postgres';
+import { checkServiceLogin } from './database/service-role';
 import { seedDemoData } from './demo/demo-seeder';
 import demoUsers from './demo/demo-users.json';
 import { quietDefaultLogs } from './observability/logger';
@@ -58,6 +68,19 @@ function startDevIdp(audience: string): Promise<{ issuer: string; stop: () => vo
   });
 }
 
+/**
+ * The service must not log in as a superuser or as the owner of the tables: it could then rewrite the
+ * audit log (and its head) in place. Refused with NODE_ENV=production, a warning otherwise (the
+ * embedded PostgreSQL always gives it a login of its own).
+ */
+async function refuseOwnerLogin(config: AppConfig, serviceUrl: string): Promise<void> {
+  const login = await checkServiceLogin(serviceUrl);
+  if (!login.superuser && !login.owner) return;
+  const why = `DATABASE_URL logs in as "${login.login}", ${login.superuser ? 'a superuser' : 'the owner of the tables'}: a compromised service could rewrite the audit log. Give the service a login that is only a member of ${config.DATABASE_ROLE} (README, "Security").`;
+  if (config.NODE_ENV === 'production') throw new StartError(why);
+  console.warn(`Warning: ${why}`);
+}
+
 async function main(): Promise<void> {
   // Until the service is up, a Ctrl+C just leaves: the exit hooks stop PostgreSQL and the identity provider.
   let shutdown: () => Promise<void> = async () => process.exit(130);
@@ -71,6 +94,8 @@ async function main(): Promise<void> {
   for (const signal of SIGNALS) process.on(signal, onSignal);
 
   const config = loadConfig();
+  // The audit key and checkpoint folder first: a missing key is one sentence, before anything starts.
+  const audit = auditSettingsFrom(config);
   if (!(await portFree(config.PORT)))
     throw new StartError(
       `Port ${config.PORT} is taken (another npm start?): stop what uses it, or set PORT to another port.`,
@@ -87,6 +112,7 @@ async function main(): Promise<void> {
     );
   });
   if (migrated.length > 0 && config.LOG_LEVEL === 'debug') console.log(`Migrations applied: ${migrated.join(', ')}`);
+  await refuseOwnerLogin(config, db.url);
 
   let issuer = config.OIDC_ISSUER;
   if (!issuer) issuer = (await startDevIdp(config.OIDC_AUDIENCE)).issuer;
@@ -110,6 +136,7 @@ async function main(): Promise<void> {
     rollout: { simulateDevices: config.DEVICE_SIMULATOR },
     android: androidSettingsFrom(config),
     apple: appleSettingsFrom(config),
+    audit,
     ...httpSecurityFrom(config),
   });
   await app.init();
@@ -171,6 +198,7 @@ main().catch((error: unknown) => {
     error instanceof ConfigError ||
     error instanceof PolicyFilesInvalid ||
     error instanceof EmbeddedPostgresError ||
+    error instanceof AuditKeyError ||
     error instanceof StartError
   ) {
     console.error(error.message);

@@ -47,6 +47,8 @@ interface Fixtures {
   enrollmentToken: string;
   /** A second enrollment link, revoked by the matrix. */
   enrollmentLinkId: string;
+  /** A signed checkpoint of the audit chain, made by a national admin. */
+  auditCheckpoint: object;
   enterpriseToken: string;
   push: { certificatePem: string; privateKeyPem: string };
   /** A service token of interieur created by its IT admin, listed; another one, revoked by the matrix. */
@@ -403,6 +405,9 @@ const MATRIX: Record<string, Line> = {
 
   'GET /audit': { may: ['approver', 'it', 'national'], call: () => ({ path: '/audit?ministry=interieur' }) },
   'GET /audit/verify': { may: ['national'], call: () => ({ path: '/audit/verify' }) },
+  // A signed checkpoint of the chain, for national admins to keep; and a verification against one they kept.
+  'POST /audit/checkpoints': { may: ['national'], call: () => ({ path: '/audit/checkpoints' }) },
+  'POST /audit/verify': { may: ['national'], call: (f) => ({ path: '/audit/verify', body: f.auditCheckpoint }) },
 
   'GET /ministries/:code/android/enterprise': {
     may: ['approver', 'it', 'national'],
@@ -653,6 +658,7 @@ beforeAll(async () => {
     rolloutId: applied.applied[0].rolloutId,
     enrollmentToken: new URL(link.url).pathname.split('/').pop() ?? '',
     enrollmentLinkId: revocableLink.id,
+    auditCheckpoint: (await national.post('/audit/checkpoints').expect(201)).body as object,
     enterpriseToken: back.searchParams.get('enterpriseToken') ?? '',
     push: { certificatePem: push.certPem, privateKeyPem: push.keyPem },
     apiTokenId: await serviceToken('Pipeline de la matrice'),

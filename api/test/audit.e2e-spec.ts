@@ -4,7 +4,9 @@
  * Reading it is limited to the ministries where one is it-admin or approver (national admins: all).
  */
 import { Client } from 'pg';
-import { canonicalJson, sha256Hex } from '../src/common/canonical-hash';
+import { createHmac } from 'node:crypto';
+import { deriveAuditKeys, readAuditSecret } from '../src/audit/audit-keys';
+import { canonicalJson } from '../src/common/canonical-hash';
 import { SERVICE_ROLE } from '../src/database/service-role';
 import { countRows, startTestApp, TestApp } from './support/test-app';
 
@@ -274,7 +276,11 @@ describe('audit chain, deleted rows', () => {
       before: null,
       after: null,
     };
-    const hash = sha256Hex(last.hash + canonicalJson(forged));
+    // Computed as the service would (the chain is an HMAC under the audit key): only the head does not know it.
+    const key = deriveAuditKeys(readAuditSecret(process.env.AUDIT_KEY_FILE as string)).chainKey;
+    const hash = createHmac('sha256', key)
+      .update(last.hash + canonicalJson(forged))
+      .digest('hex');
     await t.db.query(
       `INSERT INTO audit_event (seq, at, actor, action, entity_type, entity_id, prev_hash, hash) VALUES ($1, $2, 'forger', 'role.granted', 'agent', 'x', $3, $4)`,
       [rows + 1, at, last.hash, hash],

@@ -1,6 +1,8 @@
-import { EntitySubscriberInterface, EventSubscriber, QueryRunner, TransactionCommitEvent } from 'typeorm';
-import { canonicalJson, sha256Hex } from '../common/canonical-hash';
+import { createHmac } from 'node:crypto';
+import { DataSource, EntitySubscriberInterface, EventSubscriber, QueryRunner, TransactionCommitEvent } from 'typeorm';
+import { canonicalJson } from '../common/canonical-hash';
 import { AuditEvent } from './audit-event.entity';
+import type { AuditKeys } from './audit-keys';
 
 export const GENESIS = '0'.repeat(64);
 /** Serialises appends so that every row links to exactly one predecessor. */
@@ -8,22 +10,42 @@ const AUDIT_LOCK_KEY = 727_274_001;
 
 export type UnchainedEvent = Omit<AuditEvent, 'seq' | 'hash' | 'prevHash'>;
 
-export function rowHash(prevHash: string, e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
-  return sha256Hex(
-    prevHash +
-      canonicalJson({
-        seq: e.seq,
-        at: e.at.toISOString(),
-        actorId: e.actorId,
-        actor: e.actor,
-        action: e.action,
-        entityType: e.entityType,
-        entityId: e.entityId,
-        ministryCode: e.ministryCode,
-        before: e.before ?? null,
-        after: e.after ?? null,
-      }),
-  );
+/**
+ * A row's hash: HMAC-SHA256 under the audit chain key (kept outside the database, see audit-keys.ts)
+ * of the previous row's hash and the row's canonical content. Whoever can write the tables but not
+ * read the key cannot recompute the chain after editing a row.
+ */
+export function rowHash(chainKey: Buffer, prevHash: string, e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+  return createHmac('sha256', chainKey)
+    .update(
+      prevHash +
+        canonicalJson({
+          seq: e.seq,
+          at: e.at.toISOString(),
+          actorId: e.actorId,
+          actor: e.actor,
+          action: e.action,
+          entityType: e.entityType,
+          entityId: e.entityId,
+          ministryCode: e.ministryCode,
+          before: e.before ?? null,
+          after: e.after ?? null,
+        }),
+    )
+    .digest('hex');
+}
+
+/** The keys of each data source's audit log, registered by AuditService (the subscriber has no injection). */
+const keysOf = new WeakMap<DataSource, AuditKeys>();
+
+export function useAuditKeys(db: DataSource, keys: AuditKeys): void {
+  keysOf.set(db, keys);
+}
+
+function auditKeysOf(db: DataSource): AuditKeys {
+  const keys = keysOf.get(db);
+  if (!keys) throw new Error('No audit key is loaded for this data source: the audit log cannot be appended to');
+  return keys;
 }
 
 /** Events recorded in a transaction, chained when it commits. */
@@ -45,6 +67,7 @@ async function appendPending(runner: QueryRunner): Promise<void> {
   const events = pending.get(runner);
   if (!events || events.length === 0) return;
   pending.delete(runner);
+  const keys = auditKeysOf(runner.connection);
   await runner.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
   // A statement after the lock: READ COMMITTED reads the head the previous holder committed.
   const [head] = (await runner.query('SELECT seq, hash FROM audit_head WHERE id = 1')) as {
@@ -57,7 +80,7 @@ async function appendPending(runner: QueryRunner): Promise<void> {
   const rows: string[] = [];
   for (const e of events) {
     seq++;
-    const hash = rowHash(prevHash, { ...e, seq });
+    const hash = rowHash(keys.chainKey, prevHash, { ...e, seq });
     const values = [
       seq,
       e.at,
@@ -76,13 +99,13 @@ async function appendPending(runner: QueryRunner): Promise<void> {
     params.push(...values);
     prevHash = hash;
   }
-  params.push(seq, prevHash);
+  params.push(seq, prevHash, keys.id);
   await runner.query(
     `WITH appended AS (
        INSERT INTO audit_event (seq, at, actor_id, actor, action, entity_type, entity_id, ministry_code, before, after, prev_hash, hash)
        VALUES ${rows.join(', ')} RETURNING 1)
-     INSERT INTO audit_head (id, seq, hash) VALUES (1, $${params.length - 1}, $${params.length})
-     ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash`,
+     INSERT INTO audit_head (id, seq, hash, key_id) VALUES (1, $${params.length - 2}, $${params.length - 1}, $${params.length})
+     ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, key_id = EXCLUDED.key_id`,
     params,
   );
 }

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** Append-only; each row's hash covers its content and the previous row's hash. */
+/** Append-only; each row's hash (an HMAC under the audit key) covers its content and the previous row's hash. */
 @Entity('audit_event')
 export class AuditEvent {
   @PrimaryColumn({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
@@ -50,4 +50,8 @@ export class AuditHead {
 
   @Column('text')
   hash: string;
+
+  /** The audit key the chain is sealed with (AuditKeys.id). */
+  @Column({ name: 'key_id', type: 'text', nullable: true })
+  keyId: string | null;
 }

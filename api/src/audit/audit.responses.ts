@@ -65,7 +65,23 @@ export class AuditProblemDto {
   problem: string;
 }
 
-@ApiSchema({ name: 'AuditVerification', description: 'The result of walking the hash chain from the start.' })
+@ApiSchema({
+  name: 'AuditCheckpointRef',
+  description: 'A signed checkpoint of the chain: the event it recorded, and when.',
+})
+export class AuditCheckpointRefDto {
+  @ApiProperty({ type: 'integer' })
+  seq: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
+  at: string;
+}
+
+@ApiSchema({
+  name: 'AuditVerification',
+  description:
+    'The result of walking the keyed hash chain from the start, then checking it against the latest signed checkpoint written outside the database.',
+})
 export class AuditVerificationDto {
   @ApiProperty({ type: 'boolean' })
   valid: boolean;
@@ -78,5 +94,11 @@ export class AuditVerificationDto {
     description: 'The first broken link: a row edited, deleted or inserted out of band',
   })
   firstProblem?: AuditProblemDto;
+
+  @ApiPropertyOptional({
+    type: () => AuditCheckpointRefDto,
+    description: 'The latest signed checkpoint the log was checked against (absent: none written yet)',
+  })
+  checkpoint?: AuditCheckpointRefDto;
 }
 sameShape<AuditVerification, AuditVerificationDto>();

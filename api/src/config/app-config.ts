@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import type { AndroidSettings } from '../android/android-settings';
 import type { AppleSettings } from '../apple/apple-settings';
+import { auditSettingsFor, AuditSettings } from '../audit/audit-keys';
 import { DEFAULT_PER_DEVICE, DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DB_POOL_SIZE } from '../database/data-source';
@@ -317,6 +318,26 @@ export class AppConfig {
   RATE_LIMIT_PER_DEVICE: number;
 
   /**
+   * The audit log's key: a file of at least 32 random bytes (hex, base64 or raw), kept outside the
+   * database, the same for every replica. Default on the embedded PostgreSQL: generated once into
+   * `.data/audit.key` (mode 600); required with DATABASE_URL or NODE_ENV=production.
+   */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  AUDIT_KEY_FILE?: string;
+
+  /**
+   * Where signed checkpoints of the audit chain are appended (one file per database), outside the
+   * database. Default on the embedded PostgreSQL: `.data/audit-checkpoints`; required with
+   * DATABASE_URL or NODE_ENV=production.
+   */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  AUDIT_CHECKPOINT_DIR?: string;
+
+  /**
    * The reverse proxies in front of the service, whose X-Forwarded-For is believed: a number of
    * hops ("1") or addresses/subnets ("10.0.0.0/8, loopback"). Unset: the TCP peer is the client.
    * "true" is refused: it would let any client pick its own address and so its own rate limit.
@@ -413,4 +434,9 @@ export function httpSecurityFrom(config: AppConfig): { rateLimit: RateLimitSetti
 /** Compliance: when a phone without reports becomes stale. */
 export function complianceSettingsFrom(config: AppConfig): { staleAfterDays: number } {
   return { staleAfterDays: config.COMPLIANCE_STALE_DAYS };
+}
+
+/** The audit log's key and checkpoint folder (see AUDIT_KEY_FILE, AUDIT_CHECKPOINT_DIR). */
+export function auditSettingsFrom(config: AppConfig): AuditSettings {
+  return auditSettingsFor(config);
 }

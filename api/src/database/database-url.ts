@@ -1,11 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { asRole } from './service-role';
+import { asRole, ensureServiceLogin, serviceLoginUrl } from './service-role';
 import { RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
 
 export interface ResolvedDatabase {
-  /** What the service connects with: restricted to the service role (cannot edit the audit log). */
+  /**
+   * What the service connects with: restricted to the service role (cannot edit the audit log); on
+   * the embedded PostgreSQL, a login that is neither superuser nor owner (SERVICE_LOGIN).
+   */
   url: string;
   /** What the migrations run as: the owner of the tables. */
   migrationUrl: string;
@@ -23,6 +28,28 @@ function portOpen(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The embedded PostgreSQL's superuser owns the tables; the service logs in as SERVICE_LOGIN, a
+ * member of the service role only (not a superuser, not the owner: it cannot SET ROLE its way to
+ * rewriting the audit log). Its password is generated once, kept next to the data (mode 600).
+ */
+async function embeddedServiceUrl(config: AppConfig, ownerUrl: string): Promise<string> {
+  const file = resolve(dirname(resolve(config.EMBEDDED_PG_DIR)), 'service-login.password');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const password = readFileSync(file, 'utf8').trim();
+  const admin = new URL(ownerUrl);
+  admin.pathname = '/postgres';
+  await ensureServiceLogin(admin.toString(), { password, role: config.DATABASE_ROLE });
+  return serviceLoginUrl(ownerUrl, { password, role: config.DATABASE_ROLE });
 }
 
 /**
@@ -47,7 +74,7 @@ export async function resolveDatabase(
   if (await portOpen(config.EMBEDDED_PG_PORT)) {
     const url = `postgres://mdm:mdm-local@127.0.0.1:${config.EMBEDDED_PG_PORT}/mdm`;
     return {
-      url: asRole(url, role),
+      url: await embeddedServiceUrl(config, url),
       migrationUrl: url,
       location: `embedded PostgreSQL already running on port ${config.EMBEDDED_PG_PORT} (started by another command)`,
     };
@@ -64,8 +91,12 @@ export async function resolveDatabase(
     embedded.dataDir === resolve(config.EMBEDDED_PG_DIR)
       ? ''
       : ` (the postgres user it runs as cannot reach ${resolve(config.EMBEDDED_PG_DIR)})`;
+  const url = await embeddedServiceUrl(config, embedded.url).catch(async (error: unknown) => {
+    await embedded.stop();
+    throw error;
+  });
   return {
-    url: asRole(embedded.url, role),
+    url,
     migrationUrl: embedded.url,
     embedded,
     location: `embedded PostgreSQL in ${shown}, port ${config.EMBEDDED_PG_PORT}${moved}`,

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { Job, PgBoss, SendOptions } from 'pg-boss';
 import { EntityManager } from 'typeorm';
 import { queryRecords } from '../database/query-records';
@@ -11,6 +18,9 @@ export interface JobQueueOptions {
   /** First retry delay of a failed job (doubling each time); default 5 s. */
   retryDelaySeconds?: number;
 }
+
+/** How long shutdown waits for the jobs in flight (a replica being replaced usually gets 30 s in all). */
+const SHUTDOWN_GRACE_MS = 20_000;
 
 /** A running job proves its worker alive this often (pg-boss minimum: 10 s). */
 export const HEARTBEAT_SECONDS = 15;
@@ -40,6 +50,8 @@ export const QUEUES = {
   complianceRefresh: 'compliance.refresh',
   /** Nightly and at start-up: the day's compliance snapshot, for trends. */
   complianceSnapshot: 'compliance.snapshot',
+  /** Every 5 minutes and at start-up: a signed checkpoint of the audit chain's head, written outside the database. */
+  auditCheckpoint: 'audit.checkpoint',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -48,7 +60,7 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
  * so a change and the work it causes commit or roll back together: the transactional outbox.
  */
 @Injectable()
-export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
+export class JobQueueService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   readonly boss: PgBoss;
 
@@ -87,8 +99,18 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Before anything else closes (Nest runs this before it closes the HTTP server, and the HTTP server
+   * before the database pools): the workers stop taking jobs and the jobs in flight finish, while the
+   * TypeORM pool their handlers use is still open. pg-boss's own pool stays open for the requests
+   * still being answered, which may queue jobs.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: SHUTDOWN_GRACE_MS, close: false });
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.boss.stop({ graceful: true, timeout: 5000 });
+    await this.boss.stop({ graceful: true, timeout: SHUTDOWN_GRACE_MS, close: true });
   }
 
   async enqueue(

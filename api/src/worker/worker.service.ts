@@ -6,6 +6,7 @@ import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.ser
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { ComplianceService } from '../compliance/compliance.service';
+import { AuditService } from '../audit/audit.service';
 import { DeviceStateService } from '../devices/device-state.service';
 import { ComplianceRecomputeJob, PushJob, RolloutEngine } from '../rollout/rollout-engine.service';
 
@@ -24,6 +25,7 @@ export class WorkerService {
     private readonly engine: RolloutEngine,
     private readonly devices: DeviceStateService,
     private readonly compliance: ComplianceService,
+    private readonly audit: AuditService,
     private readonly modules: ModuleRef,
   ) {}
 
@@ -75,6 +77,9 @@ export class WorkerService {
     await this.jobs.work(QUEUES.complianceSnapshot, async () => {
       await this.compliance.snapshot();
     });
+    await this.jobs.work(QUEUES.auditCheckpoint, async () => {
+      await this.audit.checkpointIfMoved();
+    });
     const reconciler = this.optional(AndroidReconcileService);
     if (reconciler) {
       await this.jobs.work(QUEUES.androidReconcile, async () => {
@@ -96,6 +101,9 @@ export class WorkerService {
     await this.jobs.boss.schedule(QUEUES.complianceSnapshot, '55 23 * * *', null, { tz: 'Europe/Paris' });
     await this.jobs.boss.send(QUEUES.complianceSnapshot, {}, { singletonKey: 'start-up', singletonSeconds: 60 });
     await this.jobs.boss.schedule(QUEUES.exemptionsDigest, '0 8 * * 1-5', null, { tz: 'Europe/Paris' });
+    // The audit chain anchored outside the database: now, then every 5 minutes when it moved.
+    await this.jobs.boss.schedule(QUEUES.auditCheckpoint, '*/5 * * * *');
+    await this.jobs.boss.send(QUEUES.auditCheckpoint, {}, { singletonKey: 'start-up', singletonSeconds: 60 });
     this.logger.log(
       'worker started: rollouts, notifications, exemption expiry (every minute), approvers digest (08:00 on weekdays)',
     );

@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { ensureServiceLogin } from '../../src/database/service-role';
 import { startDevIdp } from './dev-idp';
 import { prepareDatabase } from './prepare-database';
 import { SESSION_TEST_PORT, UI_TEST_PORT } from './ports';
@@ -35,10 +37,21 @@ export default async function globalSetup(): Promise<void> {
     handles.push(pg);
     adminUrl = pg.url;
   }
+  // The audit log's key and checkpoints, outside the database as in production: one key for the
+  // whole run (the template's events are chained with it), read by every process the tests start.
+  const audit = mkdtempSync(join(tmpdir(), 'mdm-test-audit-'));
+  writeFileSync(join(audit, 'audit.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  process.env.AUDIT_KEY_FILE = join(audit, 'audit.key');
+  process.env.AUDIT_CHECKPOINT_DIR = join(audit, 'checkpoints');
+  handles.push({ stop: async () => rmSync(audit, { recursive: true, force: true }) });
   await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
   await adminQuery(adminUrl, `CREATE DATABASE ${TEMPLATE_DB}`);
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
   await prepareDatabase(templateUrl);
+  // The service's sessions log in as a member of the service role only, as on the embedded PostgreSQL of npm start.
+  const password = randomBytes(18).toString('base64url');
+  await ensureServiceLogin(withDatabase(adminUrl, 'postgres'), { password });
+  process.env.TEST_SERVICE_LOGIN_PASSWORD = password;
 
   // The browser sign-in test listens on SESSION_TEST_PORT: its callback must be a registered redirect URI.
   const idp = await startDevIdp({

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
-import { asRole } from '../../src/database/service-role';
+import { asRole, ensureServiceLogin, serviceLoginUrl } from '../../src/database/service-role';
 import { AndroidSettings } from '../../src/android/android-settings';
 import { AppleSettings } from '../../src/apple/apple-settings';
 import type { OidcProfile } from '../../src/auth/jwt-verifier.service';
@@ -79,9 +79,17 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     : opts.databaseUrl
       ? { url: opts.databaseUrl, drop: async () => undefined }
       : await cloneTemplate(adminUrl);
+  const serviceLogin = process.env.TEST_SERVICE_LOGIN_PASSWORD;
+  // A test that runs its own PostgreSQL: the service login is created there as global setup created it here.
+  if (serviceLogin && opts.databaseUrl) {
+    const admin = new URL(opts.databaseUrl);
+    admin.pathname = '/postgres';
+    await ensureServiceLogin(admin.toString(), { password: serviceLogin });
+  }
   const app = await createApp({
-    // The service's restricted role, as in production: every test runs without the right to edit the audit log.
-    databaseUrl: asRole(database.url),
+    // The service's restricted role, as in production: every test runs without the right to edit the audit log,
+    // logged in as a member of that role only (global setup creates it), never as a superuser or the owner.
+    databaseUrl: serviceLogin ? serviceLoginUrl(database.url, { password: serviceLogin }) : asRole(database.url),
     oidc: {
       issuer,
       audience: process.env.TEST_OIDC_AUDIENCE ?? 'mdm-apps-api',

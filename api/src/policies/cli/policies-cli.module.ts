@@ -11,7 +11,7 @@ export class PoliciesCliModule {
   static forRoot(databaseUrl: string): DynamicModule {
     return {
       module: PoliciesCliModule,
-      imports: [TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)), JobsModule.forRoot({ databaseUrl, worker: false }), CoreModule, PoliciesModule],
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)), JobsModule.forRoot({ databaseUrl, worker: false }), CoreModule.forRoot(), PoliciesModule],
     };
   }
 }
