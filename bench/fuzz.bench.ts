@@ -4,7 +4,10 @@
  * JSON API (50 %), the Apple MDM channels (30 %), YAML plans through the API (10 %) and the policy
  * YAML loader function (10 %), on one service (real PostgreSQL, the dev OIDC provider, the fake
  * Android Management API), in-process over supertest with FUZZ_CONCURRENCY (default 6) requests in
- * flight. FUZZ_SEED changes the cases.
+ * flight. FUZZ_SEED changes the cases. Then FUZZ_CPU_ATTACK (default 2,000) bodies made to hold the
+ * event loop (YAML and signed plists nested as deep as the body limit allows, flat ones with more
+ * entries than any real document). /health is probed every 100 ms throughout: its latency per
+ * target is in the report.
  *
  * Reports per target: cases, cases/s, the outcome by status code, and every property violated (a
  * 5xx, a refusal without a JSON message, a defective request accepted), then whether /health still
@@ -12,6 +15,7 @@
  */
 import fc from 'fast-check';
 import type { Server } from 'node:http';
+import request from 'supertest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseYaml } from '../api/src/policies/as-code/policy-files';
@@ -30,6 +34,7 @@ import {
   API_ENDPOINTS,
   APPLE_VOLATILE,
   appleCases,
+  cpuAttackCases,
   FuzzHost,
   LOGIN_STATE,
   prepareApiFixtures,
@@ -40,12 +45,14 @@ import {
 } from '../api/test/support/fuzz-targets';
 import globalSetup from '../api/test/support/global-setup';
 import globalTeardown from '../api/test/support/global-teardown';
-import { startTestApp } from '../api/test/support/test-app';
+import { BODY_LIMIT_BYTES, startTestApp } from '../api/test/support/test-app';
 import { startFakeAmapi } from '../tools/fake-amapi/fake-amapi';
-import { progressBar } from './support';
+import { progressBar, summary } from './support';
 import { fakeAmapiSettings } from '../api/test/support/fake-amapi-settings';
 
 const TOTAL = Number(process.env.FUZZ_CASES ?? 100_000);
+/** Bodies made to hold the event loop (deep or huge YAML and plists), on top of TOTAL. */
+const CPU_ATTACK = Number(process.env.FUZZ_CPU_ATTACK ?? 2_000);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 6);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_000);
 /** Cases are generated batch by batch: bodies reach 200 KB, 100,000 of them would not fit in memory. */
@@ -55,6 +62,32 @@ interface TargetReport {
   name: string;
   stats: FuzzStats;
   seconds: number;
+  /** /health answered while the target ran (ms): probed every 100 ms from the same process. */
+  health?: { n: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * /health every 100 ms while the cases run, timed from the same event loop as the service (the
+ * bench drives it in-process): what a load balancer's probe sees, held back by any body that holds
+ * the loop.
+ */
+function probeHealth(server: Server): () => Promise<TargetReport['health']> {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const start = process.hrtime.bigint();
+      await request(server).get('/health');
+      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    const s = summary(samples);
+    return { n: s.n, p50: s.p50, p99: s.p99, max: s.max };
+  };
 }
 
 async function runTarget(
@@ -67,13 +100,14 @@ async function runTarget(
   const bar = progressBar(name, total);
   const stats = emptyStats();
   const start = process.hrtime.bigint();
+  const health = probeHealth(host.server);
   for (let done = 0, batch = 0; done < total; batch++) {
     const n = Math.min(BATCH, total - done);
     mergeStats(stats, await runCases(host.server, tokens, make(n, SEED + batch), CONCURRENCY, () => bar.tick()));
     done += n;
   }
   bar.done();
-  return { name, stats, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  return { name, stats, seconds: Number(process.hrtime.bigint() - start) / 1e9, health: await health() };
 }
 
 /** The loader function alone (no HTTP): parseYaml + the ministry schema, on damaged ministry files. */
@@ -167,18 +201,26 @@ async function main(): Promise<void> {
         tokens,
       ),
       runLoader(TOTAL - Math.round(TOTAL * 0.5) - Math.round(TOTAL * 0.3) - Math.round(TOTAL * 0.1)),
+      await runTarget(
+        'CPU attack (deep/huge bodies)',
+        CPU_ATTACK,
+        (n) => cpuAttackCases(fixtures, apple, BODY_LIMIT_BYTES, n),
+        host,
+        tokens,
+      ),
     ];
     const up = await healthy(host.server);
     const unchanged = JSON.stringify(await databaseFingerprint(t.db, ignore)) === JSON.stringify(before);
 
-    console.log('\ntarget                          cases   cases/s  outcomes');
+    console.log('\ntarget                          cases   cases/s  /health p50 / p99 / max ms  outcomes');
     for (const r of reports) {
       const outcomes = Object.entries(r.stats.byStatus)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([s, n]) => `${s}: ${n}`)
         .join(', ');
+      const health = r.health ? `${r.health.p50} / ${r.health.p99} / ${r.health.max}` : '(no HTTP)';
       console.log(
-        `${r.name.padEnd(30)} ${String(r.stats.cases).padStart(7)} ${String(Math.round(r.stats.cases / r.seconds)).padStart(9)}  ${outcomes}`,
+        `${r.name.padEnd(30)} ${String(r.stats.cases).padStart(7)} ${String(Math.round(r.stats.cases / r.seconds)).padStart(9)}  ${health.padEnd(26)}  ${outcomes}`,
       );
     }
     const all = reports.reduce((acc, r) => mergeStats(acc, r.stats), emptyStats());

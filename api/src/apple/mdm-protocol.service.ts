@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { hostileInputProblem } from '../common/input.pipe';
+import { plistShapeProblem } from '../common/prescan';
 import { isUuid } from '../common/uuid';
 import { InstalledApp } from '../devices/device.entity';
 import { DeviceStateService } from '../devices/device-state.service';
@@ -44,6 +45,9 @@ export function parsePlistBody(body: Buffer | string | undefined): PlistObject {
   // No DOCTYPE internal subset: entity expansion is refused outright.
   if (/<!ENTITY/i.test(text))
     throw new AppleError('malformed-plist', 'invalid', 'XML entities are not accepted in MDM messages.');
+  // Nesting and number of elements bounded before any XML parser runs (each would spend seconds on a deep 1 MB body).
+  const shape = plistShapeProblem(text);
+  if (shape) throw new AppleError('malformed-plist', 'invalid', shape);
   // Well-formedness first, with our own error handler: plist.parse would let xmldom print every
   // problem of a malformed body to the console (a log flood any enrolled device could cause).
   const problem = xmlProblem(text);

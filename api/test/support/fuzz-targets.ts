@@ -1122,9 +1122,13 @@ export const yamlDefect: fc.Arbitrary<YamlDefect> = fc.oneof(
   fc.constant<YamlDefect>((t) => ({ text: `${t}\n<<: {zz: 1}\n`, label: 'merge key adding an unknown field' })),
   // The two costly ones (hundreds of ms to parse) share one slot.
   fc.oneof(
-    fc.integer({ min: 40, max: 20_000 }).map<YamlDefect>((depth) => (t) => ({
+    fc.integer({ min: 40, max: 99_000 }).map<YamlDefect>((depth) => (t) => ({
       text: `${t}\nextra: ${'['.repeat(depth)}1${']'.repeat(depth)}\n`,
       label: `flow nesting ${depth} deep`,
+    })),
+    fc.integer({ min: 40_001, max: 90_000 }).map<YamlDefect>((n) => (t) => ({
+      text: `${t}\nextra: [${'1,'.repeat(n)}1]\n`,
+      label: `flat list of ${n} entries`,
     })),
     fc.integer({ min: 3_001, max: 3_100 }).map<YamlDefect>((n) => (t) => ({
       text: t.replace(
@@ -1270,3 +1274,62 @@ export const yamlFileMutation: fc.Arbitrary<{ apply: (t: string) => string; labe
         })),
     },
   );
+
+// --- CPU exhaustion ----------------------------------------------------------------------------
+
+/**
+ * Bodies made to hold the event loop (issue 16, item 8): YAML plans and signed plists nested as
+ * deep as the body limit allows, and flat ones with more entries than any real document. Each must
+ * be refused at once by the pre-scan; the fuzz bench measures /health while they arrive.
+ */
+export function cpuAttackCases(fx: Fixtures, apple: AppleFixtures, bodyLimit: number, total: number): FuzzRequest[] {
+  const depth = Math.floor((bodyLimit - 400) / 2);
+  const plistDepth = Math.floor((bodyLimit - 400) / 15);
+  const signed = (xml: string, label: string): FuzzRequest => {
+    const body = Buffer.from(xml);
+    return {
+      target: 'CPU attack: signed plist',
+      method: 'put',
+      path: '/mdm/checkin',
+      contentType: CHECKIN,
+      body,
+      headers: { 'Mdm-Signature': signDetached(body, apple.device.identity) },
+      defect: label,
+      mustRefuse: true,
+    };
+  };
+  const head = `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>MessageType</key><string>Authenticate</string><key>UDID</key><string>${apple.device.udid}</string><key>Extra</key>`;
+  const kinds: (() => FuzzRequest)[] = [
+    () => ({
+      target: 'CPU attack: YAML plan',
+      method: 'post',
+      path: `/policies/${fx.scope}/plan`,
+      login: 'it.interieur',
+      contentType: 'application/yaml',
+      body: `mode: blocklist\nrules: []\nextra: ${'['.repeat(depth)}1${']'.repeat(depth)}\n`,
+      defect: `YAML nested ${depth} deep`,
+      mustRefuse: true,
+    }),
+    () => ({
+      target: 'CPU attack: YAML plan',
+      method: 'post',
+      path: `/policies/${fx.scope}/plan`,
+      login: 'it.interieur',
+      contentType: 'application/yaml',
+      body: `mode: blocklist\nrules: []\nextra: [${'1,'.repeat(Math.floor((bodyLimit - 100) / 2))}1]\n`,
+      defect: 'flat YAML list as long as the body limit allows',
+      mustRefuse: true,
+    }),
+    () =>
+      signed(
+        `${head}${'<array>'.repeat(plistDepth)}<string>x</string>${'</array>'.repeat(plistDepth)}</dict></plist>`,
+        `plist nested ${plistDepth} deep`,
+      ),
+    () =>
+      signed(
+        `${head}<array>${'<true/>'.repeat(Math.floor((bodyLimit - 400) / 7))}</array></dict></plist>`,
+        'flat plist with more elements than any message',
+      ),
+  ];
+  return Array.from({ length: total }, (_, i) => kinds[i % kinds.length]());
+}

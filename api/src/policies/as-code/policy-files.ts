@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Document, LineCounter, parseDocument, stringify } from 'yaml';
 import { hostileInputProblem } from '../../common/input.pipe';
+import { yamlShapeProblem } from '../../common/prescan';
 import { CatalogApp, MinistryDefinition, NATIONAL_SCOPE, PolicyContent } from '../policy.types';
 import { DesiredState, validateDesiredState } from './desired-state';
 import { SchemaName, validateAgainst } from './schema-validator';
@@ -50,6 +51,9 @@ export function parseYaml(file: string, text: string): { parsed?: ParsedFile; pr
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) {
     return { problems: [{ file, path: '/', message: `file is larger than ${MAX_FILE_BYTES} bytes` }] };
   }
+  // Nesting and size bounded before the parser runs: its cost (and memory) grows faster than the text.
+  const shape = yamlShapeProblem(text);
+  if (shape) return { problems: [{ file, path: '/', message: shape }] };
   const lines = new LineCounter();
   // maxAliasCount bounds alias expansion (the YAML "billion laughs").
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
