@@ -104,6 +104,7 @@ describe('the API contract (api/openapi.json and the interface client generated 
     const domainOf: Record<string, ErrorDomain> = {
       AndroidError: 'android',
       AppleError: 'apple',
+      AuditError: 'audit',
       AuthError: 'auth',
       CatalogError: 'catalog',
       DevicesError: 'device',

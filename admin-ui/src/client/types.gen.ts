@@ -218,6 +218,55 @@ export type ApproveExemptionDto = {
 };
 
 /**
+ * The head of the audit chain at one moment, signed (Ed25519) with the audit key: kept outside the database, it lets a later verification find a rewrite of anything up to that event.
+ */
+export type AuditCheckpoint = {
+    format: 'mdm-apps-etat/audit-checkpoint/1';
+    /**
+     * The database the log lives in
+     */
+    database: string;
+    /**
+     * The hash of the log's first event
+     */
+    chain: string;
+    /**
+     * The last event then
+     */
+    seq: number;
+    /**
+     * Its hash
+     */
+    hash: string;
+    at: string;
+    /**
+     * The audit key that signed it
+     */
+    keyId: string;
+    /**
+     * Ed25519 signature of the fields above (canonical JSON), base64
+     */
+    signature: string;
+    /**
+     * The public key that checks the signature (PEM)
+     */
+    publicKey?: string;
+};
+
+/**
+ * A signed checkpoint of the chain: the event it recorded, and when.
+ */
+export type AuditCheckpointRef = {
+    seq: number;
+    at: string;
+};
+
+/**
+ * Error codes of the audit domain, with their HTTP status: `audit.invalid-checkpoint` 400.
+ */
+export type AuditErrorCode = 'audit.invalid-checkpoint';
+
+/**
  * One write: who, what, before and after; chained to the previous event by HMAC-SHA256 under the audit key.
  */
 export type AuditEvent = {
@@ -257,7 +306,7 @@ export type AuditProblem = {
 };
 
 /**
- * The result of walking the hash chain from the start.
+ * The result of walking the keyed hash chain from the start, then checking it against the latest signed checkpoint written outside the database.
  */
 export type AuditVerification = {
     valid: boolean;
@@ -269,6 +318,10 @@ export type AuditVerification = {
      * The first broken link: a row edited, deleted or inserted out of band
      */
     firstProblem?: AuditProblem;
+    /**
+     * The latest signed checkpoint the log was checked against (absent: none written yet)
+     */
+    checkpoint?: AuditCheckpointRef;
 };
 
 /**
@@ -790,7 +843,7 @@ export type ErrorBody = {
 /**
  * Every stable error code of the API (`code` of an ErrorBody), plus `internal` for a bug.
  */
-export type ErrorCode = AuthErrorCode | CatalogErrorCode | PolicyErrorCode | DirectoryErrorCode | DevicesErrorCode | ExemptionErrorCode | NotificationErrorCode | RolloutErrorCode | ComplianceErrorCode | AndroidErrorCode | AppleErrorCode | RequestErrorCode | 'internal';
+export type ErrorCode = AuthErrorCode | CatalogErrorCode | PolicyErrorCode | DirectoryErrorCode | DevicesErrorCode | ExemptionErrorCode | NotificationErrorCode | RolloutErrorCode | ComplianceErrorCode | AndroidErrorCode | AppleErrorCode | AuditErrorCode | RequestErrorCode | 'internal';
 
 /**
  * An exemption request: who, what, which device, decided by whom, valid when.
@@ -2355,6 +2408,48 @@ export type AuditListResponses = {
 
 export type AuditListResponse = AuditListResponses[keyof AuditListResponses];
 
+export type AuditCheckpointsCheckpointData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/audit/checkpoints';
+};
+
+export type AuditCheckpointsCheckpointErrors = {
+    /**
+     * Invalid request: `audit.invalid-checkpoint`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AuditCheckpointsCheckpointError = AuditCheckpointsCheckpointErrors[keyof AuditCheckpointsCheckpointErrors];
+
+export type AuditCheckpointsCheckpointResponses = {
+    201: AuditCheckpoint;
+};
+
+export type AuditCheckpointsCheckpointResponse = AuditCheckpointsCheckpointResponses[keyof AuditCheckpointsCheckpointResponses];
+
 export type AuditVerifyData = {
     body?: never;
     path?: never;
@@ -2396,6 +2491,52 @@ export type AuditVerifyResponses = {
 };
 
 export type AuditVerifyResponse = AuditVerifyResponses[keyof AuditVerifyResponses];
+
+export type AuditCheckpointsVerifyData = {
+    body: AuditCheckpoint;
+    path?: never;
+    query?: never;
+    url: '/audit/verify';
+};
+
+export type AuditCheckpointsVerifyErrors = {
+    /**
+     * Invalid request: `audit.invalid-checkpoint`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AuditCheckpointsVerifyError = AuditCheckpointsVerifyErrors[keyof AuditCheckpointsVerifyErrors];
+
+export type AuditCheckpointsVerifyResponses = {
+    200: AuditVerification;
+};
+
+export type AuditCheckpointsVerifyResponse = AuditCheckpointsVerifyResponses[keyof AuditCheckpointsVerifyResponses];
 
 export type SessionCallbackData = {
     body?: never;
@@ -4477,19 +4618,27 @@ export type AppleEnrollmentLinksListData = {
 
 export type AppleEnrollmentLinksListErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
-     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
      */
     401: ErrorBody;
     /**
-     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Too many requests: `request.rate-limited`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
     429: ErrorBody;
     /**
@@ -4578,19 +4727,27 @@ export type AppleEnrollmentLinksRevokeData = {
 
 export type AppleEnrollmentLinksRevokeErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
-     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
      */
     401: ErrorBody;
     /**
-     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Too many requests: `request.rate-limited`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
     429: ErrorBody;
     /**

@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiSchema, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../openapi/api-errors.decorator';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { AppleEnrollmentService, EnrollmentLinkView } from './apple-enrollment.service';
@@ -40,6 +41,7 @@ export class EnrollmentLinkViewDto implements EnrollmentLinkView {
 }
 
 /** The ministry's live enrollment links, and their revocation (a link sent to the wrong person, a lost phone). */
+@ApiErrors('apple')
 @ApiTags('apple')
 @ApiBearerAuth()
 @Controller('ministries/:code/apple/enrollment-links')

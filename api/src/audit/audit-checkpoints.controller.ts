@@ -10,10 +10,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsBase64, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ApiErrors } from '../openapi/api-errors.decorator';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { CHECKPOINT_FORMAT, SignedAuditCheckpoint } from './audit-checkpoints';
-import { AuditService, AuditVerification } from './audit.service';
+import { AuditVerificationDto } from './audit.responses';
+import { AuditService } from './audit.service';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -67,44 +69,12 @@ export class SignedAuditCheckpointDto implements SignedAuditCheckpoint {
   publicKey: string;
 }
 
-@ApiSchema({ name: 'AuditCheckpointProblem' })
-class AuditProblemView {
-  @ApiProperty({ type: 'integer' })
-  seq: number;
-
-  @ApiProperty({ type: 'string' })
-  problem: string;
-}
-
-@ApiSchema({ name: 'AuditCheckpointRefView' })
-class AuditCheckpointRefView {
-  @ApiProperty({ type: 'integer' })
-  seq: number;
-
-  @ApiProperty({ type: 'string', format: 'date-time' })
-  at: string;
-}
-
-@ApiSchema({ name: 'AuditVerificationAgainstCheckpoint' })
-class AuditVerificationView implements AuditVerification {
-  @ApiProperty({ type: 'boolean' })
-  valid: boolean;
-
-  @ApiProperty({ type: 'integer' })
-  checked: number;
-
-  @ApiPropertyOptional({ type: () => AuditProblemView })
-  firstProblem?: AuditProblemView;
-
-  @ApiPropertyOptional({ type: () => AuditCheckpointRefView })
-  checkpoint?: AuditCheckpointRefView;
-}
-
 /**
  * Anchoring the audit log outside its database: signed checkpoints of the chain's head, which a
  * national admin keeps (the service also appends one to AUDIT_CHECKPOINT_DIR every 5 minutes), and
  * a verification against a checkpoint kept that way.
  */
+@ApiErrors('audit')
 @ApiTags('audit')
 @ApiBearerAuth()
 @Controller('audit')
@@ -123,11 +93,11 @@ export class AuditCheckpointsController {
   @ApiOperation({
     summary: 'Verify the audit log, also against a checkpoint you kept (POST /audit/checkpoints made it)',
   })
-  @ApiOkResponse({ type: AuditVerificationView })
+  @ApiOkResponse({ type: AuditVerificationDto })
   verify(
     @CurrentPrincipal() p: Principal,
     @Body() checkpoint: SignedAuditCheckpointDto,
-  ): Promise<AuditVerificationView> {
+  ): Promise<AuditVerificationDto> {
     return this.audit.verify(p, { ...checkpoint });
   }
 }

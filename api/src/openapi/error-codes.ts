@@ -1,5 +1,6 @@
 import { ANDROID_ERROR_KINDS } from '../android/android.error';
 import { APPLE_ERROR_KINDS } from '../apple/apple.error';
+import { AUDIT_ERROR_KINDS } from '../audit/audit.error';
 import { AUTH_ERROR_KINDS, AuthErrorCode } from '../auth/auth.error';
 import { CATALOG_ERROR_KINDS } from '../catalog/catalog.error';
 import { COMPLIANCE_ERROR_KINDS } from '../compliance/compliance.error';
@@ -25,6 +26,7 @@ export const ERROR_DOMAINS = {
   compliance: { schema: 'ComplianceErrorCode', kinds: COMPLIANCE_ERROR_KINDS },
   android: { schema: 'AndroidErrorCode', kinds: ANDROID_ERROR_KINDS },
   apple: { schema: 'AppleErrorCode', kinds: APPLE_ERROR_KINDS },
+  audit: { schema: 'AuditErrorCode', kinds: AUDIT_ERROR_KINDS },
   request: { schema: 'RequestErrorCode', kinds: REQUEST_ERROR_KINDS },
 } satisfies Record<string, { schema: string; kinds: Record<string, ErrorKind> }>;
 
