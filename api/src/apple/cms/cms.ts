@@ -10,9 +10,10 @@
  * certificates are read by PKI.js and node:crypto. The signature itself is checked with
  * node:crypto (RSA and ECDSA signers both work), synchronously.
  *
- * Speed (this runs on every check-in and command poll): the schemas are built once, and the
- * certificates a device sends with each request (always the same one) are parsed once and kept
- * by the SHA-256 of their DER in a bounded cache.
+ * Speed (this runs on every check-in and command poll; asn1js decoding is most of the cost): the
+ * schemas are built once, the certificates a device sends are read once (kept by the SHA-256 of
+ * their DER), and a device's next messages have only their SignerInfo decoded (see "Known
+ * prefixes"). Both caches are bounded.
  */
 import * as asn1js from 'asn1js';
 import { createHash, KeyObject, verify as cryptoVerify, X509Certificate } from 'node:crypto';
@@ -252,8 +253,8 @@ function parseSignedData(der: Uint8Array): ParsedSignedData {
 // it are kept, and a later message with that prefix and length has only its signerInfos decoded
 // (asn1js, with the depth and element budget that remained) and matched against PKI.js's
 // SignerInfo schema. Anything that does not fit, or fails, is decoded whole as above, so the
-// outcome is always the whole decoding's. (Most of a verification is asn1js decoding, and most of
-// the elements are the certificate's: this makes a check-in about 3 times cheaper.)
+// outcome is always the whole decoding's. (A Mdm-Signature has about 100 elements, 34 of them in
+// signerInfos: this makes a verification about 2.4 times cheaper than decoding it whole.)
 
 interface KnownPrefix {
   certificates: Buffer[];
