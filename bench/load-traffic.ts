@@ -53,7 +53,8 @@ export interface LoadPopulation {
   pending: Map<string, string[]>;
 }
 
-async function mint(idp: IdentityProvider, sub: string): Promise<string> {
+/** An access token for `sub`, as the identity provider would sign it. */
+export async function mint(idp: IdentityProvider, sub: string): Promise<string> {
   const key = await importJWK(idp.privateJwk, 'RS256');
   return new SignJWT({ sub })
     .setProtectedHeader({ alg: 'RS256', kid: idp.privateJwk.kid, typ: 'at+jwt' })
@@ -177,6 +178,8 @@ export interface LoadReport {
 }
 
 interface Context {
+  /** Which of the service's addresses this virtual user talks to. */
+  target: number;
   role: 'agent' | 'approver';
   step: number;
   agent?: LoadAgent;
@@ -195,7 +198,9 @@ interface PlannedRequest {
 const JUSTIFICATION = 'Animation du compte officiel du ministère pour la communication institutionnelle.';
 
 /**
- * Drives `rate` requests/s for `seconds` against `baseUrl`; `onSecond` is called once a second.
+ * Drives `rate` requests/s for `seconds` against `baseUrl` (several: each virtual user keeps to one
+ * of them, spread evenly, as a load balancer with keep-alive connections does); `onSecond` is
+ * called once a second.
  *
  * Open loop, evenly paced: request n is due at start + n/rate, whatever happened to the previous
  * ones, and its latency counts from that instant (a request that waits for a free connection waits
@@ -205,12 +210,12 @@ const JUSTIFICATION = 'Animation du compte officiel du ministère pour la commun
  * requests rather than a rate.
  */
 export function driveLoad(
-  baseUrl: string,
+  baseUrl: string | string[],
   population: LoadPopulation,
   opts: { rate: number; seconds: number; connections?: number; onSecond?: () => void },
 ): Promise<LoadReport> {
   const connections = opts.connections ?? 50;
-  const target = new URL(baseUrl);
+  const targets = (Array.isArray(baseUrl) ? baseUrl : [baseUrl]).map((u) => new URL(u));
   const agentPool = new Agent({ keepAlive: true, maxSockets: connections });
   let nextAgent = 0;
   let decisions = 0;
@@ -302,12 +307,13 @@ export function driveLoad(
   const idle: Context[] = Array.from({ length: connections }, (_, i) =>
     i % 5 === 4
       ? {
+          target: i % targets.length,
           role: 'approver',
           step: 0,
           kind: '',
           approver: population.approvers[Math.floor(i / 5) % population.approvers.length],
         }
-      : { role: 'agent', step: 0, kind: '' },
+      : { target: i % targets.length, role: 'agent', step: 0, kind: '' },
   );
   const total = Math.round(opts.rate * opts.seconds);
   const due: number[] = [];
@@ -340,8 +346,8 @@ export function driveLoad(
       const req = httpRequest(
         {
           agent: agentPool,
-          host: target.hostname,
-          port: target.port,
+          host: targets[user.target].hostname,
+          port: targets[user.target].port,
           method: planned.method,
           path: planned.path,
           headers: planned.headers,

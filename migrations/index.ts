@@ -10,6 +10,7 @@ import { RateLimits1796093320000 } from './1796093320000-RateLimits';
 import { EnrollmentLinks1796093323000 } from './1796093323000-EnrollmentLinks';
 import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdentity';
 import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
+import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlogged';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   EnrollmentLinks1796093323000,
   ProConnectIdentity1796093417000,
   AuditKeyedChain1796093420000,
+  RateLimitsUnlogged1796093423000,
 ];
