@@ -11,6 +11,7 @@ import { EnrollmentLinks1796093323000 } from './1796093323000-EnrollmentLinks';
 import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdentity';
 import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
 import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlogged';
+import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdentityEnrolledAt';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ProConnectIdentity1796093417000,
   AuditKeyedChain1796093420000,
   RateLimitsUnlogged1796093423000,
+  AppleIdentityEnrolledAt1796093426000,
 ];

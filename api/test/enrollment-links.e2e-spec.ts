@@ -210,3 +210,36 @@ it('revokes a link: no more downloads, waiting identities refused, phones it enr
   await (await t.as('it.armees')).get('/ministries/interieur/apple/enrollment-links').expect(403);
   await it.delete('/ministries/interieur/apple/enrollment-links/not-a-uuid').expect(404);
 });
+
+it('re-enrolls a phone that left (CheckOut) with a new link; its old identity is refused from then on', async () => {
+  const first = await download((await createLink({ devices: 1 })).path);
+  const phone = await enroll(first.identity as Identity);
+  expect(phone.status).toBe(200);
+  await signed(
+    '/mdm/checkin',
+    { MessageType: 'CheckOut', Topic: topic, UDID: phone.udid },
+    first.identity as Identity,
+    'application/x-apple-aspen-mdm-checkin',
+  ).expect(200);
+  const second = await download((await createLink({ devices: 1 })).path);
+  expect(await enroll(second.identity as Identity, phone.udid)).toMatchObject({ status: 200 });
+  await idle(second.identity as Identity, phone.udid).expect(200);
+  const stale = await idle(first.identity as Identity, phone.udid).expect(403);
+  expect(stale.body.code).toBe('apple.identity-revoked');
+  const [device] = (await t.db.query(
+    `SELECT count(*)::int AS n, bool_and(unenrolled_at IS NULL) AS enrolled FROM device WHERE apple_udid = $1`,
+    [phone.udid],
+  )) as { n: number; enrolled: boolean }[];
+  expect(device).toEqual({ n: 1, enrolled: true });
+});
+
+it('refuses a second identity for a phone that is still enrolled (no silent takeover of its UDID)', async () => {
+  const first = await download((await createLink({ devices: 1 })).path);
+  const phone = await enroll(first.identity as Identity);
+  const other = await download((await createLink({ devices: 1 })).path);
+  expect(await enroll(other.identity as Identity, phone.udid)).toMatchObject({
+    status: 409,
+    code: 'apple.udid-enrolled',
+  });
+  await idle(first.identity as Identity, phone.udid).expect(200);
+});

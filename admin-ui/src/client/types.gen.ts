@@ -174,9 +174,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages';
 
 export type AppliedVersion = {
     scope: string;
@@ -2217,7 +2217,7 @@ export type AppleProfileErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -2266,7 +2266,7 @@ export type AppleCertificateErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -2319,7 +2319,7 @@ export type AppleUploadErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -3888,7 +3888,7 @@ export type AppleCheckinErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -3944,7 +3944,7 @@ export type AppleServerErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -4634,7 +4634,7 @@ export type AppleEnrollmentLinksListErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -4686,7 +4686,7 @@ export type AppleLinkErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -4743,7 +4743,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**

@@ -43,7 +43,7 @@ interface LinkRow {
 
 const LINK_VIEW_SQL = `
   SELECT e.id, a.email AS agent_email, e.expires_at, e.max_devices, e.created_by, e.created_at, e.revoked_at,
-         (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.udid IS NOT NULL) AS enrolled
+         (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.enrolled_at IS NOT NULL) AS enrolled
     FROM apple_enrollment e LEFT JOIN agent a ON a.id = e.agent_id`;
 
 function linkView(r: LinkRow): EnrollmentLinkView {
@@ -156,7 +156,7 @@ export class AppleEnrollmentService {
         actorOf(principal).label,
       ]);
       const [, waiting] = (await tx.query(
-        `UPDATE apple_identity SET revoked_at = now() WHERE enrollment_id = $1 AND udid IS NULL AND revoked_at IS NULL`,
+        `UPDATE apple_identity SET revoked_at = now() WHERE enrollment_id = $1 AND enrolled_at IS NULL AND revoked_at IS NULL`,
         [id],
       )) as [unknown, number];
       await this.audit.record(tx, actorOf(principal), {
@@ -183,7 +183,7 @@ export class AppleEnrollmentService {
     const { identity, push } = await this.db.transaction(async (tx) => {
       const [enrollment] = (await tx.query(
         `SELECT id, ministry_code, expires_at, revoked_at, max_devices,
-                (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.udid IS NOT NULL) AS enrolled
+                (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.enrolled_at IS NOT NULL) AS enrolled
            FROM apple_enrollment e WHERE token = $1 FOR UPDATE`,
         [token],
       )) as {
@@ -219,7 +219,7 @@ export class AppleEnrollmentService {
       await tx.query(
         `UPDATE apple_identity SET revoked_at = now()
           WHERE serial IN (SELECT serial FROM apple_identity
-                            WHERE enrollment_id = $1 AND udid IS NULL AND revoked_at IS NULL
+                            WHERE enrollment_id = $1 AND enrolled_at IS NULL AND revoked_at IS NULL
                             ORDER BY issued_at DESC OFFSET $2)`,
         [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
       );

@@ -18,6 +18,7 @@ export type AppleErrorCode =
   | 'bad-signature'
   | 'unknown-identity'
   | 'udid-mismatch'
+  | 'udid-enrolled'
   | 'empty-body'
   | 'malformed-plist'
   | 'malformed-checkin'
@@ -46,6 +47,7 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'bad-signature': 'unauthenticated',
   'unknown-identity': 'forbidden',
   'udid-mismatch': 'forbidden',
+  'udid-enrolled': 'conflict',
   'empty-body': 'invalid',
   'malformed-plist': 'invalid',
   'malformed-checkin': 'invalid',

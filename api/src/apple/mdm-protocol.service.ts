@@ -133,7 +133,7 @@ export class MdmProtocolService {
       const claimed = await this.db.transaction(async (tx) => {
         const [link] = (await tx.query(
           `SELECT revoked_at, max_devices,
-                  (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.udid IS NOT NULL) AS enrolled
+                  (SELECT count(*)::int FROM apple_identity i WHERE i.enrollment_id = e.id AND i.enrolled_at IS NOT NULL) AS enrolled
              FROM apple_enrollment e WHERE id = $1 FOR UPDATE`,
           [identity.enrollment_id],
         )) as { revoked_at: Date | null; max_devices: number; enrolled: number }[];
@@ -149,8 +149,25 @@ export class MdmProtocolService {
             'conflict',
             'The enrollment link of this device identity has already enrolled all its phones: enroll with a new link.',
           );
+        // The phone enrolled before with another identity: it may come back once it left (CheckOut), not beside it.
+        const [previous] = (await tx.query(
+          `SELECT i.serial, EXISTS (SELECT 1 FROM device d WHERE d.apple_udid = $1 AND d.unenrolled_at IS NULL) AS enrolled
+             FROM apple_identity i WHERE i.udid = $1 AND i.serial <> $2 FOR UPDATE OF i`,
+          [udid, serial],
+        )) as { serial: string; enrolled: boolean }[];
+        if (previous?.enrolled)
+          throw new AppleError(
+            'udid-enrolled',
+            'conflict',
+            'This iPhone is enrolled already, with another identity: remove its management profile first, then enroll it again.',
+          );
+        if (previous)
+          await tx.query(
+            `UPDATE apple_identity SET udid = NULL, revoked_at = coalesce(revoked_at, now()) WHERE serial = $1`,
+            [previous.serial],
+          );
         return (await tx.query(
-          `UPDATE apple_identity SET udid = $2 WHERE serial = $1 AND udid IS NULL AND revoked_at IS NULL RETURNING serial`,
+          `UPDATE apple_identity SET udid = $2, enrolled_at = now() WHERE serial = $1 AND udid IS NULL AND revoked_at IS NULL RETURNING serial`,
           [serial, udid],
         )) as [unknown[], number];
       });
