@@ -12,7 +12,8 @@
  *
  * LOAD_AGENTS agents per ministry (default 500, 2,000 in all, each with a phone) and LOAD_APPROVERS
  * approvers per ministry (default 5) get real access tokens signed with the provider's key;
- * LOAD_PENDING pending requests per ministry (default 200) start the queues. bench/load-traffic.ts
+ * LOAD_PENDING pending requests per ministry (default 200) start the queues; LOAD_WORKERS sets the
+ * worker processes per phase (default: as many as API processes; 0: the jobs wait). bench/load-traffic.ts
  * describes the traffic (an open-loop, evenly paced generator in this process, at most
  * LOAD_CONNECTIONS connections, default 50, spread over the API processes). After a
  * LOAD_WARMUP_SECONDS (default 3) warm-up at the same rate, it drives LOAD_RATE requests/s (default
@@ -60,6 +61,8 @@ const AGENTS = Number(process.env.LOAD_AGENTS ?? 500);
 const APPROVERS = Number(process.env.LOAD_APPROVERS ?? 5);
 const PENDING = Number(process.env.LOAD_PENDING ?? 200);
 const REPLICAS = (process.env.LOAD_REPLICAS ?? '1,2').split(',').map(Number);
+/** Worker processes per phase; default: as many as API processes. 0: the jobs wait (as the bench ran before workers). */
+const WORKERS = process.env.LOAD_WORKERS === undefined ? undefined : Number(process.env.LOAD_WORKERS);
 const AUDIENCE = 'mdm-apps-api';
 
 interface ServerConfig {
@@ -176,7 +179,8 @@ async function phase(replicas: number): Promise<PhaseResult> {
       issuer: idp.issuer,
     };
     for (let i = 0; i < replicas; i++) apis.push(await forkService(__filename, 'server', config));
-    for (let i = 0; i < replicas; i++) workers.push((await forkService(__filename, 'worker', config)).child);
+    for (let i = 0; i < (WORKERS ?? replicas); i++)
+      workers.push((await forkService(__filename, 'worker', config)).child);
     const urls = apis.map((a) => a.url);
     const privateJwk = (JSON.parse(readFileSync(idp.jwksOutPath, 'utf8')) as { keys: JWK[] }).keys[0];
     const identity = { issuer: idp.issuer, audience: AUDIENCE, privateJwk };
@@ -221,7 +225,7 @@ async function phase(replicas: number): Promise<PhaseResult> {
 
     // No duplicate push, once the workers have drained the rollout queues.
     const drainStart = Date.now();
-    for (;;) {
+    for (; workers.length > 0;) {
       const [{ open }] = (await ctx.db.query(
         `SELECT count(*)::int AS open FROM pgboss.job WHERE name LIKE 'rollout.%' AND state IN ('created', 'retry', 'active')`,
       )) as { open: number }[];

@@ -12,6 +12,7 @@ import { ProConnectIdentity1796093417000 } from './1796093417000-ProConnectIdent
 import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
 import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlogged';
 import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdentityEnrolledAt';
+import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunction';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   AuditKeyedChain1796093420000,
   RateLimitsUnlogged1796093423000,
   AppleIdentityEnrolledAt1796093426000,
+  RateLimitFunction1796093429000,
 ];

@@ -33,8 +33,8 @@ const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
  * Rate-limit counters in PostgreSQL (table rate_limit_window), so that every API replica shares
  * them and a restart forgets nothing: a sliding window log per key, exactly like @nestjs/throttler's
  * in-memory storage (a refused request is not counted; Retry-After is when the oldest counted
- * request leaves the window). One statement per request: the upsert takes the key's row lock, so
- * two replicas counting the same key at once never both get the last slot.
+ * request leaves the window). One statement per request (the function rate_limit_hit, which locks
+ * the key's row), so two replicas counting the same key at once never both get the last slot.
  */
 @Injectable()
 export class RateLimitStore implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
@@ -54,23 +54,17 @@ export class RateLimitStore implements ThrottlerStorage, OnModuleInit, OnApplica
     if (this.sweeper) clearInterval(this.sweeper);
   }
 
-  /** Counts one request against `key` unless `limit` requests already are in the last `windowMs`. */
+  /** Counts one request against `key` unless `limit` requests already are in the last `windowMs` (function rate_limit_hit). */
   async hit(key: string, windowMs: number, limit: number): Promise<RateLimitHit> {
-    const live = `ARRAY(SELECT h FROM unnest(w.hits) h WHERE h > EXCLUDED.hits[1] - $2 ORDER BY h)`;
-    const [row] = (await this.db.query(
-      `INSERT INTO rate_limit_window AS w (key, hits, blocked, expires_at)
-       VALUES ($1, ARRAY[${NOW_MS}], false, clock_timestamp() + make_interval(secs => $2 / 1000.0))
-       ON CONFLICT (key) DO UPDATE SET
-         blocked = cardinality(${live}) >= $3,
-         hits = CASE WHEN cardinality(${live}) >= $3 THEN ${live} ELSE ${live} || EXCLUDED.hits[1] END,
-         expires_at = EXCLUDED.expires_at
-       RETURNING cardinality(hits) AS hits, blocked, hits[1] AS oldest, ${NOW_MS} AS now`,
-      [storedKey(key), windowMs, limit],
-    )) as { hits: number; blocked: boolean; oldest: string; now: string }[];
+    const [row] = (await this.db.query(`SELECT hits, blocked, retry_after_ms FROM rate_limit_hit($1, $2, $3)`, [
+      storedKey(key),
+      windowMs,
+      limit,
+    ])) as { hits: number; blocked: boolean; retry_after_ms: string }[];
     return {
-      hits: row.hits + (row.blocked ? 1 : 0),
+      hits: row.hits,
       blocked: row.blocked,
-      retryAfterSeconds: Math.max(1, Math.ceil((Number(row.oldest) + windowMs - Number(row.now)) / 1000)),
+      retryAfterSeconds: Math.max(1, Math.ceil(Number(row.retry_after_ms) / 1000)),
     };
   }
 
