@@ -68,6 +68,28 @@ describe('roles: nobody grants a role to themselves', () => {
       expect.arrayContaining(['Nouveau rôle : valideur des dérogations', 'Rôle retiré : valideur des dérogations']),
     );
   });
+
+  it('removing the agent role takes the right to ask for exemptions, until it is granted again', async () => {
+    const agent = await idOf('agent.economie');
+    const national = await t.as('admin.national');
+    const roles = (await national.get(`/agents/${agent}`).expect(200)).body as {
+      roles: { id: string; role: string }[];
+    };
+    const agentRole = roles.roles.find((r) => r.role === 'agent');
+    expect(agentRole).toBeDefined();
+    await national.delete(`/agents/${agent}/roles/${agentRole?.id}`).expect(200);
+
+    const requests = await countRows(t.db, 'exemption');
+    const ask = { app: 'tiktok', justification: 'Compte officiel du ministère, communication de crise.', days: 30 };
+    const refused = await (await t.as('agent.economie')).post('/exemptions').send(ask).expect(403);
+    expect(refused.body.message).toMatch(/ask for an exemption/);
+    expect(await countRows(t.db, 'exemption')).toBe(requests);
+    // Still signed in: the rest of the account (profile, own phones) is untouched.
+    await (await t.as('agent.economie')).get('/me').expect(200);
+
+    await national.post(`/agents/${agent}/roles`).send({ role: 'agent', ministry: 'economie' }).expect(201);
+    await (await t.as('agent.economie')).post('/exemptions').send(ask).expect(201);
+  });
 });
 
 describe('deactivation: an agent who leaves is refused at once', () => {

@@ -19,6 +19,8 @@ const itAdmin = principal('interieur', [
   { role: 'it-admin', ministry: 'interieur' },
 ]);
 const national = principal('spm', [{ role: 'national-admin', ministry: null }]);
+/** An approver whose `agent` role was removed: still decides, no longer asks for exemptions. */
+const approverNoLongerAgent = principal('interieur', [{ role: 'approver', ministry: 'interieur' }]);
 
 /** Expected grants: [permission, own ministry, other ministry, national scope] per role. */
 const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = {
@@ -33,6 +35,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'audit.read': [false, false, false],
     'audit.verify': [false, false, false],
     'roles.manage': [false, false, false],
+    'exemption.request': [true, false, false],
     'exemption.read': [false, false, false],
     'exemption.decide': [false, false, false],
     'rollout.read': [false, false, false],
@@ -52,6 +55,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'audit.read': [true, false, false],
     'audit.verify': [false, false, false],
     'roles.manage': [false, false, false],
+    'exemption.request': [true, false, false],
     'exemption.read': [true, false, false],
     'exemption.decide': [true, false, false],
     'rollout.read': [false, false, false],
@@ -71,6 +75,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'audit.read': [true, false, false],
     'audit.verify': [false, false, false],
     'roles.manage': [false, false, false],
+    'exemption.request': [true, false, false],
     'exemption.read': [false, false, false],
     'exemption.decide': [false, false, false],
     'rollout.read': [true, false, true],
@@ -90,6 +95,7 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'audit.read': [true, true, true],
     'audit.verify': [true, true, true],
     'roles.manage': [true, true, true],
+    'exemption.request': [false, false, false],
     'exemption.read': [true, true, true],
     'exemption.decide': [false, false, false],
     'rollout.read': [true, true, true],
@@ -99,7 +105,8 @@ const matrix: Record<string, Record<Permission, [boolean, boolean, boolean]>> = 
     'compliance.read': [true, true, true],
   },
 };
-const who = { agent, approver, itAdmin, national };
+matrix.approverNoLongerAgent = { ...matrix.approver, 'exemption.request': [false, false, false] };
+const who = { agent, approver, itAdmin, national, approverNoLongerAgent };
 
 describe('access rules', () => {
   for (const [role, expected] of Object.entries(matrix)) {

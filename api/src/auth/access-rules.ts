@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'audit.read',
   'audit.verify',
   'roles.manage',
+  /** Asking for an exemption for oneself: what the `agent` role of one's own ministry grants. */
+  'exemption.request',
   'exemption.read',
   'exemption.decide',
   'rollout.read',
@@ -56,6 +58,8 @@ export function can(principal: Principal, permission: Permission, ministry: stri
       return isNational || holds('approver');
     case 'exemption.decide':
       return holds('approver');
+    case 'exemption.request':
+      return ministry === principal.ministry && holds('agent');
     case 'compliance.read':
       return isNational || holds('it-admin') || holds('approver');
     case 'effective.read':

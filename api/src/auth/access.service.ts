@@ -14,6 +14,7 @@ const WHAT: Record<Permission, string> = {
   'audit.read': 'read the audit log',
   'audit.verify': 'verify the audit log',
   'roles.manage': 'assign roles',
+  'exemption.request': 'ask for an exemption (the agent role of your ministry was removed)',
   'exemption.read': "see the ministry's exemptions",
   'exemption.decide': 'decide on exemption requests',
   'rollout.read': 'follow rollouts',

@@ -47,6 +47,7 @@ export class ExemptionsService {
   ) {}
 
   async request(principal: Principal, dto: RequestExemptionDto, renewalOf?: Exemption): Promise<ExemptionView> {
+    this.access.requireAccess(principal, 'exemption.request', principal.ministry);
     const app = await this.db.getRepository(App).findOneBy({ slug: dto.app });
     if (!app)
       throw new ExemptionError('unknown-app', 'not-found', `Unknown app "${dto.app}": it is not in the catalog.`);
