@@ -15,9 +15,12 @@ import {
   directoryMe,
   directoryMinistries,
   directoryRevoke,
+  notificationsMine,
+  notificationsRead,
   exemptionsApprove,
   exemptionsCancel,
   exemptionsDeny,
+  exemptionsGet,
   exemptionsMine,
   exemptionsQueue,
   exemptionsRegister,
@@ -171,6 +174,7 @@ export const api = {
 
   requestExemption: (body: RequestExemptionDto) => data(exemptionsRequest({ body, throwOnError })),
   myExemptions: () => data(exemptionsMine({ throwOnError })),
+  exemption: (id: string) => data(exemptionsGet({ path: { id }, throwOnError })),
   cancelExemption: (id: string) => data(exemptionsCancel({ path: { id }, throwOnError })),
   renewExemption: (id: string, justification?: string) =>
     data(exemptionsRenew({ path: { id }, body: justification ? { justification } : {}, throwOnError })),
@@ -181,7 +185,15 @@ export const api = {
     data(exemptionsRevoke({ path: { id }, body: { reason }, throwOnError })),
   exemptionQueue: (ministry: string, status: ExemptionStatus = 'pending') =>
     data(exemptionsQueue({ path: { code: ministry }, query: { status, limit: 200 }, throwOnError })),
+  /** How many requests wait for a decision (one row fetched: the page carries the total). */
+  pendingCount: async (ministry: string) =>
+    (await data(exemptionsQueue({ path: { code: ministry }, query: { status: 'pending', limit: 1 }, throwOnError })))
+      .total,
   exemptionRegister: (ministry: string) => data(exemptionsRegister({ path: { code: ministry }, throwOnError })),
+
+  notifications: (unreadOnly = false) =>
+    data(notificationsMine({ query: unreadOnly ? { unread: 'true' } : {}, throwOnError })),
+  markNotificationRead: (id: string) => data(notificationsRead({ path: { id }, throwOnError })),
 
   ministries: () => data(directoryMinistries({ throwOnError })),
   ministryAgents: (ministry: string) => data(directoryAgents({ path: { code: ministry }, throwOnError })),

@@ -27,3 +27,18 @@ export function homesOf(me: Me): Home[] {
 export function ministriesWith(me: Me, role: Role): string[] {
   return [...new Set(me.roles.filter((r) => r.role === role && r.ministry).map((r) => r.ministry as string))].sort();
 }
+
+/**
+ * Where a person lands (#/): the home of their most demanding role, not the agent space every
+ * official also has. A national administrator lands on the national administration, IT on its
+ * ministry's policy and fleet, an approver on the queue.
+ */
+const LANDING_ORDER: HomeId[] = ['national', 'informatique', 'validation', 'conformite', 'agent'];
+
+export function landingHome(homes: Home[]): Home | undefined {
+  for (const id of LANDING_ORDER) {
+    const home = homes.find((h) => h.id === id);
+    if (home) return home;
+  }
+  return undefined;
+}

@@ -16,6 +16,7 @@ export type {
   Exemption,
   ExemptionStatus,
   Ministry,
+  Notification,
   MinistryRolloutStatus,
   Ownership,
   PersonalUsage,

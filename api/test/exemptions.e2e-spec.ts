@@ -387,7 +387,8 @@ describe('expiry, reminders, renewal, digest, register', () => {
     const notes = (await (await t.as('agent.economie')).get('/me/notifications?unread=true').expect(200)).body;
     const reminder = notes.find((n: { kind: string }) => n.kind === 'exemption.expiring');
     expect(reminder.title).toContain('Telegram');
-    expect(reminder.link).toBe(`http://localhost:3000/exemptions/${req.body.id}?renew=1`);
+    // A page of the admin interface (its route after `#`), not the API's JSON at /exemptions/<id>.
+    expect(reminder.link).toBe(`http://localhost:3000/#/exemptions/${req.body.id}?renew=1`);
     await (await t.as('agent.economie')).post(`/me/notifications/${reminder.id}/read`).expect(204);
     expect(
       (await (await t.as('agent.economie')).get('/me/notifications?unread=true').expect(200)).body.map(
@@ -422,10 +423,11 @@ describe('expiry, reminders, renewal, digest, register', () => {
     const before = await countRows(t.db, 'notification');
     expect(await t.app.get(ExemptionSchedulerService).digest()).toBeGreaterThan(0);
     const [digest] = await t.db.query(
-      `SELECT title FROM notification WHERE agent_id = $1 AND kind = 'exemption.digest'`,
+      `SELECT title, link FROM notification WHERE agent_id = $1 AND kind = 'exemption.digest'`,
       [approver.id],
     );
-    expect(digest.title).toMatch(/^\d+ demande\(s\) de dérogation en attente$/);
+    expect(digest.title).toMatch(/^(1 demande|\d+ demandes) de dérogation en attente$/);
+    expect(digest.link).toBe('http://localhost:3000/#/validation/file?ministere=interieur');
     expect(await countRows(t.db, 'notification')).toBeGreaterThan(before);
   });
 
@@ -444,13 +446,31 @@ describe('expiry, reminders, renewal, digest, register', () => {
       .get('/ministries/interieur/exemption-register.csv')
       .expect(200);
     expect(csv.headers['content-type']).toContain('text/csv');
-    const lines = csv.text.trim().split('\n');
+    expect(csv.headers['content-disposition']).toBe('attachment; filename="registre-des-derogations.csv"');
+    // As French Excel opens it: UTF-8 BOM (else "Lï¿½a"), `;` between cells, CRLF, Paris time.
+    const raw = Buffer.from(csv.text, 'utf8');
+    expect([...raw.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
     expect(lines[0]).toBe(
-      "agent,email,application,slug,appareil,justification,accordée par,accordée le,valable jusqu'au,identifiant",
+      "agent;email;application;slug;appareil;justification;accordée par;accordée le (heure de Paris);valable jusqu'au (heure de Paris);identifiant",
     );
-    expect(
-      lines.some((l) => l.startsWith('Léa Bernard,lea.bernard@interieur.gouv.fr,X (Twitter),x,tous ses appareils,')),
-    ).toBe(true);
+    const lea = lines.find((l) =>
+      l.startsWith('Léa Bernard;lea.bernard@interieur.gouv.fr;X (Twitter);x;tous ses appareils;'),
+    );
+    expect(lea).toBeDefined();
+    const cells = (lea as string).split(';');
+    const id = cells[cells.length - 1];
+    const held = reg.body.find((e: { id: string }) => e.id === id) as { validUntil: string };
+    const paris = new Intl.DateTimeFormat('sv-SE', {
+      timeZone: 'Europe/Paris',
+      dateStyle: 'short',
+      timeStyle: 'medium',
+    }).format(new Date(held.validUntil));
+    expect(cells[cells.length - 2]).toBe(paris);
+    expect(cells[cells.length - 2]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     expect(lines).toHaveLength(reg.body.length + 1);
     await (await t.as('approver.culture')).get('/ministries/interieur/exemption-register.csv').expect(403);
     await (await t.as('presse.interieur')).get('/ministries/interieur/exemption-register').expect(403);

@@ -45,9 +45,18 @@ const env = process.env;
 const PORT = env.DEV_IDP_PORT === undefined || env.DEV_IDP_PORT === '' ? 3001 : Number(env.DEV_IDP_PORT);
 const HOST = env.DEV_IDP_HOST || '127.0.0.1';
 const AUDIENCE = env.DEV_IDP_AUDIENCE || 'mdm-apps-api';
-const REDIRECT_URIS = (
-  env.DEV_IDP_REDIRECT_URIS || 'http://127.0.0.1:3000/auth/callback,http://localhost:3000/auth/callback'
-)
+/**
+ * Where the service's sign-in comes back: by default the service's own callback, wherever `npm start`
+ * serves it (PUBLIC_URL, else localhost and 127.0.0.1 on PORT, 3000 by default), so that browser
+ * sign-in works on any port without naming the redirect URIs by hand.
+ */
+function defaultRedirectUris() {
+  const port = env.PORT === undefined || env.PORT === '' ? '3000' : env.PORT;
+  const uris = [`http://127.0.0.1:${port}/auth/callback`, `http://localhost:${port}/auth/callback`];
+  if (env.PUBLIC_URL) uris.unshift(`${env.PUBLIC_URL.replace(/\/+$/, '')}/auth/callback`);
+  return [...new Set(uris)].join(',');
+}
+const REDIRECT_URIS = (env.DEV_IDP_REDIRECT_URIS || defaultRedirectUris())
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);

@@ -561,7 +561,7 @@ export const exemptionsRegister = <ThrowOnError extends boolean = false>(options
 });
 
 /**
- * The register of active exemptions as CSV
+ * The register of active exemptions as CSV, for French Excel
  */
 export const exemptionsRegisterCsv = <ThrowOnError extends boolean = false>(options: Options<ExemptionsRegisterCsvData, ThrowOnError>) => (options.client ?? client).get<ExemptionsRegisterCsvResponses, ExemptionsRegisterCsvErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -4979,7 +4979,7 @@ export type ExemptionsRegisterCsvError = ExemptionsRegisterCsvErrors[keyof Exemp
 
 export type ExemptionsRegisterCsvResponses = {
     /**
-     * CSV, one line per active exemption
+     * CSV as French Excel opens it: `;` separated, UTF-8 with BOM, CRLF, dates and times in Europe/Paris local time; one line per active exemption
      */
     200: string;
 };

@@ -2,6 +2,13 @@ import type { ReactNode } from 'react';
 import type { Loaded } from '../useLoad';
 import { ErrorAlert } from './ErrorAlert';
 
+/** "de" before a French noun phrase: "du registre", "des demandes", "de la file", "de vos appareils". */
+export function deFr(what: string): string {
+  if (what.startsWith('le ')) return `du ${what.slice(3)}`;
+  if (what.startsWith('les ')) return `des ${what.slice(4)}`;
+  return `de ${what}`;
+}
+
 /** Shows loading, then the error (never swallowed) or the content. */
 export function LoadState<T>({
   loaded,
@@ -16,7 +23,7 @@ export function LoadState<T>({
   if (loaded.data === undefined) {
     return (
       <p className="fr-text--sm" role="status">
-        Chargement de {what}…
+        Chargement {deFr(what)}…
       </p>
     );
   }

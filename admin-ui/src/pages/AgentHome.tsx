@@ -1,10 +1,12 @@
 import { SectionTabs } from '../components/SectionTabs';
+import { useSession } from '../session';
 import type { Me } from '../types';
 import { MyDevices } from './agent/MyDevices';
 import { MyRequests } from './agent/MyRequests';
 import { RequestForm } from './agent/RequestForm';
 
 export function AgentHome({ me, section }: { me: Me; section: string | undefined }) {
+  const { myPending } = useSession();
   return (
     <>
       <h1>Mon espace agent</h1>
@@ -18,7 +20,11 @@ export function AgentHome({ me, section }: { me: Me; section: string | undefined
         sections={[
           { id: 'appareils', label: 'Mes appareils', render: () => <MyDevices /> },
           { id: 'derogation', label: 'Demander une dérogation', render: () => <RequestForm /> },
-          { id: 'demandes', label: 'Mes demandes', render: () => <MyRequests /> },
+          {
+            id: 'demandes',
+            label: myPending ? `Mes demandes (${myPending} en attente)` : 'Mes demandes',
+            render: () => <MyRequests />,
+          },
         ]}
       />
     </>

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { MinistryPicker } from '../components/MinistryPicker';
 import { SectionTabs } from '../components/SectionTabs';
 import { ministriesWith } from '../homes';
+import { useSession } from '../session';
 import type { Me } from '../types';
 import { Devices } from './it/Devices';
 import { Enrollment } from './it/Enrollment';
@@ -12,11 +13,13 @@ import { Versions } from './it/Versions';
 export function ItAdminHome({ me, section }: { me: Me; section: string | undefined }) {
   const codes = ministriesWith(me, 'it-admin');
   const [ministry, setMinistry] = useState(codes[0] ?? me.ministry);
+  const { ministryName } = useSession();
+  const names = Object.fromEntries(codes.map((c) => [c, ministryName(c)]));
   return (
     <>
       <h1>Politique et parc du ministère</h1>
-      <p className="fr-text--lead">Ministère : {ministry}</p>
-      <MinistryPicker codes={codes} value={ministry} onChange={setMinistry} />
+      <p className="fr-text--lead">Ministère : {ministryName(ministry)}</p>
+      <MinistryPicker codes={codes} value={ministry} onChange={setMinistry} names={names} />
       <SectionTabs
         home="informatique"
         label="Politique et parc du ministère"

@@ -40,3 +40,25 @@ export function stringifyCsv(records: unknown[][], options: Options = {}): strin
     },
   });
 }
+
+/**
+ * What French Excel opens as columns without an import wizard: `;` (the comma is the decimal
+ * separator in a French locale), a UTF-8 byte order mark (else the accents come out as "Ã©"), CRLF
+ * line ends (RFC 4180).
+ */
+export const FRENCH_EXCEL_CSV: Options = { delimiter: ';', bom: true, record_delimiter: 'windows' };
+
+const PARIS_DATE_TIME = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Europe/Paris',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/** "2026-12-01 15:04:05", local time in Paris: a date and time every spreadsheet reads as such. */
+export function csvParisDateTime(date: Date | null | undefined): string {
+  return date ? PARIS_DATE_TIME.format(date) : '';
+}

@@ -87,9 +87,9 @@ export class ExemptionSchedulerService {
           approvers.map((a) => a.agent_id),
           {
             kind: 'exemption.digest',
-            title: `${m.n} demande(s) de dérogation en attente`,
-            body: `${m.n} demande(s) de dérogation attendent une décision ; la plus ancienne date du ${frDate(m.oldest)}.`,
-            link: this.notifications.linkTo(`/ministries/${m.ministry_code}/exemptions`),
+            title: m.n > 1 ? `${m.n} demandes de dérogation en attente` : '1 demande de dérogation en attente',
+            body: `${m.n > 1 ? `${m.n} demandes de dérogation attendent` : '1 demande de dérogation attend'} une décision ; la plus ancienne date du ${frDate(m.oldest)}.`,
+            link: this.notifications.linkTo(`/validation/file?ministere=${encodeURIComponent(m.ministry_code)}`),
           },
         ),
       );

@@ -110,9 +110,11 @@ export class ExemptionsController {
 
   @Get('ministries/:code/exemption-register.csv')
   @Header('Content-Type', 'text/csv; charset=utf-8')
-  @ApiOperation({ summary: 'The register of active exemptions as CSV' })
+  @Header('Content-Disposition', 'attachment; filename="registre-des-derogations.csv"')
+  @ApiOperation({ summary: 'The register of active exemptions as CSV, for French Excel' })
   @ApiOkResponse({
-    description: 'CSV, one line per active exemption',
+    description:
+      'CSV as French Excel opens it: `;` separated, UTF-8 with BOM, CRLF, dates and times in Europe/Paris local time; one line per active exemption',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
   registerCsv(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<string> {

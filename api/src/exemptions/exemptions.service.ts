@@ -19,7 +19,7 @@ import { ExemptionError } from './exemption.error';
 import { EXEMPTION_VIEW_SQL, ExemptionView, ExemptionViewRow, toView } from './exemption-view';
 import { ApproveExemptionDto, ExemptionQueueQuery, RequestExemptionDto } from './exemptions.dto';
 import { isUuid } from '../common/uuid';
-import { stringifyCsv } from '../common/csv';
+import { csvParisDateTime, FRENCH_EXCEL_CSV, stringifyCsv } from '../common/csv';
 
 const STATUS_FR: Record<ExemptionStatus, string> = {
   pending: 'en attente',
@@ -398,11 +398,12 @@ export class ExemptionsService {
         e.device?.displayName ?? 'tous ses appareils',
         e.justification,
         e.decidedBy?.displayName ?? '',
-        e.decidedAt?.toISOString() ?? '',
-        e.validUntil?.toISOString() ?? '',
+        csvParisDateTime(e.decidedAt),
+        csvParisDateTime(e.validUntil),
         e.id,
       ]),
       {
+        ...FRENCH_EXCEL_CSV,
         header: true,
         columns: [
           'agent',
@@ -412,8 +413,8 @@ export class ExemptionsService {
           'appareil',
           'justification',
           'accordée par',
-          'accordée le',
-          "valable jusqu'au",
+          'accordée le (heure de Paris)',
+          "valable jusqu'au (heure de Paris)",
           'identifiant',
         ],
       },

@@ -28,9 +28,13 @@ export class NotificationsService {
     @Inject(PUBLIC_URL) private readonly publicUrl: string,
   ) {}
 
-  /** Absolute link into the admin interface, for emails. */
-  linkTo(path: string): string {
-    return `${this.publicUrl}${path}`;
+  /**
+   * Absolute link to a page of the admin interface (its route, `/exemptions/<id>`), for emails and
+   * the in-app list. The interface routes in the URL fragment (`/#/…`), because the API owns the
+   * paths: `/exemptions/<id>` without the `#` is the API's JSON, not a page.
+   */
+  linkTo(route: string): string {
+    return `${this.publicUrl}/#${route.startsWith('/') ? route : `/${route}`}`;
   }
 
   async notify(tx: EntityManager, agentIds: string[], draft: NotificationDraft): Promise<void> {

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
 import { daysUntil, formatDate } from '../../labels';
+import { useSession } from '../../session';
 import type { Exemption, Me } from '../../types';
 import { useLoad } from '../../useLoad';
 import { DecisionForm } from './DecisionForm';
@@ -41,9 +42,11 @@ function Request({ e, me, onDecided }: { e: Exemption; me: Me; onDecided: (m: st
 export function Queue({ ministry, me }: { ministry: string; me: Me }) {
   const queue = useLoad(() => api.exemptionQueue(ministry, 'pending'), `queue-${ministry}`);
   const [done, setDone] = useState<string>();
+  const { refreshCounts } = useSession();
   const decided = (message: string) => {
     setDone(message);
     queue.reload();
+    refreshCounts();
   };
   return (
     <>

@@ -16,7 +16,7 @@ export function complianceMinistries(me: Me): string[] {
  * them anyway).
  */
 export function ComplianceHome({ me }: { me: Me }) {
-  const [, code, filter, page] = useRoute();
+  const [, code, filter, page] = useRoute().segments;
   const codes = complianceMinistries(me);
   const ministry = code && codes.includes(code) ? code : (codes[0] ?? me.ministry);
   useEffect(() => window.scrollTo({ top: 0 }), [ministry]);

@@ -11,7 +11,7 @@ const BASE = ['national', 'tableau-de-bord'];
  * ministry's drill-down at #/national/tableau-de-bord/<ministère>.
  */
 export function Dashboard() {
-  const [, , ministry, filter, page] = useRoute();
+  const [, , ministry, filter, page] = useRoute().segments;
   useEffect(() => window.scrollTo({ top: 0 }), [ministry]);
   if (!ministry) return <NationalObservatory base={BASE} />;
   return (
