@@ -409,3 +409,20 @@ describe('each role at home, and the pages around', () => {
     await page.getByRole('heading', { level: 1, name: 'Mentions légales' }).waitFor();
   });
 });
+
+describe('enrolment on a server without platform connectors', () => {
+  it('says Android (or Apple) is not configured, instead of 404 "Cannot POST"', async () => {
+    const it = await pageFor('it.interieur', '#/informatique/enrolement');
+    await it.getByRole('button', { name: 'Créer un jeton d’enrôlement' }).click();
+    const android = it.getByRole('alert').filter({ hasText: 'Jeton non créé' });
+    await android.getByText(/^Android n’est pas configuré : /).waitFor();
+    expect(await android.textContent()).not.toContain('Cannot POST');
+    await it.getByRole('button', { name: 'Créer un lien d’enrôlement' }).click();
+    await it
+      .getByRole('alert')
+      .filter({ hasText: 'Lien non créé' })
+      .getByText(/^Les iPhone ne sont pas configurés : /)
+      .waitFor();
+    await expectAccessible(it, 'enrolment');
+  });
+});

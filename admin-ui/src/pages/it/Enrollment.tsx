@@ -2,12 +2,29 @@ import { Button } from '@codegouvfr/react-dsfr/Button';
 import { Input } from '@codegouvfr/react-dsfr/Input';
 import { Select } from '@codegouvfr/react-dsfr/Select';
 import { useState, type FormEvent } from 'react';
-import { api } from '../../api';
+import { api, ApiError } from '../../api';
 import { EnrollmentQr } from '../../components/EnrollmentQr';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { formatDateTime } from '../../labels';
 import type { AndroidEnrollmentToken, AppleEnrollmentLink, PersonalUsage } from '../../types';
 import { errorOf } from '../../useLoad';
+
+/**
+ * A platform this server has no connector for has no enrolment route at all: the API answers 404
+ * `request.not-found` ("Cannot POST …"). Said as what it means, with what to do.
+ */
+const NOT_CONFIGURED = {
+  android:
+    'Android n’est pas configuré : ce serveur n’est relié à aucun projet Android Enterprise (réglages GOOGLE_APPLICATION_CREDENTIALS et GOOGLE_CLOUD_PROJECT). Demandez à l’exploitant du service de le relier, puis à l’administration nationale de lier le ministère à son entreprise Android.',
+  apple:
+    'Les iPhone ne sont pas configurés : ce serveur n’est pas serveur MDM Apple (réglage APPLE_MDM, et le certificat de notification push Apple à déposer par l’administration nationale). Demandez à l’exploitant du service de l’activer.',
+} as const;
+
+function enrolmentError(err: unknown, platform: keyof typeof NOT_CONFIGURED): Error {
+  if (err instanceof ApiError && err.status === 404 && err.code === 'request.not-found')
+    return new ApiError(404, err.code, err.detail, NOT_CONFIGURED[platform]);
+  return errorOf(err);
+}
 
 function AndroidToken({ ministry }: { ministry: string }) {
   const [hours, setHours] = useState('24');
@@ -25,7 +42,7 @@ function AndroidToken({ ministry }: { ministry: string }) {
         }),
       );
     } catch (err) {
-      setError(errorOf(err));
+      setError(enrolmentError(err, 'android'));
     }
   };
   return (
@@ -58,7 +75,7 @@ function AndroidToken({ ministry }: { ministry: string }) {
       </form>
       {error && (
         <div className="fr-mt-2w">
-          <ErrorAlert error={error} />
+          <ErrorAlert title="Jeton non créé" error={error} />
         </div>
       )}
       {token && (
@@ -91,7 +108,7 @@ function AppleLink({ ministry }: { ministry: string }) {
     try {
       setLink(await api.appleEnrollmentLink(ministry, { expiresInHours: Number(hours) }));
     } catch (err) {
-      setError(errorOf(err));
+      setError(enrolmentError(err, 'apple'));
     }
   };
   return (
@@ -116,7 +133,7 @@ function AppleLink({ ministry }: { ministry: string }) {
       </form>
       {error && (
         <div className="fr-mt-2w">
-          <ErrorAlert error={error} />
+          <ErrorAlert title="Lien non créé" error={error} />
         </div>
       )}
       {link && (
