@@ -24,11 +24,35 @@ describe('catalog', () => {
     expect(games.body.map((a: { slug: string }) => a.slug)).toContain('candy-crush-saga');
     const search = await agent.get('/catalog/apps?q=netf').expect(200);
     expect(search.body).toEqual([
-      expect.objectContaining({ slug: 'netflix', android: ['com.netflix.mediaclient'], ios: ['com.netflix.Netflix'] }),
+      expect.objectContaining({
+        slug: 'netflix',
+        android: ['com.netflix.mediaclient', 'com.netflix.ninja'],
+        ios: ['com.netflix.Netflix'],
+      }),
     ]);
     const none = await agent.get('/catalog/apps?q=%25').expect(200);
     expect(none.body).toEqual([]);
     await agent.get('/catalog/apps/nope').expect(404);
+  });
+
+  it('maps one app to all its packages: Lite and regional builds block with it', async () => {
+    const agent = await t.as('agent.economie');
+    const android = async (slug: string) => (await agent.get(`/catalog/apps/${slug}`).expect(200)).body.android;
+    expect(await android('tiktok')).toEqual(
+      expect.arrayContaining(['com.zhiliaoapp.musically', 'com.zhiliaoapp.musically.go', 'com.ss.android.ugc.trill']),
+    );
+    expect(await android('facebook')).toEqual(['com.facebook.katana', 'com.facebook.lite']);
+    expect(await android('instagram')).toEqual(['com.instagram.android', 'com.instagram.lite']);
+    expect(await android('telegram')).toContain('org.thunderdog.challegram');
+    expect(await android('whatsapp-business')).toEqual(['com.whatsapp.w4b']);
+    // A variant belongs to its app: another app cannot claim it.
+    const res = await (
+      await t.as('admin.national')
+    )
+      .post('/catalog/apps')
+      .send({ ...newApp, slug: 'tiktok-lite', android: ['com.zhiliaoapp.musically.go'] })
+      .expect(409);
+    expect(res.body.message).toContain('already belongs to app "tiktok"');
   });
 
   it('lets national admins add an app, audited, and refuses everyone else', async () => {

@@ -221,7 +221,7 @@ describe('policies plan, apply', () => {
     expect(national).toEqual([
       `scope national (version ${before.national} → ${before.national + 1}), 0 device(s) affected`,
       '  android:',
-      '    ~ instagram [com.instagram.android] blocked, exemptable ≤ 365 d → blocked, exemptable ≤ 180 d',
+      '    ~ instagram [com.instagram.android, com.instagram.lite] blocked, exemptable ≤ 365 d → blocked, exemptable ≤ 180 d',
       '  ios:',
       '    ~ instagram [com.burbn.instagram] blocked, exemptable ≤ 365 d → blocked, exemptable ≤ 180 d',
     ]);

@@ -62,6 +62,7 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
     byApp.set(rule.app, prev ? merge(prev, fromRule(rule, 'ministry')) : fromRule(rule, 'ministry'));
   }
   const mode = ministry.content.mode;
+  const personalSide = mode === 'allowlist' ? (ministry.content.personalSide ?? 'allowlist') : undefined;
 
   const lifted = new Map<string, ActiveExemption>();
   for (const exemption of input.exemptions ?? []) {
@@ -102,6 +103,8 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
 
   const enforced = {
     mode,
+    // Only in allowlist mode, so that blocklist policies keep the hash they had.
+    ...(personalSide ? { personalSide } : {}),
     // In blocklist mode an allowed app is simply not enforced: same phone state as no entry at all.
     apps: apps
       .filter((a) => mode === 'allowlist' || a.action !== 'allow')
@@ -109,6 +112,7 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
   };
   return {
     mode,
+    ...(personalSide ? { personalSide } : {}),
     ministry: ministry.scope,
     nationalVersion: national.version,
     ministryVersion: ministry.version,

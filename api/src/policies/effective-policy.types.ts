@@ -1,4 +1,4 @@
-import type { PolicyMode } from './policy.types';
+import type { PersonalSide, PolicyMode } from './policy.types';
 
 /**
  * What a phone or an agent actually gets: plain types, shared with the admin interface (which imports
@@ -31,6 +31,8 @@ export interface EffectiveApp {
 
 export interface EffectivePolicy {
   mode: PolicyMode;
+  /** Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed. */
+  personalSide?: PersonalSide;
   ministry: string;
   nationalVersion: number;
   ministryVersion: number;

@@ -10,6 +10,8 @@ import type { ApplyResult, SavedPlan } from './policy-plan.service';
 import {
   MAX_EXEMPTION_DAYS_LIMIT,
   MinistryDefinition,
+  PERSONAL_SIDES,
+  PersonalSide,
   POLICY_MODES,
   PolicyContent,
   PolicyMode,
@@ -48,6 +50,14 @@ sameShape<PolicyRule, PolicyRuleDto>();
 export class PolicyContentDto {
   @ApiProperty({ enum: [...POLICY_MODES], enumName: 'PolicyMode' })
   mode: PolicyMode;
+
+  @ApiPropertyOptional({
+    enum: [...PERSONAL_SIDES],
+    enumName: 'PersonalSide',
+    description:
+      'Allowlist mode only (default allowlist): the personal side of company-owned phones with a work profile follows the allow-list, or personal use is disallowed (fully managed phones only)',
+  })
+  personalSide?: PersonalSide;
 
   @ApiPropertyOptional({ type: 'string', maxLength: 4000 })
   description?: string;
@@ -147,6 +157,9 @@ export class PolicyDiffDto {
   @ApiPropertyOptional({ type: () => ModeChangeDto })
   mode?: ModeChangeDto;
 
+  @ApiPropertyOptional({ type: () => ModeChangeDto, description: 'allowlist, disallowed, or blocklist' })
+  personalSide?: ModeChangeDto;
+
   @ApiPropertyOptional({ type: () => DescriptionChangeDto })
   description?: DescriptionChangeDto;
 
@@ -192,6 +205,12 @@ export class ScopePlanDto {
 
   @ApiPropertyOptional({ type: () => ModeChangeDto })
   modeChange?: ModeChangeDto;
+
+  @ApiPropertyOptional({
+    type: () => ModeChangeDto,
+    description: 'The personal side of company-owned phones: allowlist, disallowed, or blocklist',
+  })
+  personalSideChange?: ModeChangeDto;
 
   @ApiProperty({ type: () => PlanChangeDto, isArray: true })
   changes: PlanChangeDto[];
@@ -445,6 +464,13 @@ sameShape<EffectiveApp, EffectiveAppDto>();
 export class EffectivePolicyDto {
   @ApiProperty({ enum: [...POLICY_MODES], enumName: 'PolicyMode' })
   mode: PolicyMode;
+
+  @ApiPropertyOptional({
+    enum: [...PERSONAL_SIDES],
+    enumName: 'PersonalSide',
+    description: 'Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed',
+  })
+  personalSide?: PersonalSide;
 
   @ApiProperty({ type: 'string' })
   ministry: string;

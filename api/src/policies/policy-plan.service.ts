@@ -16,7 +16,7 @@ import { PolicyPlan } from './policy-plan.entity';
 import { PolicyStateService } from './policy-state.service';
 import { PolicyVersionWriter, RolloutRequest } from './policy-version-writer.service';
 import { PolicyError } from './policy.error';
-import { NATIONAL_SCOPE, PolicyContent, scopeMinistry } from './policy.types';
+import { cleanContent, NATIONAL_SCOPE, PolicyContent, scopeMinistry } from './policy.types';
 import { isUuid } from '../common/uuid';
 
 /** Held while a plan is applied, so two applies never interleave. */
@@ -167,7 +167,7 @@ export class PolicyPlanService {
       throw new PolicyError('invalid-policy', 'invalid', `Invalid policy: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
     }
     const c = rest as unknown as PolicyContent;
-    const content: PolicyContent = c.description ? { mode: c.mode, description: c.description, rules: c.rules } : { mode: c.mode, rules: c.rules };
+    const content: PolicyContent = cleanContent(c);
     return typeof comment === 'string' ? { content, comment } : { content };
   }
 

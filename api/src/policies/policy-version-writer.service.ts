@@ -7,7 +7,7 @@ import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { Rollout } from '../rollout/rollout.entity';
 import { PolicyVersion } from './policy-version.entity';
 import { Policy } from './policy.entity';
-import { PolicyContent, scopeMinistry } from './policy.types';
+import { cleanContent, PolicyContent, scopeMinistry } from './policy.types';
 
 /** How a change reaches phones: cumulative percentages (last is 100) and the wait between stages. */
 export interface RolloutRequest {
@@ -34,7 +34,7 @@ export class PolicyVersionWriter {
     const previous = policy ? await tx.getRepository(PolicyVersion).findOneBy({ scope, version: policy.currentVersion }) : null;
     const version = (policy?.currentVersion ?? 0) + 1;
     if (!policy) await tx.getRepository(Policy).insert({ scope, currentVersion: version });
-    const clean: PolicyContent = content.description ? { mode: content.mode, description: content.description, rules: content.rules } : { mode: content.mode, rules: content.rules };
+    const clean: PolicyContent = cleanContent(content);
     const row = await tx.getRepository(PolicyVersion).save({
       scope,
       version,

@@ -37,8 +37,19 @@ export interface PolicyRule {
   legalBasis?: string;
 }
 
+/**
+ * In allowlist mode, what the personal side of a company-owned phone with a work profile may
+ * install: the same allow-list (`allowlist`, the default), or nothing because the ministry
+ * disallows personal use of its phones (`disallowed`: its tokens enroll fully managed phones only).
+ * A personally owned phone is another matter: the policy reaches its work profile only.
+ */
+export const PERSONAL_SIDES = ['allowlist', 'disallowed'] as const;
+export type PersonalSide = (typeof PERSONAL_SIDES)[number];
+
 export interface PolicyContent {
   mode: PolicyMode;
+  /** Allowlist mode only (default `allowlist`); a blocklist blocks the same apps on the personal side. */
+  personalSide?: PersonalSide;
   description?: string;
   rules: PolicyRule[];
 }
@@ -59,6 +70,16 @@ export interface MinistryDefinition {
   name: string;
   emailDomains: string[];
   siret?: string[];
+}
+
+/** A policy's content with only what it says: no stray keys, no personal side outside allowlist mode. */
+export function cleanContent(c: PolicyContent): PolicyContent {
+  return {
+    mode: c.mode,
+    ...(c.mode === 'allowlist' && c.personalSide ? { personalSide: c.personalSide } : {}),
+    ...(c.description ? { description: c.description } : {}),
+    rules: c.rules,
+  };
 }
 
 /** A policy version as resolvers see it: the scope, its version number and its content. */

@@ -53,6 +53,14 @@ describe('policy files', () => {
     expect(problems[0].line).toBeGreaterThan(1);
   });
 
+  it('states the personal side of an allow-list ministry, and refuses it in a blocklist', () => {
+    expect(loadPolicyFiles(repoPolicies).policies.armees).toMatchObject({ mode: 'allowlist', personalSide: 'allowlist' });
+    const dir = copyOfPolicies();
+    const file = join(dir, 'ministries', 'culture.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^mode: blocklist$/m, 'mode: blocklist\npersonalSide: disallowed'));
+    expect(problemsOf(dir)).toContainEqual(expect.objectContaining({ file: expect.stringMatching(/culture\.yaml$/), path: '/personalSide' }));
+  });
+
   it('rejects an unknown app and a ministry rule that allows what the baseline blocks', () => {
     const dir = copyOfPolicies();
     const file = join(dir, 'ministries', 'culture.yaml');

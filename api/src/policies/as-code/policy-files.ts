@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { Document, LineCounter, parseDocument, stringify } from 'yaml';
 import { hostileInputProblem } from '../../common/input.pipe';
 import { yamlShapeProblem } from '../../common/prescan';
-import { CatalogApp, MinistryDefinition, NATIONAL_SCOPE, PolicyContent } from '../policy.types';
+import { CatalogApp, cleanContent, MinistryDefinition, NATIONAL_SCOPE, PolicyContent } from '../policy.types';
 import { DesiredState, validateDesiredState } from './desired-state';
 import { SchemaName, validateAgainst } from './schema-validator';
 
@@ -130,7 +130,7 @@ export function loadPolicyFiles(dir: string): DesiredState {
     const def: MinistryDefinition = { code: m.code, name: m.name, emailDomains: m.emailDomains };
     if (m.siret) def.siret = m.siret;
     state.ministries.push(def);
-    state.policies[m.code] = m.description ? { mode: m.mode, description: m.description, rules: m.rules } : { mode: m.mode, rules: m.rules };
+    state.policies[m.code] = cleanContent(m);
     fileOfScope.set(m.code, file);
   }
 

@@ -1,4 +1,4 @@
-import { APP_CATEGORIES, MAX_EXEMPTION_DAYS_LIMIT, POLICY_MODES } from '../policy.types';
+import { APP_CATEGORIES, MAX_EXEMPTION_DAYS_LIMIT, PERSONAL_SIDES, POLICY_MODES } from '../policy.types';
 
 /** JSON schemas of the policy-as-code files; the API validates request bodies with the same ones. */
 
@@ -21,6 +21,12 @@ const rule = (actions: readonly string[]) => ({
   else: { not: { required: ['maxExemptionDays'] } },
 });
 
+// The personal side is governed by an allow-list only; a blocklist already blocks its apps there too.
+const personalSideOnlyInAllowlist = {
+  if: { properties: { mode: { const: 'blocklist' } } },
+  then: { properties: { personalSide: false } },
+};
+
 export const policyContentSchema = {
   $id: 'policy-content',
   type: 'object',
@@ -28,10 +34,12 @@ export const policyContentSchema = {
   required: ['mode', 'rules'],
   properties: {
     mode: { enum: POLICY_MODES },
+    personalSide: { enum: PERSONAL_SIDES },
     description: { type: 'string', maxLength: 4000 },
     comment: { type: 'string', maxLength: 1000 },
     rules: { type: 'array', maxItems: 3000, items: rule(['block', 'allow', 'require']) },
   },
+  ...personalSideOnlyInAllowlist,
 };
 
 export const nationalFileSchema = {
@@ -67,9 +75,11 @@ export const ministryFileSchema = {
     // whole organisation (9 digits). ProConnect sends the agent's SIRET: it decides the ministry first.
     siret: { type: 'array', items: { type: 'string', pattern: '^([0-9]{9}|[0-9]{14})$' } },
     mode: { enum: POLICY_MODES },
+    personalSide: { enum: PERSONAL_SIDES },
     description: { type: 'string' },
     rules: { type: 'array', maxItems: 3000, items: rule(['block', 'allow', 'require']) },
   },
+  ...personalSideOnlyInAllowlist,
 };
 
 export const catalogAppSchema = {

@@ -31,6 +31,9 @@ function explain(error: ErrorObject): string {
       return `unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
     case 'required':
       return `missing required field "${(error.params as { missingProperty: string }).missingProperty}"`;
+    case 'false schema':
+      // The only field forbidden by a condition (policy-schemas.ts).
+      return 'is only allowed in allowlist mode (a blocklist blocks the same apps on the personal side)';
     case 'not':
       return error.instancePath.endsWith('/code') ? 'must not be "national"' : 'maxExemptionDays is only allowed when exemptable is true';
     default:

@@ -1,6 +1,7 @@
 import { canonicalJson, contentHash } from '../../common/canonical-hash';
 import { DesiredState } from '../as-code/desired-state';
 import { EffectiveApp, EffectivePolicy, resolveEffectivePolicy } from '../effective-policy.resolver';
+import { personalSideOf } from '../policy-diff';
 import { CatalogApp, NATIONAL_SCOPE } from '../policy.types';
 import { PLATFORMS } from '../../devices/platforms';
 import { Plan, PlanChange, PlanPlatform, ScopePlan } from './plan.types';
@@ -159,6 +160,8 @@ export function buildPlan(current: CurrentState, desired: DesiredState, scopes: 
       content: wanted,
     };
     if (existing && existing.mode !== wanted.mode) plan.modeChange = { from: existing.mode, to: wanted.mode };
+    if (existing && personalSideOf(existing) !== personalSideOf(wanted))
+      plan.personalSideChange = { from: personalSideOf(existing), to: personalSideOf(wanted) };
     policies.push(plan);
   }
 
@@ -202,13 +205,15 @@ export function renderPlan(plan: Plan): string {
     out.push('');
     out.push(`scope ${scope.scope} (version ${scope.fromVersion ?? 'none'} → ${(scope.fromVersion ?? 0) + 1}), ${scope.devicesAffected} device(s) affected`);
     if (scope.modeChange) out.push(`  ~ mode ${scope.modeChange.from} → ${scope.modeChange.to}`);
+    if (scope.personalSideChange)
+      out.push(`  ~ personal side of company-owned phones ${scope.personalSideChange.from} → ${scope.personalSideChange.to}`);
     for (const platform of PLATFORMS) {
       const lines = scope.changes.filter((c) => c.platform === platform);
       if (lines.length === 0) continue;
       out.push(`  ${platform}:`);
       for (const c of lines) out.push(`    ${c.sign} ${c.app} [${c.identifiers.join(', ')}] ${c.detail}`);
     }
-    if (scope.changes.length === 0 && !scope.modeChange) out.push('  (description or legal basis only: nothing changes on phones)');
+    if (scope.changes.length === 0 && !scope.modeChange && !scope.personalSideChange) out.push('  (description or legal basis only: nothing changes on phones)');
   }
   const s = plan.summary;
   out.push('');

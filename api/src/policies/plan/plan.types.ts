@@ -18,6 +18,8 @@ export interface ScopePlan {
   scope: string;
   fromVersion: number | null;
   modeChange?: { from: string; to: string };
+  /** The personal side of company-owned phones (allowlist mode): allow-list, disallowed, or blocklist. */
+  personalSideChange?: { from: string; to: string };
   changes: PlanChange[];
   /** Devices whose effective policy changes because of this scope's change alone. */
   devicesAffected: number;
