@@ -13,6 +13,7 @@ import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
 import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlogged';
 import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdentityEnrolledAt';
 import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunction';
+import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   RateLimitsUnlogged1796093423000,
   AppleIdentityEnrolledAt1796093426000,
   RateLimitFunction1796093429000,
+  AppleAdeVpp1796100600000,
 ];

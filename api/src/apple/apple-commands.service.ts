@@ -8,6 +8,11 @@ export interface NextCommand {
   xml: string;
 }
 
+/** Apps and Books: licenses an InstallApplication before it is queued (VppService registers itself). */
+export interface InstallLicensing {
+  prepareInstall(tx: EntityManager, deviceId: string, command: PlistDict): Promise<PlistDict>;
+}
+
 /** A NotNow answer is tried again after this, not in a loop within the same session. */
 const NOT_NOW_RETRY_SECONDS = 300;
 
@@ -17,6 +22,8 @@ const NOT_NOW_RETRY_SECONDS = 300;
  */
 @Injectable()
 export class AppleCommandsService {
+  licensing: InstallLicensing | null = null;
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async enqueue(
@@ -25,6 +32,8 @@ export class AppleCommandsService {
     command: PlistDict,
     policyHash: string | null = null,
   ): Promise<string> {
+    if (this.licensing && command.RequestType === 'InstallApplication')
+      command = await this.licensing.prepareInstall(tx, deviceId, command);
     const [row] = (await tx.query(
       `INSERT INTO apple_command (device_id, request_type, command, policy_hash) VALUES ($1, $2, $3, $4) RETURNING uuid`,
       [

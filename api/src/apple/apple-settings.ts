@@ -11,6 +11,10 @@ export interface AppleSettings {
   /** How a request's device identity is proven: the Mdm-Signature header, or a client certificate forwarded by the TLS proxy. */
   identityFrom: 'signature' | 'proxy-header';
   proxyCertHeader: string;
+  /** Apple Business Manager device assignment API (ABM_URL; default https://mdmenrollment.apple.com). */
+  abmUrl?: string;
+  /** Apps and Books API (APPS_BOOKS_URL; default https://vpp.itunes.apple.com). */
+  appsBooksUrl?: string;
 }
 
 export const APPLE_SETTINGS = Symbol('APPLE_SETTINGS');

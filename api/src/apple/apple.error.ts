@@ -26,7 +26,22 @@ export type AppleErrorCode =
   | 'not-authenticated'
   | 'malformed-report'
   | 'not-enrolled'
-  | 'too-many-messages';
+  | 'too-many-messages'
+  | 'abm-no-certificate'
+  | 'abm-token-invalid'
+  | 'abm-token-wrong-certificate'
+  | 'abm-token-expired'
+  | 'abm-no-token'
+  | 'abm-refused'
+  | 'abm-unavailable'
+  | 'abm-unknown-device'
+  | 'vpp-token-invalid'
+  | 'vpp-no-token'
+  | 'vpp-unknown-asset'
+  | 'vpp-refused'
+  | 'vpp-unavailable'
+  | 'out-of-licences'
+  | 'unknown-ministry';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -56,6 +71,21 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'malformed-report': 'invalid',
   'not-enrolled': 'conflict',
   'too-many-messages': 'too-many-requests',
+  'abm-no-certificate': 'conflict',
+  'abm-token-invalid': 'invalid',
+  'abm-token-wrong-certificate': 'invalid',
+  'abm-token-expired': 'invalid',
+  'abm-no-token': 'conflict',
+  'abm-refused': 'conflict',
+  'abm-unavailable': 'unavailable',
+  'abm-unknown-device': 'forbidden',
+  'vpp-token-invalid': 'invalid',
+  'vpp-no-token': 'conflict',
+  'vpp-unknown-asset': 'not-found',
+  'vpp-refused': 'conflict',
+  'vpp-unavailable': 'unavailable',
+  'out-of-licences': 'conflict',
+  'unknown-ministry': 'not-found',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

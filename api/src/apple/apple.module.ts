@@ -10,6 +10,10 @@ import { ApnsService } from './apns.service';
 import { MdmIdentityService } from './mdm-identity.service';
 import { MdmProtocolService } from './mdm-protocol.service';
 import { PushCertificateService } from './push-certificate.service';
+import { AbmController } from './abm/abm.controller';
+import { AbmService } from './abm/abm.service';
+import { VppController } from './vpp/vpp.controller';
+import { VppService } from './vpp/vpp.service';
 
 /** The platform side for the rollout engine: command queue, APNs, adapter. */
 @Global()
@@ -38,8 +42,15 @@ export class AppleModule {
     if (!settings) return { module: AppleModule };
     return {
       module: AppleModule,
-      controllers: [AppleController, AppleEnrollmentLinksController],
-      providers: [AppleCaService, AppleEnrollmentService, MdmIdentityService, MdmProtocolService],
+      controllers: [AppleController, AppleEnrollmentLinksController, AbmController, VppController],
+      providers: [
+        AppleCaService,
+        AppleEnrollmentService,
+        MdmIdentityService,
+        MdmProtocolService,
+        AbmService,
+        VppService,
+      ],
       exports: [MdmProtocolService],
     };
   }

@@ -14,6 +14,7 @@ import { fleetSql } from '../devices/fleet-sql';
 import { PolicyGroup } from '../rollout/policy-group.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
+import { AbmService } from './abm/abm.service';
 import { AppleCommandsService } from './apple-commands.service';
 import { commands } from './apple-payloads';
 import { AppleError } from './apple.error';
@@ -93,6 +94,7 @@ export class MdmProtocolService {
     private readonly apns: ApnsService,
     private readonly audit: AuditService,
     private readonly devices: DeviceStateService,
+    private readonly ade: AbmService,
   ) {}
 
   /** Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation. */
@@ -186,10 +188,10 @@ export class MdmProtocolService {
     switch (type) {
       case 'Authenticate':
         await this.authenticate(serial, udid, binding, message);
-        return '';
+        break;
       case 'TokenUpdate':
         await this.tokenUpdate(udid, message);
-        return '';
+        break;
       case 'CheckOut':
         await this.db.transaction(async (tx) => {
           for (const d of await this.devices.checkOut(tx, udid))
@@ -201,10 +203,13 @@ export class MdmProtocolService {
               after: { udid },
             });
         });
-        return '';
+        break;
       default:
         throw new AppleError('unsupported-checkin', 'invalid', `Unsupported check-in message "${type}".`);
     }
+    // Automated Device Enrollment and Apps and Books: serial numbers, AwaitingConfiguration, licences of a phone that left.
+    await this.ade.onCheckin(type, udid, message);
+    return '';
   }
 
   private async authenticate(

@@ -275,6 +275,16 @@ export class AppConfig {
   @IsString()
   MDM_PROXY_CERT_HEADER: string;
 
+  /** Apple Business Manager's device assignment API (Automated Device Enrollment). */
+  @Transform(({ value }) => value || 'https://mdmenrollment.apple.com')
+  @IsUrl({ require_tld: false, require_protocol: true })
+  ABM_URL: string;
+
+  /** Apple's Apps and Books API (licences of store apps). */
+  @Transform(({ value }) => value || 'https://vpp.itunes.apple.com')
+  @IsUrl({ require_tld: false, require_protocol: true })
+  APPS_BOOKS_URL: string;
+
   /** A phone with no report (Android status report, iPhone inventory) for more than this many days is "stale". */
   @Transform(({ value }) => (value === undefined || value === '' ? 7 : Number(value)))
   @IsInt({ message: 'COMPLIANCE_STALE_DAYS must be a whole number of days' })
@@ -410,6 +420,8 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     apnsCaPem: config.APNS_CA_FILE ? readFileSync(config.APNS_CA_FILE, 'utf8') : undefined,
     identityFrom: config.MDM_IDENTITY_FROM,
     proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
+    abmUrl: config.ABM_URL.replace(/\/$/, ''),
+    appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),
   };
 }
 
