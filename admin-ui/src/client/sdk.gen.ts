@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AbmCertificateData, AbmCertificateErrors, AbmCertificateResponses, AbmDevicesData, AbmDevicesErrors, AbmDevicesResponses, AbmSyncData, AbmSyncErrors, AbmSyncResponses, AbmTokenData, AbmTokenErrors, AbmTokenResponses, AbmViewData, AbmViewErrors, AbmViewResponses, AccountsDeactivateData, AccountsDeactivateErrors, AccountsDeactivateResponses, AccountsReactivateData, AccountsReactivateErrors, AccountsReactivateResponses, AndroidBindData, AndroidBindErrors, AndroidBindResponses, AndroidCreateTokenData, AndroidCreateTokenErrors, AndroidCreateTokenResponses, AndroidEnterpriseData, AndroidEnterpriseErrors, AndroidEnterpriseResponses, AndroidHealthData, AndroidHealthErrors, AndroidHealthResponses, AndroidPubsubData, AndroidPubsubErrors, AndroidPubsubResponses, AndroidReconcileData, AndroidReconcileErrors, AndroidReconcileResponses, AndroidSignupCallbackData, AndroidSignupCallbackErrors, AndroidSignupCallbackResponses, AndroidSignupData, AndroidSignupErrors, AndroidSignupResponses, AndroidUnknownDevicesData, AndroidUnknownDevicesErrors, AndroidUnknownDevicesResponses, ApiTokensCreateData, ApiTokensCreateErrors, ApiTokensCreateResponses, ApiTokensListData, ApiTokensListErrors, ApiTokensListResponses, ApiTokensRevokeData, ApiTokensRevokeErrors, ApiTokensRevokeResponses, AppleCertificateData, AppleCertificateErrors, AppleCertificateResponses, AppleCheckinData, AppleCheckinErrors, AppleCheckinResponses, AppleEnrollmentLinksListData, AppleEnrollmentLinksListErrors, AppleEnrollmentLinksListResponses, AppleEnrollmentLinksRevokeData, AppleEnrollmentLinksRevokeErrors, AppleEnrollmentLinksRevokeResponses, AppleLinkData, AppleLinkErrors, AppleLinkResponses, AppleProfileData, AppleProfileErrors, AppleProfileResponses, AppleServerData, AppleServerErrors, AppleServerResponses, AppleUploadData, AppleUploadErrors, AppleUploadResponses, AuditCheckpointsCheckpointData, AuditCheckpointsCheckpointErrors, AuditCheckpointsCheckpointResponses, AuditCheckpointsVerifyData, AuditCheckpointsVerifyErrors, AuditCheckpointsVerifyResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, CatalogCreateData, CatalogCreateErrors, CatalogCreateResponses, CatalogGetData, CatalogGetErrors, CatalogGetResponses, CatalogListData, CatalogListErrors, CatalogListResponses, ComplianceAppsData, ComplianceAppsErrors, ComplianceAppsResponses, ComplianceExemptionsData, ComplianceExemptionsErrors, ComplianceExemptionsResponses, ComplianceExportCsvData, ComplianceExportCsvErrors, ComplianceExportCsvResponses, ComplianceExportJsonData, ComplianceExportJsonErrors, ComplianceExportJsonResponses, ComplianceMinistryData, ComplianceMinistryErrors, ComplianceMinistryResponses, ComplianceNationalData, ComplianceNationalErrors, ComplianceNationalResponses, ComplianceTrendData, ComplianceTrendErrors, ComplianceTrendResponses, DevicesGetData, DevicesGetErrors, DevicesGetResponses, DevicesListData, DevicesListErrors, DevicesListResponses, DevicesLockData, DevicesLockErrors, DevicesLockResponses, DevicesMineData, DevicesMineErrors, DevicesMineResponses, DevicesReassignData, DevicesReassignErrors, DevicesReassignResponses, DevicesRetireData, DevicesRetireErrors, DevicesRetireResponses, DirectoryAgentData, DirectoryAgentErrors, DirectoryAgentResponses, DirectoryAgentsData, DirectoryAgentsErrors, DirectoryAgentsResponses, DirectoryGrantData, DirectoryGrantErrors, DirectoryGrantResponses, DirectoryMeData, DirectoryMeErrors, DirectoryMeResponses, DirectoryMinistriesData, DirectoryMinistriesErrors, DirectoryMinistriesResponses, DirectoryRevokeData, DirectoryRevokeErrors, DirectoryRevokeResponses, ExemptionsApproveData, ExemptionsApproveErrors, ExemptionsApproveResponses, ExemptionsCancelData, ExemptionsCancelErrors, ExemptionsCancelResponses, ExemptionsDenyData, ExemptionsDenyErrors, ExemptionsDenyResponses, ExemptionsGetData, ExemptionsGetErrors, ExemptionsGetResponses, ExemptionsMineData, ExemptionsMineErrors, ExemptionsMineResponses, ExemptionsQueueData, ExemptionsQueueErrors, ExemptionsQueueResponses, ExemptionsRegisterCsvData, ExemptionsRegisterCsvErrors, ExemptionsRegisterCsvResponses, ExemptionsRegisterData, ExemptionsRegisterErrors, ExemptionsRegisterResponses, ExemptionsRenewData, ExemptionsRenewErrors, ExemptionsRenewResponses, ExemptionsRequestData, ExemptionsRequestErrors, ExemptionsRequestResponses, ExemptionsRevokeData, ExemptionsRevokeErrors, ExemptionsRevokeResponses, HealthCheckData, HealthCheckErrors, HealthCheckResponses, NotificationsMineData, NotificationsMineErrors, NotificationsMineResponses, NotificationsReadData, NotificationsReadErrors, NotificationsReadResponses, PoliciesAgentEffectiveData, PoliciesAgentEffectiveErrors, PoliciesAgentEffectiveResponses, PoliciesApplyData, PoliciesApplyErrors, PoliciesApplyResponses, PoliciesCurrentData, PoliciesCurrentErrors, PoliciesCurrentResponses, PoliciesDeviceEffectiveData, PoliciesDeviceEffectiveErrors, PoliciesDeviceEffectiveResponses, PoliciesDiffData, PoliciesDiffErrors, PoliciesDiffResponses, PoliciesGetPlanData, PoliciesGetPlanErrors, PoliciesGetPlanResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesMinistryEffectiveData, PoliciesMinistryEffectiveErrors, PoliciesMinistryEffectiveResponses, PoliciesPlanData, PoliciesPlanErrors, PoliciesPlanResponses, PoliciesRollbackData, PoliciesRollbackErrors, PoliciesRollbackResponses, PoliciesVersionData, PoliciesVersionErrors, PoliciesVersionResponses, PoliciesVersionsData, PoliciesVersionsErrors, PoliciesVersionsResponses, RolloutAbortData, RolloutAbortErrors, RolloutAbortResponses, RolloutAdvanceData, RolloutAdvanceErrors, RolloutAdvanceResponses, RolloutGetData, RolloutGetErrors, RolloutGetResponses, RolloutListData, RolloutListErrors, RolloutListResponses, RolloutPauseData, RolloutPauseErrors, RolloutPauseResponses, RolloutResumeData, RolloutResumeErrors, RolloutResumeResponses, RolloutStatusData, RolloutStatusErrors, RolloutStatusResponses, SessionCallbackData, SessionCallbackErrors, SessionLogoutCallbackData, SessionLogoutCallbackErrors, SessionLogoutData, SessionLogoutErrors, SessionLogoutResponses, SessionStartData, SessionStartErrors, VppMapData, VppMapErrors, VppMapResponses, VppSyncData, VppSyncErrors, VppSyncResponses, VppTokenData, VppTokenErrors, VppTokenResponses, VppViewData, VppViewErrors, VppViewResponses } from './types.gen.js';
+import type { AccountsDeactivateData, AccountsDeactivateErrors, AccountsDeactivateResponses, AccountsReactivateData, AccountsReactivateErrors, AccountsReactivateResponses, AndroidBindData, AndroidBindErrors, AndroidBindResponses, AndroidCreateTokenData, AndroidCreateTokenErrors, AndroidCreateTokenResponses, AndroidEnterpriseData, AndroidEnterpriseErrors, AndroidEnterpriseResponses, AndroidPubsubData, AndroidPubsubErrors, AndroidPubsubResponses, AndroidReconcileData, AndroidReconcileErrors, AndroidReconcileResponses, AndroidSignupCallbackData, AndroidSignupCallbackErrors, AndroidSignupCallbackResponses, AndroidSignupData, AndroidSignupErrors, AndroidSignupResponses, ApiTokensCreateData, ApiTokensCreateErrors, ApiTokensCreateResponses, ApiTokensListData, ApiTokensListErrors, ApiTokensListResponses, ApiTokensRevokeData, ApiTokensRevokeErrors, ApiTokensRevokeResponses, AppleCertificateData, AppleCertificateErrors, AppleCertificateResponses, AppleCheckinData, AppleCheckinErrors, AppleCheckinResponses, AppleEnrollmentLinksListData, AppleEnrollmentLinksListErrors, AppleEnrollmentLinksListResponses, AppleEnrollmentLinksRevokeData, AppleEnrollmentLinksRevokeErrors, AppleEnrollmentLinksRevokeResponses, AppleLinkData, AppleLinkErrors, AppleLinkResponses, AppleProfileData, AppleProfileErrors, AppleProfileResponses, AppleServerData, AppleServerErrors, AppleServerResponses, AppleUploadData, AppleUploadErrors, AppleUploadResponses, AuditCheckpointsCheckpointData, AuditCheckpointsCheckpointErrors, AuditCheckpointsCheckpointResponses, AuditCheckpointsVerifyData, AuditCheckpointsVerifyErrors, AuditCheckpointsVerifyResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, CatalogCreateData, CatalogCreateErrors, CatalogCreateResponses, CatalogGetData, CatalogGetErrors, CatalogGetResponses, CatalogListData, CatalogListErrors, CatalogListResponses, ComplianceAppsData, ComplianceAppsErrors, ComplianceAppsResponses, ComplianceExemptionsData, ComplianceExemptionsErrors, ComplianceExemptionsResponses, ComplianceExportCsvData, ComplianceExportCsvErrors, ComplianceExportCsvResponses, ComplianceExportJsonData, ComplianceExportJsonErrors, ComplianceExportJsonResponses, ComplianceMinistryData, ComplianceMinistryErrors, ComplianceMinistryResponses, ComplianceNationalData, ComplianceNationalErrors, ComplianceNationalResponses, ComplianceTrendData, ComplianceTrendErrors, ComplianceTrendResponses, DevicesGetData, DevicesGetErrors, DevicesGetResponses, DevicesListData, DevicesListErrors, DevicesListResponses, DevicesMineData, DevicesMineErrors, DevicesMineResponses, DevicesReassignData, DevicesReassignErrors, DevicesReassignResponses, DirectoryAgentData, DirectoryAgentErrors, DirectoryAgentResponses, DirectoryAgentsData, DirectoryAgentsErrors, DirectoryAgentsResponses, DirectoryGrantData, DirectoryGrantErrors, DirectoryGrantResponses, DirectoryMeData, DirectoryMeErrors, DirectoryMeResponses, DirectoryMinistriesData, DirectoryMinistriesErrors, DirectoryMinistriesResponses, DirectoryRevokeData, DirectoryRevokeErrors, DirectoryRevokeResponses, ExemptionsApproveData, ExemptionsApproveErrors, ExemptionsApproveResponses, ExemptionsCancelData, ExemptionsCancelErrors, ExemptionsCancelResponses, ExemptionsDenyData, ExemptionsDenyErrors, ExemptionsDenyResponses, ExemptionsGetData, ExemptionsGetErrors, ExemptionsGetResponses, ExemptionsMineData, ExemptionsMineErrors, ExemptionsMineResponses, ExemptionsQueueData, ExemptionsQueueErrors, ExemptionsQueueResponses, ExemptionsRegisterCsvData, ExemptionsRegisterCsvErrors, ExemptionsRegisterCsvResponses, ExemptionsRegisterData, ExemptionsRegisterErrors, ExemptionsRegisterResponses, ExemptionsRenewData, ExemptionsRenewErrors, ExemptionsRenewResponses, ExemptionsRequestData, ExemptionsRequestErrors, ExemptionsRequestResponses, ExemptionsRevokeData, ExemptionsRevokeErrors, ExemptionsRevokeResponses, HealthCheckData, HealthCheckErrors, HealthCheckResponses, NotificationsMineData, NotificationsMineErrors, NotificationsMineResponses, NotificationsReadData, NotificationsReadErrors, NotificationsReadResponses, PoliciesAgentEffectiveData, PoliciesAgentEffectiveErrors, PoliciesAgentEffectiveResponses, PoliciesApplyData, PoliciesApplyErrors, PoliciesApplyResponses, PoliciesCurrentData, PoliciesCurrentErrors, PoliciesCurrentResponses, PoliciesDeviceEffectiveData, PoliciesDeviceEffectiveErrors, PoliciesDeviceEffectiveResponses, PoliciesDiffData, PoliciesDiffErrors, PoliciesDiffResponses, PoliciesGetPlanData, PoliciesGetPlanErrors, PoliciesGetPlanResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesMinistryEffectiveData, PoliciesMinistryEffectiveErrors, PoliciesMinistryEffectiveResponses, PoliciesPlanData, PoliciesPlanErrors, PoliciesPlanResponses, PoliciesRollbackData, PoliciesRollbackErrors, PoliciesRollbackResponses, PoliciesVersionData, PoliciesVersionErrors, PoliciesVersionResponses, PoliciesVersionsData, PoliciesVersionsErrors, PoliciesVersionsResponses, RolloutAbortData, RolloutAbortErrors, RolloutAbortResponses, RolloutAdvanceData, RolloutAdvanceErrors, RolloutAdvanceResponses, RolloutGetData, RolloutGetErrors, RolloutGetResponses, RolloutListData, RolloutListErrors, RolloutListResponses, RolloutPauseData, RolloutPauseErrors, RolloutPauseResponses, RolloutResumeData, RolloutResumeErrors, RolloutResumeResponses, RolloutStatusData, RolloutStatusErrors, RolloutStatusResponses, SessionCallbackData, SessionCallbackErrors, SessionLogoutCallbackData, SessionLogoutCallbackErrors, SessionLogoutData, SessionLogoutErrors, SessionLogoutResponses, SessionStartData, SessionStartErrors } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -302,31 +302,9 @@ export const policiesDeviceEffective = <ThrowOnError extends boolean = false>(op
     ...options
 });
 
-/**
- * Lock a lost phone’s screen now (Android LOCK command, Apple DeviceLock)
- */
-export const devicesLock = <ThrowOnError extends boolean = false>(options: Options<DevicesLockData, ThrowOnError>) => (options.client ?? client).post<DevicesLockResponses, DevicesLockErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/devices/{id}/lock',
-    ...options
-});
-
 export const devicesReassign = <ThrowOnError extends boolean = false>(options: Options<DevicesReassignData, ThrowOnError>) => (options.client ?? client).post<DevicesReassignResponses, DevicesReassignErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/devices/{id}/reassign',
-    ...options,
-    headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
-
-/**
- * Retire a phone (its agent leaves): a company phone is wiped, a personal one loses its work profile only; it leaves the fleet
- */
-export const devicesRetire = <ThrowOnError extends boolean = false>(options: Options<DevicesRetireData, ThrowOnError>) => (options.client ?? client).post<DevicesRetireResponses, DevicesRetireErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/devices/{id}/retire',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -493,7 +471,7 @@ export const androidEnterprise = <ThrowOnError extends boolean = false>(options:
 });
 
 /**
- * Bind the ministry to an existing Android Enterprise (checked with Google); sets its Pub/Sub topic and the ENROLLMENT and STATUS_REPORT notifications
+ * Bind the ministry to an existing Android Enterprise (checked with Google)
  */
 export const androidBind = <ThrowOnError extends boolean = false>(options: Options<AndroidBindData, ThrowOnError>) => (options.client ?? client).put<AndroidBindResponses, AndroidBindErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -503,15 +481,6 @@ export const androidBind = <ThrowOnError extends boolean = false>(options: Optio
         'Content-Type': 'application/json',
         ...options.headers
     }
-});
-
-/**
- * What the ministry’s Android set-up lacks: enterprise, Pub/Sub topic and notification types (asked of Google), unpublished policies, last report, unknown phones
- */
-export const androidHealth = <ThrowOnError extends boolean = false>(options: Options<AndroidHealthData, ThrowOnError>) => (options.client ?? client).get<AndroidHealthResponses, AndroidHealthErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/android/health',
-    ...options
 });
 
 /**
@@ -529,64 +498,6 @@ export const androidReconcile = <ThrowOnError extends boolean = false>(options: 
 export const androidSignup = <ThrowOnError extends boolean = false>(options: Options<AndroidSignupData, ThrowOnError>) => (options.client ?? client).post<AndroidSignupResponses, AndroidSignupErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/ministries/{code}/android/signup',
-    ...options,
-    headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
-
-/**
- * Phones Google lists in the ministry’s enterprise that no token of this service enrolled (found by reconciliation)
- */
-export const androidUnknownDevices = <ThrowOnError extends boolean = false>(options: Options<AndroidUnknownDevicesData, ThrowOnError>) => (options.client ?? client).get<AndroidUnknownDevicesResponses, AndroidUnknownDevicesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/android/unknown-devices',
-    ...options
-});
-
-/**
- * The ministry’s ABM connection: certificate, token expiry (warning 30 days ahead), devices
- */
-export const abmView = <ThrowOnError extends boolean = false>(options: Options<AbmViewData, ThrowOnError>) => (options.client ?? client).get<AbmViewResponses, AbmViewErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/abm',
-    ...options
-});
-
-/**
- * Create the ministry's key pair and certificate to upload in Apple Business Manager (replaces the previous)
- */
-export const abmCertificate = <ThrowOnError extends boolean = false>(options: Options<AbmCertificateData, ThrowOnError>) => (options.client ?? client).post<AbmCertificateResponses, AbmCertificateErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/abm/certificate',
-    ...options
-});
-
-/**
- * The ministry’s ABM devices (before their first boot too), with their profile status
- */
-export const abmDevices = <ThrowOnError extends boolean = false>(options: Options<AbmDevicesData, ThrowOnError>) => (options.client ?? client).get<AbmDevicesResponses, AbmDevicesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/abm/devices',
-    ...options
-});
-
-/**
- * Sync the ministry’s devices from ABM, define the enrollment profile and assign it
- */
-export const abmSync = <ThrowOnError extends boolean = false>(options: Options<AbmSyncData, ThrowOnError>) => (options.client ?? client).post<AbmSyncResponses, AbmSyncErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/abm/sync',
-    ...options
-});
-
-/**
- * Import the server token ABM gave (decrypted with the ministry’s key, checked with ABM)
- */
-export const abmToken = <ThrowOnError extends boolean = false>(options: Options<AbmTokenData, ThrowOnError>) => (options.client ?? client).put<AbmTokenResponses, AbmTokenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/abm/token',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -623,50 +534,6 @@ export const appleEnrollmentLinksRevoke = <ThrowOnError extends boolean = false>
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/ministries/{code}/apple/enrollment-links/{id}',
     ...options
-});
-
-/**
- * Apps and Books: token expiry (warning 30 days ahead), apps and licence counts
- */
-export const vppView = <ThrowOnError extends boolean = false>(options: Options<VppViewData, ThrowOnError>) => (options.client ?? client).get<VppViewResponses, VppViewErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/vpp',
-    ...options
-});
-
-/**
- * Say which app (bundle identifier) an asset is, so that its installs are licensed
- */
-export const vppMap = <ThrowOnError extends boolean = false>(options: Options<VppMapData, ThrowOnError>) => (options.client ?? client).put<VppMapResponses, VppMapErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/vpp/assets/{adamId}',
-    ...options,
-    headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
-
-/**
- * Read the apps and licence counts again (licences of devices that left are released)
- */
-export const vppSync = <ThrowOnError extends boolean = false>(options: Options<VppSyncData, ThrowOnError>) => (options.client ?? client).post<VppSyncResponses, VppSyncErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/vpp/sync',
-    ...options
-});
-
-/**
- * Import the ministry’s Apps and Books content token; its apps and licences are read
- */
-export const vppToken = <ThrowOnError extends boolean = false>(options: Options<VppTokenData, ThrowOnError>) => (options.client ?? client).put<VppTokenResponses, VppTokenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/ministries/{code}/apple/vpp/token',
-    ...options,
-    headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
 });
 
 export const devicesList = <ThrowOnError extends boolean = false>(options: Options<DevicesListData, ThrowOnError>) => (options.client ?? client).get<DevicesListResponses, DevicesListErrors, ThrowOnError>({

@@ -5,97 +5,6 @@ export type ClientOptions = {
 };
 
 /**
- * An iPhone of the ministry in Apple Business Manager, booted or not.
- */
-export type AbmDevice = {
-    serialNumber: string;
-    model: string | null;
-    description: string | null;
-    color: string | null;
-    /**
-     * ABM's profile_status: empty, assigned, pushed, removed
-     */
-    profileStatus: string | null;
-    /**
-     * The ministry's enrollment profile is the one assigned
-     */
-    profileAssigned: boolean;
-    profileAssignedAt: string | null;
-    /**
-     * SUCCESS, NOT_ACCESSIBLE or FAILED
-     */
-    assignResult: string | null;
-    /**
-     * Booted and enrolled with this MDM server
-     */
-    enrolled: boolean;
-    syncedAt: string;
-};
-
-/**
- * A page of the ministry's ABM devices.
- */
-export type AbmDevicePage = {
-    total: number;
-    devices: Array<AbmDevice>;
-};
-
-/**
- * A ministry's MDM server in Apple Business Manager: certificate, server token, enrollment profile.
- */
-export type AbmServer = {
-    ministry: string;
-    certificateCreatedAt: string;
-    /**
-     * The certificate (PEM) to upload in ABM: Preferences → your MDM server → Upload public key
-     */
-    certificatePem: string;
-    tokenImported: boolean;
-    serverName: string | null;
-    orgName: string | null;
-    tokenExpiry: string | null;
-    daysLeft: number | null;
-    /**
-     * Set 30 days before the token expires: what to do
-     */
-    warning: string | null;
-    /**
-     * The enrollment profile ABM holds for the ministry
-     */
-    profileUuid: string | null;
-    lastSyncAt: string | null;
-    /**
-     * ABM devices assigned to this MDM server
-     */
-    devices: number;
-    /**
-     * Of which with the enrollment profile assigned
-     */
-    profileAssigned: number;
-};
-
-/**
- * What a sync with Apple Business Manager did.
- */
-export type AbmSyncResult = {
-    devicesRead: number;
-    removed: number;
-    assigned: number;
-    /**
-     * Devices ABM did not let this server assign (NOT_ACCESSIBLE…)
-     */
-    notAssigned: number;
-    profileUuid: string;
-};
-
-export type AbmTokenDto = {
-    /**
-     * The server token file ABM gives (…_Token_….p7m), as text: an S/MIME message encrypted to the certificate
-     */
-    token: string;
-};
-
-/**
  * The exemption that lifted a block.
  */
 export type ActiveExemption = {
@@ -173,11 +82,6 @@ export type AndroidEnterprise = {
     ministryCode: string;
     enterpriseName: string;
     displayName: string | null;
-    /**
-     * The Pub/Sub topic Google had on the enterprise once bound; null: Google sends no notification
-     */
-    pubsubTopic: string | null;
-    notificationTypes: Array<string>;
     createdBy: string;
     createdAt: string;
 };
@@ -188,44 +92,6 @@ export type AndroidEnterprise = {
 export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.push-unauthenticated' | 'android.bad-push';
 
 /**
- * What a ministry’s Android set-up lacks, as Google has it now.
- */
-export type AndroidHealth = {
-    ministry: string;
-    /**
-     * Nothing is missing
-     */
-    ok: boolean;
-    enterpriseName: string | null;
-    /**
-     * PUBSUB_TOPIC
-     */
-    configuredTopic: string | null;
-    /**
-     * The enterprise’s topic on Google’s side
-     */
-    pubsubTopic: string | null;
-    enabledNotificationTypes: Array<string>;
-    unpublishedPolicies: Array<AndroidUnpublishedPolicy>;
-    lastReportAt: string | null;
-    unknownDevices: number;
-    problems: Array<AndroidHealthProblem>;
-};
-
-/**
- * One thing missing from a ministry’s Android set-up.
- */
-export type AndroidHealthProblem = {
-    code: AndroidHealthProblemCode;
-    /**
-     * What is missing and what to do, in a sentence
-     */
-    message: string;
-};
-
-export type AndroidHealthProblemCode = 'no-enterprise' | 'no-topic-configured' | 'no-topic' | 'other-topic' | 'notification-types-missing' | 'unpublished-policies' | 'unknown-devices' | 'google-unreachable';
-
-/**
  * Google’s enterprise signup URL for the ministry’s administrator.
  */
 export type AndroidSignup = {
@@ -234,17 +100,6 @@ export type AndroidSignup = {
      * Google’s name of the signup URL
      */
     name: string;
-};
-
-export type AndroidUnpublishedPolicy = {
-    /**
-     * Policy (group) id
-     */
-    policy: string;
-    /**
-     * Google’s refusal, when it refused
-     */
-    error: string | null;
 };
 
 /**
@@ -319,9 +174,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages';
 
 export type AppliedVersion = {
     scope: string;
@@ -760,11 +615,6 @@ export type DeactivateAgentDto = {
     reason: string;
 };
 
-/**
- * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
- */
-export type Delivery = 'converged' | 'waiting' | 'retrying' | 'failed';
-
 export type DescriptionChange = {
     from: string | null;
     to: string | null;
@@ -808,9 +658,6 @@ export type Device = {
      * Per-device platforms (Apple): the hash last pushed
      */
     pushedHash: string | null;
-    /**
-     * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
-     */
     pushState: PushState;
     pushAttempts: number;
     lastPushAt: string | null;
@@ -854,10 +701,6 @@ export type Device = {
      * The phone applied the desired policy
      */
     converged: boolean;
-    /**
-     * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
-     */
-    delivery: Delivery;
 };
 
 /**
@@ -885,17 +728,6 @@ export type DeviceEffectivePolicy = {
 };
 
 /**
- * A lock command sent to a phone.
- */
-export type DeviceLocked = {
-    deviceId: string;
-    /**
-     * Android: the operation of the LOCK command; Apple: the queued DeviceLock command
-     */
-    command: string;
-};
-
-/**
  * One page of a ministry’s devices, and how many there are in all.
  */
 export type DevicePage = {
@@ -904,24 +736,9 @@ export type DevicePage = {
 };
 
 /**
- * A phone retired: what was wiped, and how.
+ * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409.
  */
-export type DeviceRetired = {
-    deviceId: string;
-    /**
-     * full: a company phone, erased; work-profile: a personal phone, only the work side removed (personal data kept); none: no platform identity to reach
-     */
-    wipe: Wipe;
-    /**
-     * Android: the wipeDataFlags sent with devices.delete
-     */
-    wipeDataFlags: Array<string>;
-};
-
-/**
- * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409, `device.already-retired` 409, `device.not-managed` 409, `device.platform-refused` 409, `device.platform-unavailable` 503.
- */
-export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent' | 'device.already-retired' | 'device.not-managed' | 'device.platform-refused' | 'device.platform-unavailable';
+export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent';
 
 /**
  * Error codes of the directory domain, with their HTTP status: `directory.agent-not-found` 404, `directory.device-not-found` 404, `directory.unknown-ministry` 404, `directory.role-scope` 400, `directory.role-exists` 409, `directory.role-not-found` 404, `directory.self-demotion` 409.
@@ -1244,13 +1061,7 @@ export type MinistryRolloutStatus = {
     ministry: string;
     devices: number;
     converged: number;
-    /**
-     * Not applied yet: waiting for the phone, or a push being retried
-     */
     pending: number;
-    /**
-     * Failed with a real error
-     */
     failed: number;
     nonCompliant: number;
     byPlatform: Array<PlatformProgress>;
@@ -1259,10 +1070,6 @@ export type MinistryRolloutStatus = {
      * At most 200, latest first
      */
     failures: Array<PushFailure>;
-    /**
-     * Waiting for the phone (not failed): at most 200, silent for the longest first
-     */
-    waiting: Array<WaitingDevice>;
 };
 
 export type ModeChange = {
@@ -1591,7 +1398,7 @@ export type PushCertificateUploadDto = {
 };
 
 /**
- * A device that failed with a real error (its reason).
+ * A device that did not apply its policy after the retries.
  */
 export type PushFailure = {
     deviceId: string;
@@ -1603,9 +1410,6 @@ export type PushFailure = {
     lastPushAt: string | null;
 };
 
-/**
- * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
- */
 export type PushState = 'ok' | 'retrying' | 'failed';
 
 export type ReasonDto = {
@@ -1634,11 +1438,7 @@ export type ReconcileSummary = {
      */
     removed: number;
     /**
-     * Phones enrolled with one of our tokens but never seen (no notification): adopted
-     */
-    adopted: number;
-    /**
-     * Phones Google knows and we do not (listed for IT)
+     * Phones Google knows and we do not
      */
     unknown: number;
 };
@@ -1669,13 +1469,6 @@ export type RequestExemptionDto = {
      * Requested period in days, from approval
      */
     days: number;
-};
-
-export type RetireDeviceDto = {
-    /**
-     * Why (the agent left…): audited, and shown on a personal phone before its work profile is removed
-     */
-    reason: string;
 };
 
 export type Role = 'agent' | 'approver' | 'it-admin' | 'national-admin';
@@ -1746,11 +1539,11 @@ export type RolloutTotals = {
      */
     converged: number;
     /**
-     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
+     * Released, not applied yet
      */
     pending: number;
     /**
-     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
+     * Gave up after the retries, with a reason
      */
     failed: number;
     /**
@@ -1815,11 +1608,11 @@ export type StageProgress = {
      */
     converged: number;
     /**
-     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
+     * Released, not applied yet
      */
     pending: number;
     /**
-     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
+     * Gave up after the retries, with a reason
      */
     failed: number;
     /**
@@ -1844,98 +1637,6 @@ export type StartSignupDto = {
      */
     callbackUrl: string;
 };
-
-/**
- * A phone Google lists in the ministry’s enterprise that was not enrolled with one of this service’s tokens.
- */
-export type UnknownAndroidDevice = {
-    name: string;
-    enrollmentTokenName: string | null;
-    model: string | null;
-    serialNumber: string | null;
-    ownership: string | null;
-    enrolledAt: string | null;
-    firstSeenAt: string;
-    lastSeenAt: string;
-};
-
-/**
- * A ministry's Apps and Books content token and its apps.
- */
-export type Vpp = {
-    ministry: string;
-    locationName: string | null;
-    orgName: string | null;
-    expiresAt: string;
-    daysLeft: number;
-    /**
-     * Token expiring within 30 days, or apps with no licence left: what to do
-     */
-    warning: string | null;
-    assetsSyncedAt: string | null;
-    assets: Array<VppAsset>;
-    licencesAssigned: number;
-};
-
-/**
- * An app the ministry owns in Apps and Books, with its licence counts.
- */
-export type VppAsset = {
-    /**
-     * The App Store's identifier (iTunesStoreID)
-     */
-    adamId: string;
-    /**
-     * The app it is, as IT mapped it
-     */
-    bundleId: string | null;
-    productType: string;
-    pricingParam: string;
-    deviceAssignable: boolean;
-    totalCount: number;
-    assignedCount: number;
-    availableCount: number;
-};
-
-export type VppAssetMappingDto = {
-    /**
-     * The bundle identifier of the app
-     */
-    bundleId: string;
-};
-
-export type VppTokenDto = {
-    /**
-     * The content token (.vpptoken file contents) ABM gives for a location
-     */
-    sToken: string;
-};
-
-/**
- * A device whose policy is sent (or already its own) but that has not reported it yet: waiting, not failed.
- */
-export type WaitingDevice = {
-    deviceId: string;
-    displayName: string;
-    platform: string;
-    /**
-     * null: not given to an agent yet
-     */
-    agentEmail: string | null;
-    /**
-     * When the phone was last heard from
-     */
-    lastSeenAt: string | null;
-    /**
-     * When it was last pushed
-     */
-    lastPushAt: string | null;
-};
-
-/**
- * full: a company phone, erased; work-profile: a personal phone, only the work side removed (personal data kept); none: no platform identity to reach
- */
-export type Wipe = 'full' | 'work-profile' | 'none';
 
 export type DirectoryAgentData = {
     body?: never;
@@ -2529,7 +2230,7 @@ export type AppleProfileData = {
 
 export type AppleProfileErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2537,15 +2238,15 @@ export type AppleProfileErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -2556,10 +2257,6 @@ export type AppleProfileErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
-     */
-    503: ErrorBody;
 };
 
 export type AppleProfileError = AppleProfileErrors[keyof AppleProfileErrors];
@@ -2582,7 +2279,7 @@ export type AppleCertificateData = {
 
 export type AppleCertificateErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2590,15 +2287,15 @@ export type AppleCertificateErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -2610,7 +2307,7 @@ export type AppleCertificateErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -2635,7 +2332,7 @@ export type AppleUploadData = {
 
 export type AppleUploadErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2643,15 +2340,15 @@ export type AppleUploadErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -2667,7 +2364,7 @@ export type AppleUploadErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3637,7 +3334,7 @@ export type DevicesGetErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     * Not possible in the current state: `device.same-agent`.
      */
     409: ErrorBody;
     /**
@@ -3649,7 +3346,7 @@ export type DevicesGetErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3714,58 +3411,6 @@ export type PoliciesDeviceEffectiveResponses = {
 
 export type PoliciesDeviceEffectiveResponse = PoliciesDeviceEffectiveResponses[keyof PoliciesDeviceEffectiveResponses];
 
-export type DevicesLockData = {
-    body?: never;
-    path: {
-        id: string;
-    };
-    query?: never;
-    url: '/devices/{id}/lock';
-};
-
-export type DevicesLockErrors = {
-    /**
-     * Invalid request: `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `device.not-found`, `device.agent-not-found`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type DevicesLockError = DevicesLockErrors[keyof DevicesLockErrors];
-
-export type DevicesLockResponses = {
-    200: DeviceLocked;
-};
-
-export type DevicesLockResponse = DevicesLockResponses[keyof DevicesLockResponses];
-
 export type DevicesReassignData = {
     body: ReassignDeviceDto;
     path: {
@@ -3793,7 +3438,7 @@ export type DevicesReassignErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     * Not possible in the current state: `device.same-agent`.
      */
     409: ErrorBody;
     /**
@@ -3809,7 +3454,7 @@ export type DevicesReassignErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3821,62 +3466,6 @@ export type DevicesReassignResponses = {
 };
 
 export type DevicesReassignResponse = DevicesReassignResponses[keyof DevicesReassignResponses];
-
-export type DevicesRetireData = {
-    body: RetireDeviceDto;
-    path: {
-        id: string;
-    };
-    query?: never;
-    url: '/devices/{id}/retire';
-};
-
-export type DevicesRetireErrors = {
-    /**
-     * Invalid request: `request.invalid`, `request.malformed-json`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `device.not-found`, `device.agent-not-found`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
-     */
-    409: ErrorBody;
-    /**
-     * Request too large: `request.too-large`.
-     */
-    413: ErrorBody;
-    /**
-     * Too many requests: `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type DevicesRetireError = DevicesRetireErrors[keyof DevicesRetireErrors];
-
-export type DevicesRetireResponses = {
-    200: DeviceRetired;
-};
-
-export type DevicesRetireResponse = DevicesRetireResponses[keyof DevicesRetireResponses];
 
 export type ExemptionsRequestData = {
     body: RequestExemptionDto;
@@ -4312,7 +3901,7 @@ export type AppleCheckinData = {
 
 export type AppleCheckinErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4320,15 +3909,15 @@ export type AppleCheckinErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -4343,10 +3932,6 @@ export type AppleCheckinErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
-     */
-    503: ErrorBody;
 };
 
 export type AppleCheckinError = AppleCheckinErrors[keyof AppleCheckinErrors];
@@ -4372,7 +3957,7 @@ export type AppleServerData = {
 
 export type AppleServerErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4380,15 +3965,15 @@ export type AppleServerErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -4403,10 +3988,6 @@ export type AppleServerErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
-     */
-    503: ErrorBody;
 };
 
 export type AppleServerError = AppleServerErrors[keyof AppleServerErrors];
@@ -4495,7 +4076,7 @@ export type DevicesMineErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     * Not possible in the current state: `device.same-agent`.
      */
     409: ErrorBody;
     /**
@@ -4507,7 +4088,7 @@ export type DevicesMineErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -4947,58 +4528,6 @@ export type AndroidBindResponses = {
 
 export type AndroidBindResponse = AndroidBindResponses[keyof AndroidBindResponses];
 
-export type AndroidHealthData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/android/health';
-};
-
-export type AndroidHealthErrors = {
-    /**
-     * Invalid request: `android.invalid-enterprise`, `android.no-enterprise-token`, `android.google-refused`, `android.bad-push`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `android.push-unauthenticated`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `android.unknown-ministry`, `android.unknown-agent`, `android.unknown-signup`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `android.no-project`, `android.bad-signup`, `android.bad-enterprise`, `android.bad-token`, `android.google-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AndroidHealthError = AndroidHealthErrors[keyof AndroidHealthErrors];
-
-export type AndroidHealthResponses = {
-    200: AndroidHealth;
-};
-
-export type AndroidHealthResponse = AndroidHealthResponses[keyof AndroidHealthResponses];
-
 export type AndroidReconcileData = {
     body?: never;
     path: {
@@ -5107,325 +4636,6 @@ export type AndroidSignupResponses = {
 
 export type AndroidSignupResponse = AndroidSignupResponses[keyof AndroidSignupResponses];
 
-export type AndroidUnknownDevicesData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/android/unknown-devices';
-};
-
-export type AndroidUnknownDevicesErrors = {
-    /**
-     * Invalid request: `android.invalid-enterprise`, `android.no-enterprise-token`, `android.google-refused`, `android.bad-push`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `android.push-unauthenticated`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `android.unknown-ministry`, `android.unknown-agent`, `android.unknown-signup`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `android.no-project`, `android.bad-signup`, `android.bad-enterprise`, `android.bad-token`, `android.google-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AndroidUnknownDevicesError = AndroidUnknownDevicesErrors[keyof AndroidUnknownDevicesErrors];
-
-export type AndroidUnknownDevicesResponses = {
-    200: Array<UnknownAndroidDevice>;
-};
-
-export type AndroidUnknownDevicesResponse = AndroidUnknownDevicesResponses[keyof AndroidUnknownDevicesResponses];
-
-export type AbmViewData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/abm';
-};
-
-export type AbmViewErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AbmViewError = AbmViewErrors[keyof AbmViewErrors];
-
-export type AbmViewResponses = {
-    200: AbmServer;
-};
-
-export type AbmViewResponse = AbmViewResponses[keyof AbmViewResponses];
-
-export type AbmCertificateData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/abm/certificate';
-};
-
-export type AbmCertificateErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AbmCertificateError = AbmCertificateErrors[keyof AbmCertificateErrors];
-
-export type AbmCertificateResponses = {
-    201: AbmServer;
-};
-
-export type AbmCertificateResponse = AbmCertificateResponses[keyof AbmCertificateResponses];
-
-export type AbmDevicesData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: {
-        limit?: number;
-        offset?: number;
-    };
-    url: '/ministries/{code}/apple/abm/devices';
-};
-
-export type AbmDevicesErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AbmDevicesError = AbmDevicesErrors[keyof AbmDevicesErrors];
-
-export type AbmDevicesResponses = {
-    200: AbmDevicePage;
-};
-
-export type AbmDevicesResponse = AbmDevicesResponses[keyof AbmDevicesResponses];
-
-export type AbmSyncData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/abm/sync';
-};
-
-export type AbmSyncErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AbmSyncError = AbmSyncErrors[keyof AbmSyncErrors];
-
-export type AbmSyncResponses = {
-    200: AbmSyncResult;
-};
-
-export type AbmSyncResponse = AbmSyncResponses[keyof AbmSyncResponses];
-
-export type AbmTokenData = {
-    body: AbmTokenDto;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/abm/token';
-};
-
-export type AbmTokenErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Request too large: `request.too-large`.
-     */
-    413: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type AbmTokenError = AbmTokenErrors[keyof AbmTokenErrors];
-
-export type AbmTokenResponses = {
-    200: AbmServer;
-};
-
-export type AbmTokenResponse = AbmTokenResponses[keyof AbmTokenResponses];
-
 export type AppleEnrollmentLinksListData = {
     body?: never;
     path: {
@@ -5437,7 +4647,7 @@ export type AppleEnrollmentLinksListData = {
 
 export type AppleEnrollmentLinksListErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5445,15 +4655,15 @@ export type AppleEnrollmentLinksListErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -5465,7 +4675,7 @@ export type AppleEnrollmentLinksListErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -5489,7 +4699,7 @@ export type AppleLinkData = {
 
 export type AppleLinkErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -5497,15 +4707,15 @@ export type AppleLinkErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -5521,7 +4731,7 @@ export type AppleLinkErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -5546,7 +4756,7 @@ export type AppleEnrollmentLinksRevokeData = {
 
 export type AppleEnrollmentLinksRevokeErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5554,15 +4764,15 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
      */
     409: ErrorBody;
     /**
@@ -5574,7 +4784,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -5586,223 +4796,6 @@ export type AppleEnrollmentLinksRevokeResponses = {
 };
 
 export type AppleEnrollmentLinksRevokeResponse = AppleEnrollmentLinksRevokeResponses[keyof AppleEnrollmentLinksRevokeResponses];
-
-export type VppViewData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/vpp';
-};
-
-export type VppViewErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type VppViewError = VppViewErrors[keyof VppViewErrors];
-
-export type VppViewResponses = {
-    200: Vpp;
-};
-
-export type VppViewResponse = VppViewResponses[keyof VppViewResponses];
-
-export type VppMapData = {
-    body: VppAssetMappingDto;
-    path: {
-        code: string;
-        adamId: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/vpp/assets/{adamId}';
-};
-
-export type VppMapErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Request too large: `request.too-large`.
-     */
-    413: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type VppMapError = VppMapErrors[keyof VppMapErrors];
-
-export type VppMapResponses = {
-    200: Vpp;
-};
-
-export type VppMapResponse = VppMapResponses[keyof VppMapResponses];
-
-export type VppSyncData = {
-    body?: never;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/vpp/sync';
-};
-
-export type VppSyncErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type VppSyncError = VppSyncErrors[keyof VppSyncErrors];
-
-export type VppSyncResponses = {
-    200: Vpp;
-};
-
-export type VppSyncResponse = VppSyncResponses[keyof VppSyncResponses];
-
-export type VppTokenData = {
-    body: VppTokenDto;
-    path: {
-        code: string;
-    };
-    query?: never;
-    url: '/ministries/{code}/apple/vpp/token';
-};
-
-export type VppTokenErrors = {
-    /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
-     */
-    400: ErrorBody;
-    /**
-     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
-     */
-    401: ErrorBody;
-    /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
-     */
-    403: ErrorBody;
-    /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
-     */
-    404: ErrorBody;
-    /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
-     */
-    409: ErrorBody;
-    /**
-     * Request too large: `request.too-large`.
-     */
-    413: ErrorBody;
-    /**
-     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
-     */
-    429: ErrorBody;
-    /**
-     * Internal error (a bug, logged): `internal`.
-     */
-    500: ErrorBody;
-    /**
-     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
-     */
-    503: ErrorBody;
-};
-
-export type VppTokenError = VppTokenErrors[keyof VppTokenErrors];
-
-export type VppTokenResponses = {
-    200: Vpp;
-};
-
-export type VppTokenResponse = VppTokenResponses[keyof VppTokenResponses];
 
 export type DevicesListData = {
     body?: never;
@@ -5838,7 +4831,7 @@ export type DevicesListErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     * Not possible in the current state: `device.same-agent`.
      */
     409: ErrorBody;
     /**
@@ -5850,7 +4843,7 @@ export type DevicesListErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
