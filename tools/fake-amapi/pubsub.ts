@@ -1,5 +1,6 @@
 /**
- * Pub/Sub push delivery as Google does it for Android Management API notifications: a POST of
+ * Pub/Sub delivery of Android Management API notifications: stored in a pull subscription (see
+ * tools/fake-pubsub) when `pullSubscription` is set, otherwise pushed as Google does it: a POST of
  * `{ message: { data, attributes, messageId, publishTime }, subscription }` with an OIDC token
  * (RS256 JWT from "Google") in `Authorization: Bearer`, retried with back-off until acknowledged
  * (102, 200, 201, 202 or 204). The signing key is the fake's own; its JWKS is served by the fake.
@@ -10,7 +11,30 @@ import type { Json, JsonObject } from './discovery';
 
 export type NotificationType = 'ENROLLMENT' | 'STATUS_REPORT' | 'COMMAND' | 'USAGE_LOGS' | 'ENTERPRISE_UPGRADE';
 
+/** A Pub/Sub message as a subscriber receives it. */
+export interface PulledMessage {
+  data: string;
+  attributes: Record<string, string>;
+  messageId: string;
+  publishTime: string;
+}
+
+/** A pull subscription's queue (tools/fake-pubsub): it keeps a message until a subscriber acknowledges it. */
+export interface PullSubscriptionSink {
+  enqueue(message: PulledMessage, onAck: () => void): void;
+}
+
 export interface PubsubOptions {
+  /**
+   * Pull delivery: each notification is stored in this subscription (tools/fake-pubsub) until a
+   * subscriber pulls and acknowledges it; `pushEndpoint` is then not used. Can be set at any time.
+   */
+  pullSubscription?: PullSubscriptionSink;
+  /**
+   * Phones switched off (device names): they neither apply a policy nor report, so nothing is
+   * published for them. Can be changed at any time.
+   */
+  offlineDevices?: ReadonlySet<string>;
   /** Where pushes go; nothing is sent (only recorded) while unset. Can be changed at any time. */
   pushEndpoint?: string;
   /** `aud` of the OIDC token. Like Pub/Sub, defaults to the push endpoint URL. */
@@ -31,7 +55,10 @@ export interface PushRecord {
   publishTime: string;
   /** The notification payload (a Device resource for ENROLLMENT and STATUS_REPORT). */
   data: JsonObject;
-  /** Delivery outcome: `pending`, `delivered` (acknowledged), `failed` (gave up), `skipped` (no endpoint). */
+  /**
+   * Delivery outcome: `pending` (or waiting in the pull subscription), `delivered` (acknowledged),
+   * `failed` (gave up), `skipped` (no endpoint).
+   */
   outcome: 'pending' | 'delivered' | 'failed' | 'skipped';
   attempts: number;
   /** HTTP status of the last attempt, or 0 when it failed before any answer. */
@@ -105,6 +132,8 @@ export class PubsubPusher {
    * acknowledged, given up on, or skipped for want of an endpoint.
    */
   publish(notificationType: NotificationType, data: JsonObject): Promise<PushRecord> {
+    if (typeof data.name === 'string' && this.options.offlineDevices?.has(data.name))
+      return Promise.resolve(this.offlineRecord(notificationType));
     this.nextId += 1n;
     const record: PushRecord = {
       messageId: this.nextId.toString(),
@@ -116,12 +145,42 @@ export class PubsubPusher {
       lastStatus: 0,
     };
     this.records.push(record);
+    const pull = this.options.pullSubscription;
+    if (pull) {
+      // Stored by Pub/Sub: the publisher is done; the subscriber acknowledges when it pleases.
+      pull.enqueue(
+        {
+          data: Buffer.from(JSON.stringify(record.data)).toString('base64'),
+          attributes: { notificationType: record.notificationType },
+          messageId: record.messageId,
+          publishTime: record.publishTime,
+        },
+        () => {
+          record.attempts += 1;
+          record.outcome = 'delivered';
+        },
+      );
+      return Promise.resolve(record);
+    }
     const done = this.chain.then(() => this.deliver(record));
     this.chain = done.then(
       () => undefined,
       () => undefined,
     );
     return done.then(() => record);
+  }
+
+  /** What a switched-off phone publishes: nothing (not recorded among the deliveries). */
+  private offlineRecord(notificationType: NotificationType): PushRecord {
+    return {
+      messageId: '',
+      notificationType,
+      publishTime: new Date().toISOString(),
+      data: {},
+      outcome: 'skipped',
+      attempts: 0,
+      lastStatus: 0,
+    };
   }
 
   /** Resolves when every queued notification has been delivered or given up on. */

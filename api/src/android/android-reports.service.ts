@@ -2,13 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { androidmanagement_v1 } from 'googleapis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { InstalledApp } from '../devices/device.entity';
-import { DeviceStateService } from '../devices/device-state.service';
+import { AndroidStatusReport, DeviceStateService } from '../devices/device-state.service';
 import { PolicyGroupService } from '../rollout/policy-group.service';
-import { RolloutEngine } from '../rollout/rollout-engine.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidError } from './android.error';
 
@@ -18,6 +17,17 @@ export interface PubsubPush {
   message?: { data?: string; attributes?: Record<string, string>; messageId?: string };
   subscription?: string;
 }
+
+/** A Pub/Sub message, pushed or pulled (googleapis' PubsubMessage). */
+export interface PubsubMessage {
+  data?: string | null;
+  attributes?: Record<string, string> | null;
+  messageId?: string | null;
+  publishTime?: string | null;
+}
+
+/** `applied`: written (or older than what is recorded); `ignored`: a type we do not use; `malformed`: not a Device. */
+export type MessageOutcome = 'applied' | 'ignored' | 'malformed';
 
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
 const ENROLLMENT: Actor = { id: null, label: 'system: Android enrollment' };
@@ -36,7 +46,6 @@ export class AndroidReportsService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(ANDROID_SETTINGS) private readonly settings: AndroidSettings,
     private readonly groups: PolicyGroupService,
-    private readonly engine: RolloutEngine,
     private readonly audit: AuditService,
     private readonly devices: DeviceStateService,
   ) {
@@ -45,17 +54,24 @@ export class AndroidReportsService {
 
   /** The push carries an OIDC token from Google for the subscription's service account. */
   async verifyPush(authorization: string | undefined): Promise<void> {
+    const { audience, serviceAccountEmail } = this.settings.pubsub;
+    // Open by default would let any Google-signed token, for any audience, rewrite a phone's state.
+    if (!audience || !serviceAccountEmail)
+      throw new AndroidError(
+        'push-unauthenticated',
+        'unauthenticated',
+        'Pub/Sub push is not configured here (PUBSUB_SERVICE_ACCOUNT and PUBSUB_AUDIENCE): pushes are refused.',
+      );
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token)
       throw new AndroidError('push-unauthenticated', 'unauthenticated', 'Pub/Sub push without its OIDC token.');
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: GOOGLE_ISSUERS,
-        audience: this.settings.pubsub.audience,
+        audience,
         algorithms: ['RS256'],
       });
-      if (this.settings.pubsub.serviceAccountEmail && payload.email !== this.settings.pubsub.serviceAccountEmail)
-        throw new Error('unexpected service account');
+      if (payload.email !== serviceAccountEmail) throw new Error('unexpected service account');
       if (payload.email_verified === false) throw new Error('unverified email');
     } catch (e) {
       throw new AndroidError(
@@ -66,28 +82,67 @@ export class AndroidReportsService {
     }
   }
 
+  /**
+   * One push is a batch of one message: the same path as a pull. A body that is not a Pub/Sub
+   * message, or an ENROLLMENT / STATUS_REPORT whose data is not a Device, is refused (400); any
+   * other notification type is acknowledged, since a refusal makes Pub/Sub redeliver it for days.
+   */
   async handlePush(push: PubsubPush): Promise<void> {
-    const type = push.message?.attributes?.notificationType;
-    const data = push.message?.data;
-    if (!type || !data)
+    if (typeof push?.message !== 'object' || push.message === null)
+      throw new AndroidError('bad-push', 'invalid', 'A Pub/Sub push needs its message object.');
+    const [outcome] = await this.handleMessages([push.message]);
+    if (outcome === 'malformed')
       throw new AndroidError(
         'bad-push',
         'invalid',
-        'A Pub/Sub push needs message.data and message.attributes.notificationType.',
+        'message.data of an ENROLLMENT or STATUS_REPORT must be a base64-encoded Android Management API Device.',
       );
-    if (type === 'test') return; // Google's test notification at subscription set-up
-    let device: AmapiDevice;
-    try {
-      device = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as AmapiDevice;
-    } catch {
-      throw new AndroidError('bad-push', 'invalid', 'message.data is not base64-encoded JSON.');
+  }
+
+  /**
+   * A batch of Pub/Sub messages (one pull, or one push): enrollments first (each its own
+   * transaction, rare), then every status report in one set-based write (DeviceStateService).
+   * Returns each message's outcome; every one of them may be acknowledged: `malformed` and
+   * `ignored` ones would never be handled better by a redelivery.
+   */
+  async handleMessages(messages: PubsubMessage[]): Promise<MessageOutcome[]> {
+    const outcomes: MessageOutcome[] = [];
+    const reports: AndroidStatusReport[] = [];
+    for (const message of messages) {
+      const type = message.attributes?.notificationType;
+      // test (subscription set-up), ENTERPRISE_UPGRADE, COMMAND, USAGE_LOGS, and types to come.
+      if (type !== 'ENROLLMENT' && type !== 'STATUS_REPORT') {
+        outcomes.push('ignored');
+        continue;
+      }
+      const device = decodeDevice(message.data);
+      if (!device) {
+        this.logger.warn(`Pub/Sub ${type} message ${message.messageId ?? ''} is not a Device; acknowledged, ignored`);
+        outcomes.push('malformed');
+        continue;
+      }
+      if (type === 'ENROLLMENT') await this.enroll(device);
+      reports.push(statusReportOf(device, message.publishTime));
+      outcomes.push('applied');
     }
-    if (typeof device !== 'object' || device === null || typeof device.name !== 'string') {
-      throw new AndroidError('bad-push', 'invalid', 'message.data is not an Android Management API Device.');
-    }
-    if (type === 'ENROLLMENT') await this.enroll(device);
-    else if (type === 'STATUS_REPORT') await this.statusReport(device);
-    // Other types (COMMAND, USAGE_LOGS…) are acknowledged and ignored.
+    await this.apply(reports);
+    return outcomes;
+  }
+
+  /** A Device read from Google outside Pub/Sub (reconciliation): the same path, one report. */
+  async statusReport(device: AmapiDevice): Promise<void> {
+    await this.apply([statusReportOf(device, undefined)]);
+  }
+
+  private async apply(reports: AndroidStatusReport[]): Promise<void> {
+    if (reports.length === 0) return;
+    const { older, unknown } = await this.devices.recordAndroidReports(reports);
+    if (unknown.length > 0)
+      this.logger.warn(
+        `status report for ${unknown.length} unknown device(s) (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? '…' : ''}); the reconciliation will look at them`,
+      );
+    if (older.length > 0)
+      this.logger.debug?.(`${older.length} status report(s) older than the one already recorded: ignored`);
   }
 
   private async enroll(device: AmapiDevice): Promise<void> {
@@ -135,51 +190,55 @@ export class AndroidReportsService {
       const policy = device.policyName?.split('/').pop();
       if (policy) await this.devices.bindPolicy(tx, id, policy);
     });
-    await this.statusReport(device);
   }
+}
 
-  async statusReport(device: AmapiDevice): Promise<void> {
-    const [row] = (await this.db.query(`SELECT id, group_id FROM device WHERE android_device_name = $1`, [
-      device.name,
-    ])) as { id: string; group_id: string | null }[];
-    if (!row) {
-      this.logger.warn(`status report for unknown device ${device.name}; the reconciliation will look at it`);
-      return;
-    }
-    const installed: InstalledApp[] = (device.applicationReports ?? [])
-      .filter((a) => a.packageName && a.state !== 'REMOVED')
-      .map((a) => ({ id: a.packageName as string, version: a.versionName ?? undefined }));
-    // The facts; compliance is the shared evaluator's (DeviceStateService), as for every platform.
-    await this.devices.recordReport(
-      row.id,
-      {
-        installed,
-        osVersion: device.softwareInfo?.androidVersion ?? null,
-        // The policy governs what it manages (the whole phone, or its work profile): apps can be blocked there.
-        supervised: true,
-        policyErrors: policyErrorsOf(device),
-      },
-      { unenrolled: device.state === 'DELETED' },
-    );
-    // After the commit: the engine updates the same row on its own connection.
-    await this.recordApplied(this.db.manager, row.id, device);
+/** ENROLLMENT and STATUS_REPORT carry a Device; anything else here is not from Google. */
+function decodeDevice(data: string | null | undefined): AmapiDevice | undefined {
+  if (!data) return undefined;
+  try {
+    const device = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as unknown;
+    if (typeof device !== 'object' || device === null || typeof (device as AmapiDevice).name !== 'string')
+      return undefined;
+    return device as AmapiDevice;
+  } catch {
+    return undefined;
   }
+}
 
-  private async recordApplied(tx: EntityManager, deviceId: string, device: AmapiDevice): Promise<void> {
-    if (!device.appliedPolicyName || device.appliedPolicyVersion === undefined || device.appliedPolicyVersion === null)
-      return;
-    const parts = device.appliedPolicyName.split('/');
-    if (parts.length !== 4 || parts[2] !== 'policies') return;
-    const [enterprise, policy] = [`${parts[0]}/${parts[1]}`, parts[3]];
-    const [published] = (await tx.query(
-      `SELECT hash FROM android_policy_publication WHERE enterprise_name = $1 AND policy_name = $2 AND version = $3`,
-      [enterprise, policy, device.appliedPolicyVersion],
-    )) as { hash: string }[];
-    const detail = (device.nonComplianceDetails ?? [])
-      .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` ${d.packageName}` : ''}: ${d.nonComplianceReason}`)
-      .join('; ');
-    if (published) await this.engine.reportApplied(deviceId, published.hash, detail || undefined);
-  }
+/**
+ * What a Device says, in the terms DeviceStateService writes. Reports are ordered by
+ * `lastStatusReportTime` (the message's publish time, then now, when the phone did not say).
+ */
+function statusReportOf(device: AmapiDevice, publishTime: string | null | undefined): AndroidStatusReport {
+  const installed: InstalledApp[] = (device.applicationReports ?? [])
+    .filter((a) => a.packageName && a.state !== 'REMOVED')
+    .map((a) => ({ id: a.packageName as string, version: a.versionName ?? undefined }));
+  const time = [device.lastStatusReportTime, publishTime].find((t) => t && !Number.isNaN(Date.parse(t)));
+  const parts = device.appliedPolicyName?.split('/') ?? [];
+  // int64 in the API; kept to what PostgreSQL's bigint holds, so that one odd value cannot fail a batch.
+  const version = device.appliedPolicyVersion;
+  const applied =
+    parts.length === 4 &&
+    parts[2] === 'policies' &&
+    version !== undefined &&
+    version !== null &&
+    /^\d{1,18}$/.test(version)
+      ? { enterprise: `${parts[0]}/${parts[1]}`, policy: parts[3], version }
+      : null;
+  const detail = (device.nonComplianceDetails ?? [])
+    .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` ${d.packageName}` : ''}: ${d.nonComplianceReason}`)
+    .join('; ');
+  return {
+    name: device.name as string,
+    reportTime: new Date(time ?? Date.now()).toISOString(),
+    installed,
+    osVersion: device.softwareInfo?.androidVersion ?? null,
+    policyErrors: policyErrorsOf(device),
+    unenrolled: device.state === 'DELETED',
+    applied,
+    detail: detail || null,
+  };
 }
 
 /**

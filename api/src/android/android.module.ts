@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AmapiClientService } from './amapi-client.service';
 import { AndroidEnrollmentService } from './android-enrollment.service';
 import { AndroidEnterpriseService } from './android-enterprise.service';
+import { AndroidPubsubPullService } from './android-pubsub-pull.service';
 import { AndroidReconcileService } from './android-reconcile.service';
 import { AndroidReportsService } from './android-reports.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
@@ -36,8 +37,14 @@ export class AndroidModule {
     return {
       module: AndroidModule,
       controllers: [AndroidController],
-      providers: [AndroidEnterpriseService, AndroidEnrollmentService, AndroidReportsService, AndroidReconcileService],
-      exports: [AndroidReconcileService],
+      providers: [
+        AndroidEnterpriseService,
+        AndroidEnrollmentService,
+        AndroidReportsService,
+        AndroidReconcileService,
+        AndroidPubsubPullService,
+      ],
+      exports: [AndroidReconcileService, AndroidPubsubPullService],
     };
   }
 }

@@ -53,8 +53,8 @@ describe('demo defaults (issue 16, item 11)', () => {
 
   it('never simulate phones beside a real platform connector: off by default, refused when asked for', () => {
     const connectors = [
-      { AMAPI_ACCESS_TOKEN: 'fake-amapi-token' },
-      { GOOGLE_APPLICATION_CREDENTIALS: '/etc/mdm/sa.json' },
+      { AMAPI_ACCESS_TOKEN: 'fake-amapi-token', PUBSUB_SUBSCRIPTION: 'projects/p/subscriptions/amapi' },
+      { GOOGLE_APPLICATION_CREDENTIALS: '/etc/mdm/sa.json', PUBSUB_SUBSCRIPTION: 'projects/p/subscriptions/amapi' },
       { APPLE_MDM: 'true' },
     ];
     for (const env of connectors) {
@@ -64,5 +64,42 @@ describe('demo defaults (issue 16, item 11)', () => {
         /DEVICE_SIMULATOR=true would simulate phones beside a real platform connector \((Android Enterprise|the Apple MDM server)\)/,
       );
     }
+  });
+});
+
+describe('Android status reports (issue 14 item 4)', () => {
+  const android = { GOOGLE_APPLICATION_CREDENTIALS: '/etc/mdm/sa.json' };
+  const push = {
+    PUBSUB_SERVICE_ACCOUNT: 'amapi-push@p.iam.gserviceaccount.com',
+    PUBSUB_AUDIENCE: 'https://mdm/android/pubsub',
+  };
+
+  it('refuses to start in push mode without the expected service account and audience', () => {
+    for (const env of [android, { ...android, ANDROID_REPORTS: 'push' }]) {
+      expect(() => loadConfig(env)).toThrow(
+        /receives status reports by Pub\/Sub push only with PUBSUB_SERVICE_ACCOUNT and PUBSUB_AUDIENCE set/,
+      );
+      expect(() => loadConfig({ ...env, PUBSUB_SERVICE_ACCOUNT: push.PUBSUB_SERVICE_ACCOUNT })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...env, PUBSUB_AUDIENCE: push.PUBSUB_AUDIENCE })).toThrow(ConfigError);
+      expect(loadConfig({ ...env, ...push })).toMatchObject({ ANDROID_REPORTS: 'push' });
+    }
+    // Without Android, nothing is asked.
+    expect(loadConfig({}).ANDROID_REPORTS).toBe('push');
+  });
+
+  it('pulls when a subscription is configured, and needs one to pull', () => {
+    const subscription = 'projects/mdm-etat/subscriptions/amapi';
+    expect(loadConfig({ ...android, PUBSUB_SUBSCRIPTION: subscription })).toMatchObject({
+      ANDROID_REPORTS: 'pull',
+      PUBSUB_SUBSCRIPTION: subscription,
+      PUBSUB_ROOT_URL: 'https://pubsub.googleapis.com/',
+    });
+    expect(() => loadConfig({ ...android, ANDROID_REPORTS: 'pull' })).toThrow(
+      /ANDROID_REPORTS=pull needs PUBSUB_SUBSCRIPTION/,
+    );
+    expect(() => loadConfig({ ...android, PUBSUB_SUBSCRIPTION: 'amapi' })).toThrow(
+      /PUBSUB_SUBSCRIPTION must look like projects\/<project>\/subscriptions\/<subscription>/,
+    );
+    expect(() => loadConfig({ ...android, ANDROID_REPORTS: 'both' })).toThrow(/ANDROID_REPORTS must be pull or push/);
   });
 });

@@ -50,6 +50,31 @@ export interface DeviceReport {
   policyErrors: string[];
 }
 
+/** One Android status report as the batch ingestion writes it (see recordAndroidReports). */
+export interface AndroidStatusReport {
+  /** enterprises/E/devices/D */
+  name: string;
+  /** The report's `lastStatusReportTime` (ISO 8601): reports are applied in this order. */
+  reportTime: string;
+  installed: InstalledApp[];
+  osVersion: string | null;
+  policyErrors: string[];
+  /** Google says the phone is gone (state DELETED). */
+  unenrolled: boolean;
+  /** The policy version the phone applied, when it says. */
+  applied: { enterprise: string; policy: string; version: string } | null;
+  /** What it could not apply, for push_error when that is not its desired policy. */
+  detail: string | null;
+}
+
+export interface AndroidReportsOutcome {
+  written: number;
+  /** Phones whose row already holds a newer report. */
+  older: string[];
+  /** Names no device row has (the reconciliation looks at them). */
+  unknown: string[];
+}
+
 interface FactsRow {
   id: string;
   platform: Platform;
@@ -305,6 +330,74 @@ export class DeviceStateService {
         ],
       );
       await this.refreshCompliance(tx, [id]);
+    });
+  }
+
+  /**
+   * A batch of Android status reports (one Pub/Sub pull, or one push) in one transaction: one
+   * set-based UPDATE writes the facts and what each phone applied (converged when it is its group's
+   * desired policy, as recordApplied), then compliance is judged for the rows written. A report
+   * older than the one a row holds (`android_report_time`) changes nothing: Pub/Sub does not deliver
+   * in order. Several reports of one phone in the batch: the newest counts.
+   */
+  async recordAndroidReports(reports: AndroidStatusReport[]): Promise<AndroidReportsOutcome> {
+    if (reports.length === 0) return { written: 0, older: [], unknown: [] };
+    const rows = reports.map((r) => ({
+      name: r.name,
+      report_time: r.reportTime,
+      installed: r.installed,
+      os_version: r.osVersion,
+      policy_errors: r.policyErrors,
+      unenrolled: r.unenrolled,
+      enterprise: r.applied?.enterprise ?? null,
+      policy: r.applied?.policy ?? null,
+      version: r.applied?.version ?? null,
+      detail: r.detail,
+    }));
+    // PostgreSQL refuses NUL in text and jsonb: a phone's odd string must not hold up its whole batch.
+    const payload = JSON.stringify(rows).replace(/\\u0000/g, '');
+    return this.db.transaction(async (tx) => {
+      const { rows: written } = await this.exec(tx)<{ id: string; name: string }>(
+        `WITH v AS (
+           SELECT DISTINCT ON (v.name) v.* FROM jsonb_to_recordset($1::jsonb) AS v(name text, report_time timestamptz,
+                  installed jsonb, os_version text, policy_errors text[], unenrolled boolean, enterprise text, policy text,
+                  version bigint, detail text)
+            ORDER BY v.name, v.report_time DESC),
+         r AS (
+           SELECT d.id, v.*, g.desired_hash, CASE WHEN g.id IS NOT NULL THEN p.hash END AS hash
+             FROM v JOIN device d ON d.android_device_name = v.name
+             LEFT JOIN policy_group g ON g.id = d.group_id
+             LEFT JOIN android_policy_publication p ON p.enterprise_name = v.enterprise AND p.policy_name = v.policy AND p.version = v.version
+            WHERE d.android_report_time IS NULL OR v.report_time >= d.android_report_time
+            ORDER BY d.id)
+         UPDATE device d SET last_seen_at = now(), reported_at = now(), android_report_time = r.report_time,
+                installed_apps = r.installed, os_version = coalesce(r.os_version, d.os_version), supervised = true,
+                policy_errors = r.policy_errors,
+                unenrolled_at = CASE WHEN r.unenrolled THEN coalesce(d.unenrolled_at, now()) ELSE NULL END,
+                applied_hash = coalesce(r.hash, d.applied_hash),
+                push_state = CASE WHEN r.hash IS NULL THEN d.push_state WHEN r.hash = r.desired_hash THEN 'ok'
+                                  WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
+                push_attempts = CASE WHEN r.hash = r.desired_hash THEN 0 ELSE d.push_attempts END,
+                push_error = CASE WHEN r.hash IS NULL THEN d.push_error WHEN r.hash = r.desired_hash THEN NULL
+                                  ELSE coalesce(r.detail, 'the device reports policy ' || left(r.hash, 12) || ', not the expected one') END
+           FROM r WHERE d.id = r.id
+         RETURNING d.id, d.android_device_name AS name`,
+        [payload],
+      );
+      const done = new Set(written.map((w) => w.name));
+      const rest = [...new Set(reports.map((r) => r.name))].filter((n) => !done.has(n));
+      const { rows: known } = rest.length
+        ? await this.exec(tx)<{ name: string }>(
+            `SELECT android_device_name AS name FROM device WHERE android_device_name = ANY($1)`,
+            [rest],
+          )
+        : { rows: [] };
+      const older = new Set(known.map((k) => k.name));
+      await this.refreshCompliance(
+        tx,
+        written.map((w) => w.id),
+      );
+      return { written: written.length, older: [...older], unknown: rest.filter((n) => !older.has(n)) };
     });
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { AndroidPubsubPullService } from '../android/android-pubsub-pull.service';
 import { AndroidReconcileService } from '../android/android-reconcile.service';
 import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
@@ -87,6 +88,8 @@ export class WorkerService {
       });
       await this.jobs.boss.schedule(QUEUES.androidReconcile, '0 3 * * *', null, { tz: 'Europe/Paris' });
     }
+    // Android status reports from the Pub/Sub subscription (ANDROID_REPORTS=pull), in batches.
+    this.optional(AndroidPubsubPullService)?.start();
     const mdm = this.optional(MdmProtocolService);
     if (mdm) {
       await this.jobs.work(QUEUES.appleInventory, async () => {

@@ -443,6 +443,7 @@ export async function startWorkerProcess(
         AMAPI_TIMEOUT_MS: '1500',
         PUBSUB_JWKS_URL: f.amapi.pubsubJwksUrl,
         PUBSUB_AUDIENCE: PUBSUB_AUDIENCE,
+        PUBSUB_SERVICE_ACCOUNT: f.amapi.pubsubServiceAccountEmail,
         APPLE_MDM: 'true',
         MDM_SERVER_URL: t.url,
         APNS_HOST: '127.0.0.1',
