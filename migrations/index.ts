@@ -14,6 +14,7 @@ import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlog
 import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdentityEnrolledAt';
 import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunction';
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
+import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AppleIdentityEnrolledAt1796093426000,
   RateLimitFunction1796093429000,
   AppleAdeVpp1796100600000,
+  AndroidReportTime1796100200000,
 ];

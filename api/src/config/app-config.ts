@@ -234,6 +234,27 @@ export class AppConfig {
   @IsString()
   PUBSUB_SERVICE_ACCOUNT?: string;
 
+  /**
+   * How Android status reports arrive: `pull` (workers pull batches from PUBSUB_SUBSCRIPTION: large
+   * fleets) or `push` (Google POSTs each to /android/pubsub). Default: pull when PUBSUB_SUBSCRIPTION is set.
+   */
+  @Transform(({ value, obj }) => value || ((obj as RawEnv).PUBSUB_SUBSCRIPTION ? 'pull' : 'push'))
+  @IsIn(['pull', 'push'], { message: 'ANDROID_REPORTS must be pull or push' })
+  ANDROID_REPORTS: 'pull' | 'push';
+
+  /** The Pub/Sub subscription workers pull status reports from (ANDROID_REPORTS=pull). */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @Matches(/^projects\/[^/]+\/subscriptions\/[^/]+$/, {
+    message: 'PUBSUB_SUBSCRIPTION must look like projects/<project>/subscriptions/<subscription>',
+  })
+  PUBSUB_SUBSCRIPTION?: string;
+
+  /** The Pub/Sub API: Google's by default; a local fake (tools/fake-pubsub) in tests and demos. */
+  @Transform(({ value }) => value || 'https://pubsub.googleapis.com/')
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PUBSUB_ROOT_URL: string;
+
   /** Turns the Apple MDM server on (enrollment, check-in, commands, APNs). */
   @Transform(({ value }) => value === 'true' || value === '1')
   @IsBoolean()
@@ -387,6 +408,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       `DEVICE_SIMULATOR=true would simulate phones beside a real platform connector (${connectors.join(' and ')}): simulated phones would be marked as having applied policies they never received. Remove DEVICE_SIMULATOR (it is for demos without any connector).`,
     );
   }
+  const android = Boolean(config.GOOGLE_APPLICATION_CREDENTIALS || config.AMAPI_ACCESS_TOKEN);
+  if (android && config.ANDROID_REPORTS === 'pull' && !config.PUBSUB_SUBSCRIPTION)
+    throw new ConfigError(
+      'ANDROID_REPORTS=pull needs PUBSUB_SUBSCRIPTION (projects/<project>/subscriptions/<subscription>), the subscription the workers pull status reports from.',
+    );
+  // An open push endpoint would let any Google-signed token, for any audience, rewrite a phone's state.
+  if (android && config.ANDROID_REPORTS === 'push' && (!config.PUBSUB_SERVICE_ACCOUNT || !config.PUBSUB_AUDIENCE))
+    throw new ConfigError(
+      "Android Enterprise receives status reports by Pub/Sub push only with PUBSUB_SERVICE_ACCOUNT and PUBSUB_AUDIENCE set (the push subscription's service account and audience), or set PUBSUB_SUBSCRIPTION to pull them instead.",
+    );
   return config;
 }
 
@@ -400,7 +431,10 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
     projectId: config.GOOGLE_CLOUD_PROJECT,
     quotaPer100s: config.AMAPI_QUOTA_PER_100S,
     timeoutMs: config.AMAPI_TIMEOUT_MS,
+    reports: config.ANDROID_REPORTS,
     pubsub: {
+      subscription: config.PUBSUB_SUBSCRIPTION,
+      rootUrl: config.PUBSUB_ROOT_URL,
       topic: config.PUBSUB_TOPIC,
       audience: config.PUBSUB_AUDIENCE,
       jwksUrl: config.PUBSUB_JWKS_URL,
