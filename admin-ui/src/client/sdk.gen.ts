@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AccountsDeactivateData, AccountsDeactivateErrors, AccountsDeactivateResponses, AccountsReactivateData, AccountsReactivateErrors, AccountsReactivateResponses, AndroidBindData, AndroidBindErrors, AndroidBindResponses, AndroidCreateTokenData, AndroidCreateTokenErrors, AndroidCreateTokenResponses, AndroidEnterpriseData, AndroidEnterpriseErrors, AndroidEnterpriseResponses, AndroidPubsubData, AndroidPubsubErrors, AndroidPubsubResponses, AndroidReconcileData, AndroidReconcileErrors, AndroidReconcileResponses, AndroidSignupCallbackData, AndroidSignupCallbackErrors, AndroidSignupCallbackResponses, AndroidSignupData, AndroidSignupErrors, AndroidSignupResponses, ApiTokensCreateData, ApiTokensCreateErrors, ApiTokensCreateResponses, ApiTokensListData, ApiTokensListErrors, ApiTokensListResponses, ApiTokensRevokeData, ApiTokensRevokeErrors, ApiTokensRevokeResponses, AppleCertificateData, AppleCertificateErrors, AppleCertificateResponses, AppleCheckinData, AppleCheckinErrors, AppleCheckinResponses, AppleEnrollmentLinksListData, AppleEnrollmentLinksListErrors, AppleEnrollmentLinksListResponses, AppleEnrollmentLinksRevokeData, AppleEnrollmentLinksRevokeErrors, AppleEnrollmentLinksRevokeResponses, AppleLinkData, AppleLinkErrors, AppleLinkResponses, AppleProfileData, AppleProfileErrors, AppleProfileResponses, AppleServerData, AppleServerErrors, AppleServerResponses, AppleUploadData, AppleUploadErrors, AppleUploadResponses, AuditCheckpointsCheckpointData, AuditCheckpointsCheckpointErrors, AuditCheckpointsCheckpointResponses, AuditCheckpointsVerifyData, AuditCheckpointsVerifyErrors, AuditCheckpointsVerifyResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, CatalogCreateData, CatalogCreateErrors, CatalogCreateResponses, CatalogGetData, CatalogGetErrors, CatalogGetResponses, CatalogListData, CatalogListErrors, CatalogListResponses, ComplianceAppsData, ComplianceAppsErrors, ComplianceAppsResponses, ComplianceExemptionsData, ComplianceExemptionsErrors, ComplianceExemptionsResponses, ComplianceExportCsvData, ComplianceExportCsvErrors, ComplianceExportCsvResponses, ComplianceExportJsonData, ComplianceExportJsonErrors, ComplianceExportJsonResponses, ComplianceMinistryData, ComplianceMinistryErrors, ComplianceMinistryResponses, ComplianceNationalData, ComplianceNationalErrors, ComplianceNationalResponses, ComplianceTrendData, ComplianceTrendErrors, ComplianceTrendResponses, DevicesGetData, DevicesGetErrors, DevicesGetResponses, DevicesListData, DevicesListErrors, DevicesListResponses, DevicesMineData, DevicesMineErrors, DevicesMineResponses, DevicesReassignData, DevicesReassignErrors, DevicesReassignResponses, DirectoryAgentData, DirectoryAgentErrors, DirectoryAgentResponses, DirectoryAgentsData, DirectoryAgentsErrors, DirectoryAgentsResponses, DirectoryGrantData, DirectoryGrantErrors, DirectoryGrantResponses, DirectoryMeData, DirectoryMeErrors, DirectoryMeResponses, DirectoryMinistriesData, DirectoryMinistriesErrors, DirectoryMinistriesResponses, DirectoryRevokeData, DirectoryRevokeErrors, DirectoryRevokeResponses, ExemptionsApproveData, ExemptionsApproveErrors, ExemptionsApproveResponses, ExemptionsCancelData, ExemptionsCancelErrors, ExemptionsCancelResponses, ExemptionsDenyData, ExemptionsDenyErrors, ExemptionsDenyResponses, ExemptionsGetData, ExemptionsGetErrors, ExemptionsGetResponses, ExemptionsMineData, ExemptionsMineErrors, ExemptionsMineResponses, ExemptionsQueueData, ExemptionsQueueErrors, ExemptionsQueueResponses, ExemptionsRegisterCsvData, ExemptionsRegisterCsvErrors, ExemptionsRegisterCsvResponses, ExemptionsRegisterData, ExemptionsRegisterErrors, ExemptionsRegisterResponses, ExemptionsRenewData, ExemptionsRenewErrors, ExemptionsRenewResponses, ExemptionsRequestData, ExemptionsRequestErrors, ExemptionsRequestResponses, ExemptionsRevokeData, ExemptionsRevokeErrors, ExemptionsRevokeResponses, HealthCheckData, HealthCheckErrors, HealthCheckResponses, NotificationsMineData, NotificationsMineErrors, NotificationsMineResponses, NotificationsReadData, NotificationsReadErrors, NotificationsReadResponses, PoliciesAgentEffectiveData, PoliciesAgentEffectiveErrors, PoliciesAgentEffectiveResponses, PoliciesApplyData, PoliciesApplyErrors, PoliciesApplyResponses, PoliciesCurrentData, PoliciesCurrentErrors, PoliciesCurrentResponses, PoliciesDeviceEffectiveData, PoliciesDeviceEffectiveErrors, PoliciesDeviceEffectiveResponses, PoliciesDiffData, PoliciesDiffErrors, PoliciesDiffResponses, PoliciesGetPlanData, PoliciesGetPlanErrors, PoliciesGetPlanResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesMinistryEffectiveData, PoliciesMinistryEffectiveErrors, PoliciesMinistryEffectiveResponses, PoliciesPlanData, PoliciesPlanErrors, PoliciesPlanResponses, PoliciesRollbackData, PoliciesRollbackErrors, PoliciesRollbackResponses, PoliciesVersionData, PoliciesVersionErrors, PoliciesVersionResponses, PoliciesVersionsData, PoliciesVersionsErrors, PoliciesVersionsResponses, RolloutAbortData, RolloutAbortErrors, RolloutAbortResponses, RolloutAdvanceData, RolloutAdvanceErrors, RolloutAdvanceResponses, RolloutGetData, RolloutGetErrors, RolloutGetResponses, RolloutListData, RolloutListErrors, RolloutListResponses, RolloutPauseData, RolloutPauseErrors, RolloutPauseResponses, RolloutResumeData, RolloutResumeErrors, RolloutResumeResponses, RolloutStatusData, RolloutStatusErrors, RolloutStatusResponses, SessionCallbackData, SessionCallbackErrors, SessionLogoutCallbackData, SessionLogoutCallbackErrors, SessionLogoutData, SessionLogoutErrors, SessionLogoutResponses, SessionStartData, SessionStartErrors } from './types.gen.js';
+import type { AbmCertificateData, AbmCertificateErrors, AbmCertificateResponses, AbmDevicesData, AbmDevicesErrors, AbmDevicesResponses, AbmSyncData, AbmSyncErrors, AbmSyncResponses, AbmTokenData, AbmTokenErrors, AbmTokenResponses, AbmViewData, AbmViewErrors, AbmViewResponses, AccountsDeactivateData, AccountsDeactivateErrors, AccountsDeactivateResponses, AccountsReactivateData, AccountsReactivateErrors, AccountsReactivateResponses, AndroidBindData, AndroidBindErrors, AndroidBindResponses, AndroidCreateTokenData, AndroidCreateTokenErrors, AndroidCreateTokenResponses, AndroidEnterpriseData, AndroidEnterpriseErrors, AndroidEnterpriseResponses, AndroidPubsubData, AndroidPubsubErrors, AndroidPubsubResponses, AndroidReconcileData, AndroidReconcileErrors, AndroidReconcileResponses, AndroidSignupCallbackData, AndroidSignupCallbackErrors, AndroidSignupCallbackResponses, AndroidSignupData, AndroidSignupErrors, AndroidSignupResponses, ApiTokensCreateData, ApiTokensCreateErrors, ApiTokensCreateResponses, ApiTokensListData, ApiTokensListErrors, ApiTokensListResponses, ApiTokensRevokeData, ApiTokensRevokeErrors, ApiTokensRevokeResponses, AppleCertificateData, AppleCertificateErrors, AppleCertificateResponses, AppleCheckinData, AppleCheckinErrors, AppleCheckinResponses, AppleEnrollmentLinksListData, AppleEnrollmentLinksListErrors, AppleEnrollmentLinksListResponses, AppleEnrollmentLinksRevokeData, AppleEnrollmentLinksRevokeErrors, AppleEnrollmentLinksRevokeResponses, AppleLinkData, AppleLinkErrors, AppleLinkResponses, AppleProfileData, AppleProfileErrors, AppleProfileResponses, AppleServerData, AppleServerErrors, AppleServerResponses, AppleUploadData, AppleUploadErrors, AppleUploadResponses, AuditCheckpointsCheckpointData, AuditCheckpointsCheckpointErrors, AuditCheckpointsCheckpointResponses, AuditCheckpointsVerifyData, AuditCheckpointsVerifyErrors, AuditCheckpointsVerifyResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, CatalogCreateData, CatalogCreateErrors, CatalogCreateResponses, CatalogGetData, CatalogGetErrors, CatalogGetResponses, CatalogListData, CatalogListErrors, CatalogListResponses, ComplianceAppsData, ComplianceAppsErrors, ComplianceAppsResponses, ComplianceExemptionsData, ComplianceExemptionsErrors, ComplianceExemptionsResponses, ComplianceExportCsvData, ComplianceExportCsvErrors, ComplianceExportCsvResponses, ComplianceExportJsonData, ComplianceExportJsonErrors, ComplianceExportJsonResponses, ComplianceMinistryData, ComplianceMinistryErrors, ComplianceMinistryResponses, ComplianceNationalData, ComplianceNationalErrors, ComplianceNationalResponses, ComplianceTrendData, ComplianceTrendErrors, ComplianceTrendResponses, DevicesGetData, DevicesGetErrors, DevicesGetResponses, DevicesListData, DevicesListErrors, DevicesListResponses, DevicesMineData, DevicesMineErrors, DevicesMineResponses, DevicesReassignData, DevicesReassignErrors, DevicesReassignResponses, DirectoryAgentData, DirectoryAgentErrors, DirectoryAgentResponses, DirectoryAgentsData, DirectoryAgentsErrors, DirectoryAgentsResponses, DirectoryGrantData, DirectoryGrantErrors, DirectoryGrantResponses, DirectoryMeData, DirectoryMeErrors, DirectoryMeResponses, DirectoryMinistriesData, DirectoryMinistriesErrors, DirectoryMinistriesResponses, DirectoryRevokeData, DirectoryRevokeErrors, DirectoryRevokeResponses, ExemptionsApproveData, ExemptionsApproveErrors, ExemptionsApproveResponses, ExemptionsCancelData, ExemptionsCancelErrors, ExemptionsCancelResponses, ExemptionsDenyData, ExemptionsDenyErrors, ExemptionsDenyResponses, ExemptionsGetData, ExemptionsGetErrors, ExemptionsGetResponses, ExemptionsMineData, ExemptionsMineErrors, ExemptionsMineResponses, ExemptionsQueueData, ExemptionsQueueErrors, ExemptionsQueueResponses, ExemptionsRegisterCsvData, ExemptionsRegisterCsvErrors, ExemptionsRegisterCsvResponses, ExemptionsRegisterData, ExemptionsRegisterErrors, ExemptionsRegisterResponses, ExemptionsRenewData, ExemptionsRenewErrors, ExemptionsRenewResponses, ExemptionsRequestData, ExemptionsRequestErrors, ExemptionsRequestResponses, ExemptionsRevokeData, ExemptionsRevokeErrors, ExemptionsRevokeResponses, HealthCheckData, HealthCheckErrors, HealthCheckResponses, NotificationsMineData, NotificationsMineErrors, NotificationsMineResponses, NotificationsReadData, NotificationsReadErrors, NotificationsReadResponses, PoliciesAgentEffectiveData, PoliciesAgentEffectiveErrors, PoliciesAgentEffectiveResponses, PoliciesApplyData, PoliciesApplyErrors, PoliciesApplyResponses, PoliciesCurrentData, PoliciesCurrentErrors, PoliciesCurrentResponses, PoliciesDeviceEffectiveData, PoliciesDeviceEffectiveErrors, PoliciesDeviceEffectiveResponses, PoliciesDiffData, PoliciesDiffErrors, PoliciesDiffResponses, PoliciesGetPlanData, PoliciesGetPlanErrors, PoliciesGetPlanResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesMinistryEffectiveData, PoliciesMinistryEffectiveErrors, PoliciesMinistryEffectiveResponses, PoliciesPlanData, PoliciesPlanErrors, PoliciesPlanResponses, PoliciesRollbackData, PoliciesRollbackErrors, PoliciesRollbackResponses, PoliciesVersionData, PoliciesVersionErrors, PoliciesVersionResponses, PoliciesVersionsData, PoliciesVersionsErrors, PoliciesVersionsResponses, RolloutAbortData, RolloutAbortErrors, RolloutAbortResponses, RolloutAdvanceData, RolloutAdvanceErrors, RolloutAdvanceResponses, RolloutGetData, RolloutGetErrors, RolloutGetResponses, RolloutListData, RolloutListErrors, RolloutListResponses, RolloutPauseData, RolloutPauseErrors, RolloutPauseResponses, RolloutResumeData, RolloutResumeErrors, RolloutResumeResponses, RolloutStatusData, RolloutStatusErrors, RolloutStatusResponses, SessionCallbackData, SessionCallbackErrors, SessionLogoutCallbackData, SessionLogoutCallbackErrors, SessionLogoutData, SessionLogoutErrors, SessionLogoutResponses, SessionStartData, SessionStartErrors, VppMapData, VppMapErrors, VppMapResponses, VppSyncData, VppSyncErrors, VppSyncResponses, VppTokenData, VppTokenErrors, VppTokenResponses, VppViewData, VppViewErrors, VppViewResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -506,6 +506,55 @@ export const androidSignup = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
+ * The ministry’s ABM connection: certificate, token expiry (warning 30 days ahead), devices
+ */
+export const abmView = <ThrowOnError extends boolean = false>(options: Options<AbmViewData, ThrowOnError>) => (options.client ?? client).get<AbmViewResponses, AbmViewErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/abm',
+    ...options
+});
+
+/**
+ * Create the ministry's key pair and certificate to upload in Apple Business Manager (replaces the previous)
+ */
+export const abmCertificate = <ThrowOnError extends boolean = false>(options: Options<AbmCertificateData, ThrowOnError>) => (options.client ?? client).post<AbmCertificateResponses, AbmCertificateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/abm/certificate',
+    ...options
+});
+
+/**
+ * The ministry’s ABM devices (before their first boot too), with their profile status
+ */
+export const abmDevices = <ThrowOnError extends boolean = false>(options: Options<AbmDevicesData, ThrowOnError>) => (options.client ?? client).get<AbmDevicesResponses, AbmDevicesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/abm/devices',
+    ...options
+});
+
+/**
+ * Sync the ministry’s devices from ABM, define the enrollment profile and assign it
+ */
+export const abmSync = <ThrowOnError extends boolean = false>(options: Options<AbmSyncData, ThrowOnError>) => (options.client ?? client).post<AbmSyncResponses, AbmSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/abm/sync',
+    ...options
+});
+
+/**
+ * Import the server token ABM gave (decrypted with the ministry’s key, checked with ABM)
+ */
+export const abmToken = <ThrowOnError extends boolean = false>(options: Options<AbmTokenData, ThrowOnError>) => (options.client ?? client).put<AbmTokenResponses, AbmTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/abm/token',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Enrollment links of the ministry that can still enroll a phone
  */
 export const appleEnrollmentLinksList = <ThrowOnError extends boolean = false>(options: Options<AppleEnrollmentLinksListData, ThrowOnError>) => (options.client ?? client).get<AppleEnrollmentLinksListResponses, AppleEnrollmentLinksListErrors, ThrowOnError>({
@@ -534,6 +583,50 @@ export const appleEnrollmentLinksRevoke = <ThrowOnError extends boolean = false>
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/ministries/{code}/apple/enrollment-links/{id}',
     ...options
+});
+
+/**
+ * Apps and Books: token expiry (warning 30 days ahead), apps and licence counts
+ */
+export const vppView = <ThrowOnError extends boolean = false>(options: Options<VppViewData, ThrowOnError>) => (options.client ?? client).get<VppViewResponses, VppViewErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/vpp',
+    ...options
+});
+
+/**
+ * Say which app (bundle identifier) an asset is, so that its installs are licensed
+ */
+export const vppMap = <ThrowOnError extends boolean = false>(options: Options<VppMapData, ThrowOnError>) => (options.client ?? client).put<VppMapResponses, VppMapErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/vpp/assets/{adamId}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Read the apps and licence counts again (licences of devices that left are released)
+ */
+export const vppSync = <ThrowOnError extends boolean = false>(options: Options<VppSyncData, ThrowOnError>) => (options.client ?? client).post<VppSyncResponses, VppSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/vpp/sync',
+    ...options
+});
+
+/**
+ * Import the ministry’s Apps and Books content token; its apps and licences are read
+ */
+export const vppToken = <ThrowOnError extends boolean = false>(options: Options<VppTokenData, ThrowOnError>) => (options.client ?? client).put<VppTokenResponses, VppTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/ministries/{code}/apple/vpp/token',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 export const devicesList = <ThrowOnError extends boolean = false>(options: Options<DevicesListData, ThrowOnError>) => (options.client ?? client).get<DevicesListResponses, DevicesListErrors, ThrowOnError>({

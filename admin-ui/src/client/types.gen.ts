@@ -5,6 +5,97 @@ export type ClientOptions = {
 };
 
 /**
+ * An iPhone of the ministry in Apple Business Manager, booted or not.
+ */
+export type AbmDevice = {
+    serialNumber: string;
+    model: string | null;
+    description: string | null;
+    color: string | null;
+    /**
+     * ABM's profile_status: empty, assigned, pushed, removed
+     */
+    profileStatus: string | null;
+    /**
+     * The ministry's enrollment profile is the one assigned
+     */
+    profileAssigned: boolean;
+    profileAssignedAt: string | null;
+    /**
+     * SUCCESS, NOT_ACCESSIBLE or FAILED
+     */
+    assignResult: string | null;
+    /**
+     * Booted and enrolled with this MDM server
+     */
+    enrolled: boolean;
+    syncedAt: string;
+};
+
+/**
+ * A page of the ministry's ABM devices.
+ */
+export type AbmDevicePage = {
+    total: number;
+    devices: Array<AbmDevice>;
+};
+
+/**
+ * A ministry's MDM server in Apple Business Manager: certificate, server token, enrollment profile.
+ */
+export type AbmServer = {
+    ministry: string;
+    certificateCreatedAt: string;
+    /**
+     * The certificate (PEM) to upload in ABM: Preferences → your MDM server → Upload public key
+     */
+    certificatePem: string;
+    tokenImported: boolean;
+    serverName: string | null;
+    orgName: string | null;
+    tokenExpiry: string | null;
+    daysLeft: number | null;
+    /**
+     * Set 30 days before the token expires: what to do
+     */
+    warning: string | null;
+    /**
+     * The enrollment profile ABM holds for the ministry
+     */
+    profileUuid: string | null;
+    lastSyncAt: string | null;
+    /**
+     * ABM devices assigned to this MDM server
+     */
+    devices: number;
+    /**
+     * Of which with the enrollment profile assigned
+     */
+    profileAssigned: number;
+};
+
+/**
+ * What a sync with Apple Business Manager did.
+ */
+export type AbmSyncResult = {
+    devicesRead: number;
+    removed: number;
+    assigned: number;
+    /**
+     * Devices ABM did not let this server assign (NOT_ACCESSIBLE…)
+     */
+    notAssigned: number;
+    profileUuid: string;
+};
+
+export type AbmTokenDto = {
+    /**
+     * The server token file ABM gives (…_Token_….p7m), as text: an S/MIME message encrypted to the certificate
+     */
+    token: string;
+};
+
+/**
  * The exemption that lifted a block.
  */
 export type ActiveExemption = {
@@ -174,9 +265,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry';
 
 export type AppliedVersion = {
     scope: string;
@@ -1638,6 +1729,58 @@ export type StartSignupDto = {
     callbackUrl: string;
 };
 
+/**
+ * A ministry's Apps and Books content token and its apps.
+ */
+export type Vpp = {
+    ministry: string;
+    locationName: string | null;
+    orgName: string | null;
+    expiresAt: string;
+    daysLeft: number;
+    /**
+     * Token expiring within 30 days, or apps with no licence left: what to do
+     */
+    warning: string | null;
+    assetsSyncedAt: string | null;
+    assets: Array<VppAsset>;
+    licencesAssigned: number;
+};
+
+/**
+ * An app the ministry owns in Apps and Books, with its licence counts.
+ */
+export type VppAsset = {
+    /**
+     * The App Store's identifier (iTunesStoreID)
+     */
+    adamId: string;
+    /**
+     * The app it is, as IT mapped it
+     */
+    bundleId: string | null;
+    productType: string;
+    pricingParam: string;
+    deviceAssignable: boolean;
+    totalCount: number;
+    assignedCount: number;
+    availableCount: number;
+};
+
+export type VppAssetMappingDto = {
+    /**
+     * The bundle identifier of the app
+     */
+    bundleId: string;
+};
+
+export type VppTokenDto = {
+    /**
+     * The content token (.vpptoken file contents) ABM gives for a location
+     */
+    sToken: string;
+};
+
 export type DirectoryAgentData = {
     body?: never;
     path: {
@@ -2230,7 +2373,7 @@ export type AppleProfileData = {
 
 export type AppleProfileErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2238,15 +2381,15 @@ export type AppleProfileErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -2257,6 +2400,10 @@ export type AppleProfileErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
 };
 
 export type AppleProfileError = AppleProfileErrors[keyof AppleProfileErrors];
@@ -2279,7 +2426,7 @@ export type AppleCertificateData = {
 
 export type AppleCertificateErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2287,15 +2434,15 @@ export type AppleCertificateErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -2307,7 +2454,7 @@ export type AppleCertificateErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -2332,7 +2479,7 @@ export type AppleUploadData = {
 
 export type AppleUploadErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2340,15 +2487,15 @@ export type AppleUploadErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -2364,7 +2511,7 @@ export type AppleUploadErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3901,7 +4048,7 @@ export type AppleCheckinData = {
 
 export type AppleCheckinErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3909,15 +4056,15 @@ export type AppleCheckinErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -3932,6 +4079,10 @@ export type AppleCheckinErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
 };
 
 export type AppleCheckinError = AppleCheckinErrors[keyof AppleCheckinErrors];
@@ -3957,7 +4108,7 @@ export type AppleServerData = {
 
 export type AppleServerErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3965,15 +4116,15 @@ export type AppleServerErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -3988,6 +4139,10 @@ export type AppleServerErrors = {
      * Internal error (a bug, logged): `internal`.
      */
     500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
 };
 
 export type AppleServerError = AppleServerErrors[keyof AppleServerErrors];
@@ -4636,18 +4791,18 @@ export type AndroidSignupResponses = {
 
 export type AndroidSignupResponse = AndroidSignupResponses[keyof AndroidSignupResponses];
 
-export type AppleEnrollmentLinksListData = {
+export type AbmViewData = {
     body?: never;
     path: {
         code: string;
     };
     query?: never;
-    url: '/ministries/{code}/apple/enrollment-links';
+    url: '/ministries/{code}/apple/abm';
 };
 
-export type AppleEnrollmentLinksListErrors = {
+export type AbmViewErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4655,15 +4810,15 @@ export type AppleEnrollmentLinksListErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -4675,7 +4830,274 @@ export type AppleEnrollmentLinksListErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AbmViewError = AbmViewErrors[keyof AbmViewErrors];
+
+export type AbmViewResponses = {
+    200: AbmServer;
+};
+
+export type AbmViewResponse = AbmViewResponses[keyof AbmViewResponses];
+
+export type AbmCertificateData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/abm/certificate';
+};
+
+export type AbmCertificateErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AbmCertificateError = AbmCertificateErrors[keyof AbmCertificateErrors];
+
+export type AbmCertificateResponses = {
+    201: AbmServer;
+};
+
+export type AbmCertificateResponse = AbmCertificateResponses[keyof AbmCertificateResponses];
+
+export type AbmDevicesData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: {
+        limit?: number;
+        offset?: number;
+    };
+    url: '/ministries/{code}/apple/abm/devices';
+};
+
+export type AbmDevicesErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AbmDevicesError = AbmDevicesErrors[keyof AbmDevicesErrors];
+
+export type AbmDevicesResponses = {
+    200: AbmDevicePage;
+};
+
+export type AbmDevicesResponse = AbmDevicesResponses[keyof AbmDevicesResponses];
+
+export type AbmSyncData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/abm/sync';
+};
+
+export type AbmSyncErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AbmSyncError = AbmSyncErrors[keyof AbmSyncErrors];
+
+export type AbmSyncResponses = {
+    200: AbmSyncResult;
+};
+
+export type AbmSyncResponse = AbmSyncResponses[keyof AbmSyncResponses];
+
+export type AbmTokenData = {
+    body: AbmTokenDto;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/abm/token';
+};
+
+export type AbmTokenErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AbmTokenError = AbmTokenErrors[keyof AbmTokenErrors];
+
+export type AbmTokenResponses = {
+    200: AbmServer;
+};
+
+export type AbmTokenResponse = AbmTokenResponses[keyof AbmTokenResponses];
+
+export type AppleEnrollmentLinksListData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/enrollment-links';
+};
+
+export type AppleEnrollmentLinksListErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -4699,7 +5121,7 @@ export type AppleLinkData = {
 
 export type AppleLinkErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4707,15 +5129,15 @@ export type AppleLinkErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -4731,7 +5153,7 @@ export type AppleLinkErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -4756,7 +5178,7 @@ export type AppleEnrollmentLinksRevokeData = {
 
 export type AppleEnrollmentLinksRevokeErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4764,15 +5186,15 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
-     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`.
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
      */
     409: ErrorBody;
     /**
@@ -4784,7 +5206,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -4796,6 +5218,223 @@ export type AppleEnrollmentLinksRevokeResponses = {
 };
 
 export type AppleEnrollmentLinksRevokeResponse = AppleEnrollmentLinksRevokeResponses[keyof AppleEnrollmentLinksRevokeResponses];
+
+export type VppViewData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/vpp';
+};
+
+export type VppViewErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type VppViewError = VppViewErrors[keyof VppViewErrors];
+
+export type VppViewResponses = {
+    200: Vpp;
+};
+
+export type VppViewResponse = VppViewResponses[keyof VppViewResponses];
+
+export type VppMapData = {
+    body: VppAssetMappingDto;
+    path: {
+        code: string;
+        adamId: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/vpp/assets/{adamId}';
+};
+
+export type VppMapErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type VppMapError = VppMapErrors[keyof VppMapErrors];
+
+export type VppMapResponses = {
+    200: Vpp;
+};
+
+export type VppMapResponse = VppMapResponses[keyof VppMapResponses];
+
+export type VppSyncData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/vpp/sync';
+};
+
+export type VppSyncErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type VppSyncError = VppSyncErrors[keyof VppSyncErrors];
+
+export type VppSyncResponses = {
+    200: Vpp;
+};
+
+export type VppSyncResponse = VppSyncResponses[keyof VppSyncResponses];
+
+export type VppTokenData = {
+    body: VppTokenDto;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/apple/vpp/token';
+};
+
+export type VppTokenErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type VppTokenError = VppTokenErrors[keyof VppTokenErrors];
+
+export type VppTokenResponses = {
+    200: Vpp;
+};
+
+export type VppTokenResponse = VppTokenResponses[keyof VppTokenResponses];
 
 export type DevicesListData = {
     body?: never;
