@@ -27,7 +27,7 @@ function freePort(): Promise<number> {
 
 /** The provider as `npm start` runs it: the service's PORT/PUBLIC_URL in its environment, nothing else said. */
 function startProvider(env: NodeJS.ProcessEnv): Promise<{ issuer: string; child: ChildProcess }> {
-  const clean = { ...process.env, ...env, DEV_IDP_PORT: '0', DEV_IDP_PROFILE: 'proconnect' };
+  const clean: NodeJS.ProcessEnv = { ...process.env, ...env, DEV_IDP_PORT: '0', DEV_IDP_PROFILE: 'proconnect' };
   delete clean.DEV_IDP_REDIRECT_URIS;
   delete clean.DEV_IDP_JWKS_FILE;
   if (env.PUBLIC_URL === undefined) delete clean.PUBLIC_URL;

@@ -477,6 +477,70 @@ describe('expiry, reminders, renewal, digest, register', () => {
   });
 });
 
+describe('the queue, paged by keyset', () => {
+  it('pages through every request exactly once, in (requested_at, id) order, ties included', async () => {
+    const [agent] = await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-agent-armees'`);
+    const [{ slug }] = await t.db.query(`SELECT slug FROM app ORDER BY slug LIMIT 1`);
+    // 60 requests at the very same microsecond, 65 one microsecond apart: an offset or a
+    // millisecond cursor would skip or repeat some of them.
+    await t.db.query(
+      `INSERT INTO exemption (agent_id, ministry_code, app_slug, justification, requested_days, status, requested_at)
+       SELECT $1, 'armees', $2, 'Ligne de test du pagineur de la file', 30, 'cancelled',
+              CASE WHEN i <= 60 THEN timestamptz '2026-01-05 10:00:00.123456+00'
+                   ELSE timestamptz '2026-01-05 10:00:00.123456+00' + make_interval(secs => (i - 60) / 1000000.0) END
+       FROM generate_series(1, 125) i`,
+      [agent.id, slug],
+    );
+    const expected = (
+      await t.db.query(
+        `SELECT id FROM exemption WHERE ministry_code = 'armees' AND status = 'cancelled' AND app_slug = $1
+         ORDER BY requested_at, id`,
+        [slug],
+      )
+    ).map((r: { id: string }) => r.id);
+    expect(expected.length).toBeGreaterThanOrEqual(125);
+    const approver = await t.as('approver.armees');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const query = new URLSearchParams({ status: 'cancelled', app: slug, limit: '20' });
+      if (cursor) query.set('cursor', cursor);
+      const page = (await approver.get(`/ministries/armees/exemptions?${query}`).expect(200)).body as {
+        total: number;
+        items: { id: string }[];
+        nextCursor: string | null;
+      };
+      expect(page.total).toBe(expected.length);
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    expect(seen).toEqual(expected);
+  });
+
+  it('refuses a cursor it did not write, and a cursor with an offset, in a sentence', async () => {
+    const approver = await t.as('approver.armees');
+    for (const bad of ['abc', Buffer.from('["2026-01-01", "x"]').toString('base64url'), '%%%']) {
+      const res = await approver.get(`/ministries/armees/exemptions?cursor=${encodeURIComponent(bad)}`).expect(400);
+      expect(res.body.code).toBe('exemption.invalid-cursor');
+      expect(res.body.message).toMatch(/nextCursor of a previous page/);
+    }
+    const first = (await approver.get('/ministries/armees/exemptions?status=cancelled&limit=1').expect(200)).body;
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const both = await approver
+      .get(`/ministries/armees/exemptions?status=cancelled&offset=1&cursor=${first.nextCursor}`)
+      .expect(400);
+    expect(both.body.code).toBe('exemption.invalid-cursor');
+    // Another ministry's queue stays closed, cursor or not.
+    await (
+      await t.as('approver.culture')
+    )
+      .get(`/ministries/armees/exemptions?status=cancelled&cursor=${first.nextCursor}`)
+      .expect(403);
+  });
+});
+
 describe('restart', () => {
   it('expires at start-up what expired while the service was down, and the worker sends the emails', async () => {
     const req = await request('agent.culture', { app: 'youtube', justification: JUSTIFICATION, days: 30 });

@@ -1008,9 +1008,9 @@ export type ExemptionCountByMinistry = {
 };
 
 /**
- * Error codes of the exemption domain, with their HTTP status: `exemption.not-found` 404, `exemption.unknown-app` 404, `exemption.unknown-device` 404, `exemption.not-blocked` 400, `exemption.not-exemptable` 400, `exemption.period-too-long` 400, `exemption.already-exists` 409, `exemption.rule-changed` 409, `exemption.not-yours` 403, `exemption.self-decision` 403, `exemption.invalid-transition` 409.
+ * Error codes of the exemption domain, with their HTTP status: `exemption.not-found` 404, `exemption.unknown-app` 404, `exemption.unknown-device` 404, `exemption.not-blocked` 400, `exemption.not-exemptable` 400, `exemption.period-too-long` 400, `exemption.already-exists` 409, `exemption.rule-changed` 409, `exemption.not-yours` 403, `exemption.self-decision` 403, `exemption.invalid-transition` 409, `exemption.invalid-cursor` 400.
  */
-export type ExemptionErrorCode = 'exemption.not-found' | 'exemption.unknown-app' | 'exemption.unknown-device' | 'exemption.not-blocked' | 'exemption.not-exemptable' | 'exemption.period-too-long' | 'exemption.already-exists' | 'exemption.rule-changed' | 'exemption.not-yours' | 'exemption.self-decision' | 'exemption.invalid-transition';
+export type ExemptionErrorCode = 'exemption.not-found' | 'exemption.unknown-app' | 'exemption.unknown-device' | 'exemption.not-blocked' | 'exemption.not-exemptable' | 'exemption.period-too-long' | 'exemption.already-exists' | 'exemption.rule-changed' | 'exemption.not-yours' | 'exemption.self-decision' | 'exemption.invalid-transition' | 'exemption.invalid-cursor';
 
 /**
  * One page of a queue, and how many requests match in all.
@@ -1018,6 +1018,10 @@ export type ExemptionErrorCode = 'exemption.not-found' | 'exemption.unknown-app'
 export type ExemptionPage = {
     total: number;
     items: Array<Exemption>;
+    /**
+     * Pass as `cursor` for the next page (keyset on requested_at, id); null on the last page
+     */
+    nextCursor: string | null;
 };
 
 export type ExemptionStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'revoked' | 'expired';
@@ -3623,7 +3627,7 @@ export type ExemptionsRequestData = {
 
 export type ExemptionsRequestErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3679,7 +3683,7 @@ export type ExemptionsGetData = {
 
 export type ExemptionsGetErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3731,7 +3735,7 @@ export type ExemptionsApproveData = {
 
 export type ExemptionsApproveErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3787,7 +3791,7 @@ export type ExemptionsCancelData = {
 
 export type ExemptionsCancelErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3839,7 +3843,7 @@ export type ExemptionsDenyData = {
 
 export type ExemptionsDenyErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3895,7 +3899,7 @@ export type ExemptionsRenewData = {
 
 export type ExemptionsRenewErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3954,7 +3958,7 @@ export type ExemptionsRevokeData = {
 
 export type ExemptionsRevokeErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4265,7 +4269,7 @@ export type ExemptionsMineData = {
 
 export type ExemptionsMineErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5558,7 +5562,7 @@ export type ExemptionsRegisterData = {
 
 export type ExemptionsRegisterErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5610,7 +5614,7 @@ export type ExemptionsRegisterCsvData = {
 
 export type ExemptionsRegisterCsvErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5664,6 +5668,13 @@ export type ExemptionsQueueData = {
          * Only requests at least this many days old
          */
         minAgeDays?: number;
+        /**
+         * The previous page's nextCursor: keyset paging on (requested_at, id), for big queues
+         */
+        cursor?: string;
+        /**
+         * Not with cursor
+         */
         offset?: number;
         /**
          * 1 to 500 (default 100)
@@ -5680,7 +5691,7 @@ export type ExemptionsQueueData = {
 
 export type ExemptionsQueueErrors = {
     /**
-     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `request.invalid`.
+     * Invalid request: `exemption.not-blocked`, `exemption.not-exemptable`, `exemption.period-too-long`, `exemption.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**

@@ -11,7 +11,8 @@ export type ExemptionErrorCode =
   | 'rule-changed'
   | 'not-yours'
   | 'self-decision'
-  | 'invalid-transition';
+  | 'invalid-transition'
+  | 'invalid-cursor';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const EXEMPTION_ERROR_KINDS: Record<ExemptionErrorCode, ErrorKind> = {
@@ -26,6 +27,7 @@ export const EXEMPTION_ERROR_KINDS: Record<ExemptionErrorCode, ErrorKind> = {
   'not-yours': 'forbidden',
   'self-decision': 'forbidden',
   'invalid-transition': 'conflict',
+  'invalid-cursor': 'invalid',
 };
 
 export class ExemptionError extends DomainError<ExemptionErrorCode> {

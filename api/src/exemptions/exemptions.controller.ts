@@ -91,7 +91,13 @@ export class ExemptionsController {
   @ApiQuery({ name: 'status', required: false, enum: [...EXEMPTION_STATUSES], enumName: 'ExemptionStatus' })
   @ApiQuery({ name: 'app', type: 'string', required: false, description: 'Catalog slug' })
   @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 500 (default 100)' })
-  @ApiQuery({ name: 'offset', required: false, type: 'integer' })
+  @ApiQuery({ name: 'offset', required: false, type: 'integer', description: 'Not with cursor' })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    type: 'string',
+    description: "The previous page's nextCursor: keyset paging on (requested_at, id), for big queues",
+  })
   @ApiOkResponse({ type: ExemptionPageDto })
   queue(
     @CurrentPrincipal() p: Principal,

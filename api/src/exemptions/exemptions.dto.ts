@@ -79,4 +79,10 @@ export class ExemptionQueueQuery extends PageQuery {
   @Min(0)
   @Max(36_500)
   minAgeDays?: number;
+
+  /** Keyset paging: the `nextCursor` of the previous page; stable while requests arrive and leave. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
 }

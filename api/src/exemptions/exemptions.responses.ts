@@ -8,4 +8,11 @@ export class ExemptionPageDto {
 
   @ApiProperty({ type: () => ExemptionView, isArray: true })
   items: ExemptionView[];
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Pass as `cursor` for the next page (keyset on requested_at, id); null on the last page',
+  })
+  nextCursor: string | null;
 }

@@ -18,6 +18,7 @@ import { addDays, ExemptionAction, TRANSITIONS } from './exemption-lifecycle';
 import { ExemptionError } from './exemption.error';
 import { EXEMPTION_VIEW_SQL, ExemptionView, ExemptionViewRow, toView } from './exemption-view';
 import { ApproveExemptionDto, ExemptionQueueQuery, RequestExemptionDto } from './exemptions.dto';
+import { ExemptionPageDto } from './exemptions.responses';
 import { isUuid } from '../common/uuid';
 import { csvParisDateTime, FRENCH_EXCEL_CSV, stringifyCsv } from '../common/csv';
 
@@ -175,12 +176,11 @@ export class ExemptionsService {
   }
 
   /** The approvers' queue: oldest first, filtered by status, app and age. */
-  async queue(
-    principal: Principal,
-    ministry: string,
-    q: ExemptionQueueQuery,
-  ): Promise<{ total: number; items: ExemptionView[] }> {
+  async queue(principal: Principal, ministry: string, q: ExemptionQueueQuery): Promise<ExemptionPageDto> {
     this.access.requireAccess(principal, 'exemption.read', ministry);
+    const after = q.cursor === undefined ? undefined : decodeQueueCursor(q.cursor);
+    if (after && q.offset)
+      throw new ExemptionError('invalid-cursor', 'invalid', 'Use either cursor or offset to page, not both.');
     const where = ['e.ministry_code = $1', 'e.status = $2'];
     const params: unknown[] = [ministry, q.status ?? 'pending'];
     if (q.app) {
@@ -196,12 +196,31 @@ export class ExemptionsService {
       `SELECT count(*)::int AS total FROM exemption e WHERE ${filter}`,
       params,
     )) as { total: number }[];
-    params.push(q.limit ?? 50, q.offset ?? 0);
+    const page = [...params];
+    let pageFilter = filter;
+    if (after) {
+      page.push(after.at, after.id);
+      pageFilter += ` AND (e.requested_at, e.id) > ($${page.length - 1}::timestamptz, $${page.length}::uuid)`;
+    }
+    const limit = q.limit ?? 50;
+    // One more than asked: whether a next page exists, without a second count.
+    page.push(limit + 1, q.offset ?? 0);
     const rows = (await this.db.query(
-      `${EXEMPTION_VIEW_SQL} WHERE ${filter} ORDER BY e.requested_at ASC, e.id ASC LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
+      `${EXEMPTION_VIEW_SQL} WHERE ${pageFilter} ORDER BY e.requested_at ASC, e.id ASC LIMIT $${page.length - 1} OFFSET $${page.length}`,
+      page,
     )) as ExemptionViewRow[];
-    return { total, items: rows.map(toView) };
+    const items = rows.slice(0, limit).map(toView);
+    const last = items[items.length - 1];
+    let nextCursor: string | null = null;
+    if (rows.length > limit && last) {
+      // The key at the database's precision (microseconds): a JavaScript Date would round it to the millisecond.
+      const [{ at }] = (await this.db.query(
+        `SELECT to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM exemption WHERE id = $1`,
+        [last.id],
+      )) as { at: string }[];
+      nextCursor = encodeQueueCursor({ at, id: last.id });
+    }
+    return { total, items, nextCursor };
   }
 
   async get(principal: Principal, id: string): Promise<ExemptionView> {
@@ -493,6 +512,42 @@ export class ExemptionsService {
       link: this.notifications.linkTo(`/exemptions/${exemption.id}`),
     });
   }
+}
+
+/** The queue's keyset position, opaque to clients. */
+interface QueueCursor {
+  at: string;
+  id: string;
+}
+
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+export function encodeQueueCursor(c: QueueCursor): string {
+  return Buffer.from(JSON.stringify([c.at, c.id])).toString('base64url');
+}
+
+export function decodeQueueCursor(cursor: string): QueueCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'string' ||
+    !CURSOR_AT.test(parsed[0]) ||
+    Number.isNaN(Date.parse(parsed[0])) ||
+    typeof parsed[1] !== 'string' ||
+    !isUuid(parsed[1])
+  )
+    throw new ExemptionError(
+      'invalid-cursor',
+      'invalid',
+      'cursor must be the nextCursor of a previous page of this list, unchanged.',
+    );
+  return { at: parsed[0], id: parsed[1] };
 }
 
 export function frDate(date: Date | null): string {
