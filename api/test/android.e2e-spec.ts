@@ -153,7 +153,13 @@ describe('Android Enterprise', () => {
     expect(policy?.applications).toContainEqual({ packageName: 'fr.gouv.tchap.a', installType: 'FORCE_INSTALLED' });
     // Visio has no store app: one AMAPI web app per enterprise, force-installed.
     const visio = [...fake.state.webApps.values()].filter((w) => w.name?.startsWith(ENTERPRISE));
-    expect(visio).toEqual([expect.objectContaining({ startUrl: 'https://visio.numerique.gouv.fr', title: 'Visio' })]);
+    expect(visio).toEqual([
+      expect.objectContaining({
+        startUrl: 'https://visio.numerique.gouv.fr',
+        title: 'Visio',
+        icons: [{ imageData: expect.any(String) }],
+      }),
+    ]);
     expect(policy?.applications).toContainEqual({
       packageName: visio[0].name?.split('/').pop(),
       installType: 'FORCE_INSTALLED',

@@ -797,10 +797,362 @@ describe('fake Android Management API (through googleapis)', () => {
     );
     expect(invalid.status).toBe(400);
     expect(invalid.data.error.message).toMatch(/^Invalid value at 'command.type'/);
+    const missing = await failure(amapi.enterprises.migrationTokens.create({ parent: ENTERPRISE, requestBody: {} }));
+    expect(missing.status).toBe(400);
+    expect(missing.data.error.message).toContain("Required field 'migration_token.device_id' is missing or empty.");
     const valid = await failure(
-      amapi.enterprises.devices.issueCommand({ name: `${ENTERPRISE}/devices/x`, requestBody: { type: 'LOCK' } }),
+      amapi.enterprises.migrationTokens.create({
+        parent: ENTERPRISE,
+        requestBody: {
+          deviceId: 'd',
+          userId: 'u',
+          managementMode: 'FULLY_MANAGED',
+          policy: `${ENTERPRISE}/policies/p`,
+        },
+      }),
     );
     expect(valid.status).toBe(501);
+  });
+});
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+).toString('base64url');
+
+describe('fake Android Management API: as strict as Google (the discovery document is the contract)', () => {
+  let fake: FakeAmapi;
+  let amapi: Amapi;
+  const E = 'enterprises/LC0strict';
+
+  beforeAll(async () => {
+    fake = await startFakeAmapi({ enterprises: [E] });
+    amapi = client(fake);
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  async function device(id: string, ownership: 'COMPANY_OWNED' | 'PERSONALLY_OWNED' = 'COMPANY_OWNED') {
+    await amapi.enterprises.policies.patch({ name: `${E}/policies/base`, requestBody: { playStoreMode: 'BLACKLIST' } });
+    const { data: token } = await amapi.enterprises.enrollmentTokens.create({
+      parent: E,
+      requestBody: { policyName: 'base' },
+    });
+    return fake.enroll({ enrollmentTokenValue: token.value ?? '', deviceId: id, ownership });
+  }
+
+  it('refuses a web app without icons ("Must have at least one element"), or with an icon that is not a png/jpg/webp in base64url', async () => {
+    const noIcon = await failure(
+      amapi.enterprises.webApps.create({
+        parent: E,
+        requestBody: { title: 'Visio', startUrl: 'https://visio.numerique.gouv.fr', displayMode: 'STANDALONE' },
+      }),
+    );
+    expect(noIcon.status).toBe(400);
+    expect(noIcon.data.error.status).toBe('INVALID_ARGUMENT');
+    expect(noIcon.data.error.details?.[0].fieldViolations?.[0]).toEqual({
+      field: 'web_app.icons',
+      description: expect.stringContaining('Must have at least one element'),
+    });
+    const notBase64url = await failure(
+      amapi.enterprises.webApps.create({
+        parent: E,
+        requestBody: { title: 'Visio', startUrl: 'https://visio.numerique.gouv.fr', icons: [{ imageData: 'a+b/c' }] },
+      }),
+    );
+    expect(notBase64url.data.error.details?.[0].fieldViolations?.[0].field).toBe('web_app.icons[0].image_data');
+    const notImage = await failure(
+      amapi.enterprises.webApps.create({
+        parent: E,
+        requestBody: {
+          title: 'Visio',
+          startUrl: 'https://visio.numerique.gouv.fr',
+          icons: [{ imageData: Buffer.from('<svg/>').toString('base64url') }],
+        },
+      }),
+    );
+    expect(notImage.data.error.message).toContain('not a png, jpg or webp');
+    expect(fake.state.webApps.size).toBe(0);
+
+    const { data: created } = await amapi.enterprises.webApps.create({
+      parent: E,
+      requestBody: { title: 'Visio', startUrl: 'https://visio.numerique.gouv.fr', icons: [{ imageData: PNG }] },
+    });
+    expect(created.name).toMatch(new RegExp(`^${E}/webApps/com\\.google\\.enterprise\\.webapp\\.`));
+    // A patch cannot take the icons away, even through an update mask.
+    const emptied = await failure(
+      amapi.enterprises.webApps.patch({ name: created.name ?? '', updateMask: 'icons', requestBody: { icons: [] } }),
+    );
+    expect(emptied.status).toBe(400);
+    const renamed = await amapi.enterprises.webApps.patch({
+      name: created.name ?? '',
+      updateMask: 'title',
+      requestBody: { title: 'Visio (État)' },
+    });
+    expect(renamed.data).toMatchObject({ title: 'Visio (État)', icons: [{ imageData: PNG }], versionCode: '2' });
+  });
+
+  it('refuses references to what does not exist: a web app in a policy, a policy in an enrollment token or a device', async () => {
+    const ghost = 'com.google.enterprise.webapp.x0123456789abcdef';
+    const policy = await failure(
+      amapi.enterprises.policies.patch({
+        name: `${E}/policies/refs`,
+        requestBody: { applications: [{ packageName: ghost, installType: 'FORCE_INSTALLED' }] },
+      }),
+    );
+    expect(policy.status).toBe(400);
+    expect(policy.data.error.details?.[0].fieldViolations?.[0]).toEqual({
+      field: 'policy.applications[0].package_name',
+      description: `Web app ${E}/webApps/${ghost} not found: create it with webApps.create first.`,
+    });
+    expect(fake.state.policies.has(`${E}/policies/refs`)).toBe(false);
+
+    const token = await failure(
+      amapi.enterprises.enrollmentTokens.create({ parent: E, requestBody: { policyName: 'nowhere' } }),
+    );
+    expect(token.status).toBe(400);
+    expect(token.data.error.message).toBe(`Policy ${E}/policies/nowhere not found.`);
+
+    const phone = await device('refs1');
+    const patch = await failure(
+      amapi.enterprises.devices.patch({
+        name: phone.name ?? '',
+        updateMask: 'policyName',
+        requestBody: { policyName: 'nowhere' },
+      }),
+    );
+    expect(patch.data.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+  });
+
+  it('enforces the "must" sentences of the document in policies: no duplicate wipe flags, minApiLevel > 0, block and wipe actions together', async () => {
+    const bad = await failure(
+      amapi.enterprises.policies.patch({
+        name: `${E}/policies/musts`,
+        requestBody: {
+          wipeDataFlags: ['WIPE_ESIMS', 'WIPE_ESIMS'],
+          systemUpdate: { type: 'WINDOWED', startMinutes: 1440, endMinutes: 60 },
+          policyEnforcementRules: [{ settingName: 'passwordPolicies', blockAction: { blockAfterDays: 0 } }],
+        },
+      }),
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.data.error.details?.[0].fieldViolations?.map((v) => v.field)).toEqual([
+      'policy.system_update.start_minutes',
+      'policy.wipe_data_flags',
+      'policy.policy_enforcement_rules[0]',
+    ]);
+    await amapi.enterprises.policies.patch({
+      name: `${E}/policies/musts`,
+      requestBody: {
+        wipeDataFlags: ['WIPE_ESIMS'],
+        systemUpdate: { type: 'WINDOWED', startMinutes: 120, endMinutes: 60 },
+        policyEnforcementRules: [
+          { settingName: 'passwordPolicies', blockAction: { blockAfterDays: 0 }, wipeAction: { wipeAfterDays: 7 } },
+        ],
+      },
+    });
+  });
+
+  it('publishes Pub/Sub notifications only when the enterprise has a topic and the type is enabled', async () => {
+    const received: string[] = [];
+    const receiver = await startReceiver();
+    fake.pubsub.pushEndpoint = receiver.url;
+    fake.pubsub.audience = 'aud';
+    try {
+      const silent = 'enterprises/LC0silent';
+      fake.createEnterprise({ name: silent, pubsubTopic: undefined, enabledNotificationTypes: undefined });
+      await amapi.enterprises.policies.patch({
+        name: `${silent}/policies/p`,
+        requestBody: { playStoreMode: 'BLACKLIST' },
+      });
+      const token = await amapi.enterprises.enrollmentTokens.create({
+        parent: silent,
+        requestBody: { policyName: 'p' },
+      });
+      const phone = await fake.enroll({ enrollmentTokenValue: token.data.value ?? '' });
+      await fake.applyPolicies({ deviceNames: [phone.name ?? ''] });
+      await fake.idle();
+      expect(receiver.pushes).toHaveLength(0);
+      // Types without a topic: refused, as "This field is only required if Pub/Sub notifications are enabled."
+      const noTopic = await failure(
+        amapi.enterprises.patch({
+          name: silent,
+          updateMask: 'enabledNotificationTypes',
+          requestBody: { enabledNotificationTypes: ['STATUS_REPORT'] },
+        }),
+      );
+      expect(noTopic.data.error.details?.[0].fieldViolations?.[0].field).toBe('enterprise.pubsub_topic');
+      // A topic and STATUS_REPORT only: status reports, no enrollment.
+      await amapi.enterprises.patch({
+        name: silent,
+        updateMask: 'pubsubTopic,enabledNotificationTypes',
+        requestBody: { pubsubTopic: 'projects/p/topics/t', enabledNotificationTypes: ['STATUS_REPORT'] },
+      });
+      await fake.enroll({ enrollmentTokenValue: token.data.value ?? '' });
+      await fake.applyPolicies({ deviceNames: [phone.name ?? ''] });
+      await fake.idle();
+      for (const push of receiver.pushes)
+        received.push(String(((push.body.message as JsonObject).attributes as JsonObject).notificationType));
+      expect(received).toEqual(['STATUS_REPORT']);
+    } finally {
+      fake.pubsub.pushEndpoint = undefined;
+      await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
+    }
+  });
+
+  it('devices.issueCommand: returns an Operation holding the Command; the device carries it out when online; refuses what the document refuses', async () => {
+    const phone = await device('cmd1');
+    const { data: op } = await amapi.enterprises.devices.issueCommand({
+      name: phone.name ?? '',
+      requestBody: { type: 'LOCK' },
+    });
+    expect(op).toMatchObject({
+      name: expect.stringMatching(new RegExp(`^${phone.name}/operations/\\d+$`)),
+      done: false,
+      metadata: {
+        '@type': 'type.googleapis.com/google.apps.androidmanagement.v1.Command',
+        type: 'LOCK',
+        duration: '600s',
+        createTime: expect.any(String),
+      },
+    });
+    await fake.applyPolicies({ deviceNames: [phone.name ?? ''] });
+    expect((await amapi.enterprises.devices.operations.get({ name: op.name ?? '' })).data.done).toBe(true);
+    const listed = await amapi.enterprises.devices.operations.list({ name: `${phone.name}/operations` });
+    expect(listed.data.operations?.map((o) => o.name)).toEqual([op.name]);
+
+    // The type follows its parameters ("the server automatically sets it").
+    const { data: clear } = await amapi.enterprises.devices.issueCommand({
+      name: phone.name ?? '',
+      requestBody: { clearAppsDataParams: { packageNames: ['fr.gouv.tchap.a'] } },
+    });
+    expect(clear.metadata?.type).toBe('CLEAR_APP_DATA');
+
+    const refusals: [androidmanagement_v1.Schema$Command, string][] = [
+      [{}, 'command.type'],
+      [{ type: 'LOCK', newPassword: '123456' }, 'command.new_password'],
+      [{ type: 'CLEAR_APP_DATA' }, 'command.clear_apps_data_params.package_names'],
+      [{ type: 'LOCK', clearAppsDataParams: { packageNames: ['x'] } }, 'command.type'],
+      [{ type: 'START_LOST_MODE', startLostModeParams: {} }, 'command.start_lost_mode_params'],
+    ];
+    for (const [requestBody, field] of refusals) {
+      const refused = await failure(amapi.enterprises.devices.issueCommand({ name: phone.name ?? '', requestBody }));
+      expect([refused.status, refused.data.error.details?.[0].fieldViolations?.[0].field]).toEqual([400, field]);
+    }
+    const personal = await device('cmd2', 'PERSONALLY_OWNED');
+    const reboot = await failure(
+      amapi.enterprises.devices.issueCommand({ name: personal.name ?? '', requestBody: { type: 'REBOOT' } }),
+    );
+    expect(reboot.data.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    expect(
+      (
+        await failure(
+          amapi.enterprises.devices.issueCommand({ name: `${E}/devices/none`, requestBody: { type: 'LOCK' } }),
+        )
+      ).status,
+    ).toBe(404);
+
+    // A numeric password under 6 digits fails on Android 14, on the device, with INVALID_VALUE.
+    const { data: reset } = await amapi.enterprises.devices.issueCommand({
+      name: phone.name ?? '',
+      requestBody: { type: 'RESET_PASSWORD', newPassword: '1234', resetPasswordFlags: ['LOCK_NOW'] },
+    });
+    await fake.applyPolicies({ deviceNames: [phone.name ?? ''] });
+    const done = (await amapi.enterprises.devices.operations.get({ name: reset.name ?? '' })).data;
+    expect(done).toMatchObject({ done: true, metadata: { errorCode: 'INVALID_VALUE' }, error: { code: 3 } });
+
+    // WIPE: the device is deleted once it acknowledges the command.
+    await amapi.enterprises.devices.issueCommand({ name: phone.name ?? '', requestBody: { type: 'WIPE' } });
+    expect(fake.state.devices.has(phone.name ?? '')).toBe(true);
+    await fake.applyPolicies({ deviceNames: [phone.name ?? ''] });
+    expect(fake.state.devices.has(phone.name ?? '')).toBe(false);
+  });
+
+  it('devices.delete validates wipeDataFlags and wipeReasonMessage (200 characters at most) and keeps what the phone was wiped with', async () => {
+    const phone = await device('del1', 'PERSONALLY_OWNED');
+    const tooLong = await failure(
+      amapi.enterprises.devices.delete({ name: phone.name ?? '', wipeReasonMessage: 'x'.repeat(201) }),
+    );
+    expect(tooLong.data.error.details?.[0].fieldViolations?.[0].field).toBe('wipe_reason_message');
+    const badFlag = await failure(
+      amapi.enterprises.devices.delete({ name: phone.name ?? '', wipeDataFlags: ['WIPE_EVERYTHING'] }),
+    );
+    expect(badFlag.data.error.message).toMatch(/^Invalid value at 'wipe_data_flags'/);
+    const twice = await failure(
+      amapi.enterprises.devices.delete({ name: phone.name ?? '', wipeDataFlags: ['WIPE_ESIMS', 'WIPE_ESIMS'] }),
+    );
+    expect(twice.status).toBe(400);
+    expect(fake.state.devices.has(phone.name ?? '')).toBe(true);
+    await amapi.enterprises.devices.delete({
+      name: phone.name ?? '',
+      wipeDataFlags: ['WIPE_ESIMS'],
+      wipeReasonMessage: 'Vous quittez le ministère.',
+    });
+    expect(fake.state.deletions.at(-1)).toMatchObject({
+      device: { name: phone.name, ownership: 'PERSONALLY_OWNED' },
+      wipeDataFlags: ['WIPE_ESIMS'],
+      wipeReasonMessage: 'Vous quittez le ministère.',
+    });
+    expect((await failure(amapi.enterprises.devices.get({ name: phone.name ?? '' }))).status).toBe(404);
+  });
+
+  it('policies.delete is refused (FAILED_PRECONDITION) while a device uses the policy', async () => {
+    const phone = await device('pol1');
+    const refused = await failure(amapi.enterprises.policies.delete({ name: `${E}/policies/base` }));
+    expect(refused.data.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    await amapi.enterprises.devices.delete({ name: phone.name ?? '' });
+    for (const other of [...fake.state.devices.values()].filter((d) => d.policyName === `${E}/policies/base`))
+      await amapi.enterprises.devices.delete({ name: other.name ?? '' });
+    await amapi.enterprises.policies.delete({ name: `${E}/policies/base` });
+  });
+
+  it('enrollment tokens: allowPersonalUsage is kept and enforced; the QR code and the enrollment link carry the value', async () => {
+    await amapi.enterprises.policies.patch({ name: `${E}/policies/tok`, requestBody: { playStoreMode: 'BLACKLIST' } });
+    const { data: userless } = await amapi.enterprises.enrollmentTokens.create({
+      parent: E,
+      requestBody: { policyName: 'tok', allowPersonalUsage: 'PERSONAL_USAGE_DISALLOWED_USERLESS' },
+    });
+    expect(userless.allowPersonalUsage).toBe('PERSONAL_USAGE_DISALLOWED_USERLESS');
+    await expect(
+      fake.enroll({ enrollmentTokenValue: userless.value ?? '', ownership: 'PERSONALLY_OWNED' }),
+    ).rejects.toThrow(/disallows personal usage/);
+    const { data: allowed } = await amapi.enterprises.enrollmentTokens.create({
+      parent: E,
+      requestBody: { policyName: 'tok', allowPersonalUsage: 'PERSONAL_USAGE_ALLOWED' },
+    });
+    expect(allowed.qrCode).toContain(allowed.value);
+    // The enrollment link of personally owned phones is built from the value alone.
+    const link = `https://enterprise.google.com/android/enroll?et=${allowed.value}`;
+    expect(new URL(link).searchParams.get('et')).toBe(allowed.value);
+    const personal = await fake.enroll({ enrollmentTokenValue: allowed.value ?? '', ownership: 'PERSONALLY_OWNED' });
+    expect(personal).toMatchObject({ ownership: 'PERSONALLY_OWNED', managementMode: 'PROFILE_OWNER' });
+  });
+
+  it('signupUrls.create: the admin email must belong to one of allowedDomains ("*." admits subdomains)', async () => {
+    const outside = await failure(
+      amapi.signupUrls.create({
+        projectId: 'fake-project',
+        callbackUrl: 'https://mdm.example.gouv.fr/cb',
+        adminEmail: 'it@gmail.com',
+        allowedDomains: ['interieur.gouv.fr'],
+      }),
+    );
+    expect(outside.data.error.details?.[0].fieldViolations?.[0].field).toBe('admin_email');
+    const sub = await failure(
+      amapi.signupUrls.create({
+        projectId: 'fake-project',
+        adminEmail: 'it@dgpn.interieur.gouv.fr',
+        allowedDomains: ['interieur.gouv.fr'],
+      }),
+    );
+    expect(sub.status).toBe(400);
+    const ok = await amapi.signupUrls.create({
+      projectId: 'fake-project',
+      adminEmail: 'it@dgpn.interieur.gouv.fr',
+      allowedDomains: ['interieur.gouv.fr', '*.interieur.gouv.fr'],
+    });
+    expect(ok.data.name).toMatch(/^signupUrls\//);
   });
 });
 

@@ -118,6 +118,47 @@ interface Location {
   owner: string;
 }
 
+/**
+ * What a field's description requires beyond its type, read from the document's own sentences:
+ * "Must have at least one element" / "must not be empty" (non-empty), "must not have duplicates" /
+ * "must be unique" (no duplicates), "Must be greater than zero", "must be between A and B,
+ * inclusive", "must be N characters or less" / "maximum … length is N characters", "must use the
+ * https scheme", "base64url encoded".
+ */
+export interface MustRules {
+  nonEmpty?: true;
+  unique?: true;
+  min?: number;
+  max?: number;
+  maxLength?: number;
+  https?: true;
+  base64url?: true;
+}
+
+export function mustRulesOf(description: string): MustRules {
+  const rules: MustRules = {};
+  if (/\bMust have at least one element\b|\bmust not be empty\b|\bmust be non-empty\b(?! when)/i.test(description))
+    rules.nonEmpty = true;
+  if (/\bmust not have duplicates\b|\bmust not be empty or contain duplicates\b|\bmust be unique\b/i.test(description))
+    rules.unique = true;
+  if (/\bMust be greater than zero\b/i.test(description)) rules.min = 1;
+  const between = /\bmust be between (\d+) and (\d+), inclusive\b/i.exec(description);
+  if (between) {
+    rules.min = Number(between[1]);
+    rules.max = Number(between[2]);
+  }
+  const length =
+    /\bmust be (\d+) characters or less\b/i.exec(description) ??
+    /\bmust be at most (\d+) characters\b/i.exec(description) ??
+    /\bmaximum (?:message )?length is (\d+) characters\b/i.exec(description);
+  if (length) rules.maxLength = Number(length[1]);
+  if (/\bmust use the https scheme\b/i.test(description)) rules.https = true;
+  if (/\bbase64url encoded\b/i.test(description)) rules.base64url = true;
+  return rules;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+
 export function camelToSnake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
@@ -290,6 +331,67 @@ export class DiscoveryModel {
       [...new Set(index.values())].filter((info) => info.required),
     );
     return index;
+  }
+
+  /**
+   * Checks a stored resource (after a patch is merged, so that an update mask cannot bypass it)
+   * against the "Must" sentences of the document (see mustRulesOf), recursively.
+   */
+  checkMust(schemaName: string, value: JsonObject, rootPath: string): FieldViolation[] {
+    const out: FieldViolation[] = [];
+    this.mustMessage(this.schema(schemaName), value, rootPath, out, 0);
+    return out;
+  }
+
+  private mustMessage(
+    schema: DiscoverySchema,
+    value: JsonObject,
+    path: string,
+    out: FieldViolation[],
+    depth: number,
+  ): void {
+    if (depth > 12) return;
+    for (const info of new Set(this.fields(schema).values())) {
+      const fieldPath = path ? `${path}.${info.protoName}` : info.protoName;
+      const v = value[info.jsonName];
+      const rules = mustRulesOf(info.schema.description ?? '');
+      const say = (text: string): void => {
+        out.push({ field: fieldPath, description: `Invalid value at '${fieldPath}': ${text}` });
+      };
+      if (rules.nonEmpty && (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0))) {
+        say(`${info.jsonName} must not be empty (the API documentation: "${(info.schema.description ?? '').trim()}").`);
+        continue;
+      }
+      if (v === undefined || v === null) continue;
+      if (rules.unique && Array.isArray(v)) {
+        const seen = new Set(v.map((item) => JSON.stringify(item)));
+        if (seen.size !== v.length) say(`${info.jsonName} must not contain duplicates.`);
+      }
+      if (typeof v === 'number') {
+        if (rules.min !== undefined && v < rules.min) say(`${info.jsonName} must be at least ${rules.min} (got ${v}).`);
+        if (rules.max !== undefined && v > rules.max) say(`${info.jsonName} must be at most ${rules.max} (got ${v}).`);
+      }
+      if (typeof v === 'string') {
+        if (rules.maxLength !== undefined && v.length > rules.maxLength)
+          say(`${info.jsonName} must be ${rules.maxLength} characters or less (got ${v.length}).`);
+        if (rules.https && !/^https:\/\//i.test(v)) say(`${info.jsonName} must use the https scheme.`);
+        if (rules.base64url && !BASE64URL.test(v))
+          say(`${info.jsonName} must be base64url encoded (RFC 4648 section 5: A-Z a-z 0-9 - _).`);
+      }
+      const target = info.schema.$ref
+        ? this.schema(info.schema.$ref)
+        : info.schema.type === 'array' && info.schema.items?.$ref
+          ? this.schema(info.schema.items.$ref)
+          : info.schema.type === 'object' && info.schema.properties
+            ? info.schema
+            : undefined;
+      if (!target) continue;
+      if (Array.isArray(v))
+        v.forEach((item, i) => {
+          if (isJsonObject(item)) this.mustMessage(target, item, `${fieldPath}[${i}]`, out, depth + 1);
+        });
+      else if (isJsonObject(v)) this.mustMessage(target, v, fieldPath, out, depth + 1);
+    }
   }
 
   /** Resolves a dotted field path (JSON or proto spelling) to its JSON spelling, or null if unknown. */

@@ -17,7 +17,17 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { androidmanagement_v1 } from 'googleapis/build/src/apis/androidmanagement/v1';
-import { DiscoveryModel, FieldViolation, isJsonObject, Json, JsonObject, loadDiscovery } from './discovery';
+import {
+  DiscoveryModel,
+  DiscoveryParameter,
+  FieldViolation,
+  isJsonObject,
+  Json,
+  JsonObject,
+  loadDiscovery,
+  mustRulesOf,
+  PROTO_PACKAGE,
+} from './discovery';
 import { NotificationType, PubsubOptions, PubsubPusher, PushRecord } from './pubsub';
 
 export type Policy = androidmanagement_v1.Schema$Policy;
@@ -25,6 +35,8 @@ export type Device = androidmanagement_v1.Schema$Device;
 export type EnrollmentToken = androidmanagement_v1.Schema$EnrollmentToken;
 export type Enterprise = androidmanagement_v1.Schema$Enterprise;
 export type WebApp = androidmanagement_v1.Schema$WebApp;
+export type Operation = androidmanagement_v1.Schema$Operation;
+export type Command = androidmanagement_v1.Schema$Command;
 export type { FieldViolation, Json, JsonObject } from './discovery';
 export type { NotificationType, PubsubOptions, PushRecord } from './pubsub';
 
@@ -122,6 +134,17 @@ export interface FakeAmapiState {
   devices: Map<string, Device>;
   enrollmentTokens: Map<string, EnrollmentToken>;
   webApps: Map<string, WebApp>;
+  /** Operations of issued commands, by name (`enterprises/E/devices/D/operations/O`). */
+  operations: Map<string, Operation>;
+  /** Devices deleted through devices.delete, with the wipe flags and message they were deleted with. */
+  deletions: DeviceDeletion[];
+}
+
+export interface DeviceDeletion {
+  device: Device;
+  wipeDataFlags: string[];
+  wipeReasonMessage?: string;
+  at: string;
 }
 
 export interface FakeAmapi {
@@ -171,6 +194,31 @@ const DEVICE_PATCHABLE_FIELDS = ['policyName', 'state', 'disabledReason'];
 const INSTALLING_TYPES = ['PREINSTALLED', 'FORCE_INSTALLED', 'REQUIRED_FOR_SETUP', 'KIOSK'];
 const CLOUD_DPC = 'com.google.android.apps.work.clouddpc';
 const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** AMAPI names web apps `enterprises/E/webApps/<package>`; policies refer to them by that package. */
+const WEB_APP_PACKAGE_PREFIX = 'com.google.enterprise.webapp.';
+/** WebAppIcon: "Supported formats are: png, jpg and webp." */
+const IMAGE_SIGNATURES: { format: string; test: (b: Buffer) => boolean }[] = [
+  {
+    format: 'png',
+    test: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  },
+  { format: 'jpg', test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  {
+    format: 'webp',
+    test: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+  },
+];
+/** Command types and the parameter message that implies each ("the server automatically sets it"). */
+const COMMAND_PARAMS: Record<string, string> = {
+  clearAppsDataParams: 'CLEAR_APP_DATA',
+  startLostModeParams: 'START_LOST_MODE',
+  stopLostModeParams: 'STOP_LOST_MODE',
+  addEsimParams: 'ADD_ESIM',
+  removeEsimParams: 'REMOVE_ESIM',
+  requestDeviceInfoParams: 'REQUEST_DEVICE_INFO',
+  wipeParams: 'WIPE',
+};
+const DEFAULT_COMMAND_DURATION = '600s';
 
 /** An error answered in Google's shape: `{ error: { code, message, status, details? } }`. */
 export class ApiError extends Error {
@@ -317,6 +365,8 @@ class FakeAmapiServer implements FakeAmapi {
     devices: new Map(),
     enrollmentTokens: new Map(),
     webApps: new Map(),
+    operations: new Map(),
+    deletions: [],
   };
   readonly requests: LoggedRequest[] = [];
   readonly pubsub: PubsubOptions;
@@ -419,6 +469,9 @@ class FakeAmapiServer implements FakeAmapi {
       ...given,
       name,
     };
+    // `{ pubsubTopic: undefined }` makes an enterprise without a topic (no notification at all).
+    for (const key of Object.keys(enterprise) as (keyof Enterprise)[])
+      if (enterprise[key] === undefined) delete enterprise[key];
     this.state.enterprises.set(name, enterprise);
     this.enterpriseProjects.set(name, this.projectId);
     return clone(enterprise);
@@ -686,6 +739,8 @@ class FakeAmapiServer implements FakeAmapi {
               devices: [...this.state.devices.values()],
               enrollmentTokens: [...this.state.enrollmentTokens.values()],
               webApps: [...this.state.webApps.values()],
+              operations: [...this.state.operations.values()],
+              deletions: this.state.deletions,
             }),
           );
           return;
@@ -798,8 +853,8 @@ class FakeAmapiServer implements FakeAmapi {
     return full;
   }
 
-  private checkPolicy(policy: JsonObject, root: string): void {
-    const violations: FieldViolation[] = [];
+  private checkPolicy(policy: JsonObject, root: string, enterpriseName: string): void {
+    const violations: FieldViolation[] = this.discovery.checkMust('Policy', policy, root);
     const apps = Array.isArray(policy.applications) ? policy.applications.filter(isJsonObject) : [];
     if (apps.length > MAX_APPLICATIONS_PER_POLICY) {
       violations.push({
@@ -823,6 +878,12 @@ class FakeAmapiServer implements FakeAmapi {
           description: `Duplicate package name ${JSON.stringify(pkg)} in applications[${seen.get(pkg)}] and applications[${i}].`,
         });
       else seen.set(pkg, i);
+      // A web app is referred to by the package its creation gave it: it must exist in this enterprise.
+      if (pkg?.startsWith(WEB_APP_PACKAGE_PREFIX) && !this.state.webApps.has(`${enterpriseName}/webApps/${pkg}`))
+        violations.push({
+          field: `${root}.applications[${i}].package_name`,
+          description: `Web app ${enterpriseName}/webApps/${pkg} not found: create it with webApps.create first.`,
+        });
       if (app.minimumVersionCode !== undefined) minimumVersionCodes += 1;
       if (app.installType === 'KIOSK') kiosks += 1;
     });
@@ -837,6 +898,19 @@ class FakeAmapiServer implements FakeAmapi {
         field: `${root}.applications`,
         description: `Only one app per policy can have installType KIOSK (got ${kiosks}).`,
       });
+    // PolicyEnforcementRule: blockAction and wipeAction go together, "blockAfterDays must be less than wipeAfterDays".
+    const rules = Array.isArray(policy.policyEnforcementRules)
+      ? policy.policyEnforcementRules.filter(isJsonObject)
+      : [];
+    rules.forEach((rule, i) => {
+      const block = isJsonObject(rule.blockAction) ? rule.blockAction : undefined;
+      const wipe = isJsonObject(rule.wipeAction) ? rule.wipeAction : undefined;
+      const field = `${root}.policy_enforcement_rules[${i}]`;
+      if (Boolean(block) !== Boolean(wipe))
+        violations.push({ field, description: 'blockAction and wipeAction must both be specified.' });
+      else if (block && wipe && Number(block.blockAfterDays ?? 0) >= Number(wipe.wipeAfterDays ?? 0))
+        violations.push({ field, description: 'blockAfterDays must be less than wipeAfterDays.' });
+    });
     if (violations.length) throw ApiError.badRequest(violations);
   }
 
@@ -856,6 +930,13 @@ class FakeAmapiServer implements FakeAmapi {
         description: `pubsubTopic must be of the form projects/{project}/topics/{topic}, got ${JSON.stringify(topic)}.`,
       });
     }
+    // "This field is only required if Pub/Sub notifications are enabled."
+    const types = Array.isArray(enterprise.enabledNotificationTypes) ? enterprise.enabledNotificationTypes : [];
+    if (!topic && types.length > 0)
+      violations.push({
+        field: 'enterprise.pubsub_topic',
+        description: 'pubsubTopic is required when enabledNotificationTypes is set (Pub/Sub notifications enabled).',
+      });
     if (violations.length) throw ApiError.badRequest(violations);
   }
 
@@ -906,9 +987,18 @@ class FakeAmapiServer implements FakeAmapi {
   }
 
   private notify(device: Device, type: NotificationType): Promise<PushRecord> | undefined {
-    const enterprise = this.state.enterprises.get(enterpriseOf(device.name ?? ''));
+    return this.notifyEnterprise(enterpriseOf(device.name ?? ''), json(device), type);
+  }
+
+  /** Like Google: published only when the enterprise has a topic and the type is enabled. */
+  private notifyEnterprise(
+    enterpriseName: string,
+    data: JsonObject,
+    type: NotificationType,
+  ): Promise<PushRecord> | undefined {
+    const enterprise = this.state.enterprises.get(enterpriseName);
     if (!enterprise?.pubsubTopic || !(enterprise.enabledNotificationTypes ?? []).includes(type)) return undefined;
-    return this.pusher.publish(type, json(device));
+    return this.pusher.publish(type, data);
   }
 
   private scheduleApply(deviceNames: string[]): void {
@@ -933,7 +1023,9 @@ class FakeAmapiServer implements FakeAmapi {
     if (token.expirationTimestamp && Date.parse(token.expirationTimestamp) < Date.now())
       throw new Error(`fake-amapi: enrollment token ${token.name} has expired`);
     const ownership = opts.ownership ?? 'COMPANY_OWNED';
-    if (ownership === 'PERSONALLY_OWNED' && token.allowPersonalUsage === 'PERSONAL_USAGE_DISALLOWED') {
+    // "Personal usage cannot be disabled on personally-owned device": such a token cannot enroll one.
+    const disallowed = ['PERSONAL_USAGE_DISALLOWED', 'PERSONAL_USAGE_DISALLOWED_USERLESS'];
+    if (ownership === 'PERSONALLY_OWNED' && disallowed.includes(token.allowPersonalUsage ?? '')) {
       throw new Error(
         `fake-amapi: enrollment token ${token.name} disallows personal usage: a personally-owned device cannot enroll with it`,
       );
@@ -991,8 +1083,10 @@ class FakeAmapiServer implements FakeAmapi {
     const applied: Device[] = [];
     const deliveries: Promise<PushRecord>[] = [];
     for (const name of names) {
+      if (!this.state.devices.has(name)) continue;
+      deliveries.push(...this.runCommands(name));
       const device = this.state.devices.get(name);
-      if (!device) continue;
+      if (!device) continue; // wiped or relinquished by a command
       const policy = device.policyName ? this.state.policies.get(device.policyName) : undefined;
       const sim = this.sim(name);
       const now = nowIso();
@@ -1077,6 +1171,43 @@ class FakeAmapiServer implements FakeAmapi {
     return applied;
   }
 
+  /** The device is online: it carries out its pending commands (and reports them, if COMMAND is enabled). */
+  private runCommands(deviceName: string): Promise<PushRecord>[] {
+    const deliveries: Promise<PushRecord>[] = [];
+    const device = this.state.devices.get(deviceName);
+    if (!device) return deliveries;
+    for (const operation of this.state.operations.values()) {
+      if (operation.done || !(operation.name ?? '').startsWith(`${deviceName}/operations/`)) continue;
+      const command = typed<Command>(clone(operation.metadata ?? {}) as JsonObject);
+      const expires =
+        Date.parse(command.createTime ?? '') + durationSeconds(command.duration ?? DEFAULT_COMMAND_DURATION) * 1000;
+      operation.done = true;
+      if (Date.now() > expires) {
+        operation.error = { code: 4, message: 'The command expired before the device executed it.' };
+      } else if (
+        command.type === 'RESET_PASSWORD' &&
+        command.newPassword &&
+        /^\d+$/.test(command.newPassword) &&
+        command.newPassword.length < 6 &&
+        (device.apiLevel ?? 0) >= 34
+      ) {
+        // "The new password must be at least 6 characters long if it is numeric in case of Android 14 devices."
+        operation.metadata = { ...operation.metadata, errorCode: 'INVALID_VALUE' };
+        operation.error = { code: 3, message: 'The new password is too short.' };
+      } else if (command.type === 'WIPE' || command.type === 'RELINQUISH_OWNERSHIP') {
+        // "The device will be deleted from the server after it acknowledges the command."
+        this.state.devices.delete(deviceName);
+        this.sims.delete(deviceName);
+        const final = { ...clone(device), state: 'DELETED', appliedState: 'DELETED', lastStatusReportTime: nowIso() };
+        const delivery = this.notify(final, 'STATUS_REPORT');
+        if (delivery) deliveries.push(delivery);
+      }
+      const delivery = this.notifyEnterprise(enterpriseOf(deviceName), json(operation), 'COMMAND');
+      if (delivery) deliveries.push(delivery);
+    }
+    return deliveries;
+  }
+
   setInstalledApps(deviceName: string, packages: string[]): Device {
     const device = this.state.devices.get(deviceName);
     if (!device) throw new Error(`fake-amapi: no device ${deviceName}`);
@@ -1120,6 +1251,31 @@ class FakeAmapiServer implements FakeAmapi {
     const P = 'androidmanagement.';
     return {
       [`${P}signupUrls.create`]: ({ query }) => {
+        const adminEmail = str(query.get('adminEmail') ?? undefined);
+        const domainsValue = query.get('allowedDomains');
+        const allowedDomains = (Array.isArray(domainsValue) ? domainsValue : []).filter(
+          (d): d is string => typeof d === 'string' && d !== '',
+        );
+        if (adminEmail !== undefined) {
+          const domain = /^[^@\s]+@([^@\s]+\.[^@\s]+)$/.exec(adminEmail)?.[1]?.toLowerCase();
+          if (!domain)
+            throw ApiError.badRequest([
+              { field: 'admin_email', description: `Invalid admin email ${JSON.stringify(adminEmail)}.` },
+            ]);
+          // "If allowedDomains is non-empty then this must belong to one of the allowedDomains";
+          // a "*." entry admits subdomains, a bare one does not.
+          const allowed = allowedDomains.some((d) => {
+            const entry = d.toLowerCase();
+            return entry.startsWith('*.') ? domain.endsWith(entry.slice(1)) : domain === entry;
+          });
+          if (allowedDomains.length > 0 && !allowed)
+            throw ApiError.badRequest([
+              {
+                field: 'admin_email',
+                description: `The admin email ${adminEmail} does not belong to one of the allowed domains (${allowedDomains.join(', ')}).`,
+              },
+            ]);
+        }
         const name = `signupUrls/C${randomHex(8)}`;
         this.signups.set(name, {
           callbackUrl: str(query.get('callbackUrl') ?? undefined),
@@ -1190,6 +1346,7 @@ class FakeAmapiServer implements FakeAmapi {
           this.state.devices,
           this.state.enrollmentTokens,
           this.state.webApps,
+          this.state.operations,
         ] as Map<string, unknown>[]) {
           for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
         }
@@ -1235,7 +1392,7 @@ class FakeAmapiServer implements FakeAmapi {
         }
         delete next.name;
         delete next.version;
-        this.checkPolicy(next, 'policy');
+        this.checkPolicy(next, 'policy', enterpriseOf(params.name));
         return json(this.storePolicy(params.name, next, previous));
       },
 
@@ -1300,7 +1457,7 @@ class FakeAmapiServer implements FakeAmapi {
         next.applications = apps;
         delete next.name;
         delete next.version;
-        this.checkPolicy(next, 'policy');
+        this.checkPolicy(next, 'policy', enterpriseOf(params.name));
         return { policy: json(this.storePolicy(params.name, next, previous)) };
       },
 
@@ -1374,9 +1531,34 @@ class FakeAmapiServer implements FakeAmapi {
         return next;
       },
 
-      [`${P}enterprises.devices.delete`]: async ({ params }) => {
+      [`${P}enterprises.devices.delete`]: async ({ params, query }) => {
         const device = this.state.devices.get(params.name);
         if (!device) throw ApiError.notFound();
+        const wipeReasonMessage = str(query.get('wipeReasonMessage') ?? undefined);
+        const limit = mustRulesOf(
+          this.routeParam('androidmanagement.enterprises.devices.delete', 'wipeReasonMessage').description ?? '',
+        ).maxLength;
+        if (wipeReasonMessage !== undefined && limit !== undefined && wipeReasonMessage.length > limit)
+          throw ApiError.badRequest([
+            {
+              field: 'wipe_reason_message',
+              description: `wipeReasonMessage must be ${limit} characters or less (got ${wipeReasonMessage.length}).`,
+            },
+          ]);
+        const flags = query.get('wipeDataFlags');
+        const wipeDataFlags = (Array.isArray(flags) ? flags : [])
+          .filter((f): f is string => typeof f === 'string')
+          .filter((f) => f !== 'WIPE_DATA_FLAG_UNSPECIFIED'); // "This value is ignored."
+        if (new Set(wipeDataFlags).size !== wipeDataFlags.length)
+          throw ApiError.badRequest([
+            { field: 'wipe_data_flags', description: 'wipeDataFlags must not have duplicates.' },
+          ]);
+        this.state.deletions.push({
+          device: clone(device),
+          wipeDataFlags,
+          ...(wipeReasonMessage !== undefined ? { wipeReasonMessage } : {}),
+          at: nowIso(),
+        });
         this.state.devices.delete(params.name);
         this.sims.delete(params.name);
         // "If the device is deleted via the API call, this state is published to Pub/Sub."
@@ -1386,17 +1568,52 @@ class FakeAmapiServer implements FakeAmapi {
         return {};
       },
 
+      [`${P}enterprises.devices.issueCommand`]: ({ params, body }) => {
+        const device = this.state.devices.get(params.name);
+        if (!device) throw ApiError.notFound();
+        const command = this.checkCommand(body, device);
+        const name = `${params.name}/operations/${Date.now()}${randomInt(1000, 9999)}`;
+        const operation: Operation = {
+          name,
+          metadata: { '@type': `type.googleapis.com/${PROTO_PACKAGE}.Command`, ...json(command) },
+          done: false,
+        };
+        this.state.operations.set(name, operation);
+        this.scheduleApply([params.name]);
+        return json(operation);
+      },
+
+      [`${P}enterprises.devices.operations.get`]: ({ params }) => {
+        const operation = this.state.operations.get(params.name);
+        if (!operation) throw ApiError.notFound();
+        return json(operation);
+      },
+
+      [`${P}enterprises.devices.operations.list`]: ({ params, query }) => {
+        if (!this.state.devices.has(params.name.replace(/\/operations$/, ''))) throw ApiError.notFound();
+        const prefix = `${params.name}/`;
+        const all = [...this.state.operations.values()].filter((o) => (o.name ?? '').startsWith(prefix)).map(json);
+        return this.list('operations', all, query);
+      },
+
+      [`${P}enterprises.devices.operations.cancel`]: ({ params }) => {
+        const operation = this.state.operations.get(params.name);
+        if (!operation) throw ApiError.notFound();
+        if (operation.done)
+          throw new ApiError(
+            400,
+            'FAILED_PRECONDITION',
+            `Operation ${params.name} is already done: it cannot be cancelled.`,
+          );
+        operation.done = true;
+        operation.error = { code: 1, message: 'The command was cancelled.' };
+        return {};
+      },
+
       // --- enrollment tokens
       [`${P}enterprises.enrollmentTokens.create`]: ({ params, body }) => {
         this.enterprise(params.parent);
-        const violations: FieldViolation[] = [];
-        const additionalData = str(body.additionalData);
-        if (additionalData !== undefined && additionalData.length > MAX_ENROLLMENT_TOKEN_DATA_LENGTH) {
-          violations.push({
-            field: 'enrollment_token.additional_data',
-            description: `additionalData must be ${MAX_ENROLLMENT_TOKEN_DATA_LENGTH} characters or less (got ${additionalData.length}).`,
-          });
-        }
+        const violations: FieldViolation[] = this.discovery.checkMust('EnrollmentToken', body, 'enrollment_token');
         const duration = str(body.duration) ?? '3600s';
         const seconds = durationSeconds(duration);
         if (seconds < 60)
@@ -1404,8 +1621,12 @@ class FakeAmapiServer implements FakeAmapi {
             field: 'enrollment_token.duration',
             description: `duration must be at least 1 minute (got ${duration}).`,
           });
-        if (violations.length) throw ApiError.badRequest(violations);
         const policyName = str(body.policyName);
+        // The policy a phone enrolls into must exist (without one, the phone would be blocked at set-up).
+        const initialPolicy = policyName === undefined ? undefined : this.policyNameFor(params.parent, policyName);
+        if (initialPolicy && !this.state.policies.has(initialPolicy))
+          violations.push({ field: 'enrollment_token.policy_name', description: `Policy ${initialPolicy} not found.` });
+        if (violations.length) throw ApiError.badRequest(violations);
         const value = randomLetters(20);
         const token: JsonObject = {
           ...body,
@@ -1422,7 +1643,7 @@ class FakeAmapiServer implements FakeAmapi {
             'android.app.extra.PROVISIONING_ADMIN_EXTRAS_BUNDLE': { [`${CLOUD_DPC}.EXTRA_ENROLLMENT_TOKEN`]: value },
           }),
         };
-        if (policyName !== undefined) token.policyName = this.policyNameFor(params.parent, policyName);
+        if (initialPolicy !== undefined) token.policyName = initialPolicy;
         this.state.enrollmentTokens.set(str(token.name) ?? '', typed<EnrollmentToken>(token));
         return token;
       },
@@ -1503,8 +1724,108 @@ class FakeAmapiServer implements FakeAmapi {
   private checkWebApp(webApp: JsonObject): void {
     const violations: FieldViolation[] = [];
     if (!str(webApp.title)) violations.push({ field: 'web_app.title', description: 'title is required.' });
-    if (!str(webApp.startUrl)) violations.push({ field: 'web_app.start_url', description: 'startUrl is required.' });
+    const startUrl = str(webApp.startUrl);
+    if (!startUrl) violations.push({ field: 'web_app.start_url', description: 'startUrl is required.' });
+    else if (!/^https?:\/\/[^/\s]+/i.test(startUrl))
+      violations.push({
+        field: 'web_app.start_url',
+        description: `startUrl must be an http(s) URL, got ${JSON.stringify(startUrl)}.`,
+      });
+    // icons: "Must have at least one element"; imageData: base64url.
+    violations.push(...this.discovery.checkMust('WebApp', webApp, 'web_app'));
+    const icons = Array.isArray(webApp.icons) ? webApp.icons : [];
+    icons.forEach((icon, i) => {
+      const data = isJsonObject(icon) ? str(icon.imageData) : undefined;
+      const field = `web_app.icons[${i}].image_data`;
+      if (!data) {
+        violations.push({ field, description: `Invalid value at '${field}': an icon needs its imageData.` });
+        return;
+      }
+      const bytes = Buffer.from(data, 'base64url');
+      if (!IMAGE_SIGNATURES.some((s) => s.test(bytes)))
+        violations.push({
+          field,
+          description: `Invalid value at '${field}': the image is not a png, jpg or webp file (WebAppIcon: "Supported formats are: png, jpg and webp").`,
+        });
+    });
     if (violations.length) throw ApiError.badRequest(violations);
+  }
+
+  /** A command as Google takes it: its type set from its parameters, what the type needs checked. */
+  private checkCommand(body: JsonObject, device: Device): Command {
+    const violations: FieldViolation[] = [];
+    const implied = Object.entries(COMMAND_PARAMS)
+      .filter(([field]) => body[field] !== undefined)
+      .map(([, type]) => type);
+    const given = str(body.type);
+    let type = given && given !== 'COMMAND_TYPE_UNSPECIFIED' ? given : implied[0];
+    if (implied.length > 1)
+      violations.push({
+        field: 'command',
+        description: `Only one kind of command parameters can be set (got ${implied.join(', ')}).`,
+      });
+    else if (implied.length === 1 && type !== implied[0])
+      violations.push({
+        field: 'command.type',
+        description: `The command type ${type} does not match its parameters (${implied[0]}).`,
+      });
+    if (!type) {
+      violations.push({ field: 'command.type', description: 'COMMAND_TYPE_UNSPECIFIED: This value is disallowed.' });
+      type = 'COMMAND_TYPE_UNSPECIFIED';
+    }
+    if (type !== 'RESET_PASSWORD' && (body.newPassword !== undefined || body.resetPasswordFlags !== undefined))
+      violations.push({
+        field: 'command.new_password',
+        description: 'newPassword and resetPasswordFlags are for commands of type RESET_PASSWORD only.',
+      });
+    if (type === 'CLEAR_APP_DATA') {
+      const params = isJsonObject(body.clearAppsDataParams) ? body.clearAppsDataParams : {};
+      if (!Array.isArray(params.packageNames) || params.packageNames.length === 0)
+        violations.push({
+          field: 'command.clear_apps_data_params.package_names',
+          description: 'CLEAR_APP_DATA needs clearAppsDataParams.packageNames.',
+        });
+    }
+    if (type === 'START_LOST_MODE') {
+      // "At least one of the parameters, not including the organization name, must be provided".
+      const params = isJsonObject(body.startLostModeParams) ? body.startLostModeParams : {};
+      if (
+        !['lostEmailAddress', 'lostMessage', 'lostPhoneNumber', 'lostStreetAddress'].some(
+          (f) => params[f] !== undefined,
+        )
+      )
+        violations.push({
+          field: 'command.start_lost_mode_params',
+          description:
+            'START_LOST_MODE needs at least one of lostMessage, lostPhoneNumber, lostEmailAddress, lostStreetAddress.',
+        });
+    }
+    violations.push(...this.discovery.checkMust('Command', body, 'command'));
+    if (violations.length) throw ApiError.badRequest(violations);
+    const fullyManaged = device.managementMode === 'DEVICE_OWNER';
+    const companyOwned = device.ownership === 'COMPANY_OWNED';
+    const refuse = (why: string): never => {
+      throw new ApiError(400, 'FAILED_PRECONDITION', `${type} cannot be issued to ${device.name}: ${why}`);
+    };
+    // What the type enum's descriptions say each command supports.
+    if (type === 'REBOOT' && !fullyManaged) refuse('only supported on fully managed devices.');
+    if ((type === 'START_LOST_MODE' || type === 'STOP_LOST_MODE') && !companyOwned)
+      refuse('only supported on fully managed devices or organization-owned devices with a managed profile.');
+    if (type === 'RELINQUISH_OWNERSHIP' && !(companyOwned && !fullyManaged))
+      refuse('only for company-owned devices with a work profile.');
+    return typed<Command>({
+      ...body,
+      type,
+      createTime: nowIso(),
+      duration: str(body.duration) ?? DEFAULT_COMMAND_DURATION,
+    });
+  }
+
+  private routeParam(methodId: string, name: string): DiscoveryParameter {
+    const route = this.discovery.routes.find((r) => r.method.id === methodId);
+    const param = route?.method.parameters?.[name];
+    if (!param) throw new Error(`fake-amapi: no parameter ${name} of ${methodId} in the discovery document`);
+    return param;
   }
 }
 

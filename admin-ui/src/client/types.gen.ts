@@ -173,6 +173,11 @@ export type AndroidEnterprise = {
     ministryCode: string;
     enterpriseName: string;
     displayName: string | null;
+    /**
+     * The Pub/Sub topic Google had on the enterprise once bound; null: Google sends no notification
+     */
+    pubsubTopic: string | null;
+    notificationTypes: Array<string>;
     createdBy: string;
     createdAt: string;
 };
@@ -183,6 +188,44 @@ export type AndroidEnterprise = {
 export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.push-unauthenticated' | 'android.bad-push';
 
 /**
+ * What a ministry’s Android set-up lacks, as Google has it now.
+ */
+export type AndroidHealth = {
+    ministry: string;
+    /**
+     * Nothing is missing
+     */
+    ok: boolean;
+    enterpriseName: string | null;
+    /**
+     * PUBSUB_TOPIC
+     */
+    configuredTopic: string | null;
+    /**
+     * The enterprise’s topic on Google’s side
+     */
+    pubsubTopic: string | null;
+    enabledNotificationTypes: Array<string>;
+    unpublishedPolicies: Array<AndroidUnpublishedPolicy>;
+    lastReportAt: string | null;
+    unknownDevices: number;
+    problems: Array<AndroidHealthProblem>;
+};
+
+/**
+ * One thing missing from a ministry’s Android set-up.
+ */
+export type AndroidHealthProblem = {
+    code: AndroidHealthProblemCode;
+    /**
+     * What is missing and what to do, in a sentence
+     */
+    message: string;
+};
+
+export type AndroidHealthProblemCode = 'no-enterprise' | 'no-topic-configured' | 'no-topic' | 'other-topic' | 'notification-types-missing' | 'unpublished-policies' | 'unknown-devices' | 'google-unreachable';
+
+/**
  * Google’s enterprise signup URL for the ministry’s administrator.
  */
 export type AndroidSignup = {
@@ -191,6 +234,17 @@ export type AndroidSignup = {
      * Google’s name of the signup URL
      */
     name: string;
+};
+
+export type AndroidUnpublishedPolicy = {
+    /**
+     * Policy (group) id
+     */
+    policy: string;
+    /**
+     * Google’s refusal, when it refused
+     */
+    error: string | null;
 };
 
 /**
@@ -1533,7 +1587,11 @@ export type ReconcileSummary = {
      */
     removed: number;
     /**
-     * Phones Google knows and we do not
+     * Phones enrolled with one of our tokens but never seen (no notification): adopted
+     */
+    adopted: number;
+    /**
+     * Phones Google knows and we do not (listed for IT)
      */
     unknown: number;
 };
@@ -1731,6 +1789,20 @@ export type StartSignupDto = {
      * Where Google sends the administrator back (the ministry is added to it)
      */
     callbackUrl: string;
+};
+
+/**
+ * A phone Google lists in the ministry’s enterprise that was not enrolled with one of this service’s tokens.
+ */
+export type UnknownAndroidDevice = {
+    name: string;
+    enrollmentTokenName: string | null;
+    model: string | null;
+    serialNumber: string | null;
+    ownership: string | null;
+    enrolledAt: string | null;
+    firstSeenAt: string;
+    lastSeenAt: string;
 };
 
 /**
@@ -4687,6 +4759,58 @@ export type AndroidBindResponses = {
 
 export type AndroidBindResponse = AndroidBindResponses[keyof AndroidBindResponses];
 
+export type AndroidHealthData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/android/health';
+};
+
+export type AndroidHealthErrors = {
+    /**
+     * Invalid request: `android.invalid-enterprise`, `android.no-enterprise-token`, `android.google-refused`, `android.bad-push`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `android.push-unauthenticated`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `android.unknown-ministry`, `android.unknown-agent`, `android.unknown-signup`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `android.no-project`, `android.bad-signup`, `android.bad-enterprise`, `android.bad-token`, `android.google-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AndroidHealthError = AndroidHealthErrors[keyof AndroidHealthErrors];
+
+export type AndroidHealthResponses = {
+    200: AndroidHealth;
+};
+
+export type AndroidHealthResponse = AndroidHealthResponses[keyof AndroidHealthResponses];
+
 export type AndroidReconcileData = {
     body?: never;
     path: {
@@ -4794,6 +4918,58 @@ export type AndroidSignupResponses = {
 };
 
 export type AndroidSignupResponse = AndroidSignupResponses[keyof AndroidSignupResponses];
+
+export type AndroidUnknownDevicesData = {
+    body?: never;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/ministries/{code}/android/unknown-devices';
+};
+
+export type AndroidUnknownDevicesErrors = {
+    /**
+     * Invalid request: `android.invalid-enterprise`, `android.no-enterprise-token`, `android.google-refused`, `android.bad-push`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `android.push-unauthenticated`, `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `android.unknown-ministry`, `android.unknown-agent`, `android.unknown-signup`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `android.no-project`, `android.bad-signup`, `android.bad-enterprise`, `android.bad-token`, `android.google-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type AndroidUnknownDevicesError = AndroidUnknownDevicesErrors[keyof AndroidUnknownDevicesErrors];
+
+export type AndroidUnknownDevicesResponses = {
+    200: Array<UnknownAndroidDevice>;
+};
+
+export type AndroidUnknownDevicesResponse = AndroidUnknownDevicesResponses[keyof AndroidUnknownDevicesResponses];
 
 export type AbmViewData = {
     body?: never;

@@ -12,6 +12,14 @@ export class AndroidEnterprise {
   @Column({ name: 'display_name', type: 'text', nullable: true })
   displayName: string | null;
 
+  /** The Pub/Sub topic Google had on the enterprise once bound (null: Google sends no notification). */
+  @Column({ name: 'pubsub_topic', type: 'text', nullable: true })
+  pubsubTopic: string | null;
+
+  /** The notification types Google had enabled on the enterprise once bound. */
+  @Column({ name: 'notification_types', type: 'text', array: true, default: () => "'{}'" })
+  notificationTypes: string[];
+
   @Column({ name: 'created_by', type: 'text' })
   createdBy: string;
 

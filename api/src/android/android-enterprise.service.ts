@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { androidmanagement_v1 } from 'googleapis';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
@@ -10,9 +11,49 @@ import { AndroidEnterprise } from './android-enterprise.entity';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidError, explainPushError } from './android.error';
 
+type Enterprise = androidmanagement_v1.Schema$Enterprise;
+
+/** What Google must send us for phones to be seen at all: their enrollment, and their status reports. */
+export const REQUIRED_NOTIFICATION_TYPES = ['ENROLLMENT', 'STATUS_REPORT'] as const;
+
+export type AndroidHealthProblemCode =
+  | 'no-enterprise'
+  | 'no-topic-configured'
+  | 'no-topic'
+  | 'other-topic'
+  | 'notification-types-missing'
+  | 'unpublished-policies'
+  | 'unknown-devices'
+  | 'google-unreachable';
+
+export interface AndroidHealthProblem {
+  code: AndroidHealthProblemCode;
+  message: string;
+}
+
+/** What a ministry's Android set-up lacks, said in sentences IT can act on. */
+export interface AndroidHealth {
+  ministry: string;
+  ok: boolean;
+  enterpriseName: string | null;
+  /** PUBSUB_TOPIC: the topic the service gives enterprises. */
+  configuredTopic: string | null;
+  /** The enterprise's topic as Google has it now (enterprises.get). */
+  pubsubTopic: string | null;
+  enabledNotificationTypes: string[];
+  /** Policies of groups with phones that are not (or not in their current version) on Google's side. */
+  unpublishedPolicies: { policy: string; error: string | null }[];
+  /** The last status report received from one of the ministry's phones. */
+  lastReportAt: Date | null;
+  unknownDevices: number;
+  problems: AndroidHealthProblem[];
+}
+
 /** Binds each ministry to its Android Enterprise: an existing one, or one created through Google's signup flow. */
 @Injectable()
 export class AndroidEnterpriseService {
+  private readonly logger = new Logger('AndroidEnterprise');
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(ANDROID_SETTINGS) private readonly settings: AndroidSettings,
@@ -40,7 +81,45 @@ export class AndroidEnterpriseService {
     const enterprise = await this.explain(() =>
       this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)),
     );
-    return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null);
+    const notifications = await this.ensureNotifications(enterpriseName, enterprise);
+    return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null, notifications);
+  }
+
+  /**
+   * Without a topic and the ENROLLMENT and STATUS_REPORT types, Google sends nothing: phones would
+   * enroll unseen. The configured topic is set (other types enabled are kept); the change is audited
+   * with the binding. Without a configured topic nothing can be set: the health page says so.
+   */
+  private async ensureNotifications(name: string, enterprise: Enterprise): Promise<Notifications> {
+    const current: Notifications = {
+      before: { topic: enterprise.pubsubTopic ?? null, types: enterprise.enabledNotificationTypes ?? [] },
+      after: { topic: enterprise.pubsubTopic ?? null, types: enterprise.enabledNotificationTypes ?? [] },
+      changed: false,
+    };
+    const topic = this.settings.pubsub.topic;
+    if (!topic) {
+      this.logger.warn(`${name} bound without PUBSUB_TOPIC: Google will send no enrollment nor status report`);
+      return current;
+    }
+    const types = [...new Set([...current.before.types, ...REQUIRED_NOTIFICATION_TYPES])];
+    if (current.before.topic === topic && types.length === current.before.types.length) return current;
+    const patched = await this.explain(() =>
+      this.amapi.call('enterprises.patch', (api, o) =>
+        api.enterprises.patch(
+          {
+            name,
+            updateMask: 'pubsubTopic,enabledNotificationTypes',
+            requestBody: { pubsubTopic: topic, enabledNotificationTypes: types },
+          },
+          o,
+        ),
+      ),
+    );
+    return {
+      before: current.before,
+      after: { topic: patched.pubsubTopic ?? null, types: patched.enabledNotificationTypes ?? [] },
+      changed: true,
+    };
   }
 
   /** Step 1 of the signup flow: Google's signup URL for the ministry's administrator. */
@@ -50,7 +129,7 @@ export class AndroidEnterpriseService {
     callbackUrl: string,
   ): Promise<{ url: string; name: string }> {
     this.access.requireAccess(principal, 'device.manage', ministry);
-    await this.requireMinistry(ministry);
+    const ministryRow = await this.requireMinistry(ministry);
     if (!this.settings.projectId)
       throw new AndroidError(
         'no-project',
@@ -60,9 +139,21 @@ export class AndroidEnterpriseService {
     // Google appends enterpriseToken to the callback; the ministry tells which signup it completes.
     const callback = new URL(callbackUrl);
     callback.searchParams.set('ministry', ministry);
+    // The form is prefilled with the administrator's address, and only the ministry's domains are
+    // accepted (Google: "If allowedDomains is non-empty then [adminEmail] must belong to one of" them).
+    const allowedDomains = ministryRow.emailDomains;
+    const adminEmail = principal.email && inDomains(principal.email, allowedDomains) ? principal.email : undefined;
     const signup = await this.explain(() =>
       this.amapi.call('signupUrls.create', (api, o) =>
-        api.signupUrls.create({ projectId: this.settings.projectId, callbackUrl: callback.toString() }, o),
+        api.signupUrls.create(
+          {
+            projectId: this.settings.projectId,
+            callbackUrl: callback.toString(),
+            ...(adminEmail ? { adminEmail } : {}),
+            ...(allowedDomains.length > 0 ? { allowedDomains } : {}),
+          },
+          o,
+        ),
       ),
     );
     if (!signup.name || !signup.url)
@@ -80,7 +171,7 @@ export class AndroidEnterpriseService {
         entityType: 'ministry',
         entityId: ministry,
         ministry,
-        after: { signup: name },
+        after: { signup: name, adminEmail: adminEmail ?? null, allowedDomains },
       });
     });
     return { url, name };
@@ -133,7 +224,12 @@ export class AndroidEnterpriseService {
     );
     if (!created.name) throw new AndroidError('bad-enterprise', 'unavailable', 'Google returned no enterprise name.');
     await this.db.query(`UPDATE android_signup SET completed_at = now() WHERE name = $1`, [signupUrlName]);
-    return this.save(principal, signup.ministry_code, created.name, ministry.name);
+    const notifications: Notifications = {
+      before: { topic: null, types: [] },
+      after: { topic: created.pubsubTopic ?? null, types: created.enabledNotificationTypes ?? [] },
+      changed: Boolean(created.pubsubTopic),
+    };
+    return this.save(principal, signup.ministry_code, created.name, ministry.name, notifications);
   }
 
   private async save(
@@ -141,6 +237,7 @@ export class AndroidEnterpriseService {
     ministry: string,
     enterpriseName: string,
     displayName: string | null,
+    notifications: Notifications,
   ): Promise<AndroidEnterprise> {
     const boundElsewhere = (other: string) =>
       new AndroidError(
@@ -158,9 +255,18 @@ export class AndroidEnterpriseService {
       const before = await tx.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
       await tx
         .query(
-          `INSERT INTO android_enterprise (ministry_code, enterprise_name, display_name, created_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (ministry_code) DO UPDATE SET enterprise_name = EXCLUDED.enterprise_name, display_name = EXCLUDED.display_name`,
-          [ministry, enterpriseName, displayName, actorOf(principal).label],
+          `INSERT INTO android_enterprise (ministry_code, enterprise_name, display_name, created_by, pubsub_topic, notification_types)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (ministry_code) DO UPDATE SET enterprise_name = EXCLUDED.enterprise_name, display_name = EXCLUDED.display_name,
+             pubsub_topic = EXCLUDED.pubsub_topic, notification_types = EXCLUDED.notification_types`,
+          [
+            ministry,
+            enterpriseName,
+            displayName,
+            actorOf(principal).label,
+            notifications.after.topic,
+            notifications.after.types,
+          ],
         )
         .catch((error: unknown) => {
           // Bound to another ministry meanwhile (enterprise_name is unique).
@@ -175,8 +281,111 @@ export class AndroidEnterpriseService {
         before: before ? { enterprise: before.enterpriseName } : null,
         after: { enterprise: enterpriseName },
       });
+      if (notifications.changed)
+        await this.audit.record(tx, actorOf(principal), {
+          action: 'android.enterprise-notifications-set',
+          entityType: 'ministry',
+          entityId: ministry,
+          ministry,
+          before: { enterprise: enterpriseName, ...notifications.before },
+          after: { enterprise: enterpriseName, ...notifications.after },
+        });
       return tx.getRepository(AndroidEnterprise).findOneByOrFail({ ministryCode: ministry });
     });
+  }
+
+  /** What is missing for the ministry's phones to be managed and seen; Google is asked, not our copy. */
+  async health(principal: Principal, ministry: string): Promise<AndroidHealth> {
+    this.access.requireAccess(principal, 'device.read', ministry);
+    await this.requireMinistry(ministry);
+    const configuredTopic = this.settings.pubsub.topic ?? null;
+    const health: AndroidHealth = {
+      ministry,
+      ok: false,
+      enterpriseName: null,
+      configuredTopic,
+      pubsubTopic: null,
+      enabledNotificationTypes: [],
+      unpublishedPolicies: [],
+      lastReportAt: null,
+      unknownDevices: 0,
+      problems: [],
+    };
+    const problem = (code: AndroidHealthProblemCode, message: string): void => {
+      health.problems.push({ code, message });
+    };
+    if (!configuredTopic)
+      problem(
+        'no-topic-configured',
+        'PUBSUB_TOPIC is not configured: the service cannot give enterprises a Pub/Sub topic, so Google sends no enrollment nor status report.',
+      );
+    const binding = await this.db.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
+    if (!binding) {
+      problem(
+        'no-enterprise',
+        `Ministry "${ministry}" is bound to no Android Enterprise: bind an existing one (PUT /ministries/${ministry}/android/enterprise) or sign one up.`,
+      );
+      return health;
+    }
+    const name = binding.enterpriseName;
+    health.enterpriseName = name;
+    try {
+      const enterprise = await this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name }, o));
+      health.pubsubTopic = enterprise.pubsubTopic ?? null;
+      health.enabledNotificationTypes = enterprise.enabledNotificationTypes ?? [];
+      if (!health.pubsubTopic)
+        problem(
+          'no-topic',
+          `The enterprise ${name} has no Pub/Sub topic on Google's side: Google sends no enrollment nor status report. Bind it again once PUBSUB_TOPIC is set.`,
+        );
+      else if (configuredTopic && health.pubsubTopic !== configuredTopic)
+        problem(
+          'other-topic',
+          `The enterprise ${name} publishes to ${health.pubsubTopic}, not to the configured ${configuredTopic}: this service does not receive its notifications. Bind it again to fix it.`,
+        );
+      const missing = REQUIRED_NOTIFICATION_TYPES.filter((t) => !health.enabledNotificationTypes.includes(t));
+      if (missing.length > 0)
+        problem(
+          'notification-types-missing',
+          `Notification types ${missing.join(' and ')} are not enabled on ${name}: ${missing.includes('ENROLLMENT') ? 'new phones are not seen' : 'compliance is not reported'} until the enterprise is bound again.`,
+        );
+    } catch (e) {
+      problem('google-unreachable', `Google could not be asked about ${name}: ${(e as Error).message}`);
+    }
+    // Groups with phones of this ministry whose current content is not on Google's side.
+    health.unpublishedPolicies = (
+      (await this.db.query(
+        `SELECT g.id AS policy, e.message AS error
+           FROM policy_group g
+           LEFT JOIN android_publish_error e ON e.enterprise_name = $2 AND e.policy_name = g.id
+          WHERE g.ministry_code = $1
+            AND (g.shared_published_hash IS DISTINCT FROM g.desired_hash OR e.message IS NOT NULL)
+            AND EXISTS (SELECT 1 FROM device d WHERE d.group_id = g.id AND d.platform = 'android' AND d.unenrolled_at IS NULL)
+          ORDER BY g.id`,
+        [ministry, name],
+      )) as { policy: string; error: string | null }[]
+    ).map((r) => ({ policy: r.policy, error: r.error }));
+    if (health.unpublishedPolicies.length > 0)
+      problem(
+        'unpublished-policies',
+        `${health.unpublishedPolicies.length} policy(ies) with phones are not published on Google's side: ${health.unpublishedPolicies
+          .map((p) => (p.error ? `${p.policy} (${p.error})` : p.policy))
+          .join('; ')}.`,
+      );
+    const [stats] = (await this.db.query(
+      `SELECT (SELECT max(reported_at) FROM device WHERE ministry_code = $1 AND platform = 'android' AND android_device_name LIKE $2) AS last_report,
+              (SELECT count(*)::int FROM android_unknown_device WHERE ministry_code = $1) AS unknown`,
+      [ministry, `${name}/devices/%`],
+    )) as { last_report: Date | null; unknown: number }[];
+    health.lastReportAt = stats.last_report;
+    health.unknownDevices = stats.unknown;
+    if (stats.unknown > 0)
+      problem(
+        'unknown-devices',
+        `${stats.unknown} phone(s) listed by Google were not enrolled with one of this service's tokens: see GET /ministries/${ministry}/android/unknown-devices.`,
+      );
+    health.ok = health.problems.length === 0;
+    return health;
   }
 
   private explain<T>(run: () => Promise<T>): Promise<T> {
@@ -188,4 +397,15 @@ export class AndroidEnterpriseService {
     if (!ministry) throw new AndroidError('unknown-ministry', 'not-found', `Unknown ministry "${code}".`);
     return ministry;
   }
+}
+
+interface Notifications {
+  before: { topic: string | null; types: string[] };
+  after: { topic: string | null; types: string[] };
+  changed: boolean;
+}
+
+function inDomains(email: string, domains: string[]): boolean {
+  const domain = email.split('@').pop()?.toLowerCase() ?? '';
+  return domains.length === 0 || domains.some((d) => d.toLowerCase() === domain);
 }

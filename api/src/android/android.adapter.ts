@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -6,6 +8,17 @@ import { PlatformRegistry } from '../rollout/platform-registry';
 import { AmapiClientService } from './amapi-client.service';
 import { compileAmapiPolicy, webAppsOf } from './amapi-policy.compiler';
 import { AndroidEnterprise } from './android-enterprise.entity';
+
+let webAppIcon: string | undefined;
+
+/**
+ * The icon of the web apps we create (Visio, in the DSFR blue): AMAPI requires one (WebApp.icons
+ * "Must have at least one element"), as base64url PNG bytes (WebAppIcon.imageData).
+ */
+export function webAppIconData(): string {
+  webAppIcon ??= readFileSync(resolve(__dirname, '../../assets/visio-icon.png')).toString('base64url');
+  return webAppIcon;
+}
 
 /**
  * Android Enterprise through the Android Management API. A group is one AMAPI policy named after
@@ -35,11 +48,27 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
 
   async publishGroup(group: GroupTarget): Promise<void> {
     const enterprise = await this.enterpriseOf(group.ministry);
-    const webApps = await this.ensureWebApps(enterprise, webAppsOf(group.effective));
-    const name = `${enterprise}/policies/${group.policyName}`;
-    const published = await this.amapi.call('policies.patch', (api, options) =>
-      api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options),
-    );
+    let published: { version?: string | null };
+    try {
+      const webApps = await this.ensureWebApps(enterprise, webAppsOf(group.effective));
+      const name = `${enterprise}/policies/${group.policyName}`;
+      published = await this.amapi.call('policies.patch', (api, options) =>
+        api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options),
+      );
+    } catch (e) {
+      // Google refused for good: kept, with Google's own words, for the ministry's health page.
+      if (e instanceof PushError && !e.retryable)
+        await this.db.query(
+          `INSERT INTO android_publish_error (enterprise_name, policy_name, message) VALUES ($1, $2, $3)
+           ON CONFLICT (enterprise_name, policy_name) DO UPDATE SET message = EXCLUDED.message, failed_at = now()`,
+          [enterprise, group.policyName, e.message],
+        );
+      throw e;
+    }
+    await this.db.query(`DELETE FROM android_publish_error WHERE enterprise_name = $1 AND policy_name = $2`, [
+      enterprise,
+      group.policyName,
+    ]);
     // A device reporting this version has applied this content.
     await this.db.query(
       `INSERT INTO android_policy_publication (enterprise_name, policy_name, version, hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
@@ -81,7 +110,10 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
       }
       const created = await this.amapi.call('webApps.create', (api, options) =>
         api.enterprises.webApps.create(
-          { parent: enterprise, requestBody: { title, startUrl: url, displayMode: 'STANDALONE' } },
+          {
+            parent: enterprise,
+            requestBody: { title, startUrl: url, displayMode: 'STANDALONE', icons: [{ imageData: webAppIconData() }] },
+          },
           options,
         ),
       );

@@ -22,7 +22,14 @@ import { EnrollmentTokenView, PERSONAL_USAGES, type PersonalUsage } from './andr
 import { AndroidEnterpriseService } from './android-enterprise.service';
 import { AndroidReconcileService } from './android-reconcile.service';
 import { AndroidReportsService, PubsubPush } from './android-reports.service';
-import { AndroidEnterpriseDto, AndroidSignupDto, PubsubPushDto, ReconcileSummaryDto } from './android.responses';
+import {
+  AndroidEnterpriseDto,
+  AndroidHealthDto,
+  AndroidSignupDto,
+  PubsubPushDto,
+  ReconcileSummaryDto,
+  UnknownAndroidDeviceDto,
+} from './android.responses';
 
 export class BindEnterpriseDto {
   @ApiProperty({ type: 'string', pattern: '^enterprises/[A-Za-z0-9_-]+$', example: 'enterprises/LC0123abcd' })
@@ -87,8 +94,32 @@ export class AndroidController {
     return this.enterprises.get(p, code);
   }
 
+  @Get('ministries/:code/android/health')
+  @ApiOperation({
+    summary:
+      'What the ministry’s Android set-up lacks: enterprise, Pub/Sub topic and notification types (asked of Google), unpublished policies, last report, unknown phones',
+  })
+  @ApiOkResponse({ type: AndroidHealthDto })
+  health(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<AndroidHealthDto> {
+    return this.enterprises.health(p, code);
+  }
+
+  @Get('ministries/:code/android/unknown-devices')
+  @ApiOperation({
+    summary:
+      'Phones Google lists in the ministry’s enterprise that no token of this service enrolled (found by reconciliation)',
+  })
+  @ApiOkResponse({ type: UnknownAndroidDeviceDto, isArray: true })
+  unknownDevices(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<UnknownAndroidDeviceDto[]> {
+    this.access.requireAccess(p, 'device.read', code);
+    return this.reconciler.unknownDevices(code);
+  }
+
   @Put('ministries/:code/android/enterprise')
-  @ApiOperation({ summary: 'Bind the ministry to an existing Android Enterprise (checked with Google)' })
+  @ApiOperation({
+    summary:
+      'Bind the ministry to an existing Android Enterprise (checked with Google); sets its Pub/Sub topic and the ENROLLMENT and STATUS_REPORT notifications',
+  })
   @ApiOkResponse({ type: AndroidEnterpriseDto })
   bind(
     @CurrentPrincipal() p: Principal,
