@@ -183,8 +183,18 @@ export const api = {
   denyExemption: (id: string, reason: string) => data(exemptionsDeny({ path: { id }, body: { reason }, throwOnError })),
   revokeExemption: (id: string, reason: string) =>
     data(exemptionsRevoke({ path: { id }, body: { reason }, throwOnError })),
-  exemptionQueue: (ministry: string, status: ExemptionStatus = 'pending') =>
-    data(exemptionsQueue({ path: { code: ministry }, query: { status, limit: 200 }, throwOnError })),
+  /** One page of a ministry's requests, oldest first; `cursor` is the previous page's nextCursor. */
+  exemptionQueue: (
+    ministry: string,
+    filters: { status?: ExemptionStatus; app?: string; minAgeDays?: number; cursor?: string; limit?: number } = {},
+  ) =>
+    data(
+      exemptionsQueue({
+        path: { code: ministry },
+        query: { status: 'pending', limit: 20, ...filters },
+        throwOnError,
+      }),
+    ),
   /** How many requests wait for a decision (one row fetched: the page carries the total). */
   pendingCount: async (ministry: string) =>
     (await data(exemptionsQueue({ path: { code: ministry }, query: { status: 'pending', limit: 1 }, throwOnError })))

@@ -426,3 +426,88 @@ describe('enrolment on a server without platform connectors', () => {
     await expectAccessible(it, 'enrolment');
   });
 });
+
+describe('the approver’s queue and the roles page, at size', () => {
+  it('filters the queue by status, app and age, and pages through it by the API’s cursor', async () => {
+    const [agent] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-agent-economie'`)) as { id: string }[];
+    const [app] = (await t.db.query(`SELECT slug, name FROM app ORDER BY slug DESC LIMIT 1`)) as {
+      slug: string;
+      name: string;
+    }[];
+    // 45 refused requests for one app, 12 of them older than a month.
+    await t.db.query(
+      `INSERT INTO exemption (agent_id, ministry_code, app_slug, justification, requested_days, status, requested_at,
+                              decision_reason, decided_at)
+       SELECT $1, 'economie', $2, 'Demande de test n° ' || i, 30, 'denied',
+              now() - make_interval(days => CASE WHEN i <= 12 THEN 40 ELSE 1 END, secs => i),
+              'Besoin non établi', now()
+       FROM generate_series(1, 45) i`,
+      [agent.id, app.slug],
+    );
+    const approver = await pageFor('approver.economie', '#/validation/file');
+    await approver.getByRole('heading', { level: 1, name: 'Validation des dérogations' }).waitFor();
+    const filters = approver.getByRole('form', { name: 'Filtrer les demandes' });
+    await filters.getByLabel('Statut').selectOption('denied');
+    await filters.getByLabel('Application').selectOption(app.slug);
+    await approver.getByText('45 demandes refusées, de la plus ancienne à la plus récente — page 1 sur 3.').waitFor();
+    await expectAccessible(approver, 'queue, filtered');
+    const seen = new Set<string>();
+    const collect = async () => {
+      const titles = await approver.getByRole('article').getByRole('heading').allTextContents();
+      for (const t of titles) expect(t).toContain(app.name);
+      const bodies = await approver.getByRole('article').locator('blockquote').allTextContents();
+      for (const b of bodies) seen.add(b.trim());
+      return bodies.length;
+    };
+    expect(await collect()).toBe(20);
+    const next = approver.getByRole('button', { name: 'Page suivante' });
+    await next.click();
+    await approver.getByText(/— page 2 sur 3\./).waitFor();
+    expect(await collect()).toBe(20);
+    await next.click();
+    await approver.getByText(/— page 3 sur 3\./).waitFor();
+    expect(await collect()).toBe(5);
+    expect(await next.isDisabled()).toBe(true);
+    // Every request once, none twice.
+    expect(seen.size).toBe(45);
+    await approver.getByRole('button', { name: 'Page précédente' }).click();
+    await approver.getByText(/— page 2 sur 3\./).waitFor();
+    // Age: only those waiting for more than 30 days; a new filter starts again at the first page.
+    await filters.getByLabel('Ancienneté de la demande').selectOption('30');
+    await approver.getByText('12 demandes refusées, de la plus ancienne à la plus récente.').waitFor();
+    expect(await approver.getByRole('article').count()).toBe(12);
+  });
+
+  it('searches the roles page and asks before removing a role', async () => {
+    const admin = await t.as('admin.national');
+    const [presse] = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-presse-interieur'`)) as {
+      id: string;
+    }[];
+    await admin.post(`/agents/${presse.id}/roles`).send({ role: 'it-admin', ministry: 'interieur' }).expect(201);
+    const roles = async () =>
+      ((await admin.get(`/agents/${presse.id}`).expect(200)).body as { roles: { role: string }[] }).roles.map(
+        (r) => r.role,
+      );
+    expect(await roles()).toContain('it-admin');
+
+    const national = await pageFor('admin.national', '#/national/roles');
+    await national.getByLabel('Ministère').selectOption('interieur');
+    await national.getByLabel(/Rechercher un agent/).fill('lea bernard');
+    await national.getByRole('table', { name: /correspondant à « lea bernard » \(1 sur \d+\)/ }).waitFor();
+    expect(await national.getByRole('table').getByRole('row').count()).toBe(2); // header + Léa
+    await expectAccessible(national, 'roles, searched');
+
+    const remove = national.getByRole('button', { name: 'Retirer le rôle Administrateur informatique à Léa Bernard' });
+    await remove.click();
+    const confirm = national.getByRole('alertdialog', { name: /Retirer le rôle Administrateur informatique/ });
+    await confirm.waitFor();
+    expect((await focused(national)).role).toBe('alertdialog');
+    await confirm.getByRole('button', { name: 'Annuler' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(await roles()).toContain('it-admin'); // nothing happened
+    await remove.click();
+    await confirm.getByRole('button', { name: 'Retirer le rôle' }).click();
+    await national.getByText('Rôle Administrateur informatique retiré à Léa Bernard.').waitFor();
+    expect(await roles()).not.toContain('it-admin');
+  });
+});

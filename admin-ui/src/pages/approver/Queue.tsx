@@ -1,10 +1,13 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
+import { Button } from '@codegouvfr/react-dsfr/Button';
+import { Select } from '@codegouvfr/react-dsfr/Select';
 import { useState } from 'react';
 import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
-import { daysUntil, formatDate } from '../../labels';
+import { ExemptionStatusBadge } from '../../components/StatusBadge';
+import { daysUntil, formatDate, STATUS_LABELS } from '../../labels';
 import { useSession } from '../../session';
-import type { Exemption, Me } from '../../types';
+import type { Exemption, ExemptionStatus, Me } from '../../types';
 import { useLoad } from '../../useLoad';
 import { DecisionForm } from './DecisionForm';
 
@@ -30,7 +33,13 @@ function Request({ e, me, onDecided }: { e: Exemption; me: Me; onDecided: (m: st
       >
         <p className="fr-mb-0">{e.justification}</p>
       </blockquote>
-      {e.agent.id === me.id ? (
+      {e.status !== 'pending' ? (
+        <p className="fr-text--sm">
+          <ExemptionStatusBadge status={e.status} />{' '}
+          {e.decidedBy ? `par ${e.decidedBy.displayName}, le ${formatDate(e.decidedAt)}` : ''}
+          {e.decisionReason ? ` : ${e.decisionReason}` : ''}
+        </p>
+      ) : e.agent.id === me.id ? (
         <p className="fr-text--sm">Vous ne pouvez pas décider de votre propre demande.</p>
       ) : (
         <DecisionForm exemption={e} onDecided={onDecided} />
@@ -39,8 +48,102 @@ function Request({ e, me, onDecided }: { e: Exemption; me: Me; onDecided: (m: st
   );
 }
 
+const PAGE_SIZE = 20;
+
+const AGES: { value: string; label: string }[] = [
+  { value: '', label: 'Toutes' },
+  { value: '3', label: 'Plus de 3 jours' },
+  { value: '7', label: 'Plus de 7 jours' },
+  { value: '30', label: 'Plus de 30 jours' },
+];
+
+/** "3 demandes approuvées", "1 demande en attente". */
+function counted(n: number, status: ExemptionStatus): string {
+  const word = status === 'pending' ? 'en attente' : `${STATUS_LABELS[status].toLowerCase()}${n > 1 ? 's' : ''}`;
+  return `${n} demande${n > 1 ? 's' : ''} ${word}`;
+}
+
+interface Filters {
+  status: ExemptionStatus;
+  app: string;
+  age: string;
+}
+
+function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filters) => void }) {
+  const catalog = useLoad(() => api.catalog(), 'catalog');
+  return (
+    <form
+      className="fr-grid-row fr-grid-row--gutters fr-mb-2w"
+      aria-label="Filtrer les demandes"
+      onSubmit={(e) => e.preventDefault()}
+    >
+      <div className="fr-col-12 fr-col-md-4">
+        <Select
+          label="Statut"
+          nativeSelectProps={{
+            value: filters.status,
+            onChange: (e) => onChange({ ...filters, status: e.target.value as ExemptionStatus }),
+          }}
+        >
+          {(Object.keys(STATUS_LABELS) as ExemptionStatus[]).map((s) => (
+            <option key={s} value={s}>
+              {STATUS_LABELS[s]}
+            </option>
+          ))}
+        </Select>
+      </div>
+      <div className="fr-col-12 fr-col-md-4">
+        <Select
+          label="Application"
+          nativeSelectProps={{ value: filters.app, onChange: (e) => onChange({ ...filters, app: e.target.value }) }}
+        >
+          <option value="">Toutes</option>
+          {(catalog.data ?? [])
+            .slice()
+            .sort((a, b) => a.name.localeCompare(b.name, 'fr'))
+            .map((a) => (
+              <option key={a.slug} value={a.slug}>
+                {a.name}
+              </option>
+            ))}
+        </Select>
+      </div>
+      <div className="fr-col-12 fr-col-md-4">
+        <Select
+          label="Ancienneté de la demande"
+          nativeSelectProps={{ value: filters.age, onChange: (e) => onChange({ ...filters, age: e.target.value }) }}
+        >
+          {AGES.map((a) => (
+            <option key={a.value} value={a.value}>
+              {a.label}
+            </option>
+          ))}
+        </Select>
+      </div>
+    </form>
+  );
+}
+
+/**
+ * The approvers' queue, oldest first, filtered by status, app and age, paged by the API's keyset
+ * cursor (20 at a time): the 10,000th request is as quick to reach as the first page.
+ */
 export function Queue({ ministry, me }: { ministry: string; me: Me }) {
-  const queue = useLoad(() => api.exemptionQueue(ministry, 'pending'), `queue-${ministry}`);
+  const [filters, setFilters] = useState<Filters>({ status: 'pending', app: '', age: '' });
+  // The cursor each visited page started from: "Page précédente" goes back without the API paging backwards.
+  const [starts, setStarts] = useState<(string | undefined)[]>([undefined]);
+  const cursor = starts[starts.length - 1];
+  const queue = useLoad(
+    () =>
+      api.exemptionQueue(ministry, {
+        status: filters.status,
+        app: filters.app || undefined,
+        minAgeDays: filters.age ? Number(filters.age) : undefined,
+        cursor,
+        limit: PAGE_SIZE,
+      }),
+    `queue-${ministry}-${filters.status}-${filters.app}-${filters.age}-${cursor ?? ''}`,
+  );
   const [done, setDone] = useState<string>();
   const { refreshCounts } = useSession();
   const decided = (message: string) => {
@@ -48,6 +151,11 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
     queue.reload();
     refreshCounts();
   };
+  const filter = (f: Filters) => {
+    setFilters(f);
+    setStarts([undefined]);
+  };
+  const pageNumber = starts.length;
   return (
     <>
       {done && (
@@ -61,18 +169,51 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
           onClose={() => setDone(undefined)}
         />
       )}
+      <FilterBar filters={filters} onChange={filter} />
       <LoadState loaded={queue} what="la file des demandes">
         {(page) =>
           page.items.length === 0 ? (
-            <p>Aucune demande en attente.</p>
+            <p>
+              {filters.status === 'pending' && !filters.app && !filters.age
+                ? 'Aucune demande en attente.'
+                : 'Aucune demande ne correspond à ces filtres.'}
+            </p>
           ) : (
             <>
-              <p>
-                {page.total} demande{page.total > 1 ? 's' : ''} en attente, de la plus ancienne à la plus récente.
+              <p role="status">
+                {counted(page.total, filters.status)}, de la plus ancienne à la plus récente
+                {page.total > PAGE_SIZE ? ` — page ${pageNumber} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''}.
               </p>
               {page.items.map((e) => (
                 <Request key={e.id} e={e} me={me} onDecided={decided} />
               ))}
+              {(pageNumber > 1 || page.nextCursor) && (
+                <nav aria-label="Pages de la file" className="fr-mt-2w">
+                  <ul className="fr-btns-group fr-btns-group--inline-sm">
+                    <li>
+                      <Button
+                        priority="secondary"
+                        iconId="fr-icon-arrow-left-s-line"
+                        disabled={pageNumber === 1}
+                        onClick={() => setStarts(starts.slice(0, -1))}
+                      >
+                        Page précédente
+                      </Button>
+                    </li>
+                    <li>
+                      <Button
+                        priority="secondary"
+                        iconId="fr-icon-arrow-right-s-line"
+                        iconPosition="right"
+                        disabled={!page.nextCursor}
+                        onClick={() => page.nextCursor && setStarts([...starts, page.nextCursor])}
+                      >
+                        Page suivante
+                      </Button>
+                    </li>
+                  </ul>
+                </nav>
+              )}
             </>
           )
         }

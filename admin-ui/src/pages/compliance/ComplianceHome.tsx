@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { MinistryPicker } from '../../components/MinistryPicker';
 import { ministriesWith } from '../../homes';
 import { navigate, useRoute } from '../../router';
+import { useSession } from '../../session';
 import type { Me } from '../../types';
 import { MinistryObservatory } from './MinistryObservatory';
 
@@ -18,12 +19,18 @@ export function complianceMinistries(me: Me): string[] {
 export function ComplianceHome({ me }: { me: Me }) {
   const [, code, filter, page] = useRoute().segments;
   const codes = complianceMinistries(me);
+  const { ministryName } = useSession();
   const ministry = code && codes.includes(code) ? code : (codes[0] ?? me.ministry);
   useEffect(() => window.scrollTo({ top: 0 }), [ministry]);
   return (
     <>
       <h1>Conformité du parc</h1>
-      <MinistryPicker codes={codes} value={ministry} onChange={(c) => navigate('conformite', c)} />
+      <MinistryPicker
+        codes={codes}
+        value={ministry}
+        onChange={(c) => navigate('conformite', c)}
+        names={Object.fromEntries(codes.map((c) => [c, ministryName(c)]))}
+      />
       <MinistryObservatory
         key={ministry}
         code={ministry}

@@ -3,11 +3,13 @@ import { Button } from '@codegouvfr/react-dsfr/Button';
 import { Select } from '@codegouvfr/react-dsfr/Select';
 import { Table } from '@codegouvfr/react-dsfr/Table';
 import { Tag } from '@codegouvfr/react-dsfr/Tag';
-import { useState } from 'react';
+import { Input } from '@codegouvfr/react-dsfr/Input';
+import { useEffect, useRef, useState } from 'react';
 import { api } from '../../api';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { ROLE_LABELS } from '../../labels';
+import { useSession } from '../../session';
 import type { Agent, Ministry, Role } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
 
@@ -35,10 +37,71 @@ function GrantForm({ agent, onGrant }: { agent: Agent; onGrant: (role: Role) => 
   );
 }
 
+interface Removal {
+  agent: Agent;
+  assignment: Agent['roles'][number];
+}
+
+/** Removing a role asks first, in a box that takes the focus: one stray click must not strip someone's rights. */
+function ConfirmRemoval({
+  removal,
+  onConfirm,
+  onCancel,
+}: {
+  removal: Removal;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { ministryName } = useSession();
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => box.current?.focus(), [removal]);
+  const role = `${ROLE_LABELS[removal.assignment.role]}${removal.assignment.ministry ? ` (${ministryName(removal.assignment.ministry)})` : ''}`;
+  return (
+    <div
+      ref={box}
+      tabIndex={-1}
+      role="alertdialog"
+      aria-labelledby="confirm-removal-title"
+      className="fr-p-3w fr-mb-3w"
+      style={{ border: '2px solid var(--border-plain-error)' }}
+    >
+      <p id="confirm-removal-title" className="fr-text--bold">
+        Retirer le rôle {role} à {removal.agent.displayName} ?
+      </p>
+      <p className="fr-text--sm">
+        {removal.agent.displayName} perdra aussitôt les droits de ce rôle et en sera notifié. Cette action est
+        journalisée.
+      </p>
+      <ul className="fr-btns-group fr-btns-group--inline-sm">
+        <li>
+          <Button iconId="fr-icon-delete-line" onClick={onConfirm}>
+            Retirer le rôle
+          </Button>
+        </li>
+        <li>
+          <Button priority="secondary" onClick={onCancel}>
+            Annuler
+          </Button>
+        </li>
+      </ul>
+    </div>
+  );
+}
+
+function normalised(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
+}
+
 function AgentsTable({ ministry }: { ministry: string }) {
   const agents = useLoad(() => api.ministryAgents(ministry), `agents-${ministry}`);
+  const { ministryName } = useSession();
   const [error, setError] = useState<Error>();
   const [done, setDone] = useState<string>();
+  const [search, setSearch] = useState('');
+  const [removal, setRemoval] = useState<Removal>();
   const run = async (what: () => Promise<unknown>, message: string) => {
     setError(undefined);
     setDone(undefined);
@@ -50,6 +113,7 @@ function AgentsTable({ ministry }: { ministry: string }) {
       setError(errorOf(err));
     }
   };
+  const needle = normalised(search.trim());
   return (
     <>
       {error && (
@@ -66,43 +130,70 @@ function AgentsTable({ ministry }: { ministry: string }) {
           onClose={() => setDone(undefined)}
         />
       )}
+      {removal && (
+        <ConfirmRemoval
+          removal={removal}
+          onCancel={() => setRemoval(undefined)}
+          onConfirm={() => {
+            const { agent, assignment } = removal;
+            setRemoval(undefined);
+            void run(
+              () => api.revokeRole(agent.id, assignment.id),
+              `Rôle ${ROLE_LABELS[assignment.role]} retiré à ${agent.displayName}.`,
+            );
+          }}
+        />
+      )}
+      <Input
+        label="Rechercher un agent"
+        hintText="Nom ou adresse électronique"
+        iconId="fr-icon-search-line"
+        nativeInputProps={{ type: 'search', value: search, onChange: (e) => setSearch(e.target.value) }}
+      />
       <LoadState loaded={agents} what="les agents">
-        {(list) => (
-          <Table
-            caption={`Agents du ministère (${list.length})`}
-            headers={['Agent', 'Rôles (cliquer pour retirer)', 'Attribuer un rôle']}
-            data={list.map((a) => [
-              `${a.displayName} (${a.email})`,
-              <ul key="r" className="fr-tags-group">
-                {a.roles.map((r) => (
-                  <li key={r.id}>
-                    <Tag
-                      small
-                      dismissible
-                      nativeButtonProps={{ 'aria-label': `Retirer le rôle ${ROLE_LABELS[r.role]} à ${a.displayName}` }}
-                      onClick={() =>
-                        run(() => api.revokeRole(a.id, r.id), `Rôle ${ROLE_LABELS[r.role]} retiré à ${a.displayName}.`)
-                      }
-                    >
-                      {ROLE_LABELS[r.role]}
-                      {r.ministry ? ` (${r.ministry})` : ''}
-                    </Tag>
-                  </li>
-                ))}
-              </ul>,
-              <GrantForm
-                key="g"
-                agent={a}
-                onGrant={(role) =>
-                  run(
-                    () => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry),
-                    `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`,
-                  )
-                }
-              />,
-            ])}
-          />
-        )}
+        {(all) => {
+          const list = needle ? all.filter((a) => normalised(`${a.displayName} ${a.email}`).includes(needle)) : all;
+          return (
+            <Table
+              caption={
+                needle
+                  ? `Agents du ministère correspondant à « ${search.trim()} » (${list.length} sur ${all.length})`
+                  : `Agents du ministère (${all.length})`
+              }
+              headers={['Agent', 'Rôles (cliquer pour retirer)', 'Attribuer un rôle']}
+              data={list.map((a) => [
+                `${a.displayName} (${a.email})`,
+                <ul key="r" className="fr-tags-group">
+                  {a.roles.map((r) => (
+                    <li key={r.id}>
+                      <Tag
+                        small
+                        dismissible
+                        nativeButtonProps={{
+                          'aria-label': `Retirer le rôle ${ROLE_LABELS[r.role]} à ${a.displayName}`,
+                        }}
+                        onClick={() => setRemoval({ agent: a, assignment: r })}
+                      >
+                        {ROLE_LABELS[r.role]}
+                        {r.ministry ? ` (${ministryName(r.ministry)})` : ''}
+                      </Tag>
+                    </li>
+                  ))}
+                </ul>,
+                <GrantForm
+                  key="g"
+                  agent={a}
+                  onGrant={(role) =>
+                    run(
+                      () => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry),
+                      `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`,
+                    )
+                  }
+                />,
+              ])}
+            />
+          );
+        }}
       </LoadState>
     </>
   );
