@@ -925,7 +925,7 @@ describe('fake Android Management API: as strict as Google (the discovery docume
     expect(patch.data.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
   });
 
-  it('enforces the "must" sentences of the document in policies: no duplicate wipe flags, minApiLevel > 0, block and wipe actions together', async () => {
+  it('enforces the "must" sentences of the document in policies: no duplicate wipe flags, minutes within 0-1439, block and wipe actions together, a default message, a private DNS host only with its mode', async () => {
     const bad = await failure(
       amapi.enterprises.policies.patch({
         name: `${E}/policies/musts`,
@@ -933,15 +933,24 @@ describe('fake Android Management API: as strict as Google (the discovery docume
           wipeDataFlags: ['WIPE_ESIMS', 'WIPE_ESIMS'],
           systemUpdate: { type: 'WINDOWED', startMinutes: 1440, endMinutes: 60 },
           policyEnforcementRules: [{ settingName: 'passwordPolicies', blockAction: { blockAfterDays: 0 } }],
+          shortSupportMessage: { localizedMessages: { fr: 'Contactez le support' } },
+          deviceConnectivityManagement: { privateDnsSettings: { privateDnsMode: 'PRIVATE_DNS_SPECIFIED_HOST' } },
         },
       }),
     );
     expect(bad.status).toBe(400);
-    expect(bad.data.error.details?.[0].fieldViolations?.map((v) => v.field)).toEqual([
-      'policy.system_update.start_minutes',
-      'policy.wipe_data_flags',
-      'policy.policy_enforcement_rules[0]',
-    ]);
+    expect(bad.data.error.details?.[0].fieldViolations?.map((v) => v.field).sort()).toEqual(
+      [
+        'policy.device_connectivity_management.private_dns_settings',
+        'policy.policy_enforcement_rules[0]',
+        'policy.short_support_message',
+        'policy.system_update.start_minutes',
+        'policy.wipe_data_flags',
+      ].sort(),
+    );
+    expect(bad.data.error.message).toContain(
+      'A default message must be provided if any localized messages are provided.',
+    );
     await amapi.enterprises.policies.patch({
       name: `${E}/policies/musts`,
       requestBody: {
@@ -950,6 +959,10 @@ describe('fake Android Management API: as strict as Google (the discovery docume
         policyEnforcementRules: [
           { settingName: 'passwordPolicies', blockAction: { blockAfterDays: 0 }, wipeAction: { wipeAfterDays: 7 } },
         ],
+        shortSupportMessage: { defaultMessage: 'Contact support', localizedMessages: { fr: 'Contactez le support' } },
+        deviceConnectivityManagement: {
+          privateDnsSettings: { privateDnsMode: 'PRIVATE_DNS_SPECIFIED_HOST', privateDnsHost: 'dns.gouv.fr' },
+        },
       },
     });
   });

@@ -159,6 +159,33 @@ export function mustRulesOf(description: string): MustRules {
 
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
+/**
+ * The "must" sentences that tie two fields of one message together, as the document words them
+ * (one function per schema id; each returns the sentences of what is wrong).
+ */
+const CROSS_FIELD_RULES: Record<string, (value: JsonObject, path: string) => string[]> = {
+  // "A default message must be provided if any localized messages are provided."
+  UserFacingMessage: (v) =>
+    isJsonObject(v.localizedMessages) && Object.keys(v.localizedMessages).length > 0 && !v.defaultMessage
+      ? ['A default message must be provided if any localized messages are provided.']
+      : [],
+  // privateDnsHost: "This must be set if and only if private_dns_mode is set to PRIVATE_DNS_SPECIFIED_HOST."
+  PrivateDnsSettings: (v) =>
+    (v.privateDnsMode === 'PRIVATE_DNS_SPECIFIED_HOST') !== Boolean(v.privateDnsHost)
+      ? ['privateDnsHost must be set if and only if privateDnsMode is PRIVATE_DNS_SPECIFIED_HOST.']
+      : [],
+  // FreezePeriod dates: "day and month must be set. year should not be set as it is not used."
+  FreezePeriod: (v) =>
+    (['startDate', 'endDate'] as const).flatMap((key) => {
+      const date = v[key];
+      if (!isJsonObject(date)) return [`${key} must be set.`];
+      const month = Number(date.month ?? 0);
+      const day = Number(date.day ?? 0);
+      if (month < 1 || month > 12 || day < 1 || day > 31) return [`${key}: day and month must be set (month 1 to 12).`];
+      return [];
+    }),
+};
+
 export function camelToSnake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
@@ -351,6 +378,8 @@ export class DiscoveryModel {
     depth: number,
   ): void {
     if (depth > 12) return;
+    const crossField = schema.id ? CROSS_FIELD_RULES[schema.id] : undefined;
+    if (crossField) out.push(...crossField(value, path).map((text) => ({ field: path, description: text })));
     for (const info of new Set(this.fields(schema).values())) {
       const fieldPath = path ? `${path}.${info.protoName}` : info.protoName;
       const v = value[info.jsonName];
