@@ -1,14 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import plist from 'plist';
 import { FakeAbm, startFakeAbm } from '../../tools/fake-abm/fake-abm';
+import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
+import { signAttached } from '../../tools/apple-sim/cms';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
-import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import {
+  createIdentity,
+  createMdmPushCertificate,
+  createServerCertificate,
+  createTestCa,
+} from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
 
 let t: TestApp;
 let abm: FakeAbm;
 let apns: FakeApns;
+let vpp: FakeAppsAndBooks;
+const TCHAP = '1446253779';
 let base: string;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
@@ -48,6 +59,8 @@ async function audited(action: string): Promise<number> {
 
 beforeAll(async () => {
   abm = await startFakeAbm({ serverName: 'MDM Intérieur', orgName: 'Ministère de l’Intérieur' });
+  vpp = await startFakeAppsAndBooks();
+  vpp.addAsset(TCHAP, 10);
   apns = await startFakeApns({
     ca: apple,
     serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
@@ -66,12 +79,14 @@ beforeAll(async () => {
       identityFrom: 'signature',
       proxyCertHeader: 'X-Client-Certificate',
       abmUrl: abm.url,
+      appsBooksUrl: vpp.url,
     },
   });
 });
 afterAll(async () => {
   await t.close();
   await abm.stop();
+  await vpp.stop();
   await apns.close();
 });
 
@@ -218,42 +233,80 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     expect(res.body.warning).toContain('expires in 10 day(s)');
   });
 
-  it('configures an iPhone that checks in AwaitingConfiguration, then sends DeviceConfigured', async () => {
+  it('an ABM iPhone at first boot: its profile from the signed machine information, then configuration, a licensed Tchap and DeviceConfigured', async () => {
     await (
       await t.as('admin.national')
     )
       .put('/apple/push-certificate')
       .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
       .expect(200);
-    const agent = (await t.db.query(`SELECT id FROM agent WHERE sub = 'demo-agent-interieur'`))[0].id;
-    const link = await (
+    await (
       await t.as('it.interieur')
     )
-      .post('/ministries/interieur/apple/enrollment-links')
-      .send({ agentId: agent, expiresInHours: 24 })
-      .expect(201);
-    const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.body.url)).text(), {
+      .put('/ministries/interieur/apple/vpp/token')
+      .send({ sToken: vpp.issueToken() })
+      .expect(200);
+    await (
+      await t.as('it.interieur')
+    )
+      .put(`/ministries/interieur/apple/vpp/assets/${TCHAP}`)
+      .send({ bundleId: 'fr.gouv.tchap' })
+      .expect(200);
+    const [serial] = [...abm.devices.keys()];
+    const udid = randomUUID().toUpperCase();
+    const deviceCa = createTestCa('Apple iPhone Device CA (test)');
+    const machine = (info: Record<string, string>) => signAttached(plist.build(info), createIdentity(deviceCa, udid));
+    const post = (body: Buffer) =>
+      fetch(`${base}/apple/ade/interieur/enroll`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/pkcs7-signature' },
+        body,
+      });
+
+    const stranger = await post(
+      machine({ UDID: udid, SERIAL: 'C02NOTINABM', PRODUCT: 'iPhone15,4', VERSION: '22A3354' }),
+    );
+    expect(stranger.status).toBe(403);
+    expect(((await stranger.json()) as { message: string }).message).toContain('not assigned to this ministry');
+    expect((await post(Buffer.from('not signed'))).status).toBe(401);
+
+    const answer = await post(machine({ UDID: udid, SERIAL: serial, PRODUCT: 'iPhone15,4', VERSION: '22A3354' }));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toContain('application/x-apple-aspen-config');
+    const phone = SimulatedIPhone.fromEnrollmentProfile(await answer.text(), {
+      udid,
+      serial,
       supervised: true,
       awaitingConfiguration: true,
       installedApps: [],
+      storeApps: [{ iTunesStoreID: Number(TCHAP), bundleId: 'fr.gouv.tchap', name: 'Tchap' }],
     });
     phone.connectTo(apns);
     await phone.enroll();
     await phone.poll();
     const received = phone.commandsReceived.map((c) => c.RequestType);
-    expect(received).toContain('DeviceConfigured');
-    const profile = received.indexOf('InstallProfile');
-    expect(profile).toBeGreaterThanOrEqual(0);
-    expect(profile).toBeLessThan(received.indexOf('DeviceConfigured'));
-    expect(received.indexOf('InstallApplication')).toBeLessThan(received.indexOf('DeviceConfigured'));
+    const configured = received.indexOf('DeviceConfigured');
+    expect(configured).toBeGreaterThan(received.indexOf('InstallProfile'));
+    expect(configured).toBeGreaterThan(received.indexOf('InstallApplication'));
+    expect(received.indexOf('InstallProfile')).toBeGreaterThanOrEqual(0);
     expect(phone.blockedBundleIds).toContain('com.zhiliaoapp.musically');
-    expect(await audited('apple.ade-configured')).toBe(1);
+    // Tchap with its licence, associated with the serial before the command went out.
+    expect(vpp.deviceAssignments.has(`${TCHAP}:${serial}`)).toBe(true);
+    expect(phone.commandLog.find((c) => c.RequestType === 'InstallApplication')?.command).toMatchObject({
+      iTunesStoreID: Number(TCHAP),
+      Options: { PurchaseMethod: 1 },
+    });
+    expect(phone.installedApps.map((a) => a.bundleId)).toContain('fr.gouv.tchap');
     // The simulator answers DeviceConfigured with "unknown command": its schema set (Apple's
-    // device-management YAML under /work/shared/reference) lacks device.configured.yaml; what is
-    // checked here is what the server sends, and in which order.
+    // device-management YAML under /work/shared/reference) lacks that command; what is checked
+    // here is what the server sends, and in which order.
     expect(phone.commandLog.find((c) => c.RequestType === 'DeviceConfigured')?.command).toEqual({
       RequestType: 'DeviceConfigured',
     });
+    expect(await audited('apple.ade-profile-served')).toBe(1);
+    expect(await audited('apple.ade-configured')).toBe(1);
+    const list = await (await t.as('it.interieur')).get('/ministries/interieur/apple/abm/devices?limit=1').expect(200);
+    expect(list.body.devices[0]).toMatchObject({ serialNumber: serial, enrolled: true });
     await drainRolloutJobs(t);
   });
 });

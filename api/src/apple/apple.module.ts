@@ -11,6 +11,7 @@ import { MdmIdentityService } from './mdm-identity.service';
 import { MdmProtocolService } from './mdm-protocol.service';
 import { PushCertificateService } from './push-certificate.service';
 import { AbmController } from './abm/abm.controller';
+import { AdeEnrollController } from './abm/ade-enroll.controller';
 import { AbmService } from './abm/abm.service';
 import { VppController } from './vpp/vpp.controller';
 import { VppService } from './vpp/vpp.service';
@@ -42,7 +43,7 @@ export class AppleModule {
     if (!settings) return { module: AppleModule };
     return {
       module: AppleModule,
-      controllers: [AppleController, AppleEnrollmentLinksController, AbmController, VppController],
+      controllers: [AppleController, AppleEnrollmentLinksController, AbmController, AdeEnrollController, VppController],
       providers: [
         AppleCaService,
         AppleEnrollmentService,

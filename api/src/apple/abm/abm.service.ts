@@ -15,9 +15,29 @@ import { ApnsService } from '../apns.service';
 import { EXPIRY_WARNING_DAYS } from '../push-certificate.service';
 import { AbmApiDevice, AbmClient, AbmDevicePage, AbmHttpError } from './abm-client';
 import { decryptServerToken } from './server-token';
+import { AppleEnrollmentService } from '../apple-enrollment.service';
+import plist from 'plist';
+import { plistShapeProblem } from '../../common/prescan';
+import { verifySignedData } from '../cms/cms';
 import { VppService } from '../vpp/vpp.service';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+/** The machine information plist (bounded before parsing, no entities), or a 400. */
+function machineInfo(content: Buffer): Record<string, unknown> {
+  const text = content.toString('utf8');
+  const problem = /<!ENTITY/i.test(text) ? 'XML entities are not accepted' : plistShapeProblem(text);
+  if (problem) throw new AppleError('malformed-plist', 'invalid', problem);
+  let value: unknown;
+  try {
+    value = plist.parse(text);
+  } catch {
+    throw new AppleError('malformed-plist', 'invalid', 'The machine information is not a property list.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value))
+    throw new AppleError('malformed-plist', 'invalid', 'The machine information must be a dictionary.');
+  return value as Record<string, unknown>;
+}
 
 /** Apple's maximum page of the device fetch and sync calls, and of a profile assignment. */
 export const ABM_PAGE = 1000;
@@ -125,6 +145,7 @@ export class AbmService {
     private readonly queue: AppleCommandsService,
     private readonly apns: ApnsService,
     private readonly vpp: VppService,
+    private readonly enrollment: AppleEnrollmentService,
   ) {}
 
   private async requireMinistry(principal: Principal, ministry: string): Promise<void> {
@@ -571,6 +592,71 @@ export class AbmService {
       });
     }
     return { assigned, notAssigned };
+  }
+
+  /**
+   * The enrollment profile for an ABM iPhone in Setup Assistant: it POSTs its machine information
+   * (a CMS SignedData of a plist with UDID, SERIAL, PRODUCT, VERSION…) to the profile's `url`. The
+   * signature must verify and the serial must be one of the ministry's ABM devices; the phone then
+   * gets an enrollment profile of its own (a one-phone enrollment of the ministry, so that the
+   * identity checks of the check-in apply unchanged), and its serial number is kept for licences.
+   */
+  async enrollmentProfile(ministry: string, body: Buffer): Promise<string> {
+    if (body.length === 0)
+      throw new AppleError('empty-body', 'invalid', 'The machine information (a signed property list) is missing.');
+    const signed = verifySignedData(body);
+    if (!signed.ok || !signed.content)
+      throw new AppleError(
+        'bad-signature',
+        'unauthenticated',
+        `The machine information is not a valid signed message (${signed.reason ?? 'no content'}).`,
+      );
+    const info = machineInfo(signed.content);
+    const serial = typeof info.SERIAL === 'string' ? info.SERIAL : '';
+    const udid = typeof info.UDID === 'string' ? info.UDID : '';
+    if (!serial || !udid)
+      throw new AppleError('malformed-checkin', 'invalid', 'The machine information needs SERIAL and UDID.');
+    const token = randomBytes(24).toString('base64url');
+    await this.db.transaction(async (tx) => {
+      const [device] = (await tx.query(
+        `SELECT 1 FROM abm_device WHERE serial_number = $1 AND ministry_code = $2 AND removed_at IS NULL`,
+        [serial, ministry],
+      )) as unknown[];
+      if (!device)
+        throw new AppleError(
+          'abm-unknown-device',
+          'forbidden',
+          "This iPhone is not assigned to this ministry's MDM server in Apple Business Manager (or was not synced yet).",
+        );
+      const [link] = (await tx.query(
+        `INSERT INTO apple_enrollment (token, ministry_code, agent_id, expires_at, created_by, max_devices)
+         VALUES ($1, $2, NULL, now() + interval '1 hour', 'system: Automated Device Enrollment', 1) RETURNING id`,
+        [token, ministry],
+      )) as { id: string }[];
+      await tx.query(
+        `INSERT INTO apple_device_serial (udid, serial_number) VALUES ($1, $2)
+         ON CONFLICT (udid) DO UPDATE SET serial_number = $2, seen_at = now()`,
+        [udid, serial],
+      );
+      await tx.query(`UPDATE abm_device SET udid = $2 WHERE serial_number = $1`, [serial, udid]);
+      await this.audit.record(
+        tx,
+        { id: null, label: 'system: Automated Device Enrollment' },
+        {
+          action: 'apple.ade-profile-served',
+          entityType: 'apple-enrollment-link',
+          entityId: link.id,
+          ministry,
+          after: {
+            serial,
+            udid,
+            product: typeof info.PRODUCT === 'string' ? info.PRODUCT : null,
+            version: typeof info.VERSION === 'string' ? info.VERSION : null,
+          },
+        },
+      );
+    });
+    return this.enrollment.profile(token);
   }
 
   /**
