@@ -13,6 +13,7 @@ import { AuditKeyedChain1796093420000 } from './1796093420000-AuditKeyedChain';
 import { RateLimitsUnlogged1796093423000 } from './1796093423000-RateLimitsUnlogged';
 import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdentityEnrolledAt';
 import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunction';
+import { MeaningfulRetries1796100100000 } from './1796100100000-MeaningfulRetries';
 import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnterpriseSetup';
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   RateLimitsUnlogged1796093423000,
   AppleIdentityEnrolledAt1796093426000,
   RateLimitFunction1796093429000,
+  MeaningfulRetries1796100100000,
   AndroidEnterpriseSetup1796100000000,
   AppleAdeVpp1796100600000,
   AndroidReportTime1796100200000,

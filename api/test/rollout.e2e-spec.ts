@@ -249,7 +249,7 @@ describe('rollout engine', () => {
     expect(t.adapters.android.publishes()).toHaveLength(0);
   });
 
-  it('retries a device that does not apply its policy, with backoff, then marks it failed with the reason', async () => {
+  it('fails a phone that reports a real error at once, with the reason, and never pushes it again', async () => {
     const [phone] = await devices(`ministry_code = 'economie' AND platform = 'ios'`);
     t.adapters.ios.broken.add(phone.id);
     await change('it.economie', 'economie', (rules) => [
@@ -258,25 +258,54 @@ describe('rollout engine', () => {
     ]);
     await drainRolloutJobs(t);
     const engine = t.app.get(RolloutEngine);
-    expect(await engine.retryDiverged()).toEqual({ retried: 0, failed: 0 }); // backoff: not yet
-    for (let attempt = 1; attempt <= 6; attempt++) {
+    for (let tick = 0; tick < 3; tick++) {
       await age(phone.id);
-      expect(await engine.retryDiverged()).toEqual({ retried: 1, failed: 0 });
+      expect(await engine.retryDiverged()).toEqual({ retried: 0 });
       await drainRolloutJobs(t);
     }
-    expect(t.adapters.ios.pushes().filter((p) => p.deviceId === phone.id)).toHaveLength(7);
-    await age(phone.id);
-    expect(await engine.retryDiverged()).toEqual({ retried: 0, failed: 1 });
+    expect(t.adapters.ios.pushes().filter((p) => p.deviceId === phone.id)).toHaveLength(1);
     const status = (await (await t.as('it.economie')).get('/ministries/economie/rollout-status').expect(200)).body;
     expect(status.failed).toBe(1);
     expect(status.failures).toEqual([
-      expect.objectContaining({
-        deviceId: phone.id,
-        reason: expect.stringContaining('not applied after 6 attempts: the phone reports an error'),
-      }),
+      expect.objectContaining({ deviceId: phone.id, reason: 'the phone reports an error' }),
     ]);
+    expect(status.waiting).toEqual([]);
+    const device = (await (await t.as('it.economie')).get(`/devices/${phone.id}`).expect(200)).body;
+    expect(device).toMatchObject({ delivery: 'failed', pushError: 'the phone reports an error' });
     await (await t.as('it.interieur')).get('/ministries/economie/rollout-status').expect(403);
     await (await t.as('agent.economie')).get('/ministries/economie/rollout-status').expect(403);
+  });
+
+  it('retries a push that did not go through, with backoff, and only that one; a silent phone waits', async () => {
+    const [phone, silent] = await devices(`ministry_code = 'economie' AND platform = 'ios'`);
+    t.adapters.ios.failNext = 1; // the first push of the rollout does not go through
+    t.adapters.ios.autoApply = false; // and no iPhone reports back
+    await change('it.economie', 'economie', (rules) => [
+      ...rules,
+      { app: 'nextcloud', action: 'block', exemptable: false },
+    ]);
+    await drainRolloutJobs(t);
+    const [failedFirst] = await devices(`ministry_code = 'economie' AND platform = 'ios' AND push_state = 'retrying'`);
+    expect(failedFirst).toBeDefined();
+    const engine = t.app.get(RolloutEngine);
+    expect(await engine.retryDiverged()).toEqual({ retried: 0 }); // backoff: not yet
+    await age(failedFirst.id);
+    await age(silent.id === failedFirst.id ? phone.id : silent.id);
+    expect(await engine.retryDiverged()).toEqual({ retried: 1 });
+    await drainRolloutJobs(t);
+    expect(t.adapters.ios.pushes().filter((p) => p.deviceId === failedFirst.id)).toHaveLength(1);
+    // Sent and silent since: waiting with its last-seen time, never pushed again, never failed.
+    for (let tick = 0; tick < 8; tick++) {
+      await age(failedFirst.id);
+      expect(await engine.retryDiverged()).toEqual({ retried: 0 });
+    }
+    const device = (await (await t.as('it.economie')).get(`/devices/${failedFirst.id}`).expect(200)).body;
+    expect(device).toMatchObject({ delivery: 'waiting', pushState: 'ok', converged: false });
+    const status = (await (await t.as('it.economie')).get('/ministries/economie/rollout-status').expect(200)).body;
+    expect(status.failed).toBe(0);
+    expect(status.waiting).toContainEqual(
+      expect.objectContaining({ deviceId: failedFirst.id, lastSeenAt: device.lastSeenAt }),
+    );
   });
 
   it('gives a device to another agent of another ministry: its policy follows, audited, pushed', async () => {

@@ -93,6 +93,11 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
     );
   }
 
+  /** How many pushes the shared AMAPI quota lets through in the next `seconds` (the retry loop picks no more). */
+  retryBudget(seconds: number): Promise<number> {
+    return this.amapi.budget(seconds);
+  }
+
   /** Web apps (Visio) exist once per enterprise; AMAPI gives each a package name to use in policies. */
   private async ensureWebApps(
     enterprise: string,

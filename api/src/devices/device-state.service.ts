@@ -244,40 +244,68 @@ export class DeviceStateService {
 
   // --- Push bookkeeping (rollout engine) --------------------------------------------------------
 
-  /** The platform refused a group's policy for good: its devices on that platform failed, with the reason. */
+  /** The platform refused a group's policy for good: its devices on that platform failed (for that content), with the reason. */
   async markGroupFailed(groupId: string, platform: Platform, message: string): Promise<void> {
     await this.exec()(
-      `UPDATE device SET push_state = 'failed', push_error = $3, last_push_at = now() WHERE group_id = $1 AND platform = $2 AND push_state <> 'failed'`,
+      `UPDATE device SET push_state = 'failed', push_error = $3, last_push_at = now(),
+              push_failed_for = (SELECT desired_hash FROM policy_group WHERE id = $1)
+        WHERE group_id = $1 AND platform = $2 AND push_state <> 'failed'`,
       [groupId, platform, message],
     );
   }
 
-  /** A push went through: the device is attached to a shared policy, or was sent its own content. */
+  /**
+   * A push went through: the device is attached to a shared policy (`boundPolicy`: the policy name
+   * last assigned, so that it is never assigned again), or was sent its own content. Nothing is left
+   * to do on our side: the device is waiting for the phone (see fleetSql.waiting) — unless the phone
+   * already answered (a report can overtake this write) with an error on its desired content.
+   */
   async recordPushed(id: string, sent: { boundPolicy: string } | { pushedHash: string }): Promise<void> {
+    const reported = `d.push_state = 'failed' AND d.push_failed_for = g.desired_hash`;
     await this.exec()(
-      'boundPolicy' in sent
-        ? `UPDATE device SET bound_policy = $2, last_push_at = now() WHERE id = $1`
-        : `UPDATE device SET pushed_hash = $2, last_push_at = now() WHERE id = $1`,
+      `UPDATE device d SET ${'boundPolicy' in sent ? 'bound_policy' : 'pushed_hash'} = $2, last_push_at = now(),
+              push_state = CASE WHEN ${reported} THEN 'failed' ELSE 'ok' END,
+              push_attempts = 0,
+              push_error = CASE WHEN ${reported} THEN d.push_error END,
+              push_failed_for = CASE WHEN ${reported} THEN d.push_failed_for END
+         FROM device x LEFT JOIN policy_group g ON g.id = x.group_id
+        WHERE d.id = $1 AND x.id = d.id`,
       [id, 'boundPolicy' in sent ? sent.boundPolicy : sent.pushedHash],
     );
   }
 
-  async recordPushFailure(id: string, retryable: boolean, message: string): Promise<void> {
+  /** A push did not go through: retried later (`retryable`), or failed for good for the content `forHash`. */
+  async recordPushFailure(
+    id: string,
+    retryable: boolean,
+    message: string,
+    forHash: string | null = null,
+  ): Promise<void> {
     await this.exec()(
-      `UPDATE device SET push_state = $2, push_error = $3, push_attempts = push_attempts + 1, last_push_at = now() WHERE id = $1`,
-      [id, retryable ? 'retrying' : 'failed', message],
+      `UPDATE device SET push_state = $2, push_error = $3, push_attempts = push_attempts + 1, last_push_at = now(),
+              push_failed_for = CASE WHEN $2 = 'failed' THEN $4 ELSE push_failed_for END
+        WHERE id = $1`,
+      [id, retryable ? 'retrying' : 'failed', message, forHash],
     );
   }
 
-  /** The device says it applied `hash`: converged when it is its group's desired one. */
-  async recordApplied(id: string, appliedHash: string, detail: string): Promise<void> {
+  /**
+   * The device says it applied `hash`: converged when it is its group's desired one. It failed only
+   * when it reports a real error (`errors`: what it could not apply, PENDING excluded), recorded
+   * against its desired content (the change it was given); without one it is on its way (switched off, not fetched yet):
+   * waiting, never failed. A failure for other content no longer counts once it reports without error.
+   */
+  async recordApplied(id: string, appliedHash: string, detail: string, errors: string[] = []): Promise<void> {
     await this.exec()(
       `UPDATE device d SET applied_hash = $2, last_seen_at = now(),
-              push_state = CASE WHEN $2 = g.desired_hash THEN 'ok' WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
+              push_state = CASE WHEN $4 THEN 'failed' WHEN $2 = g.desired_hash THEN 'ok'
+                                WHEN d.push_state = 'failed' AND d.push_failed_for IS DISTINCT FROM g.desired_hash THEN 'ok'
+                                ELSE d.push_state END,
+              push_failed_for = CASE WHEN $4 THEN g.desired_hash WHEN $2 = g.desired_hash THEN NULL ELSE d.push_failed_for END,
               push_attempts = CASE WHEN $2 = g.desired_hash THEN 0 ELSE d.push_attempts END,
-              push_error = CASE WHEN $2 = g.desired_hash THEN NULL ELSE $3 END
+              push_error = CASE WHEN $4 THEN $3 WHEN $2 = g.desired_hash THEN NULL ELSE coalesce(d.push_error, $3) END
          FROM policy_group g WHERE d.id = $1 AND g.id = d.group_id`,
-      [id, appliedHash, detail],
+      [id, appliedHash, errors.length > 0 ? errors.join('; ') : detail, errors.length > 0],
     );
   }
 
@@ -291,21 +319,9 @@ export class DeviceStateService {
     return count;
   }
 
-  /** No retry left: failed, with the reason. */
-  async markExhausted(ids: string[]): Promise<void> {
-    await this.exec()(
-      `UPDATE device SET push_state = 'failed',
-              push_error = 'not applied after ' || push_attempts || ' attempts: ' || coalesce(push_error, 'the device never confirmed the policy')
-        WHERE id = ANY($1)`,
-      [ids],
-    );
-  }
-
+  /** Picked by the retry loop: the next pick waits for its backoff (from push_attempts, counted by failures). */
   async markRetrying(tx: EntityManager, ids: string[]): Promise<void> {
-    await this.exec(tx)(
-      `UPDATE device SET push_attempts = push_attempts + 1, push_state = 'retrying', last_push_at = now() WHERE id = ANY($1)`,
-      [ids],
-    );
+    await this.exec(tx)(`UPDATE device SET last_push_at = now() WHERE id = ANY($1)`, [ids]);
   }
 
   // --- What phones report, and compliance -------------------------------------------------------

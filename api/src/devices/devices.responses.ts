@@ -8,6 +8,7 @@ import {
 import { sameShape, valuesOf } from '../openapi/same-shape';
 import type { Compliance, InstalledApp, Ownership, Platform, PushState } from './device.entity';
 import type { DeviceView } from './devices.service';
+import type { Delivery } from './fleet-sql';
 
 export const PLATFORM_VALUES = valuesOf<Platform>({ android: true, ios: true });
 export const COMPLIANCE_VALUES: Compliance[] = [...COMPLIANCE_STATES];
@@ -103,7 +104,11 @@ export class DeviceDto {
   @ApiProperty({ type: 'string', nullable: true, description: 'Per-device platforms (Apple): the hash last pushed' })
   pushedHash: string | null;
 
-  @ApiProperty({ enum: valuesOf<PushState>({ ok: true, retrying: true, failed: true }), enumName: 'PushState' })
+  @ApiProperty({
+    enum: valuesOf<PushState>({ ok: true, retrying: true, failed: true }),
+    enumName: 'PushState',
+    description: 'Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`',
+  })
   pushState: PushState;
 
   @ApiProperty({ type: 'integer' })
@@ -164,6 +169,14 @@ export class DeviceDto {
 
   @ApiProperty({ type: 'boolean', description: 'The phone applied the desired policy' })
   converged: boolean;
+
+  @ApiProperty({
+    enum: valuesOf<Delivery>({ converged: true, waiting: true, retrying: true, failed: true }),
+    enumName: 'Delivery',
+    description:
+      'Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)',
+  })
+  delivery: Delivery;
 }
 sameShape<DeviceView, DeviceDto>();
 

@@ -8,11 +8,11 @@ import { PolicyGroupService } from '../rollout/policy-group.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Compliance, Device } from './device.entity';
 import { DeviceStateService } from './device-state.service';
-import { isConverged } from './fleet-sql';
+import { deliveryOf, Delivery, isConverged } from './fleet-sql';
 import { DevicesError } from './devices.error';
 import { isUuid } from '../common/uuid';
 
-export type DeviceView = Device & { desiredHash: string | null; converged: boolean };
+export type DeviceView = Device & { desiredHash: string | null; converged: boolean; delivery: Delivery };
 
 /** Enrolled phones: the agent's own, or a ministry's for its IT and digital directorate. */
 @Injectable()
@@ -94,7 +94,8 @@ export class DevicesService {
     const desired = new Map(groups.map((g) => [g.id, g.desired_hash]));
     return devices.map((d) => {
       const desiredHash = d.groupId ? (desired.get(d.groupId) ?? null) : null;
-      return { ...d, desiredHash, converged: isConverged(d.appliedHash, desiredHash) };
+      const converged = isConverged(d.appliedHash, desiredHash);
+      return { ...d, desiredHash, converged, delivery: deliveryOf(d.pushState, converged) };
     });
   }
 }

@@ -37,6 +37,14 @@ export const fleetSql = {
     return `${d}.push_state = 'failed' AND ${d}.applied_hash IS DISTINCT FROM ${hash}`;
   },
 
+  /**
+   * Not applied yet, and nothing wrong on our side (sent, or already on its policy): waiting for the
+   * phone, which may be switched off. Never a failure; `last_seen_at` says since when it is silent.
+   */
+  waiting(d: string, hash: string): string {
+    return `${d}.push_state NOT IN ('failed', 'retrying') AND ${d}.applied_hash IS DISTINCT FROM ${hash}`;
+  },
+
   /** Reported once, but not for more than `days` days. */
   stale(d: string, days: string): string {
     return `${d}.reported_at < now() - make_interval(days => ${days})`;
@@ -58,4 +66,15 @@ export const fleetSql = {
 /** The same `converged` in TypeScript, for rows already read. */
 export function isConverged(appliedHash: string | null, desiredHash: string | null): boolean {
   return desiredHash !== null && appliedHash === desiredHash;
+}
+
+/** Where a device's desired policy is: applied, with the phone, being retried, or failed for good. */
+export type Delivery = 'converged' | 'waiting' | 'retrying' | 'failed';
+
+/** The same states as fleetSql (converged, waiting, failed) for a row already read. */
+export function deliveryOf(pushState: 'ok' | 'retrying' | 'failed', converged: boolean): Delivery {
+  // Failed first: a phone can apply a policy and report what it could not apply of it.
+  if (pushState === 'failed') return 'failed';
+  if (converged) return 'converged';
+  return pushState === 'ok' ? 'waiting' : pushState;
 }

@@ -15,9 +15,12 @@ import { PolicyGroup } from './policy-group.entity';
 import { PolicyGroupService, PushDevicesJob } from './policy-group.service';
 import { Rollout, RolloutGroup } from './rollout.entity';
 
-export const MAX_PUSH_ATTEMPTS = 6;
-/** Auto-pause a staged rollout whose released devices fail more than this. */
+/** Auto-pause a staged rollout when more than this share of the released phones that reported failed. */
 export const STAGE_FAILURE_GATE = 0.05;
+/** At most this many devices picked by one retry tick (a platform with a quota may allow fewer). */
+export const RETRY_PICK = 1000;
+/** The retry tick runs every minute: it picks what a platform's quota lets through in that time. */
+const RETRY_TICK_SECONDS = 60;
 const PAGE = 500;
 const ENGINE: Actor = { id: null, label: 'system: rollout engine' };
 
@@ -27,7 +30,32 @@ export interface PushGroupJob {
   stageIndex: number;
 }
 
-export type PushJob = PushGroupJob | (PushDevicesJob & { force?: boolean });
+/** `retry`: picked by the retry loop, re-pushed only where the platform does not have the target yet. */
+export type PushJob = PushGroupJob | (PushDevicesJob & { force?: boolean; retry?: boolean });
+
+/** A platform with a call quota says how many pushes it can take in the next `seconds`. */
+interface RetryBudget {
+  retryBudget(seconds: number): Promise<number>;
+}
+
+function hasRetryBudget(adapter: PlatformAdapter): adapter is PlatformAdapter & RetryBudget {
+  return typeof (adapter as Partial<RetryBudget>).retryBudget === 'function';
+}
+
+/**
+ * The shared policy a device of `group` should be attached to now: the stable one once it carries
+ * the desired content, else the canary (a staged rollout in progress), else none published yet.
+ */
+export function sharedTarget(group: {
+  id: string;
+  desiredHash: string;
+  sharedPublishedHash: string | null;
+  sharedCanaryHash: string | null;
+}): string | null {
+  if (group.sharedPublishedHash === group.desiredHash) return policyName(group.id, 'stable');
+  if (group.sharedCanaryHash === group.desiredHash) return policyName(group.id, 'canary');
+  return null;
+}
 
 /** Job `compliance.recompute`: groups whose desired policy changed. */
 export interface ComplianceRecomputeJob {
@@ -120,7 +148,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   /** Job `rollout.push`: one group's stage of a rollout, or devices moved to another group. */
   async handlePush(job: PushJob): Promise<void> {
     if ('groupId' in job) await this.pushGroupStage(job);
-    else await this.pushDevices(job.deviceIds, job.force ?? false);
+    else await this.pushDevices(job.deviceIds, job.force ?? false, job.retry ?? false);
   }
 
   private async pushGroupStage(job: PushGroupJob): Promise<void> {
@@ -214,7 +242,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     }
   }
 
-  private async pushDevices(deviceIds: string[], force: boolean): Promise<void> {
+  private async pushDevices(deviceIds: string[], force: boolean, retry = false): Promise<void> {
     const devices = await this.db
       .getRepository(Device)
       .createQueryBuilder('d')
@@ -227,8 +255,11 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       if (adapter.sharedPolicies) {
         // A group never published is published now; one in a staged rollout keeps its stable policy.
         if (group.sharedPublishedHash === null && !(await this.publish(adapter, group, 'stable'))) continue;
-        if (!force && device.boundPolicy === group.id) continue;
-        await this.pushOne(adapter, device, group, group.id);
+        // A retry attaches to the policy carrying the desired content (the canary during a staged
+        // rollout); never to the one the phone already has: that would change nothing at Google.
+        const target = retry ? sharedTarget(group) : group.id;
+        if (target === null || (!force && device.boundPolicy === target)) continue;
+        await this.pushOne(adapter, device, group, target);
       } else {
         if (!force && device.pushedHash === group.desiredHash) continue;
         await this.pushOne(adapter, device, group, null);
@@ -260,15 +291,22 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       const retryable = !(e instanceof PushError) || e.retryable;
       const message = e instanceof Error ? e.message : String(e);
       this.logger.warn(`push to device ${device.id} failed (${retryable ? 'will retry' : 'final'}): ${message}`);
-      await this.devices.recordPushFailure(device.id, retryable, message);
+      await this.devices.recordPushFailure(device.id, retryable, message, group.desiredHash);
     }
   }
 
-  async reportApplied(deviceId: string, appliedHash: string, detail?: string): Promise<void> {
+  /**
+   * The device applied `appliedHash`. `detail` lists what it reports not applying (`setting: REASON`,
+   * separated by "; "); `errors`, when given, the real errors among them. Without `errors`, every
+   * part of `detail` but PENDING ones (still being applied) is one: a phone is failed only on a real
+   * error, never for being late.
+   */
+  async reportApplied(deviceId: string, appliedHash: string, detail?: string, errors?: string[]): Promise<void> {
     await this.devices.recordApplied(
       deviceId,
       appliedHash,
       detail ?? `the device reports policy ${appliedHash.slice(0, 12)}, not the expected one`,
+      errors ?? realErrors(detail),
     );
   }
 
@@ -281,49 +319,74 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   }
 
   /**
-   * Every minute: re-push devices that have not applied their desired policy, with exponential
-   * backoff (1 min, 2, 4 … 1 h); after MAX_PUSH_ATTEMPTS they are marked failed with the reason.
+   * Every minute: push again the devices whose push did not go through, with exponential backoff
+   * (1 min, 2, 4 … 1 h, from the failures counted). A device the platform already has on its
+   * target (an Android phone attached to its group's policy, an iPhone sent its profile) is not
+   * pushed again: it is waiting for the phone, switched off maybe, and that is not a failure. Picks
+   * at most what the platform's quota allows in the next minute.
    */
-  async retryDiverged(): Promise<{ retried: number; failed: number }> {
-    // On a shared-policy platform, a device whose group policy is not yet published with the desired
-    // content waits for its group's rollout job (kept by the queue through crashes and outages):
-    // re-attaching it one by one cannot help, and thousands of such pushes would hold up that job.
-    // Likewise a device whose group's rollout job is still queued or running: that job reaches it.
-    const shared = this.platforms
-      .all()
-      .filter((a) => a.sharedPolicies)
-      .map((a) => a.platform);
-    const due = (await this.db.query(
-      `SELECT d.id, d.push_attempts, d.applied_hash, g.desired_hash FROM device d JOIN policy_group g ON g.id = d.group_id
-        WHERE ${fleetSql.notConverged('d', 'g.desired_hash')} AND d.push_state <> 'failed' AND ${fleetSql.reachable('d')}
-          AND NOT (d.platform = ANY($1) AND g.shared_published_hash IS DISTINCT FROM g.desired_hash AND g.shared_canary_hash IS DISTINCT FROM g.desired_hash)
-          AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.state IN ('created', 'retry', 'active') AND j.data->>'groupId' = g.id)
-          AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
-          AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
-                           WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
-                             AND d.bucket >= r.stages[r.stage_index + 1] * 100)
-        ORDER BY d.last_push_at NULLS FIRST LIMIT 1000`,
-      [shared, QUEUES.rolloutPush],
-    )) as { id: string; push_attempts: number; applied_hash: string | null; desired_hash: string }[];
-    const exhausted = due.filter((d) => d.push_attempts >= MAX_PUSH_ATTEMPTS);
-    const retry = due.filter((d) => d.push_attempts < MAX_PUSH_ATTEMPTS);
-    if (exhausted.length > 0) {
-      await this.devices.markExhausted(exhausted.map((d) => d.id));
-    }
-    if (retry.length > 0) {
+  async retryDiverged(): Promise<{ retried: number }> {
+    let retried = 0;
+    for (const adapter of this.platforms.all()) {
+      const limit = hasRetryBudget(adapter)
+        ? Math.min(RETRY_PICK, await adapter.retryBudget(RETRY_TICK_SECONDS))
+        : RETRY_PICK;
+      if (limit <= 0) continue;
+      // Shared policies: the device is not attached to the policy carrying the desired content —
+      // the stable one; during a staged rollout the canary, for a released device whose push failed
+      // (the rollout's job reaches the others). A group not yet published waits for its rollout job
+      // (kept by the queue through crashes and outages), as does one whose job is still queued.
+      const needsPush = adapter.sharedPolicies
+        ? `(g.shared_published_hash = g.desired_hash AND d.bound_policy IS DISTINCT FROM g.id)
+           OR (g.shared_published_hash IS DISTINCT FROM g.desired_hash AND g.shared_canary_hash = g.desired_hash
+               AND d.push_state = 'retrying' AND d.bound_policy IS DISTINCT FROM g.id || '.canary'
+               AND EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
+                            WHERE rg.group_id = g.id AND rg.to_hash = g.desired_hash AND r.status = 'running'
+                              AND d.bucket < r.stages[r.stage_index + 1] * 100))`
+        : `d.pushed_hash IS DISTINCT FROM g.desired_hash AND ${fleetSql.notConverged('d', 'g.desired_hash')}`;
+      const due = (await this.db.query(
+        `SELECT d.id FROM device d JOIN policy_group g ON g.id = d.group_id
+          WHERE d.platform = $1 AND d.push_state <> 'failed' AND ${fleetSql.reachable('d')} AND (${needsPush})
+            AND NOT EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.state IN ('created', 'retry', 'active') AND j.data->>'groupId' = g.id)
+            AND greatest(d.last_push_at, g.updated_at) < now() - make_interval(secs => least(3600, 60 * power(2, d.push_attempts)))
+            AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
+                             WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
+                               AND d.bucket >= r.stages[r.stage_index + 1] * 100)
+          ORDER BY d.last_push_at NULLS FIRST LIMIT $3`,
+        [adapter.platform, QUEUES.rolloutPush, limit],
+      )) as { id: string }[];
+      if (due.length === 0) continue;
       await this.db.transaction(async (tx) => {
         await this.devices.markRetrying(
           tx,
-          retry.map((d) => d.id),
+          due.map((d) => d.id),
         );
         await this.jobs.enqueue(tx, QUEUES.rolloutPush, {
-          deviceIds: retry.map((d) => d.id),
-          reason: 'retry: desired policy not applied',
-          force: true,
+          deviceIds: due.map((d) => d.id),
+          reason: 'retry: the last push did not go through',
+          retry: true,
         });
       });
+      retried += due.length;
     }
-    return { retried: retry.length, failed: exhausted.length };
+    return { retried };
+  }
+
+  /**
+   * The stage gate: of the released phones that reported (converged, or failed with a real error
+   * for this rollout's content), the share that failed. Phones that have not reported (switched off)
+   * and failures for other content or causes are not counted.
+   */
+  async stageHealth(rolloutId: string, to: number): Promise<{ reported: number; failed: number; waiting: number }> {
+    const [row] = (await this.db.query(
+      `SELECT count(*) FILTER (WHERE ${fleetSql.converged('d', 'rg.to_hash')} AND d.push_state <> 'failed')::int AS converged,
+              count(*) FILTER (WHERE d.push_state = 'failed' AND d.push_failed_for = rg.to_hash)::int AS failed,
+              count(*) FILTER (WHERE ${fleetSql.waiting('d', 'rg.to_hash')})::int AS waiting
+         FROM rollout_group rg JOIN device d ON d.group_id = rg.group_id AND d.bucket < $2 AND ${fleetSql.reachable('d')}
+        WHERE rg.rollout_id = $1`,
+      [rolloutId, to],
+    )) as { converged: number; failed: number; waiting: number }[];
+    return { reported: row.converged + row.failed, failed: row.failed, waiting: row.waiting };
   }
 
   /** Every minute: advance staged rollouts whose wait is over (unless too many failures), close finished ones. */
@@ -344,17 +407,13 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       const due = (rollout.stageStartedAt?.getTime() ?? 0) + rollout.stageWaitSeconds * 1000 <= now.getTime();
       if (!due) continue;
       const { to } = stageRange(rollout.stages, rollout.stageIndex);
-      const [{ released, failed }] = (await this.db.query(
-        `SELECT coalesce(sum(c.n), 0)::int AS released, coalesce(sum(c.n) FILTER (WHERE c.push_failed), 0)::int AS failed
-           FROM ${fleetSql.rolloutCounts(`group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1) AND band < $2`)} c`,
-        [rollout.id, to / 100],
-      )) as { released: number; failed: number }[];
-      if (released > 0 && failed / released > STAGE_FAILURE_GATE) {
+      const { reported, failed, waiting } = await this.stageHealth(rollout.id, to);
+      if (reported > 0 && failed / reported > STAGE_FAILURE_GATE) {
         await this.control(
           rollout.id,
           ENGINE,
           'pause',
-          `${failed} of ${released} released devices failed (more than ${STAGE_FAILURE_GATE * 100} %)`,
+          `${failed} of the ${reported} released phones that reported failed (more than ${STAGE_FAILURE_GATE * 100} %); ${waiting} not reported yet, not counted`,
         );
       } else {
         await this.control(rollout.id, ENGINE, 'advance');
@@ -432,4 +491,13 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
       return tx.getRepository(Rollout).findOneByOrFail({ id: rolloutId });
     });
   }
+}
+
+/** The real errors of a `detail` line (`setting: REASON; …`): every part but PENDING ones. */
+export function realErrors(detail: string | undefined): string[] {
+  if (!detail) return [];
+  return detail
+    .split('; ')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !/:\s*PENDING$/.test(part));
 }

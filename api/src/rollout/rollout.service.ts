@@ -74,8 +74,8 @@ export class RolloutService {
     // From the fleet's counters (kept by the device table's triggers), not a scan of the ministry's devices.
     const byPlatform = (await this.db.query(
       `SELECT c.platform, sum(c.n)::int AS devices,
-              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')}), 0)::int AS converged,
-              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND nullif(c.applied_hash, '') IS DISTINCT FROM g.desired_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')} AND NOT c.push_failed), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed), 0)::int AS failed,
               coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
          FROM ${fleetSql.rolloutCounts('ministry_code = $1')} c LEFT JOIN policy_group g ON g.id = c.group_id
         GROUP BY 1 HAVING sum(c.n) <> 0 ORDER BY 1`,
@@ -102,6 +102,16 @@ export class RolloutService {
         ORDER BY d.last_push_at DESC NULLS LAST LIMIT 200`,
       [ministry],
     )) as MinistryRolloutStatus['failures'];
+    // Waiting devices are read from the device table (the counters know failed, not waiting): one
+    // pass over the ministry's devices, for a page IT opens, not a list.
+    const waiting = (await this.db.query(
+      `SELECT d.id AS "deviceId", d.display_name AS "displayName", d.platform, a.email AS "agentEmail",
+              d.last_seen_at AS "lastSeenAt", d.last_push_at AS "lastPushAt"
+         FROM device d JOIN policy_group g ON g.id = d.group_id LEFT JOIN agent a ON a.id = d.agent_id
+        WHERE d.ministry_code = $1 AND ${fleetSql.reachable('d')} AND ${fleetSql.waiting('d', 'g.desired_hash')}
+        ORDER BY d.last_seen_at NULLS FIRST, d.id LIMIT 200`,
+      [ministry],
+    )) as MinistryRolloutStatus['waiting'];
     return {
       ministry,
       ...totals,
@@ -109,6 +119,7 @@ export class RolloutService {
       byPlatform: byPlatform.map(({ platform, devices, converged }) => ({ platform, devices, converged })),
       activeRollouts,
       failures,
+      waiting,
     };
   }
 
@@ -124,8 +135,8 @@ export class RolloutService {
     const rollouts = await Promise.all((await q.take(20).getMany()).map((r) => this.view(r)));
     const fleet = (await this.db.query(
       `SELECT c.ministry_code AS ministry, sum(c.n)::int AS devices,
-              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')}), 0)::int AS converged,
-              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND nullif(c.applied_hash, '') IS DISTINCT FROM g.desired_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'g.desired_hash')} AND NOT c.push_failed), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed), 0)::int AS failed,
               coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
          FROM ${fleetSql.rolloutCounts('($1::text IS NULL OR ministry_code = $1)')} c LEFT JOIN policy_group g ON g.id = c.group_id
         GROUP BY 1 HAVING sum(c.n) <> 0 ORDER BY 1`,
@@ -140,8 +151,8 @@ export class RolloutService {
     const stageCase = `CASE ${r.stages.map((p, i) => `WHEN c.band < ${Number(p)} THEN ${i}`).join(' ')} END`;
     const rows = (await this.db.query(
       `SELECT ${stageCase} AS stage, sum(c.n)::int AS devices,
-              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'rg.to_hash')}), 0)::int AS converged,
-              coalesce(sum(c.n) FILTER (WHERE c.push_failed AND c.applied_hash <> rg.to_hash), 0)::int AS failed,
+              coalesce(sum(c.n) FILTER (WHERE ${fleetSql.converged('c', 'rg.to_hash')} AND NOT c.push_failed), 0)::int AS converged,
+              coalesce(sum(c.n) FILTER (WHERE c.push_failed), 0)::int AS failed,
               coalesce(sum(c.n) FILTER (WHERE c.non_compliant), 0)::int AS "nonCompliant"
          FROM ${fleetSql.rolloutCounts('group_id IN (SELECT group_id FROM rollout_group WHERE rollout_id = $1)')} c
          JOIN rollout_group rg ON rg.group_id = c.group_id AND rg.rollout_id = $1

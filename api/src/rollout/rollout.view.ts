@@ -12,10 +12,17 @@ export class RolloutTotals {
   @ApiProperty({ type: 'integer', description: 'Applied the new policy' })
   converged: number;
 
-  @ApiProperty({ type: 'integer', description: 'Released, not applied yet' })
+  @ApiProperty({
+    type: 'integer',
+    description:
+      'Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.',
+  })
   pending: number;
 
-  @ApiProperty({ type: 'integer', description: 'Gave up after the retries, with a reason' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)',
+  })
   failed: number;
 
   @ApiProperty({ type: 'integer', description: 'Not released yet (later stage)' })
@@ -118,7 +125,7 @@ export class ActiveRollout {
   stages: number[];
 }
 
-@ApiSchema({ name: 'PushFailure', description: 'A device that did not apply its policy after the retries.' })
+@ApiSchema({ name: 'PushFailure', description: 'A device that failed with a real error (its reason).' })
 export class PushFailure {
   @ApiProperty({ type: 'string', format: 'uuid' })
   deviceId: string;
@@ -143,6 +150,36 @@ export class PushFailure {
 }
 
 @ApiSchema({
+  name: 'WaitingDevice',
+  description:
+    'A device whose policy is sent (or already its own) but that has not reported it yet: waiting, not failed.',
+})
+export class WaitingDevice {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  deviceId: string;
+
+  @ApiProperty({ type: 'string' })
+  displayName: string;
+
+  @ApiProperty({ type: 'string' })
+  platform: string;
+
+  @ApiProperty({ type: 'string', format: 'email', nullable: true, description: 'null: not given to an agent yet' })
+  agentEmail: string | null;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When the phone was last heard from',
+  })
+  lastSeenAt: Date | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When it was last pushed' })
+  lastPushAt: Date | null;
+}
+
+@ApiSchema({
   name: 'MinistryRolloutStatus',
   description: 'Devices of a ministry: converged, pending, failed (with reasons), non-compliant.',
 })
@@ -156,10 +193,10 @@ export class MinistryRolloutStatus {
   @ApiProperty({ type: 'integer' })
   converged: number;
 
-  @ApiProperty({ type: 'integer' })
+  @ApiProperty({ type: 'integer', description: 'Not applied yet: waiting for the phone, or a push being retried' })
   pending: number;
 
-  @ApiProperty({ type: 'integer' })
+  @ApiProperty({ type: 'integer', description: 'Failed with a real error' })
   failed: number;
 
   @ApiProperty({ type: 'integer' })
@@ -173,4 +210,11 @@ export class MinistryRolloutStatus {
 
   @ApiProperty({ type: () => PushFailure, isArray: true, description: 'At most 200, latest first' })
   failures: PushFailure[];
+
+  @ApiProperty({
+    type: () => WaitingDevice,
+    isArray: true,
+    description: 'Waiting for the phone (not failed): at most 200, silent for the longest first',
+  })
+  waiting: WaitingDevice[];
 }
