@@ -760,11 +760,6 @@ export type DeactivateAgentDto = {
     reason: string;
 };
 
-/**
- * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
- */
-export type Delivery = 'converged' | 'waiting' | 'retrying' | 'failed';
-
 export type DescriptionChange = {
     from: string | null;
     to: string | null;
@@ -808,9 +803,6 @@ export type Device = {
      * Per-device platforms (Apple): the hash last pushed
      */
     pushedHash: string | null;
-    /**
-     * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
-     */
     pushState: PushState;
     pushAttempts: number;
     lastPushAt: string | null;
@@ -854,10 +846,6 @@ export type Device = {
      * The phone applied the desired policy
      */
     converged: boolean;
-    /**
-     * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
-     */
-    delivery: Delivery;
 };
 
 /**
@@ -1222,13 +1210,7 @@ export type MinistryRolloutStatus = {
     ministry: string;
     devices: number;
     converged: number;
-    /**
-     * Not applied yet: waiting for the phone, or a push being retried
-     */
     pending: number;
-    /**
-     * Failed with a real error
-     */
     failed: number;
     nonCompliant: number;
     byPlatform: Array<PlatformProgress>;
@@ -1237,10 +1219,6 @@ export type MinistryRolloutStatus = {
      * At most 200, latest first
      */
     failures: Array<PushFailure>;
-    /**
-     * Waiting for the phone (not failed): at most 200, silent for the longest first
-     */
-    waiting: Array<WaitingDevice>;
 };
 
 export type ModeChange = {
@@ -1569,7 +1547,7 @@ export type PushCertificateUploadDto = {
 };
 
 /**
- * A device that failed with a real error (its reason).
+ * A device that did not apply its policy after the retries.
  */
 export type PushFailure = {
     deviceId: string;
@@ -1581,9 +1559,6 @@ export type PushFailure = {
     lastPushAt: string | null;
 };
 
-/**
- * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
- */
 export type PushState = 'ok' | 'retrying' | 'failed';
 
 export type ReasonDto = {
@@ -1717,11 +1692,11 @@ export type RolloutTotals = {
      */
     converged: number;
     /**
-     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
+     * Released, not applied yet
      */
     pending: number;
     /**
-     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
+     * Gave up after the retries, with a reason
      */
     failed: number;
     /**
@@ -1786,11 +1761,11 @@ export type StageProgress = {
      */
     converged: number;
     /**
-     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
+     * Released, not applied yet
      */
     pending: number;
     /**
-     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
+     * Gave up after the retries, with a reason
      */
     failed: number;
     /**
@@ -1880,27 +1855,6 @@ export type VppTokenDto = {
      * The content token (.vpptoken file contents) ABM gives for a location
      */
     sToken: string;
-};
-
-/**
- * A device whose policy is sent (or already its own) but that has not reported it yet: waiting, not failed.
- */
-export type WaitingDevice = {
-    deviceId: string;
-    displayName: string;
-    platform: string;
-    /**
-     * null: not given to an agent yet
-     */
-    agentEmail: string | null;
-    /**
-     * When the phone was last heard from
-     */
-    lastSeenAt: string | null;
-    /**
-     * When it was last pushed
-     */
-    lastPushAt: string | null;
 };
 
 export type DirectoryAgentData = {
@@ -2483,6 +2437,68 @@ export type ApiTokensRevokeResponses = {
 };
 
 export type ApiTokensRevokeResponse = ApiTokensRevokeResponses[keyof ApiTokensRevokeResponses];
+
+export type AdeEnrollEnrollData = {
+    /**
+     * CMS SignedData of a plist (UDID, SERIAL…)
+     */
+    body: Blob | File;
+    path: {
+        code: string;
+    };
+    query?: never;
+    url: '/apple/ade/{code}/enroll';
+};
+
+export type AdeEnrollEnrollErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
+};
+
+export type AdeEnrollEnrollError = AdeEnrollEnrollErrors[keyof AdeEnrollEnrollErrors];
+
+export type AdeEnrollEnrollResponses = {
+    /**
+     * The enrollment profile (a property list)
+     */
+    200: string;
+};
+
+export type AdeEnrollEnrollResponse = AdeEnrollEnrollResponses[keyof AdeEnrollEnrollResponses];
 
 export type AppleProfileData = {
     body?: never;
