@@ -760,6 +760,11 @@ export type DeactivateAgentDto = {
     reason: string;
 };
 
+/**
+ * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
+ */
+export type Delivery = 'converged' | 'waiting' | 'retrying' | 'failed';
+
 export type DescriptionChange = {
     from: string | null;
     to: string | null;
@@ -803,6 +808,9 @@ export type Device = {
      * Per-device platforms (Apple): the hash last pushed
      */
     pushedHash: string | null;
+    /**
+     * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
+     */
     pushState: PushState;
     pushAttempts: number;
     lastPushAt: string | null;
@@ -846,6 +854,10 @@ export type Device = {
      * The phone applied the desired policy
      */
     converged: boolean;
+    /**
+     * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
+     */
+    delivery: Delivery;
 };
 
 /**
@@ -1210,7 +1222,13 @@ export type MinistryRolloutStatus = {
     ministry: string;
     devices: number;
     converged: number;
+    /**
+     * Not applied yet: waiting for the phone, or a push being retried
+     */
     pending: number;
+    /**
+     * Failed with a real error
+     */
     failed: number;
     nonCompliant: number;
     byPlatform: Array<PlatformProgress>;
@@ -1219,6 +1237,10 @@ export type MinistryRolloutStatus = {
      * At most 200, latest first
      */
     failures: Array<PushFailure>;
+    /**
+     * Waiting for the phone (not failed): at most 200, silent for the longest first
+     */
+    waiting: Array<WaitingDevice>;
 };
 
 export type ModeChange = {
@@ -1547,7 +1569,7 @@ export type PushCertificateUploadDto = {
 };
 
 /**
- * A device that did not apply its policy after the retries.
+ * A device that failed with a real error (its reason).
  */
 export type PushFailure = {
     deviceId: string;
@@ -1559,6 +1581,9 @@ export type PushFailure = {
     lastPushAt: string | null;
 };
 
+/**
+ * Our side of the push: ok (nothing left to send), retrying, failed; see `delivery`
+ */
 export type PushState = 'ok' | 'retrying' | 'failed';
 
 export type ReasonDto = {
@@ -1692,11 +1717,11 @@ export type RolloutTotals = {
      */
     converged: number;
     /**
-     * Released, not applied yet
+     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
      */
     pending: number;
     /**
-     * Gave up after the retries, with a reason
+     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
      */
     failed: number;
     /**
@@ -1761,11 +1786,11 @@ export type StageProgress = {
      */
     converged: number;
     /**
-     * Released, not applied yet
+     * Released, not applied yet: waiting for the phone (switched off or not reported yet; each device shows its last-seen time) or a push being retried. Never counted as failed.
      */
     pending: number;
     /**
-     * Gave up after the retries, with a reason
+     * Failed with a real error: refused by the platform, or an error the phone reported (not a late phone)
      */
     failed: number;
     /**
@@ -1855,6 +1880,27 @@ export type VppTokenDto = {
      * The content token (.vpptoken file contents) ABM gives for a location
      */
     sToken: string;
+};
+
+/**
+ * A device whose policy is sent (or already its own) but that has not reported it yet: waiting, not failed.
+ */
+export type WaitingDevice = {
+    deviceId: string;
+    displayName: string;
+    platform: string;
+    /**
+     * null: not given to an agent yet
+     */
+    agentEmail: string | null;
+    /**
+     * When the phone was last heard from
+     */
+    lastSeenAt: string | null;
+    /**
+     * When it was last pushed
+     */
+    lastPushAt: string | null;
 };
 
 export type DirectoryAgentData = {
