@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { AndroidSettings } from '../src/android/android-settings';
+import { AndroidAdapter } from '../src/android/android.adapter';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './support/fake-amapi-settings';
 import { startTestApp, TestApp } from './support/test-app';
@@ -228,6 +229,25 @@ describe('Android Enterprise set-up', () => {
     expect((await health('interieur')).ok).toBe(true);
   });
 
+  it('signup: Google’s form is prefilled with the administrator’s address and limited to the ministry’s domains', async () => {
+    fake.resetLog();
+    await (
+      await t.as('it.culture')
+    )
+      .post('/ministries/culture/android/signup')
+      .send({ callbackUrl: 'https://mdm.example.gouv.fr/android/signup-callback' })
+      .expect(201);
+    const [call] = fake.requests.filter((r) => r.path === '/v1/signupUrls');
+    const [ministry] = (await t.db.query(`SELECT email_domains FROM ministry WHERE code = 'culture'`)) as {
+      email_domains: string[];
+    }[];
+    const domains = ministry.email_domains;
+    expect(domains.length).toBeGreaterThan(0);
+    expect(call).toMatchObject({ status: 200, query: { adminEmail: expect.stringMatching(/@/) } });
+    expect([call.query.allowedDomains].flat()).toEqual(domains);
+    expect(domains).toContain(String(call.query.adminEmail).split('@')[1]);
+  });
+
   it('says when the topic is taken off the enterprise on Google’s side', async () => {
     const enterprise = fake.state.enterprises.get(CONSOLE_ENTERPRISE);
     if (!enterprise) throw new Error('no enterprise');
@@ -264,5 +284,7 @@ describe('Android Enterprise set-up', () => {
       { policy: 'interieur', error: expect.stringMatching(/Web app enterprises\/LC0console\/webApps\/.* not found/) },
     ]);
     expect(h.problems.find((p) => p.code === 'unpublished-policies')?.message).toContain('not found');
+    // The same words for whoever needs the policy on Google's side (an enrollment token names it).
+    expect(await t.app.get(AndroidAdapter).refusalOf('interieur', 'interieur')).toBe(h.unpublishedPolicies[0].error);
   });
 });

@@ -98,6 +98,20 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
     return this.amapi.budget(seconds);
   }
 
+  /**
+   * Google's refusal of a group's policy, if its last publish was refused: what a caller that
+   * needs the policy on Google's side (an enrollment token names it) should report, instead of
+   * the "Policy … not found" Google answers later.
+   */
+  async refusalOf(ministry: string, policyName: string): Promise<string | null> {
+    const [row] = (await this.db.query(
+      `SELECT e.message FROM android_publish_error e JOIN android_enterprise a ON a.enterprise_name = e.enterprise_name
+        WHERE a.ministry_code = $1 AND e.policy_name = $2`,
+      [ministry, policyName],
+    )) as { message: string }[];
+    return row?.message ?? null;
+  }
+
   /** Web apps (Visio) exist once per enterprise; AMAPI gives each a package name to use in policies. */
   private async ensureWebApps(
     enterprise: string,
