@@ -17,6 +17,7 @@ import { MeaningfulRetries1796100100000 } from './1796100100000-MeaningfulRetrie
 import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnterpriseSetup';
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
+import { AndroidPolicyCleanup1796100300000 } from './1796100300000-AndroidPolicyCleanup';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AndroidEnterpriseSetup1796100000000,
   AppleAdeVpp1796100600000,
   AndroidReportTime1796100200000,
+  AndroidPolicyCleanup1796100300000,
 ];

@@ -164,6 +164,10 @@ export type AndroidEnrollmentToken = {
      * The code typed by hand or used in the afw#setup flow
      */
     value: string;
+    /**
+     * For a personally owned phone: opened on the phone (no factory reset), it sets up the work profile. null when the token does not allow personal usage (such a phone could not enroll with it)
+     */
+    enrollmentLink: string | null;
 };
 
 /**
@@ -183,9 +187,9 @@ export type AndroidEnterprise = {
 };
 
 /**
- * Error codes of the android domain, with their HTTP status: `android.unknown-ministry` 404, `android.unknown-agent` 404, `android.unknown-signup` 404, `android.invalid-enterprise` 400, `android.enterprise-bound-elsewhere` 409, `android.no-enterprise-token` 400, `android.no-project` 503, `android.bad-signup` 503, `android.bad-enterprise` 503, `android.bad-token` 503, `android.google-refused` 400, `android.google-unavailable` 503, `android.not-ready` 409, `android.push-unauthenticated` 401, `android.bad-push` 400.
+ * Error codes of the android domain, with their HTTP status: `android.unknown-ministry` 404, `android.unknown-agent` 404, `android.unknown-signup` 404, `android.invalid-enterprise` 400, `android.enterprise-bound-elsewhere` 409, `android.no-enterprise-token` 400, `android.no-project` 503, `android.bad-signup` 503, `android.bad-enterprise` 503, `android.bad-token` 503, `android.google-refused` 400, `android.google-unavailable` 503, `android.not-ready` 409, `android.personal-use-disallowed` 409, `android.push-unauthenticated` 401, `android.bad-push` 400.
  */
-export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.push-unauthenticated' | 'android.bad-push';
+export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.personal-use-disallowed' | 'android.push-unauthenticated' | 'android.bad-push';
 
 /**
  * What a ministry’s Android set-up lacks, as Google has it now.
@@ -885,6 +889,17 @@ export type DeviceEffectivePolicy = {
 };
 
 /**
+ * A lock command sent to a phone.
+ */
+export type DeviceLocked = {
+    deviceId: string;
+    /**
+     * Android: the operation of the LOCK command; Apple: the queued DeviceLock command
+     */
+    command: string;
+};
+
+/**
  * One page of a ministry’s devices, and how many there are in all.
  */
 export type DevicePage = {
@@ -893,9 +908,24 @@ export type DevicePage = {
 };
 
 /**
- * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409.
+ * A phone retired: what was wiped, and how.
  */
-export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent';
+export type DeviceRetired = {
+    deviceId: string;
+    /**
+     * full: a company phone, erased; work-profile: a personal phone, only the work side removed (personal data kept); none: no platform identity to reach
+     */
+    wipe: Wipe;
+    /**
+     * Android: the wipeDataFlags sent with devices.delete
+     */
+    wipeDataFlags: Array<string>;
+};
+
+/**
+ * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409, `device.already-retired` 409, `device.not-managed` 409, `device.platform-refused` 409, `device.platform-unavailable` 503.
+ */
+export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent' | 'device.already-retired' | 'device.not-managed' | 'device.platform-refused' | 'device.platform-unavailable';
 
 /**
  * Error codes of the directory domain, with their HTTP status: `directory.agent-not-found` 404, `directory.device-not-found` 404, `directory.unknown-ministry` 404, `directory.role-scope` 400, `directory.role-exists` 409, `directory.role-not-found` 404, `directory.self-demotion` 409.
@@ -977,6 +1007,9 @@ export type EnrollmentTokenDto = {
      */
     agentId?: string;
     durationMinutes?: number;
+    /**
+     * Default: allowed, or disallowed when the ministry’s policy disallows personal use (personalSide)
+     */
     personalUsage?: PersonalUsage;
     oneTimeOnly?: boolean;
 };
@@ -1332,6 +1365,9 @@ export type Ownership = 'company' | 'personal';
  */
 export type PersonalSide = 'allowlist' | 'disallowed';
 
+/**
+ * Default: allowed, or disallowed when the ministry’s policy disallows personal use (personalSide)
+ */
 export type PersonalUsage = 'allowed' | 'disallowed' | 'dedicated';
 
 /**
@@ -1649,6 +1685,13 @@ export type RequestExemptionDto = {
     days: number;
 };
 
+export type RetireDeviceDto = {
+    /**
+     * Why (the agent left…): audited, and shown on a personal phone before its work profile is removed
+     */
+    reason: string;
+};
+
 export type Role = 'agent' | 'approver' | 'it-admin' | 'national-admin';
 
 export type RollbackDto = {
@@ -1902,6 +1945,11 @@ export type WaitingDevice = {
      */
     lastPushAt: string | null;
 };
+
+/**
+ * full: a company phone, erased; work-profile: a personal phone, only the work side removed (personal data kept); none: no platform identity to reach
+ */
+export type Wipe = 'full' | 'work-profile' | 'none';
 
 export type DirectoryAgentData = {
     body?: never;
@@ -2261,7 +2309,7 @@ export type AndroidPubsubErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -2327,7 +2375,7 @@ export type AndroidSignupCallbackErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -3665,7 +3713,7 @@ export type DevicesGetErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`.
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
      */
     409: ErrorBody;
     /**
@@ -3677,7 +3725,7 @@ export type DevicesGetErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3742,6 +3790,58 @@ export type PoliciesDeviceEffectiveResponses = {
 
 export type PoliciesDeviceEffectiveResponse = PoliciesDeviceEffectiveResponses[keyof PoliciesDeviceEffectiveResponses];
 
+export type DevicesLockData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/devices/{id}/lock';
+};
+
+export type DevicesLockErrors = {
+    /**
+     * Invalid request: `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `device.not-found`, `device.agent-not-found`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type DevicesLockError = DevicesLockErrors[keyof DevicesLockErrors];
+
+export type DevicesLockResponses = {
+    200: DeviceLocked;
+};
+
+export type DevicesLockResponse = DevicesLockResponses[keyof DevicesLockResponses];
+
 export type DevicesReassignData = {
     body: ReassignDeviceDto;
     path: {
@@ -3769,7 +3869,7 @@ export type DevicesReassignErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`.
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
      */
     409: ErrorBody;
     /**
@@ -3785,7 +3885,7 @@ export type DevicesReassignErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -3797,6 +3897,62 @@ export type DevicesReassignResponses = {
 };
 
 export type DevicesReassignResponse = DevicesReassignResponses[keyof DevicesReassignResponses];
+
+export type DevicesRetireData = {
+    body: RetireDeviceDto;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/devices/{id}/retire';
+};
+
+export type DevicesRetireErrors = {
+    /**
+     * Invalid request: `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `device.not-found`, `device.agent-not-found`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type DevicesRetireError = DevicesRetireErrors[keyof DevicesRetireErrors];
+
+export type DevicesRetireResponses = {
+    200: DeviceRetired;
+};
+
+export type DevicesRetireResponse = DevicesRetireResponses[keyof DevicesRetireResponses];
 
 export type ExemptionsRequestData = {
     body: RequestExemptionDto;
@@ -4415,7 +4571,7 @@ export type DevicesMineErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`.
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
      */
     409: ErrorBody;
     /**
@@ -4427,7 +4583,7 @@ export type DevicesMineErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };
@@ -4727,7 +4883,7 @@ export type AndroidCreateTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -4783,7 +4939,7 @@ export type AndroidEnterpriseErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -4838,7 +4994,7 @@ export type AndroidBindErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -4894,7 +5050,7 @@ export type AndroidHealthErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -4946,7 +5102,7 @@ export type AndroidReconcileErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -4998,7 +5154,7 @@ export type AndroidSignupErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -5054,7 +5210,7 @@ export type AndroidUnknownDevicesErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
      */
     409: ErrorBody;
     /**
@@ -5758,7 +5914,7 @@ export type DevicesListErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `device.same-agent`.
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
      */
     409: ErrorBody;
     /**
@@ -5770,7 +5926,7 @@ export type DevicesListErrors = {
      */
     500: ErrorBody;
     /**
-     * A service this one depends on is unavailable: `auth.issuer-unreachable`.
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
      */
     503: ErrorBody;
 };

@@ -11,7 +11,7 @@ import { AmapiClientService } from './amapi-client.service';
 import { AndroidAdapter } from './android.adapter';
 import { AndroidError, explainPushError } from './android.error';
 
-import type { EnrollmentTokenView, PersonalUsage } from './android-enrollment.view';
+import { enrollmentLinkOf, type EnrollmentTokenView, type PersonalUsage } from './android-enrollment.view';
 
 const PERSONAL_USAGE: Record<PersonalUsage, string> = {
   allowed: 'PERSONAL_USAGE_ALLOWED',
@@ -35,7 +35,7 @@ export class AndroidEnrollmentService {
   async create(
     principal: Principal,
     ministry: string,
-    opts: { agentId?: string; durationMinutes: number; personalUsage: PersonalUsage; oneTimeOnly: boolean },
+    opts: { agentId?: string; durationMinutes: number; personalUsage?: PersonalUsage; oneTimeOnly: boolean },
   ): Promise<EnrollmentTokenView> {
     this.access.requireAccess(principal, 'device.manage', ministry);
     let agent: Agent | null = null;
@@ -47,6 +47,15 @@ export class AndroidEnrollmentService {
     const enterprise = await this.explain(() => this.android.enterpriseOf(ministry));
     // The phone enrolls straight into its ministry's policy: it must exist on Google's side.
     const group = await this.db.transaction((tx) => this.groups.ensureGroup(tx, ministry, []));
+    // A ministry whose policy disallows personal use enrolls fully managed phones only (no personal side, no BYOD).
+    const disallowed = group.effective.personalSide === 'disallowed';
+    const personalUsage: PersonalUsage = opts.personalUsage ?? (disallowed ? 'disallowed' : 'allowed');
+    if (disallowed && personalUsage === 'allowed')
+      throw new AndroidError(
+        'personal-use-disallowed',
+        'conflict',
+        `The policy of ministry "${ministry}" disallows personal use of its phones (personalSide: disallowed): create a token with personalUsage "disallowed" or "dedicated".`,
+      );
     await this.explain(() => this.engine.ensurePublished(group.id));
     const token = await this.explain(() =>
       this.amapi.call('enrollmentTokens.create', (api, o) =>
@@ -57,7 +66,7 @@ export class AndroidEnrollmentService {
               policyName: `${enterprise}/policies/${group.id}`,
               duration: `${Math.round(opts.durationMinutes * 60)}s`,
               additionalData: JSON.stringify({ ministry, agentId: agent?.id ?? null }),
-              allowPersonalUsage: PERSONAL_USAGE[opts.personalUsage],
+              allowPersonalUsage: PERSONAL_USAGE[personalUsage],
               oneTimeOnly: opts.oneTimeOnly,
             },
           },
@@ -71,24 +80,26 @@ export class AndroidEnrollmentService {
     await this.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO android_enrollment_token (name, ministry_code, agent_id, personal_usage, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [token.name, ministry, agent?.id ?? null, opts.personalUsage, expiresAt, actorOf(principal).label],
+        [token.name, ministry, agent?.id ?? null, personalUsage, expiresAt, actorOf(principal).label],
       );
       await this.audit.record(tx, actorOf(principal), {
         action: 'android.enrollment-token-created',
         entityType: 'ministry',
         entityId: ministry,
         ministry,
-        after: { token: token.name, agent: agent?.email ?? null, personalUsage: opts.personalUsage, expiresAt },
+        after: { token: token.name, agent: agent?.email ?? null, personalUsage, expiresAt },
       });
     });
     return {
       name: token.name,
       ministry,
       agent: agent ? { id: agent.id, email: agent.email } : null,
-      personalUsage: opts.personalUsage,
+      personalUsage,
       expiresAt,
       qrCode: token.qrCode ?? '',
       value: token.value,
+      // Only a token that allows personal usage can enroll a personally owned phone.
+      enrollmentLink: personalUsage === 'allowed' ? enrollmentLinkOf(token.value) : null,
     };
   }
 

@@ -37,4 +37,20 @@ export class EnrollmentTokenView {
   /** The code typed by hand or used in the afw#setup flow. */
   @ApiProperty({ type: 'string', description: 'The code typed by hand or used in the afw#setup flow' })
   value: string;
+
+  /** For a personally owned phone (no factory reset): opened on the phone, it sets up the work profile. */
+  @ApiProperty({
+    type: 'string',
+    format: 'uri',
+    nullable: true,
+    description:
+      'For a personally owned phone: opened on the phone (no factory reset), it sets up the work profile. null when the token does not allow personal usage (such a phone could not enroll with it)',
+    example: 'https://enterprise.google.com/android/enroll?et=ABCDEFGHIJKLMNOPQRST',
+  })
+  enrollmentLink: string | null;
+}
+
+/** Google's enrollment link for a token value (work profile on a personally owned phone). */
+export function enrollmentLinkOf(value: string): string {
+  return `https://enterprise.google.com/android/enroll?et=${encodeURIComponent(value)}`;
 }

@@ -60,7 +60,11 @@ export class EnrollmentTokenDto {
   @Max(129600, { message: 'durationMinutes must be at most 90 days' })
   durationMinutes: number = 60 * 24;
 
-  @ApiPropertyOptional({ enum: [...PERSONAL_USAGES], enumName: 'PersonalUsage', default: 'allowed' })
+  @ApiPropertyOptional({
+    enum: [...PERSONAL_USAGES],
+    enumName: 'PersonalUsage',
+    description: 'Default: allowed, or disallowed when the ministry’s policy disallows personal use (personalSide)',
+  })
   @IsOptional()
   @IsIn(['allowed', 'disallowed', 'dedicated'])
   personalUsage?: PersonalUsage;
@@ -164,7 +168,8 @@ export class AndroidController {
     return this.enrollment.create(p, code, {
       agentId: body.agentId,
       durationMinutes: body.durationMinutes,
-      personalUsage: body.personalUsage ?? 'allowed',
+      // Unset: allowed, unless the ministry's policy disallows personal use.
+      personalUsage: body.personalUsage,
       oneTimeOnly: body.oneTimeOnly ?? false,
     });
   }

@@ -15,6 +15,7 @@ export type AndroidErrorCode =
   | 'google-refused'
   | 'google-unavailable'
   | 'not-ready'
+  | 'personal-use-disallowed'
   | 'push-unauthenticated'
   | 'bad-push';
 
@@ -33,6 +34,7 @@ export const ANDROID_ERROR_KINDS: Record<AndroidErrorCode, ErrorKind> = {
   'google-refused': 'invalid',
   'google-unavailable': 'unavailable',
   'not-ready': 'conflict',
+  'personal-use-disallowed': 'conflict',
   'push-unauthenticated': 'unauthenticated',
   'bad-push': 'invalid',
 };

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AmapiClientService } from './amapi-client.service';
 import { AndroidEnrollmentService } from './android-enrollment.service';
 import { AndroidEnterpriseService } from './android-enterprise.service';
+import { AndroidPolicyHygieneService } from './android-policy-hygiene.service';
 import { AndroidPubsubPullService } from './android-pubsub-pull.service';
 import { AndroidReconcileService } from './android-reconcile.service';
 import { AndroidReportsService } from './android-reports.service';
@@ -43,8 +44,9 @@ export class AndroidModule {
         AndroidReportsService,
         AndroidReconcileService,
         AndroidPubsubPullService,
+        AndroidPolicyHygieneService,
       ],
-      exports: [AndroidReconcileService, AndroidPubsubPullService],
+      exports: [AndroidReconcileService, AndroidPubsubPullService, AndroidPolicyHygieneService],
     };
   }
 }

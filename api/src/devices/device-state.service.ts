@@ -212,6 +212,15 @@ export class DeviceStateService {
     await this.exec(tx)(`UPDATE device SET unenrolled_at = coalesce(unenrolled_at, now()) WHERE id = $1`, [id]);
   }
 
+  /** Retired by IT (the agent left, the phone is wiped): out of the fleet; false when it already was. */
+  async retire(tx: EntityManager, id: string): Promise<boolean> {
+    const { count } = await this.exec(tx)(
+      `UPDATE device SET unenrolled_at = now() WHERE id = $1 AND ${fleetSql.reachable('device')}`,
+      [id],
+    );
+    return count > 0;
+  }
+
   /** Given to another agent, possibly of another ministry (the caller regroups it in the same transaction). */
   async reassign(tx: EntityManager, id: string, agentId: string, ministry: string): Promise<void> {
     await this.exec(tx)(`UPDATE device SET agent_id = $2, ministry_code = $3 WHERE id = $1`, [id, agentId, ministry]);

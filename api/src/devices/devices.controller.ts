@@ -1,12 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '../common/page.query';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import type { Compliance } from './device.entity';
-import { COMPLIANCE_VALUES, DeviceDto, DevicePageDto } from './devices.responses';
+import { DeviceLifecycleService } from './device-lifecycle.service';
+import { COMPLIANCE_VALUES, DeviceDto, DeviceLockedDto, DevicePageDto, DeviceRetiredDto } from './devices.responses';
 import { DevicesService } from './devices.service';
 
 export class DeviceListQuery extends PageQuery {
@@ -21,12 +22,28 @@ export class ReassignDeviceDto {
   agentId: string;
 }
 
+export class RetireDeviceDto {
+  @ApiProperty({
+    type: 'string',
+    minLength: 3,
+    maxLength: 200,
+    description: 'Why (the agent left…): audited, and shown on a personal phone before its work profile is removed',
+  })
+  @IsString()
+  @MinLength(3, { message: 'reason must say why, in at least 3 characters' })
+  @MaxLength(200, { message: 'reason must be at most 200 characters (the limit of the message shown on the phone)' })
+  reason: string;
+}
+
 @ApiTags('devices')
 @ApiBearerAuth()
 @ApiErrors('device')
 @Controller()
 export class DevicesController {
-  constructor(private readonly devices: DevicesService) {}
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly lifecycle: DeviceLifecycleService,
+  ) {}
 
   @Get('me/devices')
   @ApiOkResponse({ type: [DeviceDto] })
@@ -56,6 +73,29 @@ export class DevicesController {
     @Body() body: ReassignDeviceDto,
   ): Promise<DeviceDto> {
     return this.devices.reassign(p, id, body.agentId);
+  }
+
+  @Post('devices/:id/retire')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Retire a phone (its agent leaves): a company phone is wiped, a personal one loses its work profile only; it leaves the fleet',
+  })
+  @ApiOkResponse({ type: DeviceRetiredDto })
+  retire(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Body() body: RetireDeviceDto,
+  ): Promise<DeviceRetiredDto> {
+    return this.lifecycle.retire(p, id, body.reason);
+  }
+
+  @Post('devices/:id/lock')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Lock a lost phone’s screen now (Android LOCK command, Apple DeviceLock)' })
+  @ApiOkResponse({ type: DeviceLockedDto })
+  lock(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<DeviceLockedDto> {
+    return this.lifecycle.lock(p, id);
   }
 
   @Get('devices/:id')

@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DEFAULT_STALE_AFTER_DAYS, DeviceStateService, FLEET_SETTINGS, FleetSettings } from './device-state.service';
+import { DeviceLifecycleService } from './device-lifecycle.service';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
 
@@ -18,6 +19,7 @@ export class DevicesModule {
         { provide: FLEET_SETTINGS, useValue: { staleAfterDays: settings.staleAfterDays ?? DEFAULT_STALE_AFTER_DAYS } },
         DeviceStateService,
         DevicesService,
+        DeviceLifecycleService,
       ],
       exports: [FLEET_SETTINGS, DeviceStateService, DevicesService],
     };

@@ -7,6 +7,7 @@ import {
 } from '../compliance/compliance-evaluator';
 import { sameShape, valuesOf } from '../openapi/same-shape';
 import type { Compliance, InstalledApp, Ownership, Platform, PushState } from './device.entity';
+import type { LockResult, RetireResult, Wipe } from './device-lifecycle.service';
 import type { DeviceView } from './devices.service';
 import type { Delivery } from './fleet-sql';
 
@@ -188,3 +189,34 @@ export class DevicePageDto {
   @ApiProperty({ type: () => DeviceDto, isArray: true })
   items: DeviceDto[];
 }
+
+@ApiSchema({ name: 'DeviceRetired', description: 'A phone retired: what was wiped, and how.' })
+export class DeviceRetiredDto {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  deviceId: string;
+
+  @ApiProperty({
+    enum: valuesOf<Wipe>({ full: true, 'work-profile': true, none: true }),
+    enumName: 'Wipe',
+    description:
+      'full: a company phone, erased; work-profile: a personal phone, only the work side removed (personal data kept); none: no platform identity to reach',
+  })
+  wipe: Wipe;
+
+  @ApiProperty({ type: 'string', isArray: true, description: 'Android: the wipeDataFlags sent with devices.delete' })
+  wipeDataFlags: string[];
+}
+sameShape<RetireResult, DeviceRetiredDto>();
+
+@ApiSchema({ name: 'DeviceLocked', description: 'A lock command sent to a phone.' })
+export class DeviceLockedDto {
+  @ApiProperty({ type: 'string', format: 'uuid' })
+  deviceId: string;
+
+  @ApiProperty({
+    type: 'string',
+    description: 'Android: the operation of the LOCK command; Apple: the queued DeviceLock command',
+  })
+  command: string;
+}
+sameShape<LockResult, DeviceLockedDto>();

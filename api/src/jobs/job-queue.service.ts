@@ -42,6 +42,8 @@ export const QUEUES = {
   rolloutTick: 'rollout.tick',
   /** Nightly: compare Google's devices with ours and repair drift. */
   androidReconcile: 'android.reconcile',
+  /** Hourly: delete the AMAPI policies no group uses any more (canary variants, emptied exemption groups). */
+  androidPolicyHygiene: 'android.policy-hygiene',
   /** Daily: iPhones' installed apps and supervision, for compliance. */
   appleInventory: 'apple.inventory',
   /** Groups whose desired policy changed: their phones' compliance is evaluated again. */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { AndroidPolicyHygieneService } from '../android/android-policy-hygiene.service';
 import { AndroidPubsubPullService } from '../android/android-pubsub-pull.service';
 import { AndroidReconcileService } from '../android/android-reconcile.service';
 import { MdmProtocolService } from '../apple/mdm-protocol.service';
@@ -87,6 +88,13 @@ export class WorkerService {
         await reconciler.reconcileAll();
       });
       await this.jobs.boss.schedule(QUEUES.androidReconcile, '0 3 * * *', null, { tz: 'Europe/Paris' });
+    }
+    const hygiene = this.optional(AndroidPolicyHygieneService);
+    if (hygiene) {
+      await this.jobs.work(QUEUES.androidPolicyHygiene, async () => {
+        await hygiene.run();
+      });
+      await this.jobs.boss.schedule(QUEUES.androidPolicyHygiene, '17 * * * *');
     }
     // Android status reports from the Pub/Sub subscription (ANDROID_REPORTS=pull), in batches.
     this.optional(AndroidPubsubPullService)?.start();
