@@ -151,7 +151,32 @@ describe('Android Enterprise set-up', () => {
       before: { enterprise: CONSOLE_ENTERPRISE, topic: null, types: [] },
       after: { enterprise: CONSOLE_ENTERPRISE, topic: TOPIC, types: ['ENROLLMENT', 'STATUS_REPORT'] },
     });
-    // Bound again: nothing to change, no second patch.
+    // Another ministry cannot take it (409), and nothing is changed on Google's side for that refusal
+    // (even when the enterprise would need its notifications set again).
+    const onGoogle = fake.state.enterprises.get(CONSOLE_ENTERPRISE);
+    if (!onGoogle) throw new Error('no enterprise');
+    onGoogle.enabledNotificationTypes = ['ENROLLMENT'];
+    fake.resetLog();
+    const taken = await (
+      await t.as('it.culture')
+    )
+      .put('/ministries/culture/android/enterprise')
+      .send({ enterpriseName: CONSOLE_ENTERPRISE })
+      .expect(409);
+    expect(taken.body.message).toContain('already bound to ministry "interieur"');
+    expect(fake.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+    expect(onGoogle.enabledNotificationTypes).toEqual(['ENROLLMENT']);
+    // Bound again by its ministry: the missing type is set again, then there is nothing more to change.
+    await (
+      await t.as('it.interieur')
+    )
+      .put('/ministries/interieur/android/enterprise')
+      .send({ enterpriseName: CONSOLE_ENTERPRISE })
+      .expect(200);
+    expect(fake.state.enterprises.get(CONSOLE_ENTERPRISE)?.enabledNotificationTypes).toEqual([
+      'ENROLLMENT',
+      'STATUS_REPORT',
+    ]);
     fake.resetLog();
     await (
       await t.as('it.interieur')

@@ -81,6 +81,8 @@ export class AndroidEnterpriseService {
     const enterprise = await this.explain(() =>
       this.amapi.call('enterprises.get', (api, o) => api.enterprises.get({ name: enterpriseName }, o)),
     );
+    // Refused before anything is changed on Google's side.
+    await this.requireNotBoundElsewhere(enterpriseName, ministry);
     const notifications = await this.ensureNotifications(enterpriseName, enterprise);
     return this.save(principal, ministry, enterpriseName, enterprise.enterpriseDisplayName ?? null, notifications);
   }
@@ -239,18 +241,7 @@ export class AndroidEnterpriseService {
     displayName: string | null,
     notifications: Notifications,
   ): Promise<AndroidEnterprise> {
-    const boundElsewhere = (other: string) =>
-      new AndroidError(
-        'enterprise-bound-elsewhere',
-        'conflict',
-        `The enterprise "${enterpriseName}" is already bound to ministry "${other}": an enterprise serves one ministry only.`,
-        { enterpriseName, ministry: other },
-      );
-    const [other] = (await this.db.query(
-      `SELECT ministry_code FROM android_enterprise WHERE enterprise_name = $1 AND ministry_code <> $2`,
-      [enterpriseName, ministry],
-    )) as { ministry_code: string }[];
-    if (other) throw boundElsewhere(other.ministry_code);
+    await this.requireNotBoundElsewhere(enterpriseName, ministry);
     return this.db.transaction(async (tx) => {
       const before = await tx.getRepository(AndroidEnterprise).findOneBy({ ministryCode: ministry });
       await tx
@@ -271,7 +262,7 @@ export class AndroidEnterpriseService {
         .catch((error: unknown) => {
           // Bound to another ministry meanwhile (enterprise_name is unique).
           if ((error as { driverError?: { code?: string } }).driverError?.code !== '23505') throw error;
-          throw boundElsewhere('another ministry');
+          throw boundElsewhere(enterpriseName, 'another ministry');
         });
       await this.audit.record(tx, actorOf(principal), {
         action: 'android.enterprise-bound',
@@ -388,6 +379,14 @@ export class AndroidEnterpriseService {
     return health;
   }
 
+  private async requireNotBoundElsewhere(enterpriseName: string, ministry: string): Promise<void> {
+    const [other] = (await this.db.query(
+      `SELECT ministry_code FROM android_enterprise WHERE enterprise_name = $1 AND ministry_code <> $2`,
+      [enterpriseName, ministry],
+    )) as { ministry_code: string }[];
+    if (other) throw boundElsewhere(enterpriseName, other.ministry_code);
+  }
+
   private explain<T>(run: () => Promise<T>): Promise<T> {
     return explainPushError(run, { code: 'google-refused', kind: 'invalid' });
   }
@@ -408,4 +407,13 @@ interface Notifications {
 function inDomains(email: string, domains: string[]): boolean {
   const domain = email.split('@').pop()?.toLowerCase() ?? '';
   return domains.length === 0 || domains.some((d) => d.toLowerCase() === domain);
+}
+
+function boundElsewhere(enterpriseName: string, other: string): AndroidError {
+  return new AndroidError(
+    'enterprise-bound-elsewhere',
+    'conflict',
+    `The enterprise "${enterpriseName}" is already bound to ministry "${other}": an enterprise serves one ministry only.`,
+    { enterpriseName, ministry: other },
+  );
 }
