@@ -10,7 +10,8 @@ import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { isUuid } from '../common/uuid';
 import { PushError } from '../rollout/platform-adapter';
-import { Device } from './device.entity';
+import type { PlistDict } from '../apple/apple-payloads';
+import { Device, Ownership } from './device.entity';
 import { DeviceStateService } from './device-state.service';
 import { DevicesError } from './devices.error';
 
@@ -39,6 +40,15 @@ export const COMPANY_WIPE_FLAGS = ['WIPE_EXTERNAL_STORAGE'];
 
 /** The identifier of the Apple enrollment profile (apple-enrollment.service.ts): removing it ends management. */
 const APPLE_ENROLLMENT_PROFILE = 'fr.gouv.numerique.mdm-apps.enrollment';
+
+/** Apple: a company iPhone is erased; a personal one loses its enrollment profile, hence the managed apps and data. */
+export function appleRetireCommand(ownership: Ownership): PlistDict {
+  return ownership === 'company'
+    ? { RequestType: 'EraseDevice' }
+    : { RequestType: 'RemoveProfile', Identifier: APPLE_ENROLLMENT_PROFILE };
+}
+
+export const APPLE_LOCK_COMMAND: PlistDict = { RequestType: 'DeviceLock' };
 
 /** AMAPI's limit for wipeReasonMessage. */
 const MAX_WIPE_MESSAGE = 200;
@@ -92,14 +102,7 @@ export class DeviceLifecycleService {
       );
     } else if (device.platform === 'ios' && device.appleUdid) {
       const commands = this.apple();
-      appleCommand = (tx) =>
-        commands.enqueue(
-          tx,
-          device.id,
-          company
-            ? { RequestType: 'EraseDevice' }
-            : { RequestType: 'RemoveProfile', Identifier: APPLE_ENROLLMENT_PROFILE },
-        );
+      appleCommand = (tx) => commands.enqueue(tx, device.id, appleRetireCommand(device.ownership));
     } else {
       // No platform identity (a simulated or imported phone): nothing to reach, only our record.
       wipe = 'none';
@@ -137,7 +140,7 @@ export class DeviceLifecycleService {
     } else if (device.platform === 'ios' && device.appleUdid) {
       const commands = this.apple();
       command = await this.db.transaction(async (tx) => {
-        const uuid = await commands.enqueue(tx, device.id, { RequestType: 'DeviceLock' });
+        const uuid = await commands.enqueue(tx, device.id, { ...APPLE_LOCK_COMMAND });
         await this.recordLock(tx, principal, device, uuid);
         return uuid;
       });
