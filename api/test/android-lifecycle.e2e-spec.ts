@@ -1,6 +1,7 @@
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { AndroidPolicyHygieneService } from '../src/android/android-policy-hygiene.service';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
+import { RolloutEngine } from '../src/rollout/rollout-engine.service';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './support/fake-amapi-settings';
 import { countRows, startTestApp, TestApp } from './support/test-app';
@@ -308,5 +309,43 @@ describe('Android policy hygiene', () => {
     await settle();
     expect(fake.state.policies.has(exemptionPolicy)).toBe(true);
     expect(fake.state.devices.get(phone.name)?.policyName).toBe(exemptionPolicy);
+  });
+  it('deletes a canary policy once its rollout reaches the final stage, not before', async () => {
+    const hygiene = t.app.get(AndroidPolicyHygieneService);
+    const it = await t.as('it.interieur');
+    const current = await it.get('/policies/interieur').expect(200);
+    const plan = await it
+      .post('/policies/interieur/plan')
+      .send({
+        ...current.body.content,
+        rules: [...current.body.content.rules, { app: 'wireguard', action: 'block', exemptable: false }],
+      })
+      .expect(201);
+    const applied = await it
+      .post(`/policy-plans/${plan.body.id}/apply`)
+      .send({ stages: [50, 100], stageWaitMinutes: 0 })
+      .expect(200);
+    const rolloutId = applied.body.applied[0].rolloutId;
+    await settle();
+    const canary = `${ENTERPRISE}/policies/interieur.canary`;
+    expect(fake.state.policies.has(canary)).toBe(true);
+    // The first stage runs: its phones use the canary.
+    expect((await hygiene.run({ graceMs: 0 })).deleted).not.toContain(canary);
+    expect(fake.state.policies.has(canary)).toBe(true);
+
+    await t.app.get(RolloutEngine).advanceStages(new Date(Date.now() + 60_000));
+    await settle();
+    const [rollout] = await t.db.query(`SELECT stage_index FROM rollout WHERE id = $1`, [rolloutId]);
+    expect(rollout.stage_index).toBe(1);
+    const done = await hygiene.run({ graceMs: 0 });
+    expect(done.deleted).toContain(canary);
+    expect(fake.state.policies.has(canary)).toBe(false);
+    expect(fake.state.policies.get(`${ENTERPRISE}/policies/interieur`)?.applications).toContainEqual({
+      packageName: 'com.wireguard.android',
+      installType: 'BLOCKED',
+    });
+    const [group] = await t.db.query(`SELECT shared_canary_hash FROM policy_group WHERE id = 'interieur'`);
+    // Forgotten: the next staged rollout publishes its canary again.
+    expect(group.shared_canary_hash).toBeNull();
   });
 });

@@ -33,7 +33,8 @@ interface UnusedRow {
  * canary variants and the policies of exemption groups long emptied. A published policy
  * (android_policy_publication) is unused when no enrolled device of ours is attached to it, and:
  * - its group no longer exists; or
- * - it is a canary variant and no rollout of its group is preparing, running or paused; or
+ * - it is a canary variant and no rollout of its group is preparing, paused or running an early
+ *   stage (the final stage sends every device back to the stable policy); or
  * - it is the stable policy of an exemption group without enrolled Android devices. The ministry's
  *   own group is never a candidate: its enrollment tokens name its policy.
  * Before the call the group forgets it published the policy, so that the engine publishes it
@@ -187,7 +188,8 @@ export class AndroidPolicyHygieneService {
           AND (g.id IS NULL
                OR (p.policy_name LIKE '%.canary'
                    AND NOT EXISTS (SELECT 1 FROM rollout_group rg JOIN rollout r ON r.id = rg.rollout_id
-                                    WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')))
+                                    WHERE rg.group_id = g.id AND r.status IN ('preparing', 'running', 'paused')
+                                      AND NOT (r.status = 'running' AND r.stage_index = array_length(r.stages, 1) - 1)))
                OR (p.policy_name NOT LIKE '%.canary' AND g.exempted_apps <> '{}'
                    AND NOT EXISTS (SELECT 1 FROM device d
                                     WHERE d.group_id = g.id AND d.platform = 'android' AND d.unenrolled_at IS NULL)))
