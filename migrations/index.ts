@@ -18,6 +18,7 @@ import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnte
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
 import { AndroidPolicyCleanup1796100300000 } from './1796100300000-AndroidPolicyCleanup';
+import { DeviceBoundPolicyIndex1796100300001 } from './1796100300001-DeviceBoundPolicyIndex';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   AppleAdeVpp1796100600000,
   AndroidReportTime1796100200000,
   AndroidPolicyCleanup1796100300000,
+  DeviceBoundPolicyIndex1796100300001,
 ];
