@@ -289,9 +289,8 @@ describe('Android Enterprise set-up', () => {
     }
   });
 
-  it('a policy Google refuses is shown on the health page with Google’s own words', async () => {
-    // The Visio web app is deleted on Google's side: the next publish names a web app that no longer exists.
-    for (const name of [...fake.state.webApps.keys()]) fake.state.webApps.delete(name);
+  /** A baseline change of the ministry: one more app blocked, applied and settled. */
+  async function blockOneMore(app: string): Promise<void> {
     const current = await (await t.as('it.interieur')).get('/policies/interieur').expect(200);
     const plan = await (
       await t.as('it.interieur')
@@ -299,17 +298,49 @@ describe('Android Enterprise set-up', () => {
       .post('/policies/interieur/plan')
       .send({
         ...current.body.content,
-        rules: [...current.body.content.rules, { app: 'wireguard', action: 'block', exemptable: false }],
+        rules: [...current.body.content.rules, { app, action: 'block', exemptable: false }],
       })
       .expect(201);
     await (await t.as('it.interieur')).post(`/policy-plans/${plan.body.id}/apply`).send({}).expect(200);
     await settle();
-    const h = await health('interieur');
-    expect(h.unpublishedPolicies).toEqual([
-      { policy: 'interieur', error: expect.stringMatching(/Web app enterprises\/LC0console\/webApps\/.* not found/) },
-    ]);
-    expect(h.problems.find((p) => p.code === 'unpublished-policies')?.message).toContain('not found');
-    // The same words for whoever needs the policy on Google's side (an enrollment token names it).
-    expect(await t.app.get(AndroidAdapter).refusalOf('interieur', 'interieur')).toBe(h.unpublishedPolicies[0].error);
+  }
+
+  it('a web app deleted on Google’s side is created again (with its icon) and the policy published', async () => {
+    // The strict fake refuses a policy naming a web app it does not have: the first patch is refused.
+    const before = [...fake.state.webApps.keys()];
+    for (const name of before) fake.state.webApps.delete(name);
+    await blockOneMore('wireguard');
+    const again = [...fake.state.webApps.values()].filter((w) => w.name?.startsWith(CONSOLE_ENTERPRISE));
+    expect(again).toEqual([expect.objectContaining({ title: 'Visio', icons: [{ imageData: expect.any(String) }] })]);
+    expect(before).not.toContain(again[0].name);
+    const policy = fake.state.policies.get(`${CONSOLE_ENTERPRISE}/policies/interieur`);
+    expect(policy?.applications).toContainEqual({ packageName: 'com.wireguard.android', installType: 'BLOCKED' });
+    expect(policy?.applications).toContainEqual({
+      packageName: again[0].name?.split('/').pop(),
+      installType: 'FORCE_INSTALLED',
+    });
+    expect((await health('interieur')).unpublishedPolicies).toEqual([]);
+  });
+
+  it('a policy Google refuses is shown on the health page with Google’s own words', async () => {
+    // The enterprise was deleted in Google's console: every call about it is refused.
+    const saved = fake.state.enterprises.get(CONSOLE_ENTERPRISE);
+    fake.state.enterprises.delete(CONSOLE_ENTERPRISE);
+    try {
+      await blockOneMore('cisco-secure-client');
+      const h = await health('interieur');
+      expect(h.unpublishedPolicies).toEqual([
+        {
+          policy: 'interieur',
+          error: expect.stringContaining('policies.patch refused (404): Requested entity was not found.'),
+        },
+      ]);
+      expect(h.problems.map((p) => p.code)).toEqual(['google-unreachable', 'unpublished-policies']);
+      expect(h.problems[1].message).toContain('Requested entity was not found.');
+      // The same words for whoever needs the policy on Google's side (an enrollment token names it).
+      expect(await t.app.get(AndroidAdapter).refusalOf('interieur', 'interieur')).toBe(h.unpublishedPolicies[0].error);
+    } finally {
+      if (saved) fake.state.enterprises.set(CONSOLE_ENTERPRISE, saved);
+    }
   });
 });

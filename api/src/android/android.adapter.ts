@@ -48,13 +48,23 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
 
   async publishGroup(group: GroupTarget): Promise<void> {
     const enterprise = await this.enterpriseOf(group.ministry);
-    let published: { version?: string | null };
-    try {
-      const webApps = await this.ensureWebApps(enterprise, webAppsOf(group.effective));
-      const name = `${enterprise}/policies/${group.policyName}`;
-      published = await this.amapi.call('policies.patch', (api, options) =>
+    const wanted = webAppsOf(group.effective);
+    const name = `${enterprise}/policies/${group.policyName}`;
+    const patch = async () => {
+      const webApps = await this.ensureWebApps(enterprise, wanted);
+      return this.amapi.call('policies.patch', (api, options) =>
         api.enterprises.policies.patch({ name, requestBody: compileAmapiPolicy(group.effective, webApps) }, options),
       );
+    };
+    let published: { version?: string | null };
+    try {
+      try {
+        published = await patch();
+      } catch (e) {
+        // A web app deleted on Google's side (its console) makes the policy refused: created again, once.
+        if (!(e instanceof PushError) || e.retryable || !(await this.forgetDeletedWebApps(enterprise, wanted))) throw e;
+        published = await patch();
+      }
     } catch (e) {
       // Google refused for good: kept, with Google's own words, for the ministry's health page.
       if (e instanceof PushError && !e.retryable)
@@ -110,6 +120,32 @@ export class AndroidAdapter implements PlatformAdapter, OnModuleInit {
       [ministry, policyName],
     )) as { message: string }[];
     return row?.message ?? null;
+  }
+
+  /** Forgets the web apps we know that Google no longer has; true when there was one. */
+  private async forgetDeletedWebApps(enterprise: string, wanted: { url: string }[]): Promise<boolean> {
+    if (wanted.length === 0) return false;
+    const known = (await this.db.query(
+      `SELECT url, web_app_name FROM android_web_app WHERE enterprise_name = $1 AND url = ANY($2::text[])`,
+      [enterprise, wanted.map((w) => w.url)],
+    )) as { url: string; web_app_name: string }[];
+    let forgotten = false;
+    for (const { url, web_app_name: webAppName } of known) {
+      const exists = await this.amapi
+        .call('webApps.get', (api, options) => api.enterprises.webApps.get({ name: webAppName }, options))
+        .then(
+          () => true,
+          (error: unknown) => {
+            // Only Google's "not found" means it is gone; anything else is not ours to guess.
+            if (error instanceof PushError && !error.retryable && /\(404\)/.test(error.message)) return false;
+            throw error;
+          },
+        );
+      if (exists) continue;
+      await this.db.query(`DELETE FROM android_web_app WHERE enterprise_name = $1 AND url = $2`, [enterprise, url]);
+      forgotten = true;
+    }
+    return forgotten;
   }
 
   /** Web apps (Visio) exist once per enterprise; AMAPI gives each a package name to use in policies. */
