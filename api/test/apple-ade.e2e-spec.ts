@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { Client } from 'pg';
 import plist from 'plist';
 import { FakeAbm, startFakeAbm } from '../../tools/fake-abm/fake-abm';
 import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
@@ -189,6 +190,20 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     expect(view.body).toMatchObject({ devices: 1205, profileAssigned: 1205 });
   });
 
+  it('runs one sync per ministry at a time (409 with a sentence while another holds it)', async () => {
+    const other = new Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtext('abm-sync:interieur'))`);
+      const busy = await (await t.as('it.interieur')).post('/ministries/interieur/apple/abm/sync').expect(409);
+      expect(busy.body.message).toContain('already running');
+      await other.query(`SELECT pg_advisory_unlock(hashtext('abm-sync:interieur'))`);
+      await (await t.as('it.interieur')).post('/ministries/interieur/apple/abm/sync').expect(200);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('the fake is as strict as ABM: session header, required profile fields, reused cursors', async () => {
     expect(await abmCall('/server/devices', 'not-a-session', { limit: 10 })).toEqual({
       status: 401,
@@ -283,7 +298,9 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     });
     phone.connectTo(apns);
     await phone.enroll();
+    // The push that follows TokenUpdate may start a session of its own: wait until the phone has nothing left.
     await phone.poll();
+    await phone.whenIdle();
     const received = phone.commandsReceived.map((c) => c.RequestType);
     const configured = received.indexOf('DeviceConfigured');
     expect(configured).toBeGreaterThan(received.indexOf('InstallProfile'));

@@ -178,4 +178,16 @@ describe('Apps and Books (licences of store apps)', () => {
     );
     expect(n).toBe(2);
   });
+
+  it('warns 30 days before the content token expires; an unknown ministry is a 404, not a 500', async () => {
+    const res = await (
+      await t.as('it.interieur')
+    )
+      .put('/ministries/interieur/apple/vpp/token')
+      .send({ sToken: vpp.issueToken('Intérieur — licences', new Date(Date.now() + 20.5 * 86_400_000)) })
+      .expect(200);
+    expect(res.body.daysLeft).toBe(20);
+    expect(res.body.warning).toContain('content token expires in 20 day(s)');
+    await (await t.as('admin.national')).get('/ministries/nowhere/apple/vpp').expect(404);
+  });
 });

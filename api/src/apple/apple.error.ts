@@ -41,7 +41,8 @@ export type AppleErrorCode =
   | 'vpp-refused'
   | 'vpp-unavailable'
   | 'out-of-licences'
-  | 'unknown-ministry';
+  | 'unknown-ministry'
+  | 'abm-sync-running';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -86,6 +87,7 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'vpp-unavailable': 'unavailable',
   'out-of-licences': 'conflict',
   'unknown-ministry': 'not-found',
+  'abm-sync-running': 'conflict',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

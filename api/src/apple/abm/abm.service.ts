@@ -352,7 +352,27 @@ export class AbmService {
 
   async sync(principal: Principal, ministry: string): Promise<AbmSyncResult> {
     await this.requireMinistry(principal, ministry);
-    return this.syncMinistry(actorOf(principal), ministry);
+    // One sync per ministry at a time, across replicas: two would race on the cursor.
+    const lock = this.db.createQueryRunner();
+    await lock.connect();
+    try {
+      const [{ locked }] = (await lock.query(`SELECT pg_try_advisory_lock(hashtext('abm-sync:' || $1)) AS locked`, [
+        ministry,
+      ])) as { locked: boolean }[];
+      if (!locked)
+        throw new AppleError(
+          'abm-sync-running',
+          'conflict',
+          'A sync with Apple Business Manager is already running for this ministry: wait for it to finish.',
+        );
+      try {
+        return await this.syncMinistry(actorOf(principal), ministry);
+      } finally {
+        await lock.query(`SELECT pg_advisory_unlock(hashtext('abm-sync:' || $1))`, [ministry]);
+      }
+    } finally {
+      await lock.release();
+    }
   }
 
   private get abmUrl(): string {
