@@ -323,9 +323,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running';
 
 export type AppliedVersion = {
     scope: string;
@@ -2562,7 +2562,7 @@ export type AdeEnrollEnrollErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -2621,7 +2621,7 @@ export type AppleProfileErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -2674,7 +2674,7 @@ export type AppleCertificateErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -2727,7 +2727,7 @@ export type AppleUploadErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -4404,7 +4404,7 @@ export type AppleCheckinErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -4464,7 +4464,7 @@ export type AppleServerErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5262,7 +5262,7 @@ export type AbmViewErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5314,7 +5314,7 @@ export type AbmCertificateErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5369,7 +5369,7 @@ export type AbmDevicesErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5421,7 +5421,7 @@ export type AbmSyncErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5473,7 +5473,7 @@ export type AbmTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5529,7 +5529,7 @@ export type AppleEnrollmentLinksListErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5581,7 +5581,7 @@ export type AppleLinkErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5638,7 +5638,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5690,7 +5690,7 @@ export type VppViewErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5743,7 +5743,7 @@ export type VppMapErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5799,7 +5799,7 @@ export type VppSyncErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
@@ -5851,7 +5851,7 @@ export type VppTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
      */
     409: ErrorBody;
     /**
