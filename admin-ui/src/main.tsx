@@ -1,4 +1,5 @@
 import '@codegouvfr/react-dsfr/main.css';
+import './app.css';
 import favicon from '@codegouvfr/react-dsfr/favicon/favicon.svg';
 import { startReactDsfr } from '@codegouvfr/react-dsfr/spa';
 import { StrictMode } from 'react';

@@ -98,6 +98,15 @@ async function lockedAppFor(login: string): Promise<EffectiveApp> {
   return app;
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** An app's tag on the agent's page: its name, possibly followed by its maximum exemption period. */
+function appTag(name: string): RegExp {
+  return new RegExp(`^${escapeRegExp(name)}( \\(\\d+ j\\. au plus\\))?$`);
+}
+
 async function expectAccessible(page: Page, home: string): Promise<void> {
   const violations = await seriousAccessibilityViolations(page);
   expect({ home, violations }).toEqual({ home, violations: [] });
@@ -111,11 +120,8 @@ describe('admin interface in a real browser', () => {
 
     const agent = await pageFor('agent.interieur', '#/agent/appareils');
     await agent.getByRole('heading', { level: 1, name: 'Mon espace agent' }).waitFor();
-    const firstDevice = agent.getByRole('table').first();
-    await firstDevice
-      .getByRole('row', { name: new RegExp(app.name) })
-      .getByText('Bloquée', { exact: true })
-      .waitFor();
+    const exemptable = agent.getByRole('region', { name: /^Bloquées, dérogation possible/ }).first();
+    await exemptable.getByText(appTag(app.name)).waitFor();
     await saveScreenshot(agent, 'agent-home');
     await expectAccessible(agent, 'agent');
 
@@ -173,12 +179,15 @@ describe('admin interface in a real browser', () => {
       .waitFor();
     await agent.goto(`${base}/#/agent/appareils`);
     await agent.reload();
-    const lifted = agent
-      .getByRole('table')
-      .first()
-      .getByRole('row', { name: new RegExp(app.name) });
-    await lifted.getByText(/Dérogation jusqu’au/).waitFor();
-    expect(await lifted.getByText('Bloquée', { exact: true }).count()).toBe(0);
+    const lifted = agent.getByRole('region', { name: /^Autorisées par une dérogation/ }).first();
+    await lifted.getByText(`${app.name} — jusqu’au`, { exact: false }).waitFor();
+    expect(
+      await agent
+        .getByRole('region', { name: /^Bloquées, dérogation possible/ })
+        .first()
+        .getByText(appTag(app.name))
+        .count(),
+    ).toBe(0);
   });
 
   it('ministry IT adds a rule, reviews the plan, applies it in stages and follows the rollout', async () => {
@@ -509,5 +518,39 @@ describe('the approver’s queue and the roles page, at size', () => {
     await confirm.getByRole('button', { name: 'Retirer le rôle' }).click();
     await national.getByText('Rôle Administrateur informatique retiré à Léa Bernard.').waitFor();
     expect(await roles()).not.toContain('it-admin');
+  });
+});
+
+describe('the agent’s phone page on a phone', () => {
+  it('fits 390 px in under 3 screens, says each legal basis once, and cites the binding one', async () => {
+    // Signed in on a wide screen (the DSFR header folds "Se déconnecter" into its menu on a phone), then a phone's width.
+    const agent = await pageFor('agent.interieur', '#/agent/appareils');
+    await agent.setViewportSize({ width: 390, height: 844 });
+    await agent.reload();
+    const locked = agent.getByRole('region', { name: /^Bloquées, sans dérogation possible/ }).first();
+    await locked.waitFor();
+    await saveScreenshot(agent, 'agent-devices-390');
+    const size = (await agent.evaluate(
+      '({ height: document.documentElement.scrollHeight, width: document.documentElement.scrollWidth })',
+    )) as { height: number; width: number };
+    expect(size.width).toBeLessThanOrEqual(390); // nothing wider than the phone: no sideways scrolling
+    expect(size.height).toBeLessThan(3 * 844);
+
+    // Each text that decides is written once per listing, numbered, not once per app (nor per kind).
+    const listing = agent.getByRole('region', { name: /^(Votre téléphone|Vos \d+ téléphones|Règles de)/ }).first();
+    const texts = await listing
+      .getByRole('region', { name: 'Textes de référence' })
+      .getByRole('listitem')
+      .allTextContents();
+    expect(texts.length).toBeGreaterThan(0);
+    expect(new Set(texts).size).toBe(texts.length);
+
+    // Telegram at the Interior: the HFDS note that forbids any exemption, not the directive that allows them.
+    const telegram = locked.locator('div').filter({ has: agent.getByText(/^Telegram$/) });
+    const ref = await telegram.getByRole('link', { name: /^texte n° \d+$/ }).getAttribute('href');
+    expect(ref).toMatch(/^#/);
+    const binding = await agent.locator(`[id="${(ref as string).slice(1)}"]`).textContent();
+    expect(binding).toMatch(/^Note du haut fonctionnaire de défense et de sécurité/);
+    await expectAccessible(agent, 'agent devices at 390 px');
   });
 });

@@ -10,9 +10,7 @@ export function AgentHome({ me, section }: { me: Me; section: string | undefined
   return (
     <>
       <h1>Mon espace agent</h1>
-      <p className="fr-text--lead">
-        Bonjour {me.displayName}. Voici les règles appliquées à vos téléphones professionnels.
-      </p>
+      <p>Bonjour {me.displayName} : voici les règles de vos téléphones professionnels, et vos demandes.</p>
       <SectionTabs
         home="agent"
         label="Mon espace agent"
