@@ -2,12 +2,16 @@
  * `npm run bench -- checkin`: Idle polls (`PUT /mdm/server`, `{UDID, Status: Idle}`, signed with
  * Mdm-Signature) answered by the service when the device has nothing pending (empty 200).
  *
+ * 0. Issuing device identities: the bare key generation of node:crypto (`generateKeyPair`, RSA 2048,
+ *    as many in flight as cores; CHECKIN_KEYGEN_SAMPLE keys, default 40), then
+ *    `AppleCaService.issueIdentity` alone (the same count), then the time the service takes to fill
+ *    its identity pool (CHECKIN_IDENTITY_POOL, default CHECKIN_DEVICES).
  * 1. CHECKIN_DEVICES (default 2,000) simulated iPhones enroll for real: an enrollment link from the
- *    service, the profile downloaded over HTTP (the service issues a fresh device identity: an RSA
- *    key generation each), `SimulatedIPhone.fromEnrollmentProfile`, Authenticate + TokenUpdate.
- *    Profiles are served by CHECKIN_PROFILE_SERVERS (default 2) extra instances of the service on
- *    the same database (this file, BENCH_ROLE=profile-server), so that key generation uses both
- *    cores; check-ins go to the measured instance.
+ *    service, the profile downloaded over HTTP (timed on its own: the enrollment-profile rate, the
+ *    identity taken from the pool), `SimulatedIPhone.fromEnrollmentProfile`, Authenticate +
+ *    TokenUpdate. CHECKIN_PROFILE_SERVERS (default 0) extra instances of the service on the same
+ *    database (this file, BENCH_ROLE=profile-server) may serve the profiles instead; check-ins go to
+ *    the measured instance.
  * 2. The three inventory commands queued at TokenUpdate are marked answered in SQL (the bench is
  *    about Idle polls, not inventory), then every phone polls once through the simulator, which
  *    must end on an empty 200.
@@ -29,6 +33,8 @@ import { Session } from 'node:inspector';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import plist from 'plist';
 import { DataSource } from 'typeorm';
@@ -71,7 +77,12 @@ import {
 const DEVICES = Number(process.env.CHECKIN_DEVICES ?? 2000);
 const CONCURRENCY = Number(process.env.CHECKIN_CONCURRENCY ?? 50);
 const SECONDS = Number(process.env.CHECKIN_SECONDS ?? 20);
-const PROFILE_SERVERS = Number(process.env.CHECKIN_PROFILE_SERVERS ?? 2);
+const PROFILE_SERVERS = Number(process.env.CHECKIN_PROFILE_SERVERS ?? 0);
+/** iPhones added in SQL beside the enrolled ones (identity, enrollment, device, 3 answered commands), for tables at a fleet's size. */
+const EXTRA_DEVICES = Number(process.env.CHECKIN_EXTRA_DEVICES ?? 0);
+const ROUNDS = Number(process.env.CHECKIN_ROUNDS ?? 2);
+const KEYGEN_SAMPLE = Number(process.env.CHECKIN_KEYGEN_SAMPLE ?? 40);
+const IDENTITY_POOL = Number(process.env.CHECKIN_IDENTITY_POOL ?? DEVICES);
 const ENROLL_CONCURRENCY = Number(process.env.CHECKIN_ENROLL_CONCURRENCY ?? 8);
 const MICRO_CALLS = Number(process.env.CHECKIN_MICRO_CALLS ?? 5000);
 const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 10_000);
@@ -191,6 +202,25 @@ async function measureLoad(
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
+const generateRsa = promisify(generateKeyPair);
+
+/** `n` calls, `concurrency` at a time: per second over the wall clock, and latency. */
+async function timedParallel(
+  n: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<{ n: number; concurrency: number; perSecond: number; latencyMs: ReturnType<typeof summary> }> {
+  const latencies: number[] = [];
+  const started = process.hrtime.bigint();
+  await inParallel(n, concurrency, async (i) => {
+    const t0 = process.hrtime.bigint();
+    await fn(i);
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { n, concurrency, perSecond: Math.round((n / seconds) * 10) / 10, latencyMs: summary(latencies) };
+}
+
 /** Per-call time of a synchronous function, in microseconds. */
 function microTimed(
   n: number,
@@ -299,6 +329,7 @@ async function main(): Promise<void> {
       apnsCaPem: apple.certPem,
       identityFrom: 'signature',
       proxyCertHeader: 'X-Client-Certificate',
+      identityPool: IDENTITY_POOL,
     },
   };
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
@@ -307,6 +338,10 @@ async function main(): Promise<void> {
   const phones: SimulatedIPhone[] = [];
   try {
     await runMigrations(pg.url);
+    // 0. The baseline for issuing identities: node:crypto's RSA key generation alone, before the service exists.
+    const keygen = await timedParallel(KEYGEN_SAMPLE, cpus().length, () =>
+      generateRsa('rsa', { modulusLength: 2048 }).then(() => undefined),
+    );
     app = await createApp(appOptions(config));
     await app.init();
     await app.listen(port, '127.0.0.1');
@@ -324,6 +359,23 @@ async function main(): Promise<void> {
       ),
     );
 
+    // 0. The identity pool fills in the background from start-up; then one identity issued without it.
+    const ca = app.get(AppleCaService);
+    const poolFillStarted = Date.now();
+    const poolBar = progressBar(`identity pool: ${IDENTITY_POOL.toLocaleString('en')}`, IDENTITY_POOL);
+    let shown = 0;
+    const poolTicker = setInterval(() => {
+      poolBar.tick(Math.max(0, ca.ready - shown));
+      shown = Math.max(shown, ca.ready);
+    }, 1000);
+    await ca.whenReady();
+    clearInterval(poolTicker);
+    poolBar.done();
+    const poolFillSeconds = (Date.now() - poolFillStarted) / 1000;
+    const issueAlone = await timedParallel(KEYGEN_SAMPLE, cpus().length, () =>
+      ca.issueIdentity('bench').then(() => undefined),
+    );
+
     // 1. Enrollment.
     const profileServers: string[] = [];
     for (let i = 0; i < PROFILE_SERVERS; i++) {
@@ -333,8 +385,38 @@ async function main(): Promise<void> {
     }
     if (profileServers.length === 0) profileServers.push(config.apple.serverBaseUrl);
     const enrollment = app.get(AppleEnrollmentService);
+    const linkUrls = new Array<string>(DEVICES);
+    const linkBar = progressBar(`links for ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
+    await inParallel(
+      DEVICES,
+      ENROLL_CONCURRENCY,
+      async (i) => {
+        const ministry = MINISTRIES[i % MINISTRIES.length];
+        const link = await enrollment.createLink(
+          itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>,
+          ministry,
+          { expiresInHours: 24 },
+        );
+        linkUrls[i] = link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]);
+      },
+      () => linkBar.tick(),
+    );
+    linkBar.done();
+    // The enrollment-profile rate: downloads over HTTP, ENROLL_CONCURRENCY in flight, identities from the pool.
+    const profiles = new Array<string>(DEVICES);
+    const profileBar = progressBar(`profiles ×${ENROLL_CONCURRENCY}`, DEVICES);
+    const profileCpu = cpuMeter(pgDir);
+    const poolBefore = ca.ready;
+    const profileDownloads = await timedParallel(DEVICES, ENROLL_CONCURRENCY, async (i) => {
+      const res = await fetch(linkUrls[i]);
+      if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
+      profiles[i] = await res.text();
+      profileBar.tick();
+    });
+    const profileCpuUse = profileCpu();
+    profileBar.done();
     const identities: { certPem: string; keyPem: string }[] = new Array(DEVICES);
-    const steps = { link: 0, profileDownload: 0, profileInstall: 0, authenticateAndTokenUpdate: 0 };
+    const steps = { profileInstall: 0, authenticateAndTokenUpdate: 0 };
     const enrolled = progressBar(`enrolling ${DEVICES.toLocaleString('en')} iPhones`, DEVICES);
     const enrollProfiler =
       process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'enroll' ? await startProfiler() : undefined;
@@ -345,25 +427,13 @@ async function main(): Promise<void> {
       DEVICES,
       ENROLL_CONCURRENCY,
       async (i) => {
-        const ministry = MINISTRIES[i % MINISTRIES.length];
         let t = process.hrtime.bigint();
         const lap = (step: keyof typeof steps) => {
           const now = process.hrtime.bigint();
           steps[step] += Number(now - t) / 1e6;
           t = now;
         };
-        const link = await enrollment.createLink(
-          itAdmins.get(ministry) as Awaited<ReturnType<DirectoryService['principalFor']>>,
-          ministry,
-          { expiresInHours: 24 },
-        );
-        lap('link');
-        const res = await fetch(
-          link.url.replace(config.apple.serverBaseUrl, profileServers[i % profileServers.length]),
-        );
-        if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
-        const profile = await res.text();
-        lap('profileDownload');
+        const profile = profiles[i];
         const identity = identityOf(profile);
         const phone = SimulatedIPhone.fromEnrollmentProfile(profile, { identity, installedApps: [] });
         lap('profileInstall');
@@ -411,29 +481,77 @@ async function main(): Promise<void> {
     checkBar.done();
     if (stoppedBy['empty 200'] !== DEVICES) throw new Error(`simulator polls: ${JSON.stringify(stoppedBy)}`);
 
+    // Tables at a fleet's size: more iPhones, enrolled in SQL, that do not poll.
+    if (EXTRA_DEVICES > 0) {
+      const extra = progressBar(`${EXTRA_DEVICES.toLocaleString('en')} more iPhones in SQL`, EXTRA_DEVICES);
+      for (let from = 0; from < EXTRA_DEVICES; from += 20_000) {
+        const n = Math.min(20_000, EXTRA_DEVICES - from);
+        await db.query(
+          `WITH e AS (
+             INSERT INTO apple_enrollment (token, ministry_code, expires_at, created_by, max_devices)
+             SELECT 'bench-extra-' || g, ($3::text[])[1 + g % 4], now() + interval '1 day', 'bench', 1
+               FROM generate_series($1::int, $1::int + $2::int - 1) g
+             RETURNING id, token, ministry_code
+           ), i AS (
+             INSERT INTO apple_identity (serial, enrollment_id, udid, enrolled_at)
+             SELECT '03' || md5(e.token), e.id, 'EXTRA-' || upper(md5(e.token)), now() FROM e
+             RETURNING serial, udid, enrollment_id
+           ), d AS (
+             INSERT INTO device (platform, ownership, ministry_code, display_name, apple_udid, apple_identity_serial, apns_token, push_magic, last_seen_at)
+             SELECT 'ios', 'company', e.ministry_code, 'bench extra', i.udid, i.serial, md5(i.serial) || md5(i.udid), upper(md5(i.udid)::uuid::text), now()
+               FROM i JOIN e ON e.id = i.enrollment_id
+             RETURNING id
+           )
+           INSERT INTO apple_command (device_id, request_type, command, status, answered_at, result)
+           SELECT d.id, rt, convert_to('{}', 'UTF8'), 'acknowledged', now(), '{}'::jsonb
+             FROM d CROSS JOIN unnest(ARRAY['DeviceInformation', 'InstalledApplicationList', 'ManagedApplicationList']) rt`,
+          [from, n, MINISTRIES],
+        );
+        extra.tick(n);
+      }
+      extra.done();
+      await db.query(`ANALYZE`);
+    }
+
     // The same signed Idle bodies for the service and the baseline.
     const bodies = phones.map((p) => Buffer.from(buildPlist({ UDID: p.udid, Status: 'Idle' }), 'utf8'));
     const signatures = bodies.map((b, i) => signDetached(b, identities[i]));
 
-    // 3. Load: the service, then the bare server.
-    const profiler = process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'service' ? await startProfiler() : undefined;
-    const service = await measureLoad(
-      `service ×${CONCURRENCY} for ${SECONDS} s`,
-      { host: '127.0.0.1', port, path: '/mdm/server' },
-      bodies,
-      signatures,
-      pgDir,
-    );
-    if (profiler) await profiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
+    // 3. Load: the service and the bare server, alternated over CHECKIN_ROUNDS rounds (order swapped each round).
     bare = await bareServer();
     const barePort = (bare.address() as { port: number }).port;
-    const baseline = await measureLoad(
-      `bare http ×${CONCURRENCY} for ${SECONDS} s`,
-      { host: '127.0.0.1', port: barePort, path: '/mdm/server' },
-      bodies,
-      signatures,
-      pgDir,
-    );
+    type Measured = Awaited<ReturnType<typeof measureLoad>>;
+    const rounds: { service: Measured; bare: Measured }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const one: Partial<{ service: Measured; bare: Measured }> = {};
+      for (const what of round % 2 === 0 ? (['service', 'bare'] as const) : (['bare', 'service'] as const)) {
+        if (what === 'service') {
+          const profiler =
+            round === 0 && process.env.CHECKIN_CPU_PROFILE && PROFILE_PHASE === 'service'
+              ? await startProfiler()
+              : undefined;
+          one.service = await measureLoad(
+            `service ×${CONCURRENCY} for ${SECONDS} s`,
+            { host: '127.0.0.1', port, path: '/mdm/server' },
+            bodies,
+            signatures,
+            pgDir,
+          );
+          if (profiler) await profiler.stop(process.env.CHECKIN_CPU_PROFILE as string);
+        } else {
+          one.bare = await measureLoad(
+            `bare http ×${CONCURRENCY} for ${SECONDS} s`,
+            { host: '127.0.0.1', port: barePort, path: '/mdm/server' },
+            bodies,
+            signatures,
+            pgDir,
+          );
+        }
+      }
+      rounds.push(one as { service: Measured; bare: Measured });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    const { service, bare: baseline } = rounds[rounds.length - 1];
 
     // 4. Parts of one poll, alone.
     const verify = microTimed(MICRO_CALLS, (i) => {
@@ -441,7 +559,6 @@ async function main(): Promise<void> {
       if (!r.ok) throw new Error(`signature ${i}: ${r.reason}`);
     });
     const certPems = identities.map((id) => id.certPem);
-    const ca = app.get(AppleCaService);
     const caSamples: number[] = [];
     const caStarted = process.hrtime.bigint();
     for (let i = 0; i < MICRO_CALLS; i++) {
@@ -492,17 +609,30 @@ async function main(): Promise<void> {
       perSecond: Math.round(PROTOCOL_CALLS / protoSeconds),
       latencyMs: summary(protoLatencies),
       cpu: protoCpuUse,
-      queriesPerCall: 4,
+      queriesPerCall: 1,
     };
 
     const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
     console.log(
       JSON.stringify(
         {
-          command: `CHECKIN_DEVICES=${DEVICES} CHECKIN_CONCURRENCY=${CONCURRENCY} CHECKIN_SECONDS=${SECONDS} npm run bench -- checkin`,
+          command: `CHECKIN_DEVICES=${DEVICES} CHECKIN_EXTRA_DEVICES=${EXTRA_DEVICES} CHECKIN_CONCURRENCY=${CONCURRENCY} CHECKIN_SECONDS=${SECONDS} npm run bench -- checkin`,
           machine: { cores: cpus().length, node: process.version, loadAverage1mAtStart: load1 },
           devices: DEVICES,
+          extraDevicesInSql: EXTRA_DEVICES,
+          identities: {
+            bareNodeCryptoKeygen: keygen,
+            issueIdentityWithoutPool: issueAlone,
+            pool: {
+              size: IDENTITY_POOL,
+              fillSeconds: Math.round(poolFillSeconds),
+              filledPerSecond: Math.round((IDENTITY_POOL / poolFillSeconds) * 10) / 10,
+            },
+            profileDownloads: { ...profileDownloads, poolReadyAtStart: poolBefore, cpu: profileCpuUse },
+            ratioProfilesOverBareKeygen: ratio(profileDownloads.perSecond, keygen.perSecond),
+          },
           enrollment: {
+            note: 'profiles already downloaded: install (PKCS#12 decoded by the simulator) + Authenticate + TokenUpdate',
             seconds: Math.round(enrollSeconds),
             perSecond: Math.round((DEVICES / enrollSeconds) * 10) / 10,
             profileServers: PROFILE_SERVERS,
@@ -518,7 +648,18 @@ async function main(): Promise<void> {
             concurrency: CONCURRENCY,
             service: service,
             bareHttpPlist: baseline,
-            ratioServiceOverBare: ratio(service.pollsPerSecond, baseline.pollsPerSecond),
+            rounds: rounds.map((r) => ({
+              servicePerSecond: r.service.pollsPerSecond,
+              serviceP99Ms: r.service.latencyMs.p99,
+              barePerSecond: r.bare.pollsPerSecond,
+              bareP99Ms: r.bare.latencyMs.p99,
+              ratio: ratio(r.service.pollsPerSecond, r.bare.pollsPerSecond),
+              p99OverBareP99: ratio(r.service.latencyMs.p99, r.bare.latencyMs.p99),
+            })),
+            ratioServiceOverBareMedian: median(
+              rounds.map((r) => ratio(r.service.pollsPerSecond, r.bare.pollsPerSecond)),
+            ),
+            p99OverBareP99Median: median(rounds.map((r) => ratio(r.service.latencyMs.p99, r.bare.latencyMs.p99))),
           },
           partsOfOnePoll: {
             verifyDetachedSignature: verify,

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { signDetached } from '../../tools/apple-sim/cms';
 import { buildPlist, parseMobileconfig, payloadsOf, PlistDict } from '../../tools/apple-sim/mobileconfig';
 import { identityFromPkcs12 } from '../../tools/apple-sim/pki';
+import { AppleCaService } from '../../api/src/apple/apple-ca.service';
 import { tokensFor, uploadPushCertificate } from './support/fuzz-targets';
 import { countRows, startTestApp, TestApp } from './support/test-app';
 
@@ -23,6 +24,8 @@ beforeAll(async () => {
       apnsPort: 9,
       identityFrom: 'signature',
       proxyCertHeader: 'X-Client-Certificate',
+      // Small, so that downloads are served from the pool and, once it is empty, issued on the spot.
+      identityPool: 2,
     },
   });
   server = t.app.getHttpServer() as Server;
@@ -166,6 +169,25 @@ it('enrolls as many phones as a ministry-wide link is for, and no more', async (
   expect(refused.body.code).toBe('apple.invalid-link');
 });
 
+it('serves identities from the pool and beyond it: each phone its own key and certificate, all enroll', async () => {
+  const ca = t.app.get(AppleCaService);
+  await ca.whenReady();
+  expect(ca.ready).toBe(2);
+  const link = await createLink({ devices: 5 });
+  // Five at once: two from the pool, three issued on the spot (the pool refills meanwhile).
+  const downloads = await Promise.all(Array.from({ length: 5 }, () => download(link.path)));
+  const identities = downloads.map((d) => d.identity as Identity);
+  expect(downloads.map((d) => d.status)).toEqual([200, 200, 200, 200, 200]);
+  expect(new Set(identities.map((i) => i.keyPem)).size).toBe(5);
+  expect(new Set(identities.map((i) => i.certPem)).size).toBe(5);
+  for (const identity of identities) expect((await enroll(identity)).status).toBe(200);
+  const phones = (await t.db.query(
+    `SELECT count(DISTINCT d.apple_identity_serial)::int AS n FROM device d JOIN apple_identity i ON i.serial = d.apple_identity_serial WHERE i.enrollment_id = $1`,
+    [link.id],
+  )) as { n: number }[];
+  expect(phones[0].n).toBe(5);
+});
+
 it('refuses an expired link', async () => {
   const link = await createLink({ devices: 5 });
   await t.db.query(`UPDATE apple_enrollment SET expires_at = now() - interval '1 minute' WHERE id = $1`, [link.id]);
@@ -215,6 +237,8 @@ it('re-enrolls a phone that left (CheckOut) with a new link; its old identity is
   const first = await download((await createLink({ devices: 1 })).path);
   const phone = await enroll(first.identity as Identity);
   expect(phone.status).toBe(200);
+  // Its certificate proven (and remembered by fingerprint) by an Idle poll, before it is revoked.
+  await idle(first.identity as Identity, phone.udid).expect(200);
   await signed(
     '/mdm/checkin',
     { MessageType: 'CheckOut', Topic: topic, UDID: phone.udid },

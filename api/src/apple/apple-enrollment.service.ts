@@ -223,7 +223,8 @@ export class AppleEnrollmentService {
                             ORDER BY issued_at DESC OFFSET $2)`,
         [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
       );
-      const issued = await this.ca.issueIdentity(`appareil ${enrollment.ministry_code} ${randomUUID()}`);
+      // A ready identity from the pool when there is one (AppleSettings.identityPool): no key generation here.
+      const issued = await this.ca.takeIdentity();
       await tx.query(`INSERT INTO apple_identity (serial, enrollment_id) VALUES ($1, $2)`, [
         issued.serial,
         enrollment.id,

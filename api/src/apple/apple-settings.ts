@@ -11,6 +11,11 @@ export interface AppleSettings {
   /** How a request's device identity is proven: the Mdm-Signature header, or a client certificate forwarded by the TLS proxy. */
   identityFrom: 'signature' | 'proxy-header';
   proxyCertHeader: string;
+  /**
+   * Device identities kept ready in memory for enrollment profiles, refilled in the background
+   * (APPLE_IDENTITY_POOL; 0 or absent: each profile issues its own).
+   */
+  identityPool?: number;
   /** Apple Business Manager device assignment API (ABM_URL; default https://mdmenrollment.apple.com). */
   abmUrl?: string;
   /** Apps and Books API (APPS_BOOKS_URL; default https://vpp.itunes.apple.com). */

@@ -296,6 +296,13 @@ export class AppConfig {
   @IsString()
   MDM_PROXY_CERT_HEADER: string;
 
+  /** Device identities each API process keeps ready for enrollment profiles (0: issued per download). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
+  @IsInt({ message: 'APPLE_IDENTITY_POOL must be a whole number of identities' })
+  @Min(0)
+  @Max(100_000)
+  APPLE_IDENTITY_POOL: number;
+
   /** Apple Business Manager's device assignment API (Automated Device Enrollment). */
   @Transform(({ value }) => value || 'https://mdmenrollment.apple.com')
   @IsUrl({ require_tld: false, require_protocol: true })
@@ -454,6 +461,7 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     apnsCaPem: config.APNS_CA_FILE ? readFileSync(config.APNS_CA_FILE, 'utf8') : undefined,
     identityFrom: config.MDM_IDENTITY_FROM,
     proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
+    identityPool: config.APPLE_IDENTITY_POOL,
     abmUrl: config.ABM_URL.replace(/\/$/, ''),
     appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),
   };
