@@ -5,8 +5,10 @@
  * APNS_DEVICES (default 200,000) iPhones are seeded in SQL with a token and a PushMagic; then
  * `ApnsService.wake(id)` is called for every one of them with APNS_CONCURRENCY (default 200) in
  * flight, and for APNS_SERIAL_SAMPLE (default 2,000) of them with 1 in flight. The same pushes are
- * also sent with raw node-apn `provider.send` (no database), and the two reads `wake` makes are
- * measured alone, to show where the time goes. The fake APNs runs in a child process (this file,
+ * also sent with raw node-apn `provider.send` (no database), the baseline: at CONCURRENCY in flight
+ * the two alternate over APNS_ROUNDS (default 2) rounds, the order swapped each round, and the ratio
+ * is the median of the rounds'. The per-push reads the service made before it batched them are
+ * measured alone, to show where the time went. The fake APNs runs in a child process (this file,
  * BENCH_ROLE=fake-apns) so that its TLS and checks do not share the service's event loop; after each
  * phase it reports how many pushes it accepted, and whether each carried the certificate's topic
  * and the device's PushMagic. APNS_DB_READS (default 50,000) sets how many read pairs are timed.
@@ -36,7 +38,8 @@ import { benchAppOptions, cpuMeter, CpuUse, progressBar, summary } from './suppo
 const DEVICES = Number(process.env.APNS_DEVICES ?? 200_000);
 const CONCURRENCY = Number(process.env.APNS_CONCURRENCY ?? 200);
 const SERIAL_SAMPLE = Math.min(DEVICES, Number(process.env.APNS_SERIAL_SAMPLE ?? 2000));
-const DB_READS = Math.min(DEVICES, Number(process.env.APNS_DB_READS ?? 50_000));
+const DB_READS = Math.min(DEVICES, Number(process.env.APNS_DB_READS ?? 20_000));
+const ROUNDS = Number(process.env.APNS_ROUNDS ?? 2);
 const MINISTRIES = ['armees', 'culture', 'economie', 'interieur'];
 
 /** The PushMagic seeded for a token (the same expression as in the seeding SQL). */
@@ -348,14 +351,7 @@ async function main(): Promise<void> {
     const serialPeer = verified(await fake.report(), SERIAL_SAMPLE, serial);
     await fake.reset();
 
-    // 2. ApnsService.wake, CONCURRENCY in flight, every device.
-    const parallel = await phase(pgDir, `wake ×${CONCURRENCY} in flight`, DEVICES, CONCURRENCY, (i) =>
-      apns.wake(devices[i].id),
-    );
-    const parallelPeer = verified(await fake.report(), DEVICES, parallel);
-    await fake.reset();
-
-    // 3. Raw node-apn provider.send to the same peer: what is left without the database.
+    // 2. Raw node-apn provider.send to the same peer: the baseline without the database.
     provider = new apn.Provider({
       cert: push.certPem,
       key: push.keyPem,
@@ -377,11 +373,30 @@ async function main(): Promise<void> {
     };
     for (let i = 0; i < Math.min(200, DEVICES); i++) await rawSend(i);
     await fake.reset();
+
+    // 3. Every device, CONCURRENCY in flight: ApnsService.wake and raw send, alternated over APNS_ROUNDS
+    // rounds (the order swapped each round), each phase checked at the peer (every push exactly once).
+    const rounds: { wake: PhaseResult & { peer: FakeReport }; raw: PhaseResult & { peer: FakeReport } }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const one: Partial<(typeof rounds)[number]> = {};
+      for (const what of round % 2 === 0 ? (['raw', 'wake'] as const) : (['wake', 'raw'] as const)) {
+        const r =
+          what === 'wake'
+            ? await phase(pgDir, `wake ×${CONCURRENCY} (round ${round + 1})`, DEVICES, CONCURRENCY, (i) =>
+                apns.wake(devices[i].id),
+              )
+            : await phase(pgDir, `provider.send ×${CONCURRENCY} (round ${round + 1})`, DEVICES, CONCURRENCY, rawSend);
+        one[what] = { ...r, peer: verified(await fake.report(), DEVICES, r) };
+        await fake.reset();
+      }
+      rounds.push(one as (typeof rounds)[number]);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    const parallel = rounds[rounds.length - 1].wake;
+    const rawParallel = rounds[rounds.length - 1].raw;
     const rawSerial = await phase(pgDir, 'provider.send ×1 in flight', SERIAL_SAMPLE, 1, rawSend);
     const rawSerialPeer = verified(await fake.report(), SERIAL_SAMPLE, rawSerial);
     await fake.reset();
-    const rawParallel = await phase(pgDir, `provider.send ×${CONCURRENCY} in flight`, DEVICES, CONCURRENCY, rawSend);
-    const rawParallelPeer = verified(await fake.report(), DEVICES, rawParallel);
 
     // 4. The two reads wake() makes per push (device row, active push certificate), alone.
     const certificates = app.get(PushCertificateService);
@@ -402,18 +417,27 @@ async function main(): Promise<void> {
           devices: DEVICES,
           machine: { cores: cpus().length, node: process.version, loadAverage1mAtStart: load1 },
           dbPoolSize: loadConfig().DB_POOL_SIZE,
+          rounds: rounds.map((r) => ({
+            wakePerSecond: r.wake.perSecond,
+            wakeP99Ms: r.wake.latencyMs.p99,
+            rawPerSecond: r.raw.perSecond,
+            rawP99Ms: r.raw.latencyMs.p99,
+            ratio: ratio(r.wake.perSecond, r.raw.perSecond),
+          })),
           wake: {
-            [`concurrency${CONCURRENCY}`]: { ...parallel, peer: parallelPeer },
+            [`concurrency${CONCURRENCY}`]: parallel,
             concurrency1: { ...serial, peer: serialPeer },
             speedupFromConcurrency: ratio(parallel.perSecond, serial.perSecond),
           },
           rawProviderSend: {
-            [`concurrency${CONCURRENCY}`]: { ...rawParallel, peer: rawParallelPeer },
+            [`concurrency${CONCURRENCY}`]: rawParallel,
             concurrency1: { ...rawSerial, peer: rawSerialPeer },
           },
           wakeDbReadsAlone: { [`concurrency${CONCURRENCY}`]: reads, concurrency1: readsSerial },
           ratios: {
-            [`wakeOverRawSend_concurrency${CONCURRENCY}`]: ratio(parallel.perSecond, rawParallel.perSecond),
+            [`wakeOverRawSend_concurrency${CONCURRENCY}_median`]: median(
+              rounds.map((r) => ratio(r.wake.perSecond, r.raw.perSecond)),
+            ),
             wakeOverRawSend_concurrency1: ratio(serial.perSecond, rawSerial.perSecond),
             [`dbReadsPerSecondOverWakePerSecond_concurrency${CONCURRENCY}`]: ratio(reads.perSecond, parallel.perSecond),
           },

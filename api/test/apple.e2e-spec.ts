@@ -1,5 +1,6 @@
 import forge from 'node-forge';
 import { createServer } from 'node:net';
+import { ApnsService } from '../src/apple/apns.service';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
@@ -71,6 +72,10 @@ async function converge(): Promise<void> {
     await new Promise((r) => setTimeout(r, 150));
     for (const phone of phones) await phone.poll();
   }
+}
+
+function ApnsServiceOf(app: TestApp): ApnsService {
+  return app.app.get(ApnsService);
 }
 
 async function deviceOf(phone: SimulatedIPhone) {
@@ -339,5 +344,40 @@ describe('Apple MDM', () => {
     expect(row.push_error).toContain('410');
     const status = (await (await t.as('it.interieur')).get('/ministries/interieur/rollout-status').expect(200)).body;
     expect(status.failures.some((f: { reason: string }) => f.reason.includes('Unregistered'))).toBe(true);
+  });
+
+  it('wakes 300 iPhones at once: each push reaches APNs exactly once, with its own token, the topic and its PushMagic', async () => {
+    // Seeded as after TokenUpdate (token, PushMagic); the wakes of one tick read their tokens in one batch.
+    const seeded = (await t.db.query(
+      `INSERT INTO device (platform, ownership, ministry_code, display_name, apple_udid, apns_token, push_magic, last_seen_at)
+       SELECT 'ios', 'company', 'interieur', 'fan-out ' || g, 'FANOUT-' || g, encode(sha256(('fan-out ' || g)::bytea), 'hex'),
+              upper(md5('magic ' || g)::uuid::text), now()
+         FROM generate_series(1, 300) g
+       RETURNING id, apns_token, push_magic`,
+    )) as { id: string; apns_token: string; push_magic: string }[];
+    const [silent] = (await t.db.query(
+      `INSERT INTO device (platform, ownership, ministry_code, display_name, apple_udid) VALUES ('ios', 'company', 'interieur', 'no token yet', 'FANOUT-silent') RETURNING id`,
+    )) as { id: string }[];
+    apns.reset();
+    const wakes = ApnsServiceOf(t);
+    const outcomes = await Promise.allSettled([
+      ...seeded.map((d) => wakes.wake(d.id)),
+      // In the same batch: a device without a token, and an id that is not one, each refused on its own.
+      wakes.wake(silent.id),
+      wakes.wake('not-a-device-id'),
+    ]);
+    expect(outcomes.slice(0, 300).every((o) => o.status === 'fulfilled')).toBe(true);
+    expect(outcomes.slice(300).map((o) => (o as PromiseRejectedResult).reason.message)).toEqual([
+      'the device has not sent its push token yet (no TokenUpdate)',
+      'the device has not sent its push token yet (no TokenUpdate)',
+    ]);
+    expect(apns.pushes).toHaveLength(300);
+    expect(new Set(apns.pushes.map((p) => p.token)).size).toBe(300);
+    const magicOf = new Map(seeded.map((d) => [d.apns_token, d.push_magic]));
+    for (const pushed of apns.pushes) {
+      expect(pushed.topic).toBe(push.topic);
+      expect(pushed.pushMagic).toBe(magicOf.get(pushed.token));
+    }
+    await t.db.query(`DELETE FROM device WHERE apple_udid LIKE 'FANOUT-%'`);
   });
 });

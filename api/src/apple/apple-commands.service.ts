@@ -13,6 +13,23 @@ export interface InstallLicensing {
   prepareInstall(tx: EntityManager, deviceId: string, command: PlistDict): Promise<PlistDict>;
 }
 
+/**
+ * The uuid of the command a device gets next (the sub-query of `next`, also run by the Idle poll's
+ * single statement in MdmProtocolService): locked, so two polls never get the same one.
+ */
+export const NEXT_COMMAND_SQL = (deviceId: string): string =>
+  `SELECT uuid FROM apple_command
+    WHERE device_id = ${deviceId} AND (status IN ('queued', 'sent') OR (status = 'not-now' AND not_now_until <= now()))
+    ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`;
+
+/** The command row as the device receives it. */
+export function nextCommandOf(row: { uuid: string; command: Buffer }): NextCommand {
+  const command = JSON.parse(row.command.toString(), (_k, v: unknown) =>
+    v && typeof v === 'object' && '$data' in (v as object) ? Buffer.from((v as { $data: string }).$data, 'base64') : v,
+  ) as PlistDict;
+  return { uuid: row.uuid, xml: toPlistXml({ CommandUUID: row.uuid.toUpperCase(), Command: command }) };
+}
+
 /** A NotNow answer is tried again after this, not in a loop within the same session. */
 const NOT_NOW_RETRY_SECONDS = 300;
 
@@ -56,20 +73,12 @@ export class AppleCommandsService {
   async next(deviceId: string): Promise<NextCommand | null> {
     const rows = (await this.db.query(
       `UPDATE apple_command SET status = 'sent', sent_at = now()
-        WHERE uuid = (SELECT uuid FROM apple_command
-                       WHERE device_id = $1 AND (status IN ('queued', 'sent') OR (status = 'not-now' AND not_now_until <= now()))
-                       ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+        WHERE uuid = (${NEXT_COMMAND_SQL('$1')})
         RETURNING uuid, command`,
       [deviceId],
     )) as [{ uuid: string; command: Buffer }[], number];
     const row = rows[0][0];
-    if (!row) return null;
-    const command = JSON.parse(row.command.toString(), (_k, v: unknown) =>
-      v && typeof v === 'object' && '$data' in (v as object)
-        ? Buffer.from((v as { $data: string }).$data, 'base64')
-        : v,
-    ) as PlistDict;
-    return { uuid: row.uuid, xml: toPlistXml({ CommandUUID: row.uuid.toUpperCase(), Command: command }) };
+    return row ? nextCommandOf(row) : null;
   }
 
   /** Records the device's answer; false when the command is unknown or already answered (a replay). */

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DOMParser } from '@xmldom/xmldom';
 import plist from 'plist';
@@ -15,13 +15,15 @@ import { PolicyGroup } from '../rollout/policy-group.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
 import { AbmService } from './abm/abm.service';
-import { AppleCommandsService } from './apple-commands.service';
+import { AppleCommandsService, NEXT_COMMAND_SQL, nextCommandOf } from './apple-commands.service';
 import { commands } from './apple-payloads';
 import { AppleError } from './apple.error';
 import { ApnsService } from './apns.service';
 
 type PlistObject = Record<string, unknown>;
 const MDM: Actor = { id: null, label: 'system: Apple MDM check-in' };
+/** How long last_seen_at may lag behind a poll (the writes of a second are one statement). */
+const SEEN_FLUSH_MS = 1000;
 
 /** The first problem the XML parser reports, or null when the document is well-formed. */
 function xmlProblem(text: string): string | null {
@@ -83,8 +85,10 @@ function str(dict: PlistObject, key: string): string | undefined {
  * certificate serial; a device can only speak for the UDID its identity is bound to.
  */
 @Injectable()
-export class MdmProtocolService {
+export class MdmProtocolService implements OnModuleDestroy {
   private readonly logger = new Logger('MDM');
+  private readonly heard = new Set<string>();
+  private heardFlush?: NodeJS.Timeout;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -112,24 +116,7 @@ export class MdmProtocolService {
       ministry_code: string;
       agent_id: string | null;
     }[];
-    if (!identity)
-      throw new AppleError(
-        'unknown-identity',
-        'forbidden',
-        'This device identity was not issued by an enrollment of this server.',
-      );
-    if (identity.revoked_at)
-      throw new AppleError(
-        'identity-revoked',
-        'forbidden',
-        'This device identity was revoked (its enrollment link was downloaded again, or revoked): enroll with a new link.',
-      );
-    if (identity.udid && identity.udid !== udid)
-      throw new AppleError(
-        'udid-mismatch',
-        'forbidden',
-        'This device identity belongs to another device (UDID mismatch).',
-      );
+    refuseIdentity(identity, udid);
     if (!identity.udid) {
       // The first message of a new phone: its link must still be live and have a phone left to enroll.
       const claimed = await this.db.transaction(async (tx) => {
@@ -282,13 +269,17 @@ export class MdmProtocolService {
       throw new AppleError('malformed-report', 'invalid', 'A command report needs UDID and Status.');
     if (!['Idle', 'Acknowledged', 'Error', 'CommandFormatError', 'NotNow'].includes(status))
       throw new AppleError('malformed-report', 'invalid', `Unknown Status "${status}".`);
+    if (status === 'Idle') {
+      const idle = await this.idle(serial, udid);
+      if (idle !== undefined) return idle;
+    }
     await this.bindUdid(serial, udid);
     const [device] = (await this.db.query(
       `SELECT id, group_id FROM device WHERE apple_udid = $1 AND ${fleetSql.reachable('device')}`,
       [udid],
     )) as { id: string; group_id: string | null }[];
     if (!device) throw new AppleError('not-enrolled', 'conflict', 'This device is not enrolled (check in first).');
-    await this.devices.touch(device.id);
+    this.seen(device.id);
     const uuid = str(message, 'CommandUUID');
     if (status !== 'Idle') {
       if (!uuid)
@@ -316,6 +307,68 @@ export class MdmProtocolService {
     }
     const next = await this.queue.next(device.id);
     return next?.xml ?? '';
+  }
+
+  /**
+   * An Idle poll, the most frequent message by far, in one statement: the identity's state (known,
+   * not revoked, bound to this UDID), the device, and its next command handed out only if the
+   * identity passed (the UPDATE's device id is null otherwise). Undefined when the identity speaks
+   * for the first time (not bound yet): the general path binds it.
+   */
+  private async idle(serial: string, udid: string): Promise<string | undefined> {
+    // A SELECT at the top (its CTE updates): TypeORM returns the rows themselves.
+    const [row] = (await this.db.query(
+      `WITH ident AS (
+         SELECT udid, revoked_at FROM apple_identity WHERE serial = $1
+       ), dev AS (
+         SELECT d.id FROM device d, ident i
+          WHERE d.apple_udid = $2 AND i.udid = $2 AND i.revoked_at IS NULL AND ${fleetSql.reachable('d')} LIMIT 1
+       ), cmd AS (
+         UPDATE apple_command SET status = 'sent', sent_at = now()
+          WHERE uuid = (${NEXT_COMMAND_SQL('(SELECT id FROM dev)')})
+          RETURNING uuid, command
+       )
+       SELECT i.udid, i.revoked_at, (SELECT id FROM dev) AS device_id, c.uuid, c.command
+         FROM ident i LEFT JOIN cmd c ON true`,
+      [serial, udid],
+    )) as {
+      udid: string | null;
+      revoked_at: Date | null;
+      device_id: string | null;
+      uuid: string | null;
+      command: Buffer | null;
+    }[];
+    refuseIdentity(row, udid);
+    if (!row.udid) return undefined;
+    if (!row.device_id)
+      throw new AppleError('not-enrolled', 'conflict', 'This device is not enrolled (check in first).');
+    this.seen(row.device_id);
+    return row.uuid && row.command ? nextCommandOf({ uuid: row.uuid, command: row.command }).xml : '';
+  }
+
+  /**
+   * last_seen_at, written for every device heard in the last second in one statement rather than
+   * once per poll (at 100,000 phones, the difference between one write a second and thousands).
+   */
+  private seen(deviceId: string): void {
+    this.heard.add(deviceId);
+    this.heardFlush ??= setTimeout(() => void this.flushSeen(), SEEN_FLUSH_MS);
+  }
+
+  private async flushSeen(): Promise<void> {
+    this.heardFlush = undefined;
+    // Sorted: two replicas flushing overlapping sets lock the rows in the same order (no deadlock).
+    const ids = [...this.heard].sort();
+    this.heard.clear();
+    if (ids.length === 0) return;
+    await this.devices
+      .touchAll(ids)
+      .catch((e: Error) => this.logger.warn(`last-seen of ${ids.length} iPhones not recorded: ${e.message}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearTimeout(this.heardFlush);
+    await this.flushSeen();
   }
 
   private async onAcknowledged(
@@ -416,6 +469,31 @@ export class MdmProtocolService {
     }
     return due.length;
   }
+}
+
+/** The refusals of an identity that is unknown, revoked or bound to another UDID (every message, every request). */
+function refuseIdentity(
+  identity: { udid: string | null; revoked_at: Date | null } | undefined,
+  udid: string,
+): asserts identity is { udid: string | null; revoked_at: null } {
+  if (!identity)
+    throw new AppleError(
+      'unknown-identity',
+      'forbidden',
+      'This device identity was not issued by an enrollment of this server.',
+    );
+  if (identity.revoked_at)
+    throw new AppleError(
+      'identity-revoked',
+      'forbidden',
+      'This device identity was revoked (its enrollment link was downloaded again, or revoked): enroll with a new link.',
+    );
+  if (identity.udid && identity.udid !== udid)
+    throw new AppleError(
+      'udid-mismatch',
+      'forbidden',
+      'This device identity belongs to another device (UDID mismatch).',
+    );
 }
 
 /** The first error Apple gives (ErrorChain), as a person reads it. */

@@ -198,6 +198,11 @@ export class DeviceStateService {
     await this.exec()(`UPDATE device SET last_seen_at = now() WHERE id = $1`, [id]);
   }
 
+  /** Devices heard from since the last call (Apple Idle polls, batched by MdmProtocolService). */
+  async touchAll(ids: string[]): Promise<void> {
+    await this.exec()(`UPDATE device SET last_seen_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
   /** Apple CheckOut: every device with this UDID leaves the fleet. */
   async checkOut(tx: EntityManager, udid: string): Promise<{ id: string; ministry_code: string }[]> {
     const { rows } = await this.exec(tx)<{ id: string; ministry_code: string }>(
