@@ -36,8 +36,12 @@ import {
   policiesPlan,
   policiesRollback,
   policiesVersions,
+  rolloutAbort,
+  rolloutAdvance,
   rolloutGet,
   rolloutList,
+  rolloutPause,
+  rolloutResume,
   rolloutStatus,
   sessionLogout,
   appleLink,
@@ -226,6 +230,12 @@ export const api = {
 
   rollouts: (active = true) => data(rolloutList({ query: active ? { active: 'true' } : {}, throwOnError })),
   rollout: (id: string) => data(rolloutGet({ path: { id }, throwOnError })),
+  pauseRollout: (id: string, reason?: string) =>
+    data(rolloutPause({ path: { id }, body: reason ? { reason } : {}, throwOnError })),
+  resumeRollout: (id: string) => data(rolloutResume({ path: { id }, throwOnError })),
+  advanceRollout: (id: string) => data(rolloutAdvance({ path: { id }, throwOnError })),
+  abortRollout: (id: string, reason?: string) =>
+    data(rolloutAbort({ path: { id }, body: reason ? { reason } : {}, throwOnError })),
   ministryRolloutStatus: (ministry: string) => data(rolloutStatus({ path: { code: ministry }, throwOnError })),
 
   ministryDevices: (ministry: string, compliance?: Compliance) =>

@@ -554,3 +554,77 @@ describe('the agent’s phone page on a phone', () => {
     await expectAccessible(agent, 'agent devices at 390 px');
   });
 });
+
+describe('rollout controls', () => {
+  it('pauses (with its reason), resumes and aborts a staged rollout from the page, and keeps it in the history', async () => {
+    const it = await t.as('it.armees');
+    const current = (await it.get('/policies/armees').expect(200)).body as {
+      mode: string;
+      content?: { mode: string; rules: { app: string }[] };
+    };
+    const content = current.content ?? { mode: current.mode, rules: [] };
+    const effective = (await it.get('/ministries/armees/effective-policy').expect(200)).body as {
+      apps: EffectiveApp[];
+    };
+    const catalog = (await it.get('/catalog/apps').expect(200)).body as { slug: string }[];
+    const ruled = new Set(effective.apps.map((a) => a.app));
+    const target = catalog.find((a) => !ruled.has(a.slug));
+    if (!target) throw new Error('every catalog app is already ruled for armees');
+    const comment = `Contrôles de déploiement ${Date.now()}`;
+    const plan = await it.post('/policies/armees/plan').send({
+      mode: content.mode,
+      rules: [...content.rules, { app: target.slug, action: 'block', exemptable: false }],
+      comment,
+    });
+    expect({ status: plan.status, body: plan.body as unknown }).toMatchObject({ status: 201 });
+    await it
+      .post(`/policy-plans/${plan.body.id}/apply`)
+      .send({ stages: [50, 100], stageWaitMinutes: 600 })
+      .expect(200);
+    let rollout: { id: string; status: string; scope: string } | undefined;
+    for (let i = 0; i < 60 && rollout?.status !== 'running'; i++) {
+      const active = (await it.get('/rollouts?active=true').expect(200)).body as {
+        id: string;
+        status: string;
+        scope: string;
+      }[];
+      rollout = active.find((r) => r.scope === 'armees');
+      if (rollout?.status !== 'running') await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!rollout || rollout.status !== 'running') throw new Error('the armees rollout did not start');
+    const status = async () =>
+      ((await it.get(`/rollouts/${rollout.id}`).expect(200)).body as { status: string }).status;
+
+    const page = await pageFor('it.armees', '#/informatique/deploiements');
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'armees' })
+      .getByRole('button', { name: 'Voir l’avancement' })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /Déploiement « armees »/ }).waitFor();
+    await expectAccessible(page, 'rollouts');
+
+    await page.getByLabel('Motif (facultatif, consigné au journal)').fill('Incident signalé par le support');
+    await page.getByRole('button', { name: 'Mettre en pause' }).click();
+    await page.getByText('Déploiement mis en pause.').waitFor();
+    expect(await status()).toBe('paused');
+    await page.getByText(/en pause : Incident signalé par le support/).waitFor();
+
+    await page.getByRole('button', { name: 'Reprendre' }).click();
+    await page.getByText('Déploiement repris.').waitFor();
+    expect(await status()).not.toBe('paused');
+
+    await page.getByRole('button', { name: 'Abandonner le déploiement' }).click();
+    await page.getByRole('button', { name: 'Confirmer l’abandon' }).click();
+    await page.getByText(/^Déploiement abandonné/).waitFor();
+    expect(await status()).toBe('aborted');
+    await page
+      .getByRole('table', { name: 'Derniers déploiements terminés' })
+      .getByRole('row')
+      .filter({ hasText: 'armees' })
+      .filter({ hasText: 'Interrompu' })
+      .first()
+      .waitFor();
+  });
+});

@@ -1,13 +1,17 @@
+import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Button } from '@codegouvfr/react-dsfr/Button';
+import { Input } from '@codegouvfr/react-dsfr/Input';
 import { Table } from '@codegouvfr/react-dsfr/Table';
 import { useState } from 'react';
 import { api } from '../../api';
+import { ConfirmButton } from '../../components/ConfirmButton';
+import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { Legend, SEGMENT_COLORS, StackedBar, type Segment } from '../../components/StackedBar';
 import { RolloutStatusBadge } from '../../components/StatusBadge';
 import { formatDateTime } from '../../labels';
 import type { Rollout, RolloutStatus, StageProgress } from '../../types';
-import { useAutoReload, useLoad } from '../../useLoad';
+import { errorOf, useAutoReload, useLoad } from '../../useLoad';
 
 const LEGEND: Pick<Segment, 'label' | 'color' | 'pattern'>[] = [
   { label: 'appliqués', color: SEGMENT_COLORS.converged },
@@ -29,7 +33,103 @@ function segments(p: Omit<StageProgress, 'stage' | 'percent' | 'released'>): Seg
 const REFRESH_MS = 3000;
 const FINISHED = new Set<RolloutStatus>(['completed', 'aborted']);
 
-function RolloutDetail({ id }: { id: string }) {
+/**
+ * Pause, resume, release the next stage now, or abort: the API's controls (as in the CLI), each
+ * audited with the reason given. Aborting asks first.
+ */
+function Controls({ rollout, onDone }: { rollout: Rollout; onDone: () => void }) {
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  const [done, setDone] = useState<string>();
+  if (FINISHED.has(rollout.status)) return null;
+  const run = async (what: () => Promise<unknown>, message: string) => {
+    setError(undefined);
+    setDone(undefined);
+    setBusy(true);
+    try {
+      await what();
+      setDone(message);
+      setReason('');
+      onDone();
+    } catch (err) {
+      setError(errorOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const why = reason.trim() || undefined;
+  const lastStage = rollout.stageIndex >= rollout.stages.length - 1;
+  return (
+    <div className="fr-mb-3w">
+      {error && <ErrorAlert title="L’action n’a pas abouti" error={error} onClose={() => setError(undefined)} />}
+      {done && <Alert className="fr-mb-2w" severity="success" role="status" small description={done} />}
+      <Input
+        label="Motif (facultatif, consigné au journal)"
+        nativeInputProps={{ value: reason, onChange: (e) => setReason(e.target.value), maxLength: 500 }}
+      />
+      <ul className="fr-btns-group fr-btns-group--inline-sm">
+        {rollout.status === 'paused' ? (
+          <li>
+            <Button
+              size="small"
+              iconId="fr-icon-play-line"
+              disabled={busy}
+              onClick={() => void run(() => api.resumeRollout(rollout.id), 'Déploiement repris.')}
+            >
+              Reprendre
+            </Button>
+          </li>
+        ) : (
+          <li>
+            <Button
+              size="small"
+              priority="secondary"
+              iconId="fr-icon-pause-circle-line"
+              disabled={busy}
+              onClick={() => void run(() => api.pauseRollout(rollout.id, why), 'Déploiement mis en pause.')}
+            >
+              Mettre en pause
+            </Button>
+          </li>
+        )}
+        {!lastStage && rollout.status !== 'paused' && (
+          <li>
+            <Button
+              size="small"
+              priority="secondary"
+              iconId="fr-icon-arrow-right-line"
+              disabled={busy}
+              onClick={() =>
+                void run(
+                  () => api.advanceRollout(rollout.id),
+                  `Étape ${rollout.stageIndex + 2} (${rollout.stages[rollout.stageIndex + 1]} %) libérée.`,
+                )
+              }
+            >
+              Libérer l’étape suivante
+            </Button>
+          </li>
+        )}
+        <li>
+          <ConfirmButton
+            label="Abandonner le déploiement"
+            confirmLabel="Confirmer l’abandon"
+            disabled={busy}
+            onConfirm={() =>
+              void run(
+                () => api.abortRollout(rollout.id, why),
+                'Déploiement abandonné : les appareils pas encore servis restent sur la politique précédente.',
+              )
+            }
+          />
+        </li>
+      </ul>
+    </div>
+  );
+}
+
+function RolloutDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
   const rollout = useLoad(() => api.rollout(id), `rollout-${id}`);
   const live = rollout.data !== undefined && !FINISHED.has(rollout.data.status);
   useAutoReload(rollout.reload, REFRESH_MS, live);
@@ -46,6 +146,13 @@ function RolloutDetail({ id }: { id: string }) {
             {r.nextStageAt && ` · prochaine étape le ${formatDateTime(r.nextStageAt)}`}
             {r.pauseReason && ` · en pause : ${r.pauseReason}`}
           </p>
+          <Controls
+            rollout={r}
+            onDone={() => {
+              rollout.reload();
+              onChanged();
+            }}
+          />
           <Legend segments={LEGEND} />
           {(r.progress ?? []).map((p) => (
             <StackedBar
@@ -66,9 +173,9 @@ function RolloutDetail({ id }: { id: string }) {
   );
 }
 
-function List({ rollouts }: { rollouts: Rollout[] }) {
+function List({ rollouts, onChanged }: { rollouts: Rollout[]; onChanged: () => void }) {
   const [selected, setSelected] = useState(rollouts[0]?.id);
-  if (rollouts.length === 0) return <p>Aucun déploiement en cours.</p>;
+  if (rollouts.length === 0 && !selected) return <p>Aucun déploiement en cours.</p>;
   return (
     <>
       <Table
@@ -91,17 +198,54 @@ function List({ rollouts }: { rollouts: Rollout[] }) {
           </Button>,
         ])}
       />
-      {selected && <RolloutDetail key={selected} id={selected} />}
+      {selected && <RolloutDetail key={selected} id={selected} onChanged={onChanged} />}
     </>
+  );
+}
+
+/** The latest finished rollouts; `refresh` changes when a control ended one. */
+function History({ refresh }: { refresh: number }) {
+  const all = useLoad(() => api.rollouts(false), `rollouts-all-${refresh}`);
+  return (
+    <LoadState loaded={all} what="l’historique des déploiements">
+      {(list) => {
+        const done = list
+          .filter((r) => FINISHED.has(r.status))
+          .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+          .slice(0, 20);
+        return done.length === 0 ? null : (
+          <Table
+            caption="Derniers déploiements terminés"
+            headers={['Politique', 'Motif', 'État', 'Étapes', 'Lancé le', 'Fini le']}
+            data={done.map((r) => [
+              r.scope,
+              r.reason,
+              <RolloutStatusBadge key="s" status={r.status} />,
+              r.stages.map((s) => `${s} %`).join(' → '),
+              formatDateTime(r.createdAt),
+              formatDateTime(r.finishedAt),
+            ])}
+          />
+        );
+      }}
+    </LoadState>
   );
 }
 
 export function Rollouts() {
   const rollouts = useLoad(() => api.rollouts(true), 'rollouts-active');
+  const [changes, setChanges] = useState(0);
   useAutoReload(rollouts.reload, REFRESH_MS, (rollouts.data?.length ?? 0) > 0);
+  const changed = () => {
+    rollouts.reload();
+    setChanges((n) => n + 1);
+  };
   return (
-    <LoadState loaded={rollouts} what="les déploiements">
-      {(list) => <List rollouts={list} />}
-    </LoadState>
+    <>
+      <LoadState loaded={rollouts} what="les déploiements">
+        {(list) => <List rollouts={list} onChanged={changed} />}
+      </LoadState>
+      <History refresh={changes} />
+    </>
   );
 }
