@@ -628,3 +628,55 @@ describe('rollout controls', () => {
       .waitFor();
   });
 });
+
+describe('axe on every page', () => {
+  const pages: [string, string[]][] = [
+    ['agent.interieur', ['#/agent/appareils', '#/agent/derogation', '#/agent/demandes', '#/notifications']],
+    ['approver.interieur', ['#/validation/file', '#/validation/registre', '#/validation/echeances', '#/conformite']],
+    [
+      'it.interieur',
+      [
+        '#/informatique/politique',
+        '#/informatique/versions',
+        '#/informatique/deploiements',
+        '#/informatique/appareils',
+        '#/informatique/enrolement',
+      ],
+    ],
+    [
+      'admin.national',
+      [
+        '#/national/tableau-de-bord',
+        '#/national/socle',
+        '#/national/catalogue',
+        '#/national/roles',
+        '#/accessibilite',
+        '#/mentions-legales',
+        '#/donnees-personnelles',
+      ],
+    ],
+  ];
+
+  it.each(pages)(
+    '%s: no serious or critical violation on any of its pages, at 1280 and 390 px',
+    async (login, routes) => {
+      const page = await pageFor(login, routes[0]);
+      const found: { route: string; violations: unknown[] }[] = [];
+      for (const route of routes) {
+        await page.goto(`${base}/${route}`);
+        await page.getByRole('heading', { level: 1 }).first().waitFor();
+        // Every section has loaded (no "Chargement…" left): axe reads the page a person reads.
+        const loading = page.locator('main [role=status]', { hasText: /^Chargement/ });
+        for (let i = 0; i < 120 && (await loading.count()) > 0; i++) await page.waitForTimeout(250);
+        // On a wide screen, then at a phone's width (tables scroll sideways there: they must take the focus).
+        for (const width of [1280, 390]) {
+          await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+          const violations = await seriousAccessibilityViolations(page);
+          if (violations.length > 0) found.push({ route: `${route} at ${width} px`, violations });
+        }
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
+      expect(found).toEqual([]);
+    },
+  );
+});

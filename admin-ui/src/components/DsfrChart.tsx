@@ -1,6 +1,6 @@
 import { fr } from '@codegouvfr/react-dsfr';
 import { Accordion } from '@codegouvfr/react-dsfr/Accordion';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from './ScrollTable';
 import { useIsDark } from '@codegouvfr/react-dsfr/useIsDark';
 import type { ChartConfiguration, PointStyle } from 'chart.js';
 import { useEffect, useRef, type ReactNode } from 'react';

@@ -1,6 +1,6 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Button } from '@codegouvfr/react-dsfr/Button';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { useState } from 'react';
 import { api } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';

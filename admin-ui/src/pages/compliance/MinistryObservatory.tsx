@@ -1,6 +1,6 @@
 import { Pagination } from '@codegouvfr/react-dsfr/Pagination';
 import { SegmentedControl } from '@codegouvfr/react-dsfr/SegmentedControl';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import type { ComplianceDevice, MinistryCompliance } from '../../client';
 import { LoadState } from '../../components/LoadState';
 import { ComplianceBadge } from '../../components/StatusBadge';

@@ -1,4 +1,4 @@
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { LoadState } from '../../components/LoadState';
 import { formatDateTime, PLATFORM_LABELS } from '../../labels';
 import { href } from '../../router';

@@ -1,6 +1,6 @@
 import { Badge } from '@codegouvfr/react-dsfr/Badge';
 import { Select } from '@codegouvfr/react-dsfr/Select';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { useState } from 'react';
 import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';

@@ -1,6 +1,6 @@
 import { Badge } from '@codegouvfr/react-dsfr/Badge';
 import { Button } from '@codegouvfr/react-dsfr/Button';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { Tag } from '@codegouvfr/react-dsfr/Tag';
 import { ACTION_LABELS } from '../../labels';
 import type { EffectiveApp, PolicyRule } from '../../types';

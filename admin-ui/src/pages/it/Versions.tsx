@@ -2,7 +2,7 @@ import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Badge } from '@codegouvfr/react-dsfr/Badge';
 import { Button } from '@codegouvfr/react-dsfr/Button';
 import { Select } from '@codegouvfr/react-dsfr/Select';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { useState } from 'react';
 import { api } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';

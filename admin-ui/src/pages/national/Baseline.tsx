@@ -1,5 +1,5 @@
 import { Badge } from '@codegouvfr/react-dsfr/Badge';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
 import { ACTION_LABELS, formatDateTime } from '../../labels';

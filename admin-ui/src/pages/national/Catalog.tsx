@@ -1,5 +1,5 @@
 import { Input } from '@codegouvfr/react-dsfr/Input';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable } from '../../components/ScrollTable';
 import { useState } from 'react';
 import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
@@ -23,7 +23,7 @@ export function Catalog() {
             (a) => !needle || [a.name, a.slug, a.publisher ?? ''].some((s) => s.toLowerCase().includes(needle)),
           );
           return (
-            <Table
+            <ScrollTable
               caption={`Catalogue des applications (${shown.length} sur ${apps.length})`}
               headers={['Application', 'Identifiant', 'Catégorie', 'Éditeur', 'Android', 'iOS']}
               data={shown.map((a) => [

@@ -1,7 +1,7 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Button } from '@codegouvfr/react-dsfr/Button';
 import { Select } from '@codegouvfr/react-dsfr/Select';
-import { Table } from '@codegouvfr/react-dsfr/Table';
+import { ScrollTable as Table } from '../../components/ScrollTable';
 import { Tag } from '@codegouvfr/react-dsfr/Tag';
 import { Input } from '@codegouvfr/react-dsfr/Input';
 import { useEffect, useRef, useState } from 'react';
