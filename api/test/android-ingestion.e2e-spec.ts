@@ -255,6 +255,41 @@ describe('Android status reports pulled from Pub/Sub', () => {
     expect(r.android_report_time?.toISOString()).toBe('2030-01-01T10:01:00.000Z');
   });
 
+  it('hands back a report naming a policy version still being recorded, instead of losing its convergence', async () => {
+    const name = await enroll();
+    await settle();
+    const current = fake.state.devices.get(name) as Device;
+    // The phone applied the next version before the engine recorded its publication (a race of 100 ms).
+    const ahead = {
+      ...reportAt(name, new Date().toISOString(), ['org.example.ahead']),
+      appliedPolicyVersion: String(Number(current.appliedPolicyVersion) + 1),
+    };
+    subscription.enqueue(message('STATUS_REPORT', ahead));
+    expect(await pull.pullOnce()).toEqual({ received: 1, acknowledged: 0 });
+    expect(subscription.outstanding).toBe(1);
+    expect((await row(name)).installed_apps.map((a) => a.id)).not.toContain('org.example.ahead');
+    // By push, Pub/Sub is told to deliver it again (409), not that it was handled.
+    const res = await push({ message: message('STATUS_REPORT', ahead) }, google.signToken(PUBSUB_AUDIENCE));
+    expect(res.status).toBe(409);
+    // Once the publication is recorded, the report delivered again is written.
+    const [enterprise, , policy] = (current.appliedPolicyName as string).split('/').slice(1);
+    const version = String(Number(current.appliedPolicyVersion) + 1);
+    await t.db.query(
+      `INSERT INTO android_policy_publication (enterprise_name, policy_name, version, hash) VALUES ($1, $2, $3, 'next-hash')`,
+      [`enterprises/${enterprise}`, policy, version],
+    );
+    try {
+      subscription.expireAckDeadlines();
+      expect(await pull.pullOnce()).toEqual({ received: 1, acknowledged: 1 });
+      const r = await row(name);
+      expect(r.installed_apps.map((a) => a.id)).toContain('org.example.ahead');
+      expect(r.applied_hash).toBe('next-hash');
+      expect(subscription.backlog).toBe(0);
+    } finally {
+      await t.db.query(`DELETE FROM android_policy_publication WHERE hash = 'next-hash'`);
+    }
+  });
+
   it('acknowledges test, ENTERPRISE_UPGRADE, COMMAND, unknown and undecodable notifications without touching any phone', async () => {
     const before = await t.db.query(`SELECT id, installed_apps, android_report_time FROM device ORDER BY id`);
     subscription.enqueue(message('test'));

@@ -342,6 +342,8 @@ class FakePubsubServer implements FakePubsub {
           throw new PubsubError(400, 'INVALID_ARGUMENT', 'returnImmediately must be a boolean.');
         if (!subscription.hasReady() && body.returnImmediately !== true)
           await subscription.waitForMessage(this.pullWaitMs);
+        // A subscriber that went away while its pull waited is given nothing (nothing leased to no one).
+        if (res.destroyed || req.socket.destroyed) return;
         const received = subscription.pull(max as number);
         log.count = received.length;
         this.send(res, 200, received.length ? { receivedMessages: received } : {});

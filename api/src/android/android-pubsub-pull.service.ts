@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { google, pubsub_v1 } from 'googleapis';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
-import { AndroidReportsService } from './android-reports.service';
+import { AndroidReportsService, MessageOutcome } from './android-reports.service';
 
 /** What one pull did. */
 export interface PullOutcome {
@@ -10,6 +10,9 @@ export interface PullOutcome {
   /** Acknowledged (every message received, once its batch is written). */
   acknowledged: number;
 }
+
+/** A report naming a policy version still being recorded comes back after this many seconds. */
+const RETRY_SECONDS = 2;
 
 /** Google's cap on one unary pull. */
 export const PULL_MAX_MESSAGES = 1000;
@@ -65,13 +68,16 @@ export class AndroidPubsubPullService implements OnModuleDestroy {
     const subscription = this.subscription;
     const { data } = await this.api.projects.subscriptions.pull(
       { subscription, requestBody: { maxMessages } },
-      { timeout: Math.max(this.settings.timeoutMs, 90_000), retry: false, signal: this.abort.signal },
+      // Not cut short by stop(): messages a pull already leased are written and acknowledged, not left
+      // leased to no one until their ack deadline.
+      { timeout: Math.max(this.settings.timeoutMs, 90_000), retry: false },
     );
     const received = (data.receivedMessages ?? []).filter((m): m is { ackId: string } & typeof m => Boolean(m.ackId));
     if (received.length === 0) return { received: 0, acknowledged: 0 };
     const ackIds = received.map((m) => m.ackId);
+    let outcomes: MessageOutcome[];
     try {
-      await this.reports.handleMessages(received.map((m) => m.message ?? {}));
+      outcomes = await this.reports.handleMessages(received.map((m) => m.message ?? {}));
     } catch (error) {
       // Back to the subscription now rather than at the end of the ack deadline.
       await this.api.projects.subscriptions
@@ -82,18 +88,26 @@ export class AndroidPubsubPullService implements OnModuleDestroy {
         .catch(() => undefined);
       throw error;
     }
-    await this.api.projects.subscriptions.acknowledge(
-      { subscription, requestBody: { ackIds } },
-      { timeout: this.settings.timeoutMs, retry: false },
-    );
-    return { received: received.length, acknowledged: ackIds.length };
+    const later = ackIds.filter((_, i) => outcomes[i] === 'retry');
+    const done = ackIds.filter((_, i) => outcomes[i] !== 'retry');
+    if (later.length > 0)
+      await this.api.projects.subscriptions.modifyAckDeadline(
+        { subscription, requestBody: { ackIds: later, ackDeadlineSeconds: RETRY_SECONDS } },
+        { timeout: this.settings.timeoutMs, retry: false },
+      );
+    if (done.length > 0)
+      await this.api.projects.subscriptions.acknowledge(
+        { subscription, requestBody: { ackIds: done } },
+        { timeout: this.settings.timeoutMs, retry: false },
+      );
+    return { received: received.length, acknowledged: done.length };
   }
 
   /**
-   * The worker's loop: pulls back to back while there are messages (two pulls in flight, so that
+   * The worker's loop: pulls back to back while there are messages (three pulls in flight, so that
    * one batch is fetched while the other is written); after an error, waits (1 s, doubling to 60 s).
    */
-  start(concurrency = 2): void {
+  start(concurrency = 3): void {
     if (this.running || !this.enabled) return;
     this.running = true;
     this.abort = new AbortController();

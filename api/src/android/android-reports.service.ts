@@ -8,6 +8,7 @@ import { Actor } from '../auth/principal';
 import { InstalledApp } from '../devices/device.entity';
 import { AndroidStatusReport, DeviceStateService } from '../devices/device-state.service';
 import { PolicyGroupService } from '../rollout/policy-group.service';
+import { realErrors } from '../rollout/rollout-engine.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidError } from './android.error';
 
@@ -26,8 +27,11 @@ export interface PubsubMessage {
   publishTime?: string | null;
 }
 
-/** `applied`: written (or older than what is recorded); `ignored`: a type we do not use; `malformed`: not a Device. */
-export type MessageOutcome = 'applied' | 'ignored' | 'malformed';
+/**
+ * `applied`: written (or older than what is recorded); `ignored`: a type we do not use; `malformed`:
+ * not a Device; `retry`: names a policy version still being recorded, to be delivered again shortly.
+ */
+export type MessageOutcome = 'applied' | 'ignored' | 'malformed' | 'retry';
 
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
 const ENROLLMENT: Actor = { id: null, label: 'system: Android enrollment' };
@@ -91,6 +95,13 @@ export class AndroidReportsService {
     if (typeof push?.message !== 'object' || push.message === null)
       throw new AndroidError('bad-push', 'invalid', 'A Pub/Sub push needs its message object.');
     const [outcome] = await this.handleMessages([push.message]);
+    if (outcome === 'retry')
+      // Pub/Sub redelivers what is not acknowledged: a little later, the publication is recorded.
+      throw new AndroidError(
+        'not-ready',
+        'conflict',
+        'The policy version this phone reports is being recorded: retry.',
+      );
     if (outcome === 'malformed')
       throw new AndroidError(
         'bad-push',
@@ -108,9 +119,11 @@ export class AndroidReportsService {
   async handleMessages(messages: PubsubMessage[]): Promise<MessageOutcome[]> {
     const outcomes: MessageOutcome[] = [];
     const reports: AndroidStatusReport[] = [];
+    const names: (string | undefined)[] = [];
     for (const message of messages) {
       const type = message.attributes?.notificationType;
       // test (subscription set-up), ENTERPRISE_UPGRADE, COMMAND, USAGE_LOGS, and types to come.
+      names.push(undefined);
       if (type !== 'ENROLLMENT' && type !== 'STATUS_REPORT') {
         outcomes.push('ignored');
         continue;
@@ -123,10 +136,11 @@ export class AndroidReportsService {
       }
       if (type === 'ENROLLMENT') await this.enroll(device);
       reports.push(statusReportOf(device, message.publishTime));
+      names[names.length - 1] = device.name as string;
       outcomes.push('applied');
     }
-    await this.apply(reports);
-    return outcomes;
+    const notYet = new Set(await this.apply(reports));
+    return outcomes.map((o, i) => (o === 'applied' && notYet.has(names[i] as string) ? 'retry' : o));
   }
 
   /** A Device read from Google outside Pub/Sub (reconciliation): the same path, one report. */
@@ -134,15 +148,17 @@ export class AndroidReportsService {
     await this.apply([statusReportOf(device, undefined)]);
   }
 
-  private async apply(reports: AndroidStatusReport[]): Promise<void> {
-    if (reports.length === 0) return;
-    const { older, unknown } = await this.devices.recordAndroidReports(reports);
+  /** Writes the reports; returns the phones whose report must be read again shortly (see recordAndroidReports). */
+  private async apply(reports: AndroidStatusReport[]): Promise<string[]> {
+    if (reports.length === 0) return [];
+    const { older, unknown, notYet } = await this.devices.recordAndroidReports(reports);
     if (unknown.length > 0)
       this.logger.warn(
         `status report for ${unknown.length} unknown device(s) (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? '…' : ''}); the reconciliation will look at them`,
       );
     if (older.length > 0)
       this.logger.debug?.(`${older.length} status report(s) older than the one already recorded: ignored`);
+    return notYet;
   }
 
   private async enroll(device: AmapiDevice): Promise<void> {
@@ -238,6 +254,7 @@ function statusReportOf(device: AmapiDevice, publishTime: string | null | undefi
     unenrolled: device.state === 'DELETED',
     applied,
     detail: detail || null,
+    failures: realErrors(detail),
   };
 }
 

@@ -65,10 +65,17 @@ export interface AndroidStatusReport {
   applied: { enterprise: string; policy: string; version: string } | null;
   /** What it could not apply, for push_error when that is not its desired policy. */
   detail: string | null;
+  /** The real errors among them (PENDING is not one): the push failed, as recordApplied's `errors`. */
+  failures: string[];
 }
+
+/** A report naming a policy version newer than any recorded is handed back for this long at most. */
+const NOT_YET_PUBLISHED_MS = 120_000;
 
 export interface AndroidReportsOutcome {
   written: number;
+  /** Phones whose report names a policy version the engine is still recording: to be read again shortly. */
+  notYet: string[];
   /** Phones whose row already holds a newer report. */
   older: string[];
   /** Names no device row has (the reconciliation looks at them). */
@@ -364,71 +371,167 @@ export class DeviceStateService {
   }
 
   /**
-   * A batch of Android status reports (one Pub/Sub pull, or one push) in one transaction: one
-   * set-based UPDATE writes the facts and what each phone applied (converged when it is its group's
-   * desired policy, as recordApplied), then compliance is judged for the rows written. A report
-   * older than the one a row holds (`android_report_time`) changes nothing: Pub/Sub does not deliver
-   * in order. Several reports of one phone in the batch: the newest counts.
+   * A batch of Android status reports (one Pub/Sub pull, or one push) in one transaction and one
+   * UPDATE: the facts, what each phone applied (converged when it is its group's desired policy,
+   * failed only on a real error: the same rules as recordApplied) and its compliance, judged here by the shared evaluator from the report itself
+   * (so each row is written once). A report older than the one a row holds (`android_report_time`)
+   * changes nothing: Pub/Sub does not deliver in order. Several reports of one phone: the newest counts.
    */
   async recordAndroidReports(reports: AndroidStatusReport[]): Promise<AndroidReportsOutcome> {
-    if (reports.length === 0) return { written: 0, older: [], unknown: [] };
-    const rows = reports.map((r) => ({
-      name: r.name,
-      report_time: r.reportTime,
-      installed: r.installed,
-      os_version: r.osVersion,
-      policy_errors: r.policyErrors,
-      unenrolled: r.unenrolled,
-      enterprise: r.applied?.enterprise ?? null,
-      policy: r.applied?.policy ?? null,
-      version: r.applied?.version ?? null,
-      detail: r.detail,
-    }));
-    // PostgreSQL refuses NUL in text and jsonb: a phone's odd string must not hold up its whole batch.
-    const payload = JSON.stringify(rows).replace(/\\u0000/g, '');
+    if (reports.length === 0) return { written: 0, older: [], unknown: [], notYet: [] };
+    const newest = new Map<string, AndroidStatusReport>();
+    for (const r of reports) {
+      const seen = newest.get(r.name);
+      if (!seen || Date.parse(r.reportTime) >= Date.parse(seen.reportTime)) newest.set(r.name, r);
+    }
     return this.db.transaction(async (tx) => {
-      const { rows: written } = await this.exec(tx)<{ id: string; name: string }>(
-        `WITH v AS (
-           SELECT DISTINCT ON (v.name) v.* FROM jsonb_to_recordset($1::jsonb) AS v(name text, report_time timestamptz,
-                  installed jsonb, os_version text, policy_errors text[], unenrolled boolean, enterprise text, policy text,
-                  version bigint, detail text)
-            ORDER BY v.name, v.report_time DESC),
-         r AS (
-           SELECT d.id, v.*, g.desired_hash, CASE WHEN g.id IS NOT NULL THEN p.hash END AS hash
-             FROM v JOIN device d ON d.android_device_name = v.name
-             LEFT JOIN policy_group g ON g.id = d.group_id
-             LEFT JOIN android_policy_publication p ON p.enterprise_name = v.enterprise AND p.policy_name = v.policy AND p.version = v.version
-            WHERE d.android_report_time IS NULL OR v.report_time >= d.android_report_time
-            ORDER BY d.id)
-         UPDATE device d SET last_seen_at = now(), reported_at = now(), android_report_time = r.report_time,
-                installed_apps = r.installed, os_version = coalesce(r.os_version, d.os_version), supervised = true,
-                policy_errors = r.policy_errors,
-                unenrolled_at = CASE WHEN r.unenrolled THEN coalesce(d.unenrolled_at, now()) ELSE NULL END,
-                applied_hash = coalesce(r.hash, d.applied_hash),
-                push_state = CASE WHEN r.hash IS NULL THEN d.push_state WHEN r.hash = r.desired_hash THEN 'ok'
-                                  WHEN d.push_state = 'failed' THEN 'failed' ELSE 'retrying' END,
-                push_attempts = CASE WHEN r.hash = r.desired_hash THEN 0 ELSE d.push_attempts END,
-                push_error = CASE WHEN r.hash IS NULL THEN d.push_error WHEN r.hash = r.desired_hash THEN NULL
-                                  ELSE coalesce(r.detail, 'the device reports policy ' || left(r.hash, 12) || ', not the expected one') END
-           FROM r WHERE d.id = r.id
-         RETURNING d.id, d.android_device_name AS name`,
-        [payload],
-      );
-      const done = new Set(written.map((w) => w.name));
-      const rest = [...new Set(reports.map((r) => r.name))].filter((n) => !done.has(n));
-      const { rows: known } = rest.length
-        ? await this.exec(tx)<{ name: string }>(
-            `SELECT android_device_name AS name FROM device WHERE android_device_name = ANY($1)`,
-            [rest],
-          )
-        : { rows: [] };
-      const older = new Set(known.map((k) => k.name));
-      await this.refreshCompliance(
-        tx,
-        written.map((w) => w.id),
-      );
-      return { written: written.length, older: [...older], unknown: rest.filter((n) => !older.has(n)) };
+      const outcome: AndroidReportsOutcome = { written: 0, older: [], unknown: [], notYet: [] };
+      let todo = [...newest.values()];
+      // Unlocked first (a lock is a write per row); a phone the engine moved meanwhile is done again, locked.
+      for (const lock of [false, true]) {
+        if (todo.length === 0) break;
+        todo = await this.writeAndroidReports(tx, todo, lock, outcome);
+      }
+      return outcome;
     });
+  }
+
+  /** One pass of recordAndroidReports; returns the reports whose row changed group under it (unlocked pass). */
+  private async writeAndroidReports(
+    tx: EntityManager,
+    reports: AndroidStatusReport[],
+    lock: boolean,
+    outcome: AndroidReportsOutcome,
+  ): Promise<AndroidStatusReport[]> {
+    const exec = this.exec(tx);
+    const byName = new Map(reports.map((r) => [r.name, r]));
+    const { rows } = await exec<{
+      id: string;
+      name: string;
+      group_id: string | null;
+      report_time: Date | null;
+      os_version: string | null;
+    }>(
+      `SELECT id, android_device_name AS name, group_id, android_report_time AS report_time, os_version
+         FROM device WHERE android_device_name = ANY($1) ORDER BY id ${lock ? 'FOR UPDATE' : ''}`,
+      [[...byName.keys()]],
+    );
+    const groupIds = [...new Set(rows.map((r) => r.group_id).filter((g): g is string => g !== null))];
+    const { rows: groups } = groupIds.length
+      ? await exec<{ id: string; effective: EffectivePolicy }>(
+          `SELECT id, effective FROM policy_group WHERE id = ANY($1)`,
+          [groupIds],
+        )
+      : { rows: [] };
+    const apps = new Map(groups.map((g) => [g.id, complianceApps(g.effective, 'android')]));
+    // A version newer than any we recorded for that policy: the engine is recording its publication
+    // right now (the phone applied it within the 100 ms). Handed back, the report is read again shortly.
+    const applied = reports.filter((r) => r.applied);
+    const { rows: latest } = applied.length
+      ? await exec<{ enterprise: string; policy: string; version: string }>(
+          `SELECT p.enterprise_name AS enterprise, p.policy_name AS policy, max(p.version)::text AS version
+             FROM android_policy_publication p
+             JOIN unnest($1::text[], $2::text[]) AS a(enterprise, policy) ON p.enterprise_name = a.enterprise AND p.policy_name = a.policy
+            GROUP BY 1, 2`,
+          [applied.map((r) => r.applied?.enterprise), applied.map((r) => r.applied?.policy)],
+        )
+      : { rows: [] };
+    const latestVersion = new Map(latest.map((l) => [`${l.enterprise}/${l.policy}`, BigInt(l.version)]));
+    const clock = { now: new Date(), staleAfterDays: this.settings.staleAfterDays };
+    const writes: (Record<string, unknown> & { id: string; name: string })[] = [];
+    for (const row of rows) {
+      const r = byName.get(row.name) as AndroidStatusReport;
+      if (row.report_time && Date.parse(r.reportTime) < row.report_time.getTime()) {
+        outcome.older.push(row.name);
+        continue;
+      }
+      const known = r.applied ? latestVersion.get(`${r.applied.enterprise}/${r.applied.policy}`) : undefined;
+      if (
+        r.applied &&
+        known !== undefined &&
+        BigInt(r.applied.version) > known &&
+        clock.now.getTime() - Date.parse(r.reportTime) < NOT_YET_PUBLISHED_MS
+      ) {
+        outcome.notYet.push(row.name);
+        continue;
+      }
+      const policyApps = row.group_id ? apps.get(row.group_id) : undefined;
+      const result: ComplianceEvaluation = policyApps
+        ? evaluateCompliance(
+            {
+              reportedAt: clock.now,
+              installed: r.installed.map((a) => a.id),
+              // The policy governs what it manages (the whole phone, or its work profile): apps can be blocked there.
+              supervised: true,
+              osTooOld: osTooOld('android', r.osVersion ?? row.os_version),
+              policyErrors: r.policyErrors,
+            },
+            policyApps,
+            clock,
+          )
+        : { state: 'unknown', reasons: [], bannedApps: [] };
+      writes.push({
+        id: row.id,
+        name: row.name,
+        group_id: row.group_id,
+        report_time: r.reportTime,
+        installed: r.installed,
+        os_version: r.osVersion,
+        policy_errors: r.policyErrors,
+        unenrolled: r.unenrolled,
+        enterprise: r.applied?.enterprise ?? null,
+        policy: r.applied?.policy ?? null,
+        version: r.applied?.version ?? null,
+        detail: r.detail,
+        errors: r.failures.length > 0 ? r.failures.join('; ') : null,
+        state: result.state,
+        reason: reasonLine(result.reasons),
+        reasons: result.reasons,
+        banned: result.bannedApps,
+      });
+    }
+    const seen = new Set(rows.map((r) => r.name));
+    outcome.unknown.push(...[...byName.keys()].filter((n) => !seen.has(n)));
+    if (writes.length === 0) return [];
+    const { rows: done } = await exec<{ id: string }>(
+      `UPDATE device d SET last_seen_at = now(), reported_at = now(), android_report_time = r.report_time,
+              installed_apps = r.installed, os_version = coalesce(r.os_version, d.os_version), supervised = true,
+              policy_errors = r.policy_errors,
+              unenrolled_at = CASE WHEN r.unenrolled THEN coalesce(d.unenrolled_at, now()) ELSE NULL END,
+              applied_hash = coalesce(r.hash, d.applied_hash),
+              push_state = CASE WHEN r.hash IS NULL THEN d.push_state WHEN r.errors IS NOT NULL THEN 'failed'
+                                WHEN r.hash = r.desired_hash THEN 'ok'
+                                WHEN d.push_state = 'failed' AND d.push_failed_for IS DISTINCT FROM r.desired_hash THEN 'ok'
+                                ELSE d.push_state END,
+              push_failed_for = CASE WHEN r.hash IS NULL THEN d.push_failed_for WHEN r.errors IS NOT NULL THEN r.desired_hash
+                                     WHEN r.hash = r.desired_hash THEN NULL ELSE d.push_failed_for END,
+              push_attempts = CASE WHEN r.hash = r.desired_hash THEN 0 ELSE d.push_attempts END,
+              push_error = CASE WHEN r.hash IS NULL THEN d.push_error WHEN r.errors IS NOT NULL THEN r.errors
+                                WHEN r.hash = r.desired_hash THEN NULL
+                                ELSE coalesce(d.push_error, r.detail, 'the device reports policy ' || left(r.hash, 12) || ', not the expected one') END,
+              compliance = r.state, compliance_reason = r.reason, compliance_reasons = r.reasons, banned_apps = r.banned,
+              compliance_at = CASE WHEN d.compliance_at IS NULL OR d.compliance IS DISTINCT FROM r.state
+                                     OR d.compliance_reasons IS DISTINCT FROM r.reasons OR d.banned_apps IS DISTINCT FROM r.banned
+                                   THEN now() ELSE d.compliance_at END
+         FROM (SELECT v.*, g.desired_hash, CASE WHEN g.id IS NOT NULL THEN p.hash END AS hash
+                 FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, group_id text, report_time timestamptz, installed jsonb,
+                      os_version text, policy_errors text[], unenrolled boolean, enterprise text, policy text, version bigint,
+                      detail text, errors text, state text, reason text, reasons jsonb, banned text[])
+                 LEFT JOIN policy_group g ON g.id = v.group_id
+                 LEFT JOIN android_policy_publication p
+                        ON p.enterprise_name = v.enterprise AND p.policy_name = v.policy AND p.version = v.version
+                ORDER BY v.id) r
+        WHERE d.id = r.id AND d.group_id IS NOT DISTINCT FROM r.group_id
+          AND (d.android_report_time IS NULL OR r.report_time >= d.android_report_time)
+        RETURNING d.id`,
+      // PostgreSQL refuses NUL in text and jsonb: a phone's odd string must not hold up its whole batch.
+      [JSON.stringify(writes).replace(/\\u0000/g, '')],
+    );
+    outcome.written += done.length;
+    if (done.length === writes.length) return [];
+    const ids = new Set(done.map((d) => d.id));
+    // Moved to another group (or reported newer) under us: judged again, locked.
+    return lock ? [] : writes.filter((w) => !ids.has(w.id)).map((w) => byName.get(w.name) as AndroidStatusReport);
   }
 
   /** Apple InstalledApplicationList: the inventory, without its "managed" flags (ManagedApplicationList adds them). */
