@@ -16,6 +16,7 @@ import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunctio
 import { MeaningfulRetries1796100100000 } from './1796100100000-MeaningfulRetries';
 import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnterpriseSetup';
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
+import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
 import { AndroidPolicyCleanup1796100300000 } from './1796100300000-AndroidPolicyCleanup';
 import { DeviceBoundPolicyIndex1796100300001 } from './1796100300001-DeviceBoundPolicyIndex';
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   AndroidReportTime1796100200000,
   AndroidPolicyCleanup1796100300000,
   DeviceBoundPolicyIndex1796100300001,
+  AppleCommandHygiene1796100700000,
 ];

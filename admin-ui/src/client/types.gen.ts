@@ -323,9 +323,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409, `apple.unsupported-device` 403, `apple.wrong-topic` 403.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running' | 'apple.unsupported-device' | 'apple.wrong-topic';
 
 export type AppliedVersion = {
     scope: string;
@@ -873,6 +873,10 @@ export type DeviceEffectivePolicy = {
      * Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed
      */
     personalSide?: PersonalSide;
+    /**
+     * Oldest iOS the iPhones may run (policy setting)
+     */
+    minimumIos?: string;
     ministry: string;
     nationalVersion: number;
     ministryVersion: number;
@@ -967,6 +971,10 @@ export type EffectivePolicy = {
      * Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed
      */
     personalSide?: PersonalSide;
+    /**
+     * Oldest iOS the iPhones may run (policy setting)
+     */
+    minimumIos?: string;
     ministry: string;
     nationalVersion: number;
     ministryVersion: number;
@@ -1415,6 +1423,10 @@ export type PlanRequest = {
      */
     personalSide?: PersonalSide;
     description?: string;
+    /**
+     * Oldest iOS the iPhones may run (older ones are non-compliant); the stricter of national and ministry applies
+     */
+    minimumIos?: string;
     rules: Array<PolicyRule>;
     /**
      * Recorded with the new version
@@ -1477,6 +1489,10 @@ export type PolicyContent = {
      */
     personalSide?: PersonalSide;
     description?: string;
+    /**
+     * Oldest iOS the iPhones may run (older ones are non-compliant); the stricter of national and ministry applies
+     */
+    minimumIos?: string;
     rules: Array<PolicyRule>;
 };
 
@@ -2554,7 +2570,7 @@ export type AdeEnrollEnrollErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
      */
     403: ErrorBody;
     /**
@@ -2613,7 +2629,7 @@ export type AppleProfileErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
      */
     403: ErrorBody;
     /**
@@ -2666,7 +2682,7 @@ export type AppleCertificateErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -2719,7 +2735,7 @@ export type AppleUploadErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -4396,7 +4412,7 @@ export type AppleCheckinErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
      */
     403: ErrorBody;
     /**
@@ -4456,7 +4472,7 @@ export type AppleServerErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
      */
     403: ErrorBody;
     /**
@@ -5254,7 +5270,7 @@ export type AbmViewErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5306,7 +5322,7 @@ export type AbmCertificateErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5361,7 +5377,7 @@ export type AbmDevicesErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5413,7 +5429,7 @@ export type AbmSyncErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5465,7 +5481,7 @@ export type AbmTokenErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5521,7 +5537,7 @@ export type AppleEnrollmentLinksListErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5573,7 +5589,7 @@ export type AppleLinkErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5630,7 +5646,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5682,7 +5698,7 @@ export type VppViewErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5735,7 +5751,7 @@ export type VppMapErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5791,7 +5807,7 @@ export type VppSyncErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**
@@ -5843,7 +5859,7 @@ export type VppTokenErrors = {
      */
     401: ErrorBody;
     /**
-     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`, `auth.forbidden`, `auth.csrf`, `auth.unknown-organisation`.
      */
     403: ErrorBody;
     /**

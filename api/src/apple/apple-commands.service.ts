@@ -30,6 +30,41 @@ export function nextCommandOf(row: { uuid: string; command: Buffer }): NextComma
   return { uuid: row.uuid, xml: toPlistXml({ CommandUUID: row.uuid.toUpperCase(), Command: command }) };
 }
 
+/**
+ * When to push a phone again after its n-th NotNow (n = not_now_count before this one): 5 min,
+ * 10, 20… up to 6 hours (a locked phone in a drawer is not woken every five minutes all night).
+ */
+export const REPUSH_DELAY_SQL = `make_interval(secs => least(300 * power(2, least(not_now_count, 10)), 21600))`;
+
+/**
+ * The uuid of an InstallApplication of `bundleId` that makes a new one pointless, null when the app
+ * is already installed as a managed app (last ManagedApplicationList), undefined when none: one
+ * queued, handed out or postponed, or one acknowledged that no managed apps' list has confirmed or
+ * refuted since (the phone is installing it). Serialised per device: two pushes at once queue one.
+ */
+export async function installAlreadyQueued(
+  tx: EntityManager,
+  deviceId: string,
+  bundleId: string,
+): Promise<string | null | undefined> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('apple-install:' || $1, 0))`, [deviceId]);
+  const [row] = (await tx.query(
+    `SELECT (SELECT c.uuid FROM apple_command c
+               WHERE c.device_id = $1 AND c.request_type = 'InstallApplication' AND c.target = $2
+                 AND (c.status IN ('queued', 'sent', 'not-now')
+                      OR (c.status = 'acknowledged' AND NOT EXISTS (
+                            SELECT 1 FROM apple_command m
+                             WHERE m.device_id = $1 AND m.request_type = 'ManagedApplicationList'
+                               AND m.status = 'acknowledged' AND m.answered_at > c.answered_at)))
+               LIMIT 1) AS uuid,
+            EXISTS (SELECT 1 FROM device d, jsonb_array_elements(d.installed_apps) a
+                     WHERE d.id = $1 AND a->>'id' = $2 AND (a->>'managed')::boolean) AS managed`,
+    [deviceId, bundleId],
+  )) as { uuid: string | null; managed: boolean }[];
+  if (row.uuid) return row.uuid;
+  return row.managed ? null : undefined;
+}
+
 /** A NotNow answer is tried again after this, not in a loop within the same session. */
 const NOT_NOW_RETRY_SECONDS = 300;
 
@@ -49,10 +84,21 @@ export class AppleCommandsService {
     command: PlistDict,
     policyHash: string | null = null,
   ): Promise<string> {
+    // The app an install is for, kept beside the command (Apps and Books replaces its Identifier).
+    const target =
+      command.RequestType === 'InstallApplication' && typeof command.Identifier === 'string'
+        ? command.Identifier
+        : null;
+    if (target) {
+      // Never twice the same install: one pending or in progress stands, an app already managed needs none.
+      // '' when nothing is queued: the app is already there as a managed app.
+      const existing = await installAlreadyQueued(tx, deviceId, target);
+      if (existing !== undefined) return existing ?? '';
+    }
     if (this.licensing && command.RequestType === 'InstallApplication')
       command = await this.licensing.prepareInstall(tx, deviceId, command);
     const [row] = (await tx.query(
-      `INSERT INTO apple_command (device_id, request_type, command, policy_hash) VALUES ($1, $2, $3, $4) RETURNING uuid`,
+      `INSERT INTO apple_command (device_id, request_type, command, policy_hash, target) VALUES ($1, $2, $3, $4, $5) RETURNING uuid`,
       [
         deviceId,
         command.RequestType as string,
@@ -64,6 +110,7 @@ export class AppleCommandsService {
           ),
         ),
         policyHash,
+        target,
       ],
     )) as { uuid: string }[];
     return row.uuid;
@@ -89,9 +136,12 @@ export class AppleCommandsService {
     result: unknown,
   ): Promise<{ requestType: string; policyHash: string | null } | null> {
     const next = status === 'Acknowledged' ? 'acknowledged' : status === 'Error' ? 'error' : 'not-now';
+    // A NotNow: handed out again from not_now_until, and pushed again (repush_at) with a growing delay.
     const rows = (await this.db.query(
       `UPDATE apple_command SET status = $3, answered_at = now(), result = $4,
-              not_now_until = CASE WHEN $3 = 'not-now' THEN now() + make_interval(secs => $5) ELSE NULL END
+              not_now_until = CASE WHEN $3 = 'not-now' THEN now() + make_interval(secs => $5) ELSE NULL END,
+              repush_at = CASE WHEN $3 = 'not-now' THEN now() + ${REPUSH_DELAY_SQL} ELSE NULL END,
+              not_now_count = not_now_count + CASE WHEN $3 = 'not-now' THEN 1 ELSE 0 END
         WHERE device_id = $1 AND uuid = $2 AND status IN ('sent', 'queued', 'not-now')
         RETURNING request_type, policy_hash`,
       [deviceId, uuid.toLowerCase(), next, JSON.stringify(result), NOT_NOW_RETRY_SECONDS],
@@ -106,5 +156,17 @@ export class AppleCommandsService {
       `UPDATE apple_command SET status = 'cancelled' WHERE device_id = $1 AND request_type = $2 AND status IN ('queued', 'not-now')`,
       [deviceId, requestType],
     );
+  }
+
+  /** Queued as if postponed: handed out, and the phone pushed, only after `seconds` (then with backoff). */
+  async enqueueLater(tx: EntityManager, deviceId: string, command: PlistDict, seconds: number): Promise<string> {
+    const uuid = await this.enqueue(tx, deviceId, command);
+    if (uuid)
+      await tx.query(
+        `UPDATE apple_command SET status = 'not-now', not_now_until = now() + make_interval(secs => $2),
+                repush_at = now() + make_interval(secs => $2) WHERE uuid = $1 AND status = 'queued'`,
+        [uuid, seconds],
+      );
+    return uuid;
   }
 }

@@ -1,6 +1,7 @@
 import plist from 'plist';
 import { createHash } from 'node:crypto';
 import type { EffectivePolicy } from '../policies/effective-policy.resolver';
+import { appleSystemApps } from './apple-system-apps';
 
 /** A plist value as the `plist` package builds it. */
 export type PlistValue = string | number | boolean | Date | Buffer | PlistValue[] | { [key: string]: PlistValue };
@@ -38,8 +39,6 @@ export function policyProfile(policy: EffectivePolicy): PlistDict {
     PayloadUUID: uuidFrom(`restrictions:${policy.hash}`),
     PayloadDisplayName: 'Applications interdites',
   };
-  if (policy.mode === 'allowlist') restrictions.allowListedAppBundleIDs = bundles('allow');
-  else restrictions.blockedAppBundleIDs = bundles('block');
   const webClips: PlistDict[] = policy.apps
     .filter((a) => a.action === 'require' && a.ios.length === 0 && a.web)
     .map((a) => ({
@@ -53,6 +52,20 @@ export function policyProfile(policy: EffectivePolicy): PlistDict {
       IsRemovable: false,
       FullScreen: true,
     }));
+  if (policy.mode === 'allowlist') {
+    // An allow-list hides everything else, Apple's own apps and web clips included: the maintained
+    // list of system apps (policies/apple/system-apps.yaml) and com.apple.webapp when a clip is required.
+    const system = appleSystemApps();
+    restrictions.allowListedAppBundleIDs = [
+      ...new Set([
+        ...bundles('allow'),
+        ...system.apps.map((a) => a.bundleId),
+        ...(webClips.length > 0 ? [system.webClips] : []),
+      ]),
+    ].sort();
+    // A new system list is a new profile for every allow-listed iPhone (same policy hash otherwise).
+    restrictions.PayloadUUID = uuidFrom(`restrictions:${policy.hash}:${system.digest}`);
+  } else restrictions.blockedAppBundleIDs = bundles('block');
   return {
     PayloadType: 'Configuration',
     PayloadVersion: 1,

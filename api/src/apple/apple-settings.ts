@@ -16,6 +16,10 @@ export interface AppleSettings {
    * (APPLE_IDENTITY_POOL; 0 or absent: each profile issues its own).
    */
   identityPool?: number;
+  /** Answered commands are deleted after this many days (APPLE_COMMAND_RETENTION_DAYS; default 30). */
+  commandRetentionDays?: number;
+  /** Every iPhone is inventoried once in this many hours, spread evenly (APPLE_INVENTORY_PERIOD_HOURS; default 24). */
+  inventoryPeriodHours?: number;
   /** Apple Business Manager device assignment API (ABM_URL; default https://mdmenrollment.apple.com). */
   abmUrl?: string;
   /** Apps and Books API (APPS_BOOKS_URL; default https://vpp.itunes.apple.com). */

@@ -42,7 +42,9 @@ export type AppleErrorCode =
   | 'vpp-unavailable'
   | 'out-of-licences'
   | 'unknown-ministry'
-  | 'abm-sync-running';
+  | 'abm-sync-running'
+  | 'unsupported-device'
+  | 'wrong-topic';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -88,6 +90,8 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'out-of-licences': 'conflict',
   'unknown-ministry': 'not-found',
   'abm-sync-running': 'conflict',
+  'unsupported-device': 'forbidden',
+  'wrong-topic': 'forbidden',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

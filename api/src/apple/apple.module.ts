@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppleCaService } from './apple-ca.service';
+import { AppleCheckinGuard } from './apple-checkin-guard.service';
+import { AppleCommandHygieneService } from './apple-command-hygiene.service';
 import { AppleCommandsService } from './apple-commands.service';
 import { AppleEnrollmentService } from './apple-enrollment.service';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
@@ -49,10 +51,12 @@ export class AppleModule {
         AppleEnrollmentService,
         MdmIdentityService,
         MdmProtocolService,
+        AppleCheckinGuard,
         AbmService,
         VppService,
+        AppleCommandHygieneService,
       ],
-      exports: [MdmProtocolService],
+      exports: [MdmProtocolService, AppleCommandHygieneService],
     };
   }
 }

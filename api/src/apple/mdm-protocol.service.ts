@@ -15,6 +15,7 @@ import { PolicyGroup } from '../rollout/policy-group.entity';
 import { PolicyGroupService } from '../rollout/policy-group.service';
 import { RolloutEngine } from '../rollout/rollout-engine.service';
 import { AbmService } from './abm/abm.service';
+import { AppleCheckinGuard } from './apple-checkin-guard.service';
 import { AppleCommandsService, NEXT_COMMAND_SQL, nextCommandOf } from './apple-commands.service';
 import { commands } from './apple-payloads';
 import { AppleError } from './apple.error';
@@ -99,6 +100,7 @@ export class MdmProtocolService implements OnModuleDestroy {
     private readonly audit: AuditService,
     private readonly devices: DeviceStateService,
     private readonly ade: AbmService,
+    private readonly guard: AppleCheckinGuard,
   ) {}
 
   /** Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation. */
@@ -171,6 +173,8 @@ export class MdmProtocolService implements OnModuleDestroy {
     const udid = str(message, 'UDID');
     if (!type) throw new AppleError('malformed-checkin', 'invalid', 'A check-in message needs a MessageType.');
     if (!udid) throw new AppleError('malformed-checkin', 'invalid', `${type}: the UDID is missing.`);
+    // Before the identity claims its link: a Mac, or another server's push topic, is refused.
+    await this.guard.check(type, message);
     const binding = await this.bindUdid(serial, udid);
     switch (type) {
       case 'Authenticate':
@@ -416,8 +420,11 @@ export class MdmProtocolService implements OnModuleDestroy {
       typeof message.QueryResponses === 'object'
     ) {
       const q = message.QueryResponses as PlistObject;
+      // No IsSupervised in the answer is no answer (not "unsupervised"): kept unknown, asked again later.
+      if (typeof q.IsSupervised !== 'boolean')
+        await this.db.transaction((tx) => this.guard.askSupervisionAgain(tx, deviceId));
       await this.devices.recordDeviceInformation(deviceId, {
-        supervised: q.IsSupervised === true,
+        supervised: typeof q.IsSupervised === 'boolean' ? q.IsSupervised : null,
         model: typeof q.ProductName === 'string' ? q.ProductName : null,
         osVersion: typeof q.OSVersion === 'string' ? q.OSVersion : null,
       });

@@ -34,6 +34,8 @@ export interface ComplianceFacts {
   supervised: boolean | null;
   /** The phone's OS is older than the oldest version on which the policy can be enforced. */
   osTooOld: boolean;
+  /** The policy's minimum OS (e.g. "iOS 17") when the phone's is older, else null or absent. */
+  belowMinimum?: string | null;
   /** What the platform says it could not apply, one sentence each. */
   policyErrors: readonly string[];
 }
@@ -66,6 +68,7 @@ export const REASON_TEXT = {
   requiredAppMissing: (name: string) => `required app missing: ${name}`,
   notSupervised: 'not supervised: apps cannot be blocked on this phone',
   osTooOld: 'OS too old to enforce the policy',
+  belowMinimum: (minimum: string) => `OS older than the policy's minimum (${minimum})`,
   policyNotApplied: (error: string) => `policy not applied: ${error}`,
 } as const;
 
@@ -80,7 +83,7 @@ const byName = (a: ComplianceApp, b: ComplianceApp) =>
  * - never reported → `unknown` (never counted as compliant);
  * - last report older than the stale limit → `stale` (the reasons of that report are kept);
  * - any reason → `non-compliant`: each banned app installed (named), each required app missing,
- *   not supervised, OS too old, each part of the policy the platform could not apply;
+ *   not supervised, OS too old (or older than the policy's minimum), each part of the policy the platform could not apply;
  * - no reason but supervision not known yet → `unknown`; otherwise `compliant`.
  */
 export function evaluateCompliance(
@@ -104,6 +107,7 @@ export function evaluateCompliance(
   ];
   if (facts.supervised === false) reasons.push({ code: 'not-supervised', text: REASON_TEXT.notSupervised });
   if (facts.osTooOld) reasons.push({ code: 'os-too-old', text: REASON_TEXT.osTooOld });
+  else if (facts.belowMinimum) reasons.push({ code: 'os-too-old', text: REASON_TEXT.belowMinimum(facts.belowMinimum) });
   for (const error of [...new Set(facts.policyErrors)].sort())
     reasons.push({ code: 'policy-not-applied', text: REASON_TEXT.policyNotApplied(error) });
   const bannedApps = [...new Set(banned.map((a) => a.slug))].sort();

@@ -303,6 +303,20 @@ export class AppConfig {
   @Max(100_000)
   APPLE_IDENTITY_POOL: number;
 
+  /** Answered Apple MDM commands are deleted after this many days (the audit log keeps what was decided). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 30 : Number(value)))
+  @IsInt({ message: 'APPLE_COMMAND_RETENTION_DAYS must be a whole number of days' })
+  @Min(1)
+  @Max(3650)
+  APPLE_COMMAND_RETENTION_DAYS: number;
+
+  /** Every iPhone is inventoried once in this many hours, a share of the fleet every minute. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 24 : Number(value)))
+  @IsInt({ message: 'APPLE_INVENTORY_PERIOD_HOURS must be a whole number of hours' })
+  @Min(1)
+  @Max(720)
+  APPLE_INVENTORY_PERIOD_HOURS: number;
+
   /** Apple Business Manager's device assignment API (Automated Device Enrollment). */
   @Transform(({ value }) => value || 'https://mdmenrollment.apple.com')
   @IsUrl({ require_tld: false, require_protocol: true })
@@ -462,6 +476,8 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     identityFrom: config.MDM_IDENTITY_FROM,
     proxyCertHeader: config.MDM_PROXY_CERT_HEADER,
     identityPool: config.APPLE_IDENTITY_POOL,
+    commandRetentionDays: config.APPLE_COMMAND_RETENTION_DAYS,
+    inventoryPeriodHours: config.APPLE_INVENTORY_PERIOD_HOURS,
     abmUrl: config.ABM_URL.replace(/\/$/, ''),
     appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),
   };

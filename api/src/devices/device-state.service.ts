@@ -13,6 +13,7 @@ import {
 import type { EffectivePolicy } from '../policies/effective-policy.types';
 import type { InstalledApp, Ownership } from './device.entity';
 import { fleetSql } from './fleet-sql';
+import { versionBelow } from '../compliance/os-version';
 import { osTooOld, Platform } from './platforms';
 
 export const FLEET_SETTINGS = Symbol('FLEET_SETTINGS');
@@ -572,11 +573,12 @@ export class DeviceStateService {
   /** Apple DeviceInformation: supervision (can apps be blocked?), OS version, model. */
   async recordDeviceInformation(
     id: string,
-    v: { supervised: boolean; model: string | null; osVersion: string | null },
+    v: { supervised: boolean | null; model: string | null; osVersion: string | null },
   ): Promise<ComplianceEvaluation | undefined> {
     return this.db.transaction(async (tx) => {
+      // supervised null: the phone did not say (absent is not false), what we knew stays.
       await this.exec(tx)(
-        `UPDATE device SET supervised = $2, model = coalesce($3, model), os_version = coalesce($4, os_version) WHERE id = $1`,
+        `UPDATE device SET supervised = coalesce($2, supervised), model = coalesce($3, model), os_version = coalesce($4, os_version) WHERE id = $1`,
         [id, v.supervised, v.model, v.osVersion],
       );
       return (await this.refreshCompliance(tx, [id])).get(id);
@@ -634,6 +636,11 @@ export class DeviceStateService {
               installed: row.installed_apps.map((a) => a.id),
               supervised: row.supervised,
               osTooOld: osTooOld(row.platform, row.os_version),
+              // The policy may ask for a newer iOS than the platform's floor (minimumIos).
+              belowMinimum:
+                row.platform === 'ios' && versionBelow(row.os_version, policy.minimumIos)
+                  ? `iOS ${policy.minimumIos}`
+                  : null,
               policyErrors: row.policy_errors,
             },
             complianceApps(policy, row.platform),

@@ -1,3 +1,4 @@
+import { stricterMinimum } from '../compliance/os-version';
 import { contentHash } from '../common/canonical-hash';
 import { CatalogApp, PolicyRule, VersionedPolicy } from './policy.types';
 
@@ -63,6 +64,8 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
   }
   const mode = ministry.content.mode;
   const personalSide = mode === 'allowlist' ? (ministry.content.personalSide ?? 'allowlist') : undefined;
+  // A ministry may only harden the national policy: the higher minimum applies.
+  const minimumIos = stricterMinimum(national.content.minimumIos, ministry.content.minimumIos);
 
   const lifted = new Map<string, ActiveExemption>();
   for (const exemption of input.exemptions ?? []) {
@@ -105,6 +108,8 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
     mode,
     // Only in allowlist mode, so that blocklist policies keep the hash they had.
     ...(personalSide ? { personalSide } : {}),
+    // Only when set, so that policies without one keep the hash they had.
+    ...(minimumIos ? { minimumIos } : {}),
     // In blocklist mode an allowed app is simply not enforced: same phone state as no entry at all.
     apps: apps
       .filter((a) => mode === 'allowlist' || a.action !== 'allow')
@@ -113,6 +118,7 @@ export function resolveEffectivePolicy(input: ResolveInput): EffectivePolicy {
   return {
     mode,
     ...(personalSide ? { personalSide } : {}),
+    ...(minimumIos ? { minimumIos } : {}),
     ministry: ministry.scope,
     nationalVersion: national.version,
     ministryVersion: ministry.version,

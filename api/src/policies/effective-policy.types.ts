@@ -33,6 +33,8 @@ export interface EffectivePolicy {
   mode: PolicyMode;
   /** Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed. */
   personalSide?: PersonalSide;
+  /** Oldest iOS version the phones may run (policy setting); older iPhones are non-compliant. */
+  minimumIos?: string;
   ministry: string;
   nationalVersion: number;
   ministryVersion: number;

@@ -53,6 +53,8 @@ export class PlanBodyDoc {
   mode: string;
   @ApiPropertyOptional()
   description?: string;
+  @ApiPropertyOptional({ description: 'Oldest iOS the iPhones may run ("16", "17.4"; from 15): older ones are non-compliant.' })
+  minimumIos?: string;
   @ApiPropertyOptional({ description: 'Recorded with the new version.' })
   comment?: string;
   @ApiProperty({ description: 'Rules: { app, action: block|allow|require, exemptable, maxExemptionDays?, legalBasis? }', type: 'array', items: { type: 'object' } })

@@ -62,6 +62,14 @@ export class PolicyContentDto {
   @ApiPropertyOptional({ type: 'string', maxLength: 4000 })
   description?: string;
 
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: '^(1[5-9]|[2-9][0-9])(\\.[0-9]{1,2})?$',
+    example: '17.4',
+    description: 'Oldest iOS the iPhones may run (older ones are non-compliant); the stricter of national and ministry applies',
+  })
+  minimumIos?: string;
+
   @ApiProperty({ type: () => PolicyRuleDto, isArray: true, maxItems: 3000 })
   rules: PolicyRuleDto[];
 }
@@ -471,6 +479,9 @@ export class EffectivePolicyDto {
     description: 'Allowlist mode only: the personal side of company-owned phones follows the allow-list, or is disallowed',
   })
   personalSide?: PersonalSide;
+
+  @ApiPropertyOptional({ type: 'string', description: 'Oldest iOS the iPhones may run (policy setting)' })
+  minimumIos?: string;
 
   @ApiProperty({ type: 'string' })
   ministry: string;

@@ -51,6 +51,12 @@ export interface PolicyContent {
   /** Allowlist mode only (default `allowlist`); a blocklist blocks the same apps on the personal side. */
   personalSide?: PersonalSide;
   description?: string;
+  /**
+   * Oldest iOS version ("16", "17.4") the scope's iPhones may run: an older one is non-compliant.
+   * The stricter of the national and ministry values applies; iOS 15 is the floor anyway (bundle-ID
+   * blocking needs it).
+   */
+  minimumIos?: string;
   rules: PolicyRule[];
 }
 
@@ -78,6 +84,7 @@ export function cleanContent(c: PolicyContent): PolicyContent {
     mode: c.mode,
     ...(c.mode === 'allowlist' && c.personalSide ? { personalSide: c.personalSide } : {}),
     ...(c.description ? { description: c.description } : {}),
+    ...(c.minimumIos ? { minimumIos: c.minimumIos } : {}),
     rules: c.rules,
   };
 }

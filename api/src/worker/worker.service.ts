@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { AndroidPolicyHygieneService } from '../android/android-policy-hygiene.service';
 import { AndroidPubsubPullService } from '../android/android-pubsub-pull.service';
 import { AndroidReconcileService } from '../android/android-reconcile.service';
+import { AppleCommandHygieneService } from '../apple/apple-command-hygiene.service';
 import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
@@ -100,10 +101,13 @@ export class WorkerService {
     this.optional(AndroidPubsubPullService)?.start();
     const mdm = this.optional(MdmProtocolService);
     if (mdm) {
+      // Every minute, not a nightly batch: a share of the iPhones inventoried (each once a day),
+      // postponed commands pushed again with backoff, answered commands past retention pruned.
+      const commands = this.modules.get(AppleCommandHygieneService, { strict: false });
       await this.jobs.work(QUEUES.appleInventory, async () => {
-        await mdm.queueInventoryRefresh();
+        await commands.tick();
       });
-      await this.jobs.boss.schedule(QUEUES.appleInventory, '30 2 * * *', null, { tz: 'Europe/Paris' });
+      await this.jobs.boss.schedule(QUEUES.appleInventory, '* * * * *');
     }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');

@@ -115,8 +115,13 @@ export function loadPolicyFiles(dir: string): DesiredState {
     fileOfScope.set('catalog', catalogFile);
   }
   if (nationalFile && checked(nationalFile, 'national', problems)) {
-    const { mode, description, rules } = nationalFile.value as PolicyContent & { scope: string };
-    state.policies[NATIONAL_SCOPE] = description ? { mode, description, rules } : { mode, rules };
+    const { mode, description, minimumIos, rules } = nationalFile.value as PolicyContent & { scope: string };
+    state.policies[NATIONAL_SCOPE] = {
+      mode,
+      ...(description ? { description } : {}),
+      ...(minimumIos ? { minimumIos } : {}),
+      rules,
+    };
     fileOfScope.set(NATIONAL_SCOPE, nationalFile);
   }
   for (const file of ministryFiles) {

@@ -21,6 +21,9 @@ const rule = (actions: readonly string[]) => ({
   else: { not: { required: ['maxExemptionDays'] } },
 });
 
+/** An iOS version from 15 on ("16", "17.4"): below 15 apps cannot be blocked by bundle ID at all. */
+export const MINIMUM_IOS_PATTERN = '^(1[5-9]|[2-9][0-9])(\\.[0-9]{1,2})?$';
+
 // The personal side is governed by an allow-list only; a blocklist already blocks its apps there too.
 const personalSideOnlyInAllowlist = {
   if: { properties: { mode: { const: 'blocklist' } } },
@@ -36,6 +39,7 @@ export const policyContentSchema = {
     mode: { enum: POLICY_MODES },
     personalSide: { enum: PERSONAL_SIDES },
     description: { type: 'string', maxLength: 4000 },
+    minimumIos: { type: 'string', pattern: MINIMUM_IOS_PATTERN },
     comment: { type: 'string', maxLength: 1000 },
     rules: { type: 'array', maxItems: 3000, items: rule(['block', 'allow', 'require']) },
   },
@@ -51,6 +55,7 @@ export const nationalFileSchema = {
     scope: { const: 'national' },
     mode: { const: 'blocklist' },
     description: { type: 'string' },
+    minimumIos: { type: 'string', pattern: MINIMUM_IOS_PATTERN },
     rules: {
       type: 'array',
       maxItems: 3000,
@@ -77,6 +82,7 @@ export const ministryFileSchema = {
     mode: { enum: POLICY_MODES },
     personalSide: { enum: PERSONAL_SIDES },
     description: { type: 'string' },
+    minimumIos: { type: 'string', pattern: MINIMUM_IOS_PATTERN },
     rules: { type: 'array', maxItems: 3000, items: rule(['block', 'allow', 'require']) },
   },
   ...personalSideOnlyInAllowlist,
