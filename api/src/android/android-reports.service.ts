@@ -11,6 +11,7 @@ import { PolicyGroupService } from '../rollout/policy-group.service';
 import { realErrors } from '../rollout/rollout-engine.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidError } from './android.error';
+import { policyErrorsOf as nonComplianceErrors } from './non-compliance';
 
 type AmapiDevice = androidmanagement_v1.Schema$Device;
 
@@ -258,14 +259,10 @@ function statusReportOf(device: AmapiDevice, publishTime: string | null | undefi
   };
 }
 
-/**
- * What AMAPI says the phone could not apply. PENDING is not a failure; an app installed that should
- * not be (APP_INSTALLED) or missing (APP_NOT_INSTALLED) is already judged from the inventory, in the
- * same words as on an iPhone.
- */
+/** What AMAPI says the phone could not apply, violations only (non-compliance.ts: MANAGEMENT_MODE on a personal phone is not one). */
 function policyErrorsOf(device: AmapiDevice): string[] {
-  const errors = (device.nonComplianceDetails ?? [])
-    .filter((d) => !['PENDING', 'APP_INSTALLED', 'APP_NOT_INSTALLED'].includes(d.nonComplianceReason ?? ''))
-    .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` (${d.packageName})` : ''}: ${d.nonComplianceReason}`);
-  return [...new Set(errors)];
+  return nonComplianceErrors(
+    device.nonComplianceDetails,
+    device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company',
+  );
 }
