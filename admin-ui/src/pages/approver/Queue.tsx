@@ -133,15 +133,21 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
   // The cursor each visited page started from: "Page précédente" goes back without the API paging backwards.
   const [starts, setStarts] = useState<(string | undefined)[]>([undefined]);
   const cursor = starts[starts.length - 1];
+  const number = starts.length;
+  // The page carries what it was asked with: while the next one loads, what is shown stays consistent.
   const queue = useLoad(
-    () =>
-      api.exemptionQueue(ministry, {
+    async () => ({
+      ...(await api.exemptionQueue(ministry, {
         status: filters.status,
         app: filters.app || undefined,
         minAgeDays: filters.age ? Number(filters.age) : undefined,
         cursor,
         limit: PAGE_SIZE,
-      }),
+      })),
+      number,
+      status: filters.status,
+      filtered: filters.status !== 'pending' || filters.app !== '' || filters.age !== '',
+    }),
     `queue-${ministry}-${filters.status}-${filters.app}-${filters.age}-${cursor ?? ''}`,
   );
   const [done, setDone] = useState<string>();
@@ -155,7 +161,6 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
     setFilters(f);
     setStarts([undefined]);
   };
-  const pageNumber = starts.length;
   return (
     <>
       {done && (
@@ -173,28 +178,24 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
       <LoadState loaded={queue} what="la file des demandes">
         {(page) =>
           page.items.length === 0 ? (
-            <p>
-              {filters.status === 'pending' && !filters.app && !filters.age
-                ? 'Aucune demande en attente.'
-                : 'Aucune demande ne correspond à ces filtres.'}
-            </p>
+            <p>{!page.filtered ? 'Aucune demande en attente.' : 'Aucune demande ne correspond à ces filtres.'}</p>
           ) : (
             <>
               <p role="status">
-                {counted(page.total, filters.status)}, de la plus ancienne à la plus récente
-                {page.total > PAGE_SIZE ? ` — page ${pageNumber} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''}.
+                {counted(page.total, page.status)}, de la plus ancienne à la plus récente
+                {page.total > PAGE_SIZE ? ` — page ${page.number} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''}.
               </p>
               {page.items.map((e) => (
                 <Request key={e.id} e={e} me={me} onDecided={decided} />
               ))}
-              {(pageNumber > 1 || page.nextCursor) && (
+              {(page.number > 1 || page.nextCursor) && (
                 <nav aria-label="Pages de la file" className="fr-mt-2w">
                   <ul className="fr-btns-group fr-btns-group--inline-sm">
                     <li>
                       <Button
                         priority="secondary"
                         iconId="fr-icon-arrow-left-s-line"
-                        disabled={pageNumber === 1}
+                        disabled={page.number === 1 || queue.loading}
                         onClick={() => setStarts(starts.slice(0, -1))}
                       >
                         Page précédente
@@ -205,7 +206,7 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
                         priority="secondary"
                         iconId="fr-icon-arrow-right-s-line"
                         iconPosition="right"
-                        disabled={!page.nextCursor}
+                        disabled={!page.nextCursor || queue.loading}
                         onClick={() => page.nextCursor && setStarts([...starts, page.nextCursor])}
                       >
                         Page suivante
