@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
+import cluster, { Worker as ClusterWorker } from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
-import { createApp } from './app.factory';
+import { createApp, CreateAppOptions } from './app.factory';
 import { AuditService } from './audit/audit.service';
 import { AuditKeyError } from './audit/audit-keys';
 import {
@@ -81,6 +82,85 @@ async function refuseOwnerLogin(config: AppConfig, serviceUrl: string): Promise<
   console.warn(`Warning: ${why}`);
 }
 
+/** The service's options, the same in every process (`worker`: the job consumers run in the first one only). */
+function appOptions(config: AppConfig, databaseUrl: string, issuer: string, worker: boolean): CreateAppOptions {
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const apple = appleSettingsFrom(config);
+  // The first process of a cluster answers no request: it keeps no enrollment identities ready.
+  const firstOfCluster = worker && config.API_PROCESSES > 1;
+  return {
+    databaseUrl,
+    dbPoolSize: config.DB_POOL_SIZE,
+    oidc: {
+      issuer,
+      audience: config.OIDC_AUDIENCE,
+      // The development provider's confidential client when no real issuer is configured.
+      clientId: config.OIDC_CLIENT_ID ?? (config.OIDC_ISSUER ? undefined : 'mdm-api'),
+      clientSecret: config.OIDC_CLIENT_SECRET ?? (config.OIDC_ISSUER ? undefined : 'dev-secret'),
+      publicUrl,
+    },
+    logLevel: config.LOG_LEVEL,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    worker,
+    mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
+    rollout: { simulateDevices: config.DEVICE_SIMULATOR },
+    android: androidSettingsFrom(config),
+    apple: apple && firstOfCluster ? { ...apple, identityPool: 0 } : apple,
+    audit: auditSettingsFrom(config),
+    ...httpSecurityFrom(config),
+  };
+}
+
+/** What the first process tells the HTTP processes it forks (API_PROCESSES > 1). */
+const CLUSTER_DATABASE_URL = 'MDM_CLUSTER_DATABASE_URL';
+const CLUSTER_ISSUER = 'MDM_CLUSTER_OIDC_ISSUER';
+
+/**
+ * An HTTP process of the cluster: the database is migrated, the demo data seeded and the identity
+ * provider started by the first process; this one builds the same service and listens on the shared
+ * port (node:cluster hands each connection to one of them).
+ */
+async function serveInCluster(): Promise<void> {
+  const config = loadConfig();
+  quietDefaultLogs('warn');
+  const app = await createApp(
+    appOptions(config, process.env[CLUSTER_DATABASE_URL] as string, process.env[CLUSTER_ISSUER] as string, false),
+  );
+  await app.init();
+  await app.listen(config.PORT, '127.0.0.1');
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    void app.close().finally(() => process.exit(0));
+  };
+  // The first process stops its HTTP processes with SIGTERM; a Ctrl+C reaches the whole group.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, close);
+  process.on('disconnect', close);
+}
+
+/** Forks the HTTP processes and resolves once each listens on the port. */
+async function forkHttpProcesses(count: number, databaseUrl: string, issuer: string): Promise<ClusterWorker[]> {
+  const workers: ClusterWorker[] = [];
+  for (let i = 0; i < count; i++) {
+    const worker = cluster.fork({ [CLUSTER_DATABASE_URL]: databaseUrl, [CLUSTER_ISSUER]: issuer });
+    workers.push(worker);
+    await new Promise<void>((ok, fail) => {
+      worker.once('listening', () => ok());
+      worker.once('exit', (code) =>
+        fail(new StartError(`HTTP process ${i + 1} of ${count} stopped with code ${code} while starting.`)),
+      );
+    });
+    worker.removeAllListeners('exit');
+    worker.on('exit', (code, signal) => {
+      if (!stoppingCluster) console.error(`An HTTP process stopped (${signal ?? `code ${code}`}).`);
+    });
+  }
+  return workers;
+}
+
+let stoppingCluster = false;
+
 async function main(): Promise<void> {
   // Until the service is up, a Ctrl+C just leaves: the exit hooks stop PostgreSQL and the identity provider.
   let shutdown: () => Promise<void> = async () => process.exit(130);
@@ -117,28 +197,7 @@ async function main(): Promise<void> {
   let issuer = config.OIDC_ISSUER;
   if (!issuer) issuer = (await startDevIdp(config.OIDC_AUDIENCE)).issuer;
 
-  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
-  const app = await createApp({
-    databaseUrl: db.url,
-    dbPoolSize: config.DB_POOL_SIZE,
-    oidc: {
-      issuer,
-      audience: config.OIDC_AUDIENCE,
-      // The development provider's confidential client when no real issuer is configured.
-      clientId: config.OIDC_CLIENT_ID ?? (config.OIDC_ISSUER ? undefined : 'mdm-api'),
-      clientSecret: config.OIDC_CLIENT_SECRET ?? (config.OIDC_ISSUER ? undefined : 'dev-secret'),
-      publicUrl,
-    },
-    logLevel: config.LOG_LEVEL,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    worker: true,
-    mail: { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, publicUrl },
-    rollout: { simulateDevices: config.DEVICE_SIMULATOR },
-    android: androidSettingsFrom(config),
-    apple: appleSettingsFrom(config),
-    audit,
-    ...httpSecurityFrom(config),
-  });
+  const app = await createApp({ ...appOptions(config, db.url, issuer, true), audit });
   await app.init();
   const imported = await importPoliciesIfEmpty(app, resolve(config.POLICIES_DIR));
   if (imported.imported || !imported.note.includes('matches')) notes.push(['Policies', imported.note]);
@@ -153,14 +212,22 @@ async function main(): Promise<void> {
     phones.push('simulated: they apply what they are sent (DEVICE_SIMULATOR=true, demo only)');
   if (phones.length > 0) notes.push(['Phones', phones.join('; ')]);
   await app.get(WorkerService).start();
-  try {
-    await app.listen(config.PORT, '127.0.0.1');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new StartError(`Port ${config.PORT} is taken: stop what uses it, or set PORT to another port.`);
-    throw error;
+  let port = config.PORT;
+  let httpProcesses: ClusterWorker[] = [];
+  if (config.API_PROCESSES > 1) {
+    // This process keeps the worker; the HTTP processes share the port.
+    httpProcesses = await forkHttpProcesses(config.API_PROCESSES, db.url, issuer);
+    notes.push(['HTTP', `${config.API_PROCESSES} processes share the port (API_PROCESSES)`]);
+  } else {
+    try {
+      await app.listen(config.PORT, '127.0.0.1');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new StartError(`Port ${config.PORT} is taken: stop what uses it, or set PORT to another port.`);
+      throw error;
+    }
+    port = (app.getHttpServer().address() as AddressInfo).port;
   }
-  const { port } = app.getHttpServer().address() as AddressInfo;
 
   // From now on the signals are ours alone: Nest's shutdown hooks would raise the signal again once the
   // application is closed, and PostgreSQL must stop after the application, not under it.
@@ -171,6 +238,17 @@ async function main(): Promise<void> {
   shutdown = async () => {
     console.log('Stopping…');
     quietDefaultLogs('error');
+    stoppingCluster = true;
+    await Promise.all(
+      httpProcesses.map(
+        (w) =>
+          new Promise<void>((ok) => {
+            if (w.isDead()) return ok();
+            w.once('exit', () => ok());
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
     try {
       await app.close();
     } finally {
@@ -193,7 +271,7 @@ async function main(): Promise<void> {
   releaseLogs();
 }
 
-main().catch((error: unknown) => {
+(cluster.isWorker ? serveInCluster() : main()).catch((error: unknown) => {
   if (
     error instanceof ConfigError ||
     error instanceof PolicyFilesInvalid ||

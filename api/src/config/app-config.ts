@@ -77,6 +77,16 @@ export class AppConfig {
   })
   DATABASE_ROLE: string;
 
+  /**
+   * HTTP processes of `npm start` sharing the port (node:cluster); above 1, the first process runs
+   * the worker and start-up tasks and the others answer requests.
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 1 : Number(value)))
+  @IsInt({ message: 'API_PROCESSES must be a whole number of processes' })
+  @Min(1)
+  @Max(64)
+  API_PROCESSES: number;
+
   /** Connections per process (API and worker each keep their own pool). */
   @Transform(({ value }) => (value === undefined || value === '' ? DEFAULT_DB_POOL_SIZE : Number(value)))
   @IsInt()
