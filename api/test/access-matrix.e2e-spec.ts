@@ -8,6 +8,8 @@
  */
 import request from 'supertest';
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
+import { FakeAbm, startFakeAbm } from '../../tools/fake-abm/fake-abm';
+import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
 import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { DeviceStateService } from '../src/devices/device-state.service';
 import { RolloutEngine } from '../src/rollout/rollout-engine.service';
@@ -59,6 +61,9 @@ interface Fixtures {
   leavingAgentId: string;
   /** An Android Enterprise phone of interieur, locked then retired by the matrix. */
   androidDeviceId: string;
+  /** Apple Business Manager's server token for interieur's certificate, and an Apps and Books content token. */
+  abmToken: string;
+  vppToken: string;
 }
 
 interface Call {
@@ -82,6 +87,8 @@ interface Line {
 }
 
 const ENTERPRISE = 'enterprises/LC0matrix';
+/** Tchap's store id, owned (with licences) by interieur in the fake Apps and Books. */
+const TCHAP_ADAM_ID = '1446253779';
 const rows = <T = unknown>(body: unknown): T[] => (Array.isArray(body) ? (body as T[]) : []);
 const JUSTIFICATION = 'Compte officiel du ministère, communication de crise.';
 const docs = (path: string): Line => ({ may: 'public', why: 'API documentation', call: () => ({ path }) });
@@ -456,6 +463,70 @@ const MATRIX: Record<string, Line> = {
     writes: true,
     call: () => ({ path: '/ministries/interieur/android/reconcile' }),
   },
+  'GET /ministries/:code/android/health': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/ministries/interieur/android/health' }),
+  },
+  'GET /ministries/:code/android/unknown-devices': {
+    may: ['approver', 'it', 'national'],
+    call: () => ({ path: '/ministries/interieur/android/unknown-devices' }),
+  },
+
+  // The token first: it is encrypted to the certificate made before the matrix, which the next line replaces.
+  'PUT /ministries/:code/apple/abm/token': {
+    may: ['it', 'national'],
+    writes: true,
+    call: (f) => ({ path: '/ministries/interieur/apple/abm/token', body: { token: f.abmToken } }),
+  },
+  'POST /ministries/:code/apple/abm/certificate': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/apple/abm/certificate' }),
+  },
+  'GET /ministries/:code/apple/abm': {
+    may: ['it', 'national'],
+    call: () => ({ path: '/ministries/interieur/apple/abm' }),
+  },
+  'POST /ministries/:code/apple/abm/sync': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/apple/abm/sync' }),
+  },
+  'GET /ministries/:code/apple/abm/devices': {
+    may: ['it', 'national'],
+    call: () => ({ path: '/ministries/interieur/apple/abm/devices' }),
+  },
+  'POST /apple/ade/:code/enroll': {
+    may: 'public',
+    why: "a phone's first boot: its machine information, signed by Apple's device key, authenticates",
+    call: () => ({
+      path: '/apple/ade/interieur/enroll',
+      body: Buffer.from('not signed'),
+      type: 'application/pkcs7-signature',
+    }),
+  },
+  'PUT /ministries/:code/apple/vpp/token': {
+    may: ['it', 'national'],
+    writes: true,
+    call: (f) => ({ path: '/ministries/interieur/apple/vpp/token', body: { sToken: f.vppToken } }),
+  },
+  'GET /ministries/:code/apple/vpp': {
+    may: ['it', 'national'],
+    call: () => ({ path: '/ministries/interieur/apple/vpp' }),
+  },
+  'POST /ministries/:code/apple/vpp/sync': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({ path: '/ministries/interieur/apple/vpp/sync' }),
+  },
+  'PUT /ministries/:code/apple/vpp/assets/:adamId': {
+    may: ['it', 'national'],
+    writes: true,
+    call: () => ({
+      path: `/ministries/interieur/apple/vpp/assets/${TCHAP_ADAM_ID}`,
+      body: { bundleId: 'fr.gouv.tchap' },
+    }),
+  },
 
   'PUT /apple/push-certificate': {
     may: ['national'],
@@ -485,6 +556,8 @@ const MATRIX: Record<string, Line> = {
 
 let t: TestApp;
 let fake: FakeAmapi;
+let abm: FakeAbm;
+let appsAndBooks: FakeAppsAndBooks;
 let f: Fixtures;
 const tokens = new Map<Caller, string>();
 
@@ -531,6 +604,9 @@ beforeAll(async () => {
     autoApply: true,
     autoApplyDelayMs: 5,
   });
+  abm = await startFakeAbm({ serverName: 'MDM Intérieur', orgName: 'Ministère de l’Intérieur' });
+  appsAndBooks = await startFakeAppsAndBooks();
+  appsAndBooks.addAsset(TCHAP_ADAM_ID, 10);
   const ca = createTestCa('Apple Sim Root CA');
   const push = createMdmPushCertificate(ca);
   t = await startTestApp({
@@ -543,6 +619,8 @@ beforeAll(async () => {
       apnsCaPem: ca.certPem,
       identityFrom: 'signature',
       proxyCertHeader: 'X-Client-Certificate',
+      abmUrl: abm.url,
+      appsBooksUrl: appsAndBooks.url,
     },
   });
   for (const [caller, login] of Object.entries(CALLERS) as [Caller, string | null][])
@@ -699,12 +777,18 @@ beforeAll(async () => {
     revocableTokenId: await serviceToken('Pipeline à révoquer'),
     leavingAgentId: leaving.id,
     androidDeviceId,
+    abmToken: abm.issueServerToken(
+      (await it.post('/ministries/interieur/apple/abm/certificate').expect(201)).body.certificatePem as string,
+    ),
+    vppToken: appsAndBooks.issueToken('Intérieur — licences'),
   };
 });
 
 afterAll(async () => {
   await t.close();
   await fake.stop();
+  await abm.stop();
+  await appsAndBooks.stop();
 });
 
 describe('access matrix', () => {
