@@ -680,3 +680,32 @@ describe('axe on every page', () => {
     },
   );
 });
+
+describe('the expiry reminder’s link', () => {
+  it('opens the exemption with its renewal first, and renews in one click', async () => {
+    const app = await exemptableAppFor('agent.economie');
+    const requested = await (
+      await t.as('agent.economie')
+    )
+      .post('/exemptions')
+      .send({ app: app.app, justification: 'Suivi des comptes officiels du ministère pendant la crise', days: 60 })
+      .expect(201);
+    const id = requested.body.id as string;
+    await (await t.as('approver.economie')).post(`/exemptions/${id}/approve`).send({}).expect(200);
+    await t.db.query(`UPDATE exemption SET valid_until = now() + interval '10 days' WHERE id = $1`, [id]);
+
+    const agent = await pageFor('agent.economie', `#/exemptions/${id}?renew=1`);
+    await agent
+      .getByRole('heading', { level: 1, name: new RegExp(`Dérogation pour ${escapeRegExp(app.name)}`) })
+      .waitFor();
+    await agent.getByText('Cette dérogation arrive à échéance').waitFor();
+    await expectAccessible(agent, 'exemption page, renewal');
+    await agent.getByRole('button', { name: 'Demander le renouvellement' }).click();
+    await agent.getByText(`Demande de renouvellement pour ${app.name} envoyée.`).waitFor();
+    const mine = (await (await t.as('agent.economie')).get('/me/exemptions').expect(200)).body as {
+      status: string;
+      renewalOf: string | null;
+    }[];
+    expect(mine.filter((e) => e.renewalOf === id && e.status === 'pending')).toHaveLength(1);
+  });
+});
