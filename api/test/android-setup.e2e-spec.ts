@@ -339,6 +339,15 @@ describe('Android Enterprise set-up', () => {
       expect(h.problems[1].message).toContain('Requested entity was not found.');
       // The same words for whoever needs the policy on Google's side (an enrollment token names it).
       expect(await t.app.get(AndroidAdapter).refusalOf('interieur', 'interieur')).toBe(h.unpublishedPolicies[0].error);
+      const token = await (
+        await t.as('it.interieur')
+      )
+        .post('/ministries/interieur/android/enrollment-tokens')
+        .send({ durationMinutes: 60 })
+        .expect(400);
+      expect(token.body).toMatchObject({ code: 'android.google-refused' });
+      expect(token.body.message).toContain('Google refused its policy');
+      expect(token.body.message).toContain('Requested entity was not found.');
     } finally {
       if (saved) fake.state.enterprises.set(CONSOLE_ENTERPRISE, saved);
     }

@@ -57,6 +57,14 @@ export class AndroidEnrollmentService {
         `The policy of ministry "${ministry}" disallows personal use of its phones (personalSide: disallowed): create a token with personalUsage "disallowed" or "dedicated".`,
       );
     await this.explain(() => this.engine.ensurePublished(group.id));
+    // A refused publish leaves no policy on Google's side: say why, not Google's later "Policy … not found".
+    const refused = await this.android.refusalOf(ministry, group.id);
+    if (refused)
+      throw new AndroidError(
+        'google-refused',
+        'invalid',
+        `No phone can enroll in ministry "${ministry}" yet: Google refused its policy (${refused}). Fix the cause, then publish again.`,
+      );
     const token = await this.explain(() =>
       this.amapi.call('enrollmentTokens.create', (api, o) =>
         api.enterprises.enrollmentTokens.create(
