@@ -139,6 +139,8 @@ export class FakeApns {
   faults: FaultConfig;
   private readonly random: () => number;
   private readonly listeners = new Set<PushListener>();
+  /** What each client certificate (by its DER) says: its topic and whether it is an APNs certificate. */
+  private readonly certificateReads = new Map<string, { topic: string | null; apns: boolean } | { error: string }>();
   private readonly waiters: { count: number; resolve: () => void }[] = [];
   private queuedFaults: { remaining: number; status: FaultStatus }[] = [];
   private readonly sessions = new Set<ServerHttp2Session>();
@@ -321,19 +323,22 @@ export class FakeApns {
       );
     const peer = socket.getPeerCertificate(false);
     if (!peer || !peer.raw) throw new ApnsError(403, 'BadCertificate', 'no client certificate');
-    let certTopic: string | null;
-    try {
-      certTopic = readTopicFromCertificate(peer.raw);
-      if (!hasApnsExtension(peer.raw))
-        throw new ApnsError(
-          403,
-          'BadCertificate',
-          'not an APNs certificate (no 1.2.840.113635.100.6.3.1/.2 extension)',
-        );
-    } catch (error) {
-      if (error instanceof ApnsError) throw error;
-      throw new ApnsError(403, 'BadCertificate', `unreadable client certificate: ${(error as Error).message}`);
+    // The same checks for every request; their outcome read once per distinct certificate (PKI.js
+    // decodes a certificate in about a millisecond, which capped the peer well below node-apn's rate).
+    const key = peer.raw.toString('base64');
+    let read = this.certificateReads.get(key);
+    if (!read) {
+      try {
+        read = { topic: readTopicFromCertificate(peer.raw), apns: hasApnsExtension(peer.raw) };
+      } catch (error) {
+        read = { error: `unreadable client certificate: ${(error as Error).message}` };
+      }
+      this.certificateReads.set(key, read);
     }
+    if ('error' in read) throw new ApnsError(403, 'BadCertificate', read.error);
+    if (!read.apns)
+      throw new ApnsError(403, 'BadCertificate', 'not an APNs certificate (no 1.2.840.113635.100.6.3.1/.2 extension)');
+    const certTopic = read.topic;
     if (!certTopic) throw new ApnsError(403, 'BadCertificate', 'client certificate without UID (topic)');
     if (this.options.expectedTopic !== undefined && certTopic !== this.options.expectedTopic) {
       throw new ApnsError(
