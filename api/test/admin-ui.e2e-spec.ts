@@ -217,6 +217,13 @@ describe('admin interface in a real browser', () => {
     await it.getByRole('heading', { name: 'Prévisualisation' }).waitFor();
     await it.getByText(/appareils? concernés? sur/).waitFor();
     expect(await it.getByLabel('Texte du plan').textContent()).toContain(target.slug);
+    // The plan in French, from its structure: one row per platform, the app by its name.
+    const rows = it.getByRole('row').filter({ hasText: target.name }).filter({ hasText: 'Ajout' });
+    await rows.first().getByText('bloquée, sans dérogation possible', { exact: true }).waitFor();
+    expect(await it.getByRole('table').filter({ hasText: target.name }).textContent()).not.toMatch(
+      /blocked|exemptable|device\(s\)/,
+    );
+    await expectAccessible(it, 'plan preview');
 
     // A wrong staging is refused in French next to the field; a right one applies.
     const stages = it.getByLabel('Déploiement progressif (facultatif)');

@@ -4,8 +4,83 @@ import { Input } from '@codegouvfr/react-dsfr/Input';
 import { useState } from 'react';
 import { api } from '../../api';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { ScrollTable } from '../../components/ScrollTable';
+import { plural, PLATFORM_LABELS } from '../../labels';
 import type { ApplyRequest, SavedPlan } from '../../types';
-import { errorOf } from '../../useLoad';
+import { errorOf, useLoad } from '../../useLoad';
+
+const SIGN_LABELS = { '+': 'Ajout', '-': 'Retrait', '~': 'Modification' } as const;
+const MODE_LABELS: Record<string, string> = {
+  allowlist: 'liste d’autorisation',
+  blocklist: 'liste de blocage',
+  disallowed: 'usage personnel interdit',
+};
+
+/**
+ * The plan's change details in French. The API writes them in the CLI's words ("blocked, not
+ * exemptable", "exemptable ≤ 90 d", "identifiers a → b"); each known phrase is translated, the
+ * rest (package names, numbers) kept as is.
+ */
+export function frenchDetail(detail: string): string {
+  return detail
+    .replace(/no longer blocked/g, 'n’est plus bloquée')
+    .replace(/no longer required/g, 'n’est plus obligatoire')
+    .replace(/allow-list entry changed/g, 'entrée de la liste d’autorisation modifiée')
+    .replace(/, exemptable ≤ (\d+) d/g, ', dérogation possible ($1 jours au plus)')
+    .replace(/, not exemptable/g, ', sans dérogation possible')
+    .replace(/\bblocked\b/g, 'bloquée')
+    .replace(/\brequired\b/g, 'obligatoire')
+    .replace(/\ballowed\b/g, 'autorisée')
+    .replace(/\bidentifiers\b/g, 'identifiants')
+    .replace(/\(none\)/g, '(aucun)');
+}
+
+function PlanChanges({ saved }: { saved: SavedPlan }) {
+  const catalog = useLoad(() => api.catalog(), 'catalog');
+  const names = new Map((catalog.data ?? []).map((a) => [a.slug, a.name]));
+  return (
+    <>
+      {saved.plan.policies
+        .filter((p) => p.changes.length > 0 || p.modeChange || p.personalSideChange)
+        .map((p) => (
+          <div key={p.scope} className="fr-mt-2w">
+            <h4 className="fr-h6 fr-mb-1w">
+              Politique « {p.scope === 'national' ? 'socle national' : p.scope} » —{' '}
+              {p.devicesAffected.toLocaleString('fr-FR')} appareil{p.devicesAffected > 1 ? 's' : ''} concerné
+              {p.devicesAffected > 1 ? 's' : ''}
+            </h4>
+            {p.modeChange && (
+              <p className="fr-text--sm">
+                Mode : {MODE_LABELS[p.modeChange.from] ?? p.modeChange.from} →{' '}
+                {MODE_LABELS[p.modeChange.to] ?? p.modeChange.to}
+              </p>
+            )}
+            {p.personalSideChange && (
+              <p className="fr-text--sm">
+                Partie personnelle des appareils de l’administration :{' '}
+                {MODE_LABELS[p.personalSideChange.from] ?? p.personalSideChange.from} →{' '}
+                {MODE_LABELS[p.personalSideChange.to] ?? p.personalSideChange.to}
+              </p>
+            )}
+            {p.changes.length > 0 && (
+              <ScrollTable
+                caption={`Changements de la politique « ${p.scope} »`}
+                noCaption
+                headers={['Changement', 'Application', 'Plateforme', 'Détail', 'Identifiants']}
+                data={p.changes.map((c) => [
+                  SIGN_LABELS[c.sign],
+                  names.get(c.app) ?? c.app,
+                  PLATFORM_LABELS[c.platform],
+                  frenchDetail(c.detail),
+                  c.identifiers.join(', ') || '—',
+                ])}
+              />
+            )}
+          </div>
+        ))}
+    </>
+  );
+}
 
 function parseStages(text: string): number[] | null {
   if (!text.trim()) return [];
@@ -75,16 +150,20 @@ export function PlanReview({
         <Alert
           severity="warning"
           title={`${s.devicesAffected.toLocaleString('fr-FR')} appareil${s.devicesAffected > 1 ? 's' : ''} concerné${s.devicesAffected > 1 ? 's' : ''} sur ${s.devicesTotal.toLocaleString('fr-FR')}`}
-          description={`${s.added} ajout(s), ${s.removed} retrait(s), ${s.changed} modification(s), plateformes Android et iOS comprises.`}
+          description={`${plural(s.added, 'ajout', 'ajouts')}, ${plural(s.removed, 'retrait', 'retraits')}, ${plural(s.changed, 'modification', 'modifications')}, plateformes Android et iOS comprises.`}
         />
       )}
-      <pre
-        className="fr-p-2w fr-mt-2w"
-        style={{ background: 'var(--background-alt-grey)', overflowX: 'auto', whiteSpace: 'pre-wrap' }}
-        aria-label="Texte du plan"
-      >
-        {saved.text}
-      </pre>
+      <PlanChanges saved={saved} />
+      <details className="fr-mt-2w">
+        <summary>Texte du plan (tel que l’affiche la ligne de commande)</summary>
+        <pre
+          className="fr-p-2w fr-mt-1w"
+          style={{ background: 'var(--background-alt-grey)', overflowX: 'auto', whiteSpace: 'pre-wrap' }}
+          aria-label="Texte du plan"
+        >
+          {saved.text}
+        </pre>
+      </details>
       {error && <ErrorAlert title="Le plan n’a pas été appliqué" error={error} onClose={() => setError(undefined)} />}
       {s.hasChanges && (
         <div className="fr-grid-row fr-grid-row--gutters">
