@@ -11,7 +11,7 @@ import { PolicyGroupService } from '../rollout/policy-group.service';
 import { realErrors } from '../rollout/rollout-engine.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidError } from './android.error';
-import { policyErrorsOf as nonComplianceErrors } from './non-compliance';
+import { appliesTo, policyErrorsOf as nonComplianceErrors } from './non-compliance';
 
 type AmapiDevice = androidmanagement_v1.Schema$Device;
 
@@ -243,7 +243,10 @@ function statusReportOf(device: AmapiDevice, publishTime: string | null | undefi
     /^\d{1,18}$/.test(version)
       ? { enterprise: `${parts[0]}/${parts[1]}`, policy: parts[3], version }
       : null;
+  const ownership = device.ownership === 'PERSONALLY_OWNED' ? 'personal' : 'company';
+  // What the rollout sees: a setting out of the policy's reach on this phone is no failed push.
   const detail = (device.nonComplianceDetails ?? [])
+    .filter((d) => appliesTo(d, ownership))
     .map((d) => `${d.settingName ?? 'policy'}${d.packageName ? ` ${d.packageName}` : ''}: ${d.nonComplianceReason}`)
     .join('; ');
   return {

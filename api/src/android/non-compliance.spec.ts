@@ -1,4 +1,4 @@
-import { isViolation, policyErrorsOf } from './non-compliance';
+import { appliesTo, isViolation, policyErrorsOf } from './non-compliance';
 
 describe('AMAPI non-compliance details', () => {
   const personalSide = { settingName: 'personalUsagePolicies', nonComplianceReason: 'MANAGEMENT_MODE' };
@@ -6,6 +6,9 @@ describe('AMAPI non-compliance details', () => {
   it('does not count MANAGEMENT_MODE against a personally owned phone (the policy reaches its work profile only)', () => {
     expect(isViolation(personalSide, 'personal')).toBe(false);
     expect(policyErrorsOf([personalSide], 'personal')).toEqual([]);
+    // Nor as a failed push: the rollout counts only what applies to the phone.
+    expect(appliesTo(personalSide, 'personal')).toBe(false);
+    expect(appliesTo(personalSide, 'company')).toBe(true);
   });
 
   it('counts MANAGEMENT_MODE on a company-owned phone: the setting should have applied there', () => {

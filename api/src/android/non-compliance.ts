@@ -18,10 +18,13 @@ const NOT_A_VIOLATION = new Set(['PENDING', 'APP_INSTALLED', 'APP_NOT_INSTALLED'
  * comes back as MANAGEMENT_MODE, which says "not applicable here", not "the agent got round it".
  */
 export function isViolation(detail: NonComplianceDetail, ownership: Ownership): boolean {
-  const reason = detail.nonComplianceReason ?? '';
-  if (NOT_A_VIOLATION.has(reason)) return false;
-  if (reason === 'MANAGEMENT_MODE' && ownership === 'personal') return false;
-  return true;
+  if (NOT_A_VIOLATION.has(detail.nonComplianceReason ?? '')) return false;
+  return appliesTo(detail, ownership);
+}
+
+/** False for a setting the phone's management mode puts out of the policy's reach (nothing failed there). */
+export function appliesTo(detail: NonComplianceDetail, ownership: Ownership): boolean {
+  return !(detail.nonComplianceReason === 'MANAGEMENT_MODE' && ownership === 'personal');
 }
 
 /** What the phone could not apply, one sentence per setting (and app), violations only. */
