@@ -727,9 +727,7 @@ beforeAll(async () => {
     }),
   );
   // The token published interieur's policy in ENTERPRISE; the signup line later binds interieur to a new
-  // enterprise, where the enrollment-token line needs it published again (the group does not record where
-  // it was published: a known gap, reported).
-  await t.db.query(`UPDATE policy_group SET shared_published_hash = NULL WHERE id = 'interieur'`);
+  // enterprise, where the enrollment-token line finds it published again (binding elsewhere republishes).
   const signup = (
     await it
       .post('/ministries/interieur/android/signup')

@@ -264,6 +264,12 @@ export class AndroidEnterpriseService {
           if ((error as { driverError?: { code?: string } }).driverError?.code !== '23505') throw error;
           throw boundElsewhere(enterpriseName, 'another ministry');
         });
+      // Another enterprise has none of the ministry's policies yet: publish them all again there.
+      if (before && before.enterpriseName !== enterpriseName)
+        await tx.query(
+          `UPDATE policy_group SET shared_published_hash = NULL, shared_canary_hash = NULL WHERE ministry_code = $1`,
+          [ministry],
+        );
       await this.audit.record(tx, actorOf(principal), {
         action: 'android.enterprise-bound',
         entityType: 'ministry',
