@@ -17,6 +17,7 @@ import { MeaningfulRetries1796100100000 } from './1796100100000-MeaningfulRetrie
 import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnterpriseSetup';
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
+import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
 import { AndroidPolicyCleanup1796100300000 } from './1796100300000-AndroidPolicyCleanup';
 import { DeviceBoundPolicyIndex1796100300001 } from './1796100300001-DeviceBoundPolicyIndex';
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   AndroidPolicyCleanup1796100300000,
   DeviceBoundPolicyIndex1796100300001,
   AppleCommandHygiene1796100700000,
+  DeviceInventoryIndex1796100700001,
 ];
