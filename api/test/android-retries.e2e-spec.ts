@@ -212,7 +212,7 @@ describe('Android retries', () => {
 
   it('after a 429 without a wait given, spaces its retries by the backoff floor and slows the shared bucket', async () => {
     fake.resetLog();
-    fake.faults = { ...fake.faults, retryAfterSeconds: 0 };
+    fake.faults = { ...fake.faults, retryAfterSeconds: null };
     fake.failNext(3, '429');
     await change('adobe-acrobat');
     await drainRolloutJobs(t);

@@ -54,8 +54,8 @@ export interface FaultConfig {
   /** Probability (0..1) that a /v1 request gets a fault drawn from `kinds`. */
   rate: number;
   kinds: FaultKind[];
-  /** `Retry-After` of 429 answers, in seconds (default 1). */
-  retryAfterSeconds?: number;
+  /** `Retry-After` of 429 answers, in seconds (default 1); null sends none, as Google often does. */
+  retryAfterSeconds?: number | null;
   /** Added to every /v1 request before it is answered. */
   latencyMs?: number;
 }
@@ -546,7 +546,7 @@ class FakeAmapiServer implements FakeAmapi {
         case 'timeout':
           return; // never answered; stop() destroys the socket
         case '429': {
-          const retryAfter = String(this.faults.retryAfterSeconds ?? 1);
+          const retryAfter = this.faults.retryAfterSeconds;
           const error = new ApiError(
             429,
             'RESOURCE_EXHAUSTED',
@@ -564,7 +564,7 @@ class FakeAmapiServer implements FakeAmapi {
             ],
           );
           entry.status = 429;
-          this.send(res, 429, error.body(), { 'retry-after': retryAfter });
+          this.send(res, 429, error.body(), retryAfter === null ? {} : { 'retry-after': String(retryAfter ?? 1) });
           return;
         }
         case '500':
