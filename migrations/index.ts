@@ -15,12 +15,12 @@ import { AppleIdentityEnrolledAt1796093426000 } from './1796093426000-AppleIdent
 import { RateLimitFunction1796093429000 } from './1796093429000-RateLimitFunction';
 import { MeaningfulRetries1796100100000 } from './1796100100000-MeaningfulRetries';
 import { AndroidEnterpriseSetup1796100000000 } from './1796100000000-AndroidEnterpriseSetup';
-import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
-import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
-import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { AndroidReportTime1796100200000 } from './1796100200000-AndroidReportTime';
 import { AndroidPolicyCleanup1796100300000 } from './1796100300000-AndroidPolicyCleanup';
 import { DeviceBoundPolicyIndex1796100300001 } from './1796100300001-DeviceBoundPolicyIndex';
+import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
+import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
+import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -39,12 +39,12 @@ export const MIGRATIONS = [
   RateLimitsUnlogged1796093423000,
   AppleIdentityEnrolledAt1796093426000,
   RateLimitFunction1796093429000,
-  MeaningfulRetries1796100100000,
   AndroidEnterpriseSetup1796100000000,
-  AppleAdeVpp1796100600000,
+  MeaningfulRetries1796100100000,
   AndroidReportTime1796100200000,
   AndroidPolicyCleanup1796100300000,
   DeviceBoundPolicyIndex1796100300001,
+  AppleAdeVpp1796100600000,
   AppleCommandHygiene1796100700000,
   DeviceInventoryIndex1796100700001,
 ];
