@@ -17,7 +17,8 @@ export type AndroidErrorCode =
   | 'not-ready'
   | 'personal-use-disallowed'
   | 'push-unauthenticated'
-  | 'bad-push';
+  | 'bad-push'
+  | 'not-configured';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const ANDROID_ERROR_KINDS: Record<AndroidErrorCode, ErrorKind> = {
@@ -37,6 +38,8 @@ export const ANDROID_ERROR_KINDS: Record<AndroidErrorCode, ErrorKind> = {
   'personal-use-disallowed': 'conflict',
   'push-unauthenticated': 'unauthenticated',
   'bad-push': 'invalid',
+  // This server runs without Android (no Google credentials): the operator's settings, not the request.
+  'not-configured': 'conflict',
 };
 
 export class AndroidError extends DomainError<AndroidErrorCode> {

@@ -8,6 +8,7 @@ import { AndroidReconcileService } from './android-reconcile.service';
 import { AndroidReportsService } from './android-reports.service';
 import { ANDROID_SETTINGS, AndroidSettings } from './android-settings';
 import { AndroidController } from './android.controller';
+import { AndroidOffController } from './android-off.controller';
 import { AndroidAdapter } from './android.adapter';
 import { RateLimiterService } from './rate-limiter.service';
 
@@ -34,7 +35,8 @@ export class AndroidPlatformModule {
 @Module({})
 export class AndroidModule {
   static forRoot(settings: AndroidSettings | null): DynamicModule {
-    if (!settings) return { module: AndroidModule };
+    // Off: the console's routes say so, and which settings to set (instead of a bare 404).
+    if (!settings) return { module: AndroidModule, controllers: [AndroidOffController] };
     return {
       module: AndroidModule,
       controllers: [AndroidController],

@@ -44,7 +44,8 @@ export type AppleErrorCode =
   | 'unknown-ministry'
   | 'abm-sync-running'
   | 'unsupported-device'
-  | 'wrong-topic';
+  | 'wrong-topic'
+  | 'not-configured';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -92,6 +93,8 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'abm-sync-running': 'conflict',
   'unsupported-device': 'forbidden',
   'wrong-topic': 'forbidden',
+  // This server runs without the Apple MDM server (APPLE_MDM off).
+  'not-configured': 'conflict',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

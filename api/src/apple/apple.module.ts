@@ -7,6 +7,7 @@ import { AppleEnrollmentService } from './apple-enrollment.service';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { AppleController } from './apple.controller';
 import { AppleEnrollmentLinksController } from './apple-enrollment-links.controller';
+import { AppleOffController } from './apple-off.controller';
 import { AppleAdapter } from './apple.adapter';
 import { ApnsService } from './apns.service';
 import { MdmIdentityService } from './mdm-identity.service';
@@ -42,7 +43,8 @@ export class ApplePlatformModule {
 @Module({})
 export class AppleModule {
   static forRoot(settings: AppleSettings | null): DynamicModule {
-    if (!settings) return { module: AppleModule };
+    // Off: the console's routes say so, and which settings to set (instead of a bare 404).
+    if (!settings) return { module: AppleModule, controllers: [AppleOffController] };
     return {
       module: AppleModule,
       controllers: [AppleController, AppleEnrollmentLinksController, AbmController, AdeEnrollController, VppController],

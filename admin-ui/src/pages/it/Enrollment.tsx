@@ -10,8 +10,9 @@ import type { AndroidEnrollmentToken, AppleEnrollmentLink, PersonalUsage } from 
 import { errorOf } from '../../useLoad';
 
 /**
- * A platform this server has no connector for has no enrolment route at all: the API answers 404
- * `request.not-found` ("Cannot POST …"). Said as what it means, with what to do.
+ * A platform this server has no connector for: the API answers 409 `android.not-configured` /
+ * `apple.not-configured` (an older server: 404 `request.not-found`, "Cannot POST …"). Said in French,
+ * with what to do.
  */
 const NOT_CONFIGURED = {
   android:
@@ -21,8 +22,11 @@ const NOT_CONFIGURED = {
 } as const;
 
 function enrolmentError(err: unknown, platform: keyof typeof NOT_CONFIGURED): Error {
-  if (err instanceof ApiError && err.status === 404 && err.code === 'request.not-found')
-    return new ApiError(404, err.code, err.detail, NOT_CONFIGURED[platform]);
+  if (
+    err instanceof ApiError &&
+    (err.code === `${platform}.not-configured` || (err.status === 404 && err.code === 'request.not-found'))
+  )
+    return new ApiError(err.status, err.code, err.detail, NOT_CONFIGURED[platform]);
   return errorOf(err);
 }
 
