@@ -187,9 +187,9 @@ export type AndroidEnterprise = {
 };
 
 /**
- * Error codes of the android domain, with their HTTP status: `android.unknown-ministry` 404, `android.unknown-agent` 404, `android.unknown-signup` 404, `android.invalid-enterprise` 400, `android.enterprise-bound-elsewhere` 409, `android.no-enterprise-token` 400, `android.no-project` 503, `android.bad-signup` 503, `android.bad-enterprise` 503, `android.bad-token` 503, `android.google-refused` 400, `android.google-unavailable` 503, `android.not-ready` 409, `android.personal-use-disallowed` 409, `android.push-unauthenticated` 401, `android.bad-push` 400.
+ * Error codes of the android domain, with their HTTP status: `android.unknown-ministry` 404, `android.unknown-agent` 404, `android.unknown-signup` 404, `android.invalid-enterprise` 400, `android.enterprise-bound-elsewhere` 409, `android.no-enterprise-token` 400, `android.no-project` 503, `android.bad-signup` 503, `android.bad-enterprise` 503, `android.bad-token` 503, `android.google-refused` 400, `android.google-unavailable` 503, `android.not-ready` 409, `android.personal-use-disallowed` 409, `android.push-unauthenticated` 401, `android.bad-push` 400, `android.not-configured` 409.
  */
-export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.personal-use-disallowed' | 'android.push-unauthenticated' | 'android.bad-push';
+export type AndroidErrorCode = 'android.unknown-ministry' | 'android.unknown-agent' | 'android.unknown-signup' | 'android.invalid-enterprise' | 'android.enterprise-bound-elsewhere' | 'android.no-enterprise-token' | 'android.no-project' | 'android.bad-signup' | 'android.bad-enterprise' | 'android.bad-token' | 'android.google-refused' | 'android.google-unavailable' | 'android.not-ready' | 'android.personal-use-disallowed' | 'android.push-unauthenticated' | 'android.bad-push' | 'android.not-configured';
 
 /**
  * What a ministry’s Android set-up lacks, as Google has it now.
@@ -323,9 +323,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409, `apple.unsupported-device` 403, `apple.wrong-topic` 403.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409, `apple.unsupported-device` 403, `apple.wrong-topic` 403, `apple.not-configured` 409.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running' | 'apple.unsupported-device' | 'apple.wrong-topic';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running' | 'apple.unsupported-device' | 'apple.wrong-topic' | 'apple.not-configured';
 
 export type AppliedVersion = {
     scope: string;
@@ -2325,7 +2325,7 @@ export type AndroidPubsubErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -2391,7 +2391,7 @@ export type AndroidSignupCallbackErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -2578,7 +2578,7 @@ export type AdeEnrollEnrollErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -2637,7 +2637,7 @@ export type AppleProfileErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -2690,7 +2690,7 @@ export type AppleCertificateErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -2743,7 +2743,7 @@ export type AppleUploadErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -4420,7 +4420,7 @@ export type AppleCheckinErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -4480,7 +4480,7 @@ export type AppleServerErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -4899,7 +4899,7 @@ export type AndroidCreateTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -4955,7 +4955,7 @@ export type AndroidEnterpriseErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5010,7 +5010,7 @@ export type AndroidBindErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5066,7 +5066,7 @@ export type AndroidHealthErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5118,7 +5118,7 @@ export type AndroidReconcileErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5170,7 +5170,7 @@ export type AndroidSignupErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5226,7 +5226,7 @@ export type AndroidUnknownDevicesErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`.
+     * Not possible in the current state: `android.enterprise-bound-elsewhere`, `android.not-ready`, `android.personal-use-disallowed`, `android.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5278,7 +5278,7 @@ export type AbmViewErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5330,7 +5330,7 @@ export type AbmCertificateErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5385,7 +5385,7 @@ export type AbmDevicesErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5437,7 +5437,7 @@ export type AbmSyncErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5489,7 +5489,7 @@ export type AbmTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5545,7 +5545,7 @@ export type AppleEnrollmentLinksListErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5597,7 +5597,7 @@ export type AppleLinkErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5654,7 +5654,7 @@ export type AppleEnrollmentLinksRevokeErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5706,7 +5706,7 @@ export type VppViewErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5759,7 +5759,7 @@ export type VppMapErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5815,7 +5815,7 @@ export type VppSyncErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
@@ -5867,7 +5867,7 @@ export type VppTokenErrors = {
      */
     404: ErrorBody;
     /**
-     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`.
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
     /**
