@@ -4,6 +4,7 @@ import { SectionTabs } from '../components/SectionTabs';
 import { ministriesWith } from '../homes';
 import { useSession } from '../session';
 import type { Me } from '../types';
+import { AndroidHealth } from './it/AndroidHealth';
 import { Devices } from './it/Devices';
 import { Enrollment } from './it/Enrollment';
 import { PolicyEditor } from './it/PolicyEditor';
@@ -30,6 +31,7 @@ export function ItAdminHome({ me, section }: { me: Me; section: string | undefin
           { id: 'deploiements', label: 'Déploiements', render: () => <Rollouts key={ministry} /> },
           { id: 'appareils', label: 'Appareils', render: () => <Devices key={ministry} ministry={ministry} /> },
           { id: 'enrolement', label: 'Enrôlement', render: () => <Enrollment key={ministry} ministry={ministry} /> },
+          { id: 'android', label: 'Android', render: () => <AndroidHealth key={ministry} ministry={ministry} /> },
         ]}
       />
     </>

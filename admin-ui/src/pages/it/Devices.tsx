@@ -6,8 +6,41 @@ import { api } from '../../api';
 import { LoadState } from '../../components/LoadState';
 import { ComplianceBadge } from '../../components/StatusBadge';
 import { formatDateTime, OWNERSHIP_LABELS, PLATFORM_LABELS } from '../../labels';
-import type { Compliance } from '../../types';
+import type { Compliance, Device } from '../../types';
 import { useLoad } from '../../useLoad';
+
+/**
+ * Where the device's policy is (the API's `delivery`): waiting is never a failure — the phone has
+ * the policy to apply, or is switched off — so it says when the phone was last seen.
+ */
+function DeliveryBadge({ device: d }: { device: Device }) {
+  switch (d.delivery) {
+    case 'converged':
+      return (
+        <Badge small severity="success">
+          À jour
+        </Badge>
+      );
+    case 'waiting':
+      return (
+        <Badge small severity="info">
+          {d.lastSeenAt ? `En attente (vu le ${formatDateTime(d.lastSeenAt)})` : 'En attente (jamais vu)'}
+        </Badge>
+      );
+    case 'retrying':
+      return (
+        <Badge small severity="warning">
+          Nouvel essai en cours{d.pushError ? ` : ${d.pushError}` : ''}
+        </Badge>
+      );
+    case 'failed':
+      return (
+        <Badge small severity="error">
+          Échec : {d.pushError ?? 'inconnu'}
+        </Badge>
+      );
+  }
+}
 
 export function Devices({ ministry }: { ministry: string }) {
   const [compliance, setCompliance] = useState<Compliance | ''>('non-compliant');
@@ -40,15 +73,7 @@ export function Devices({ ministry }: { ministry: string }) {
                 OWNERSHIP_LABELS[d.ownership],
                 <ComplianceBadge key="c" compliance={d.compliance} />,
                 d.complianceReason ?? '—',
-                d.pushState === 'failed' ? (
-                  <Badge key="p" small severity="error">
-                    Échec : {d.pushError ?? 'inconnu'}
-                  </Badge>
-                ) : (
-                  <Badge key="p" small severity={d.converged ? 'success' : 'info'}>
-                    {d.converged ? 'Appliquée' : 'En attente'}
-                  </Badge>
-                ),
+                <DeliveryBadge key="p" device={d} />,
                 formatDateTime(d.lastSeenAt),
               ])}
             />

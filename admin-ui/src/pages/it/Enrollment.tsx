@@ -30,6 +30,41 @@ function enrolmentError(err: unknown, platform: keyof typeof NOT_CONFIGURED): Er
   return errorOf(err);
 }
 
+/**
+ * A personally owned phone is not reset: its owner opens this link on it (sent by mail or message),
+ * which sets up the work profile. Shown beside the QR code, copyable.
+ */
+function EnrollmentLink({ href }: { href: string }) {
+  const [copied, setCopied] = useState<boolean>();
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(href);
+      setCopied(true);
+    } catch {
+      // No clipboard (insecure context, refused permission): the link stays selectable on screen.
+      setCopied(false);
+    }
+  };
+  return (
+    <div className="fr-col">
+      <p className="fr-mb-1w">
+        Téléphone personnel (sans réinitialisation) : lien à ouvrir sur le téléphone, qui crée le profil professionnel.
+      </p>
+      <p className="fr-mb-1w">
+        <a href={href} id="android-enrollment-link" style={{ wordBreak: 'break-all' }}>
+          {href}
+        </a>
+      </p>
+      <Button type="button" priority="secondary" size="small" iconId="fr-icon-clipboard-line" onClick={copy}>
+        Copier le lien d’enrôlement
+      </Button>
+      <p className="fr-text--sm fr-mt-1w" role="status">
+        {copied === true ? 'Lien copié.' : copied === false ? 'Copie impossible : sélectionnez le lien.' : ''}
+      </p>
+    </div>
+  );
+}
+
 function AndroidToken({ ministry }: { ministry: string }) {
   const [hours, setHours] = useState('24');
   const [usage, setUsage] = useState<PersonalUsage>('allowed');
@@ -88,7 +123,12 @@ function AndroidToken({ ministry }: { ministry: string }) {
             Valable jusqu’au {formatDateTime(token.expiresAt)}. À scanner depuis l’écran d’accueil du téléphone
             réinitialisé.
           </p>
-          <EnrollmentQr value={token.qrCode} />
+          <div className="fr-grid-row fr-grid-row--gutters fr-grid-row--middle">
+            <div className="fr-col-auto">
+              <EnrollmentQr value={token.qrCode} />
+            </div>
+            {token.enrollmentLink && <EnrollmentLink href={token.enrollmentLink} />}
+          </div>
           <details className="fr-mt-2w">
             <summary>Contenu du code QR (texte)</summary>
             <pre style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>{token.qrCode}</pre>
