@@ -32,9 +32,9 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly logger = new Logger('APNs');
   private provider?: { topic: string; certPem: string; provider: apn.Provider };
   /**
-   * The push tokens of the devices woken in the same tick, read in one statement (`id = ANY($1)`):
-   * a fan-out of thousands of wakes costs one round trip per batch instead of one per push. Not
-   * cached across ticks: a TokenUpdate or a 410 is seen by the next wake.
+   * The push tokens of the devices woken in the same turn of the event loop, read in one statement
+   * (`id = ANY($1)`): a fan-out of thousands of wakes costs one round trip per batch instead of one
+   * per push. Not cached across batches: a TokenUpdate or a 410 is seen by the next wake.
    */
   private readonly targets = new DataLoader<string, PushTarget | undefined>(
     async (ids) => {
@@ -46,7 +46,9 @@ export class ApnsService implements OnApplicationShutdown {
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id));
     },
-    { cache: false, maxBatchSize: 1000 },
+    // One batch per turn of the event loop (not per microtask drain, DataLoader's default): the
+    // wakes that follow APNs answers read in the same socket read are then read together.
+    { cache: false, maxBatchSize: 1000, batchScheduleFn: (callback) => setImmediate(callback) },
   );
 
   constructor(
