@@ -21,6 +21,7 @@ import { DeviceBoundPolicyIndex1796100300001 } from './1796100300001-DeviceBound
 import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
 import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
+import { RolloutSuperseded1796100800000 } from './1796100800000-RolloutSuperseded';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   AppleAdeVpp1796100600000,
   AppleCommandHygiene1796100700000,
   DeviceInventoryIndex1796100700001,
+  RolloutSuperseded1796100800000,
 ];

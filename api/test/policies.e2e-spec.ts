@@ -275,7 +275,13 @@ describe('versions, diff and rollback', () => {
     await it.get('/policies/culture/diff?from=abc&to=2').expect(400);
     await it.get(`/policies/culture/diff?from=${v1.version}&to=99`).expect(404);
 
-    const rolled = await it.post('/policies/culture/rollback').send({ version: v1.version }).expect(201);
+    // A rollback is planned first (nothing changes), then applied like any plan.
+    const planned = await it.post('/policies/culture/rollback').send({ version: v1.version }).expect(201);
+    expect(planned.body.plan).toMatchObject({ rolledBackFrom: v1.version, scopes: ['culture'] });
+    expect(planned.body.plan.policies[0].content).toEqual(v1.content);
+    expect((await it.get('/policies/culture').expect(200)).body.version).toBe(v2);
+    await it.post(`/policy-plans/${planned.body.id}/apply`).expect(200);
+    const rolled = await it.get('/policies/culture').expect(200);
     expect(rolled.body).toMatchObject({ version: v2 + 1, rolledBackFrom: v1.version, current: true });
     expect(rolled.body.content).toEqual(v1.content);
     const [event] = await t.db.query(`SELECT action FROM audit_event ORDER BY seq DESC LIMIT 1`);

@@ -76,14 +76,13 @@ export class PoliciesController {
   }
 
   @Post('policies/:scope/rollback')
-  @ApiOperation({ summary: 'Make an old version current again, as a new version' })
-  @ApiCreatedResponse({ type: PolicyVersionDto, description: 'The new version' })
-  rollback(
-    @CurrentPrincipal() p: Principal,
-    @Param('scope') scope: string,
-    @Body() body: RollbackDto,
-  ): Promise<PolicyVersionDto> {
-    return this.policies.rollback(p, scope, body.version, body.comment);
+  @ApiOperation({
+    summary:
+      'Plan a return to an old version: returns the plan (changes, devices affected) to review, then apply with POST /policy-plans/{id}/apply (stages allowed), which writes the old content as a new version',
+  })
+  @ApiCreatedResponse({ type: SavedPlanDto, description: 'The rollback plan, not applied yet' })
+  rollback(@CurrentPrincipal() p: Principal, @Param('scope') scope: string, @Body() body: RollbackDto): Promise<SavedPlanDto> {
+    return this.plans.planRollback(p, scope, body.version, body.comment);
   }
 
   @Post('policies/:scope/plan')

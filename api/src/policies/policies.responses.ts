@@ -341,6 +341,9 @@ export class PlanDto {
 
   @ApiPropertyOptional({ type: 'string', description: 'Recorded with the versions the plan creates' })
   comment?: string;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'A rollback: the version whose content this plan restores' })
+  rolledBackFrom?: number;
 }
 sameShape<Plan, PlanDto>();
 

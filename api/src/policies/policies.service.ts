@@ -3,11 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { PG_INT_MAX } from '../common/page.query';
-import { actorOf, Principal } from '../auth/principal';
-import { validateDesiredState } from './as-code/desired-state';
+import { Principal } from '../auth/principal';
 import { diffPolicies, PolicyDiff } from './policy-diff';
 import { PolicyStateService } from './policy-state.service';
-import { PolicyVersionWriter } from './policy-version-writer.service';
 import { PolicyVersion } from './policy-version.entity';
 import { Policy } from './policy.entity';
 import { PolicyError } from './policy.error';
@@ -26,13 +24,12 @@ export interface PolicyVersionView {
   content?: PolicyContent;
 }
 
-/** Reading policies and their history; rollback. Changes go through PolicyPlanService. */
+/** Reading policies and their history. Changes, rollbacks included, go through PolicyPlanService. */
 @Injectable()
 export class PoliciesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly state: PolicyStateService,
-    private readonly writer: PolicyVersionWriter,
     private readonly access: AccessService,
   ) {}
 
@@ -70,28 +67,6 @@ export class PoliciesService {
     await this.current(principal, scope, false);
     const [a, b] = await Promise.all([this.find(scope, from), this.find(scope, to)]);
     return { scope, from, to, ...diffPolicies(a.content, b.content) };
-  }
-
-  /** A new version carrying an old version's content; refused if that content now breaks the baseline. */
-  async rollback(principal: Principal, scope: string, toVersion: number, comment?: string): Promise<PolicyVersionView> {
-    this.access.requireAccess(principal, 'policy.write', scopeMinistry(scope));
-    const target = await this.find(scope, toVersion);
-    return this.db.transaction(async (tx) => {
-      const state = await this.state.current(tx);
-      if (state.versions[scope] === toVersion) {
-        throw new PolicyError('already-current', 'conflict', `Version ${toVersion} of "${scope}" is already the current one.`);
-      }
-      const problems = validateDesiredState({ ...state, policies: { ...state.policies, [scope]: target.content } });
-      if (problems.length > 0) {
-        throw new PolicyError('conflicting-rule', 'conflict', `Version ${toVersion} cannot be restored as it stands:\n${problems.map((p) => p.message).join('\n')}`, problems);
-      }
-      const written = await this.writer.write(tx, actorOf(principal), scope, target.content, {
-        comment: comment ?? `Rollback to version ${toVersion}`,
-        rolledBackFrom: toVersion,
-        action: 'policy.rolled-back',
-      });
-      return view(written, true, true);
-    });
   }
 
   private async find(scope: string, version: number): Promise<PolicyVersion> {

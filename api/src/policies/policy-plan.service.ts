@@ -18,6 +18,8 @@ import { PolicyVersionWriter, RolloutRequest } from './policy-version-writer.ser
 import { PolicyError } from './policy.error';
 import { cleanContent, NATIONAL_SCOPE, PolicyContent, scopeMinistry } from './policy.types';
 import { isUuid } from '../common/uuid';
+import { PG_INT_MAX } from '../common/page.query';
+import { PolicyVersion } from './policy-version.entity';
 
 /** Held while a plan is applied, so two applies never interleave. */
 const APPLY_LOCK_KEY = 727_274_002;
@@ -69,12 +71,40 @@ export class PolicyPlanService {
       const conflict = problems.some((p) => p.message.includes('conflicts with national'));
       throw new PolicyError(conflict ? 'conflicting-rule' : 'invalid-policy', conflict ? 'conflict' : 'invalid', problems.map((p) => p.message).join('\n'), problems);
     }
-    const plan = buildPlan(current, desired, [scope], await this.state.fleetGroups(this.db.manager));
+    return this.save(principal, current, desired, scope, comment ? { comment } : {});
+  }
+
+  /**
+   * A rollback is a change like any other: a plan (what changes, devices affected) that IT reviews
+   * and applies, with stages if it wants; applying it writes a version marked as rolled back from
+   * `toVersion`. Refused if that content is already current or now breaks the baseline.
+   */
+  async planRollback(principal: Principal, scope: string, toVersion: number, comment?: string): Promise<SavedPlan> {
+    this.access.requireAccess(principal, 'policy.write', scopeMinistry(scope));
+    const target =
+      Number.isInteger(toVersion) && toVersion > 0 && toVersion <= PG_INT_MAX
+        ? await this.db.getRepository(PolicyVersion).findOneBy({ scope, version: toVersion })
+        : null;
+    if (!target) throw new PolicyError('unknown-version', 'not-found', `Policy "${scope}" has no version ${toVersion}.`);
+    const current = await this.state.current(this.db.manager);
+    if (current.versions[scope] === toVersion) {
+      throw new PolicyError('already-current', 'conflict', `Version ${toVersion} of "${scope}" is already the current one.`);
+    }
+    const desired: DesiredState = { ...current, policies: { ...current.policies, [scope]: target.content } };
+    const problems = validateDesiredState(desired);
+    if (problems.length > 0) {
+      throw new PolicyError('conflicting-rule', 'conflict', `Version ${toVersion} cannot be restored as it stands:\n${problems.map((p) => p.message).join('\n')}`, problems);
+    }
+    return this.save(principal, current, desired, scope, { comment: comment ?? `Rollback to version ${toVersion}`, rolledBackFrom: toVersion });
+  }
+
+  private async save(principal: Principal, current: CurrentState, desired: DesiredState, scope: string, extra: Pick<Plan, 'comment' | 'rolledBackFrom'>): Promise<SavedPlan> {
+    const plan: Plan = { ...buildPlan(current, desired, [scope], await this.state.fleetGroups(this.db.manager)), ...extra };
     const saved = await this.db.getRepository(PolicyPlan).save({
       createdBy: actorOf(principal).label,
       scopes: plan.scopes,
       baseFingerprint: plan.baseFingerprint,
-      plan: comment ? { ...plan, comment } : plan,
+      plan,
       status: 'planned',
     });
     return { id: saved.id, status: saved.status, plan: saved.plan, text: renderPlan(plan) };
@@ -135,7 +165,8 @@ export class PolicyPlanService {
     }
     const applied: ApplyResult['applied'] = [];
     for (const scope of plan.policies) {
-      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment, rollout });
+      const rolledBack = plan.rolledBackFrom !== undefined && plan.scopes.length === 1 ? { rolledBackFrom: plan.rolledBackFrom, action: 'policy.rolled-back' } : {};
+      const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment, rollout, ...rolledBack });
       applied.push({ scope: scope.scope, version: version.version, rolloutId: version.rolloutId });
     }
     // Removed last: rules that referenced them are gone by now.

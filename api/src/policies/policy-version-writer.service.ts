@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../auth/principal';
 import { contentHash } from '../common/canonical-hash';
@@ -46,14 +46,6 @@ export class PolicyVersionWriter {
       rolledBackFrom: meta.rolledBackFrom ?? null,
     });
     if (policy) await tx.getRepository(Policy).update({ scope }, { currentVersion: version });
-    await this.audit.record(tx, actor, {
-      action: meta.action ?? 'policy.version-created',
-      entityType: 'policy',
-      entityId: scope,
-      ministry: scopeMinistry(scope),
-      before: previous ? { version: previous.version, contentHash: previous.contentHash, content: previous.content } : null,
-      after: { version, contentHash: row.contentHash, content: clean, comment: meta.comment ?? null, rolledBackFrom: meta.rolledBackFrom ?? null },
-    });
     // The push of this change, written with it: it cannot be lost between commit and worker.
     const stages = meta.rollout?.stages ?? [100];
     const rollout = await tx.getRepository(Rollout).save({
@@ -66,6 +58,32 @@ export class PolicyVersionWriter {
       createdBy: actor.label,
     });
     await this.jobs.enqueue(tx, QUEUES.rolloutStart, { rolloutId: rollout.id });
+    // The scope's unfinished rollouts push nothing more (the engine only pushes `running` ones):
+    // they end here, naming this one, rather than stay "running" forever.
+    const replaced = await tx
+      .getRepository(Rollout)
+      .find({ where: { scope, status: In(['preparing', 'running', 'paused']) }, lock: { mode: 'pessimistic_write' } });
+    for (const old of replaced) {
+      if (old.id === rollout.id) continue;
+      await tx.getRepository(Rollout).update({ id: old.id }, { status: 'superseded', supersededBy: rollout.id, finishedAt: new Date() });
+      await this.audit.record(tx, actor, {
+        action: 'rollout.superseded',
+        entityType: 'rollout',
+        entityId: old.id,
+        ministry: scopeMinistry(scope),
+        before: { status: old.status, stageIndex: old.stageIndex },
+        after: { status: 'superseded', supersededBy: rollout.id, version },
+      });
+    }
+    // Last, so the version's event closes the change in the journal.
+    await this.audit.record(tx, actor, {
+      action: meta.action ?? 'policy.version-created',
+      entityType: 'policy',
+      entityId: scope,
+      ministry: scopeMinistry(scope),
+      before: previous ? { version: previous.version, contentHash: previous.contentHash, content: previous.content } : null,
+      after: { version, contentHash: row.contentHash, content: clean, comment: meta.comment ?? null, rolledBackFrom: meta.rolledBackFrom ?? null },
+    });
     return Object.assign(row, { rolloutId: rollout.id });
   }
 }

@@ -42,6 +42,10 @@ export class Rollout {
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
+
+  /** Status `superseded`: the newer rollout of the same scope that replaced this one. */
+  @Column({ name: 'superseded_by', type: 'uuid', nullable: true })
+  supersededBy: string | null;
 }
 
 @Entity('rollout_group')

@@ -200,6 +200,7 @@ export class RolloutService {
       createdBy: r.createdBy,
       createdAt: r.createdAt,
       finishedAt: r.finishedAt,
+      supersededBy: r.supersededBy,
       groups,
       progress,
       totals: {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
 /** A rollout as the API shows it: the response schemas of /rollouts and /ministries/{code}/rollout-status. */
-export const ROLLOUT_STATUSES = ['preparing', 'running', 'paused', 'completed', 'aborted'] as const;
+export const ROLLOUT_STATUSES = ['preparing', 'running', 'paused', 'completed', 'aborted', 'superseded'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
 @ApiSchema({ name: 'RolloutTotals', description: 'Devices of a rollout (or of one stage) by state.' })
@@ -84,6 +84,15 @@ export class RolloutView {
 
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   finishedAt: Date | null;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description:
+      'Status "superseded": the newer rollout of the same scope (a rollback or another change) that replaced this one',
+  })
+  supersededBy: string | null;
 
   @ApiProperty({ type: 'integer', description: 'Policy groups the change concerns' })
   groups: number;

@@ -59,4 +59,6 @@ export interface Plan {
   summary: PlanSummary;
   /** Recorded with the versions the plan creates. */
   comment?: string;
+  /** A rollback: the version whose content the plan restores (recorded with the new version). */
+  rolledBackFrom?: number;
 }
