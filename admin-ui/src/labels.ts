@@ -43,6 +43,7 @@ export const ROLLOUT_STATUS_LABELS: Record<RolloutStatus, string> = {
   paused: 'En pause',
   completed: 'Terminé',
   aborted: 'Interrompu',
+  superseded: 'Remplacé',
 };
 
 export const CATEGORY_LABELS: Record<string, string> = {

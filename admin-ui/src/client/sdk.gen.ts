@@ -768,7 +768,7 @@ export const policiesPlan = <ThrowOnError extends boolean = false>(options: Opti
 });
 
 /**
- * Make an old version current again, as a new version
+ * Plan a return to an old version: returns the plan (changes, devices affected) to review, then apply with POST /policy-plans/{id}/apply (stages allowed), which writes the old content as a new version
  */
 export const policiesRollback = <ThrowOnError extends boolean = false>(options: Options<PoliciesRollbackData, ThrowOnError>) => (options.client ?? client).post<PoliciesRollbackResponses, PoliciesRollbackErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

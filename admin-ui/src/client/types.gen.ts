@@ -1397,6 +1397,10 @@ export type Plan = {
      * Recorded with the versions the plan creates
      */
     comment?: string;
+    /**
+     * A rollback: the version whose content this plan restores
+     */
+    rolledBackFrom?: number;
 };
 
 /**
@@ -1745,6 +1749,10 @@ export type Rollout = {
     createdAt: string;
     finishedAt: string | null;
     /**
+     * Status "superseded": the newer rollout of the same scope (a rollback or another change) that replaced this one
+     */
+    supersededBy: string | null;
+    /**
      * Policy groups the change concerns
      */
     groups: number;
@@ -1764,7 +1772,7 @@ export type RolloutActionDto = {
  */
 export type RolloutErrorCode = 'rollout.not-found' | 'rollout.invalid-transition';
 
-export type RolloutStatus = 'preparing' | 'running' | 'paused' | 'completed' | 'aborted';
+export type RolloutStatus = 'preparing' | 'running' | 'paused' | 'completed' | 'aborted' | 'superseded';
 
 /**
  * Devices of a rollout (or of one stage) by state.
@@ -6517,9 +6525,9 @@ export type PoliciesRollbackError = PoliciesRollbackErrors[keyof PoliciesRollbac
 
 export type PoliciesRollbackResponses = {
     /**
-     * The new version
+     * The rollback plan, not applied yet
      */
-    201: PolicyVersion;
+    201: SavedPlan;
 };
 
 export type PoliciesRollbackResponse = PoliciesRollbackResponses[keyof PoliciesRollbackResponses];

@@ -42,6 +42,8 @@ const ROLLOUT_SEVERITY: Record<RolloutStatus, Severity> = {
   paused: 'warning',
   completed: 'success',
   aborted: 'error',
+  // Ended by a newer change of the same policy (a rollback or another change): nothing to do.
+  superseded: undefined,
 };
 
 export function RolloutStatusBadge({ status }: { status: RolloutStatus }) {

@@ -31,7 +31,7 @@ function segments(p: Omit<StageProgress, 'stage' | 'percent' | 'released'>): Seg
 
 /** How often a rollout still moving is read again. */
 const REFRESH_MS = 3000;
-const FINISHED = new Set<RolloutStatus>(['completed', 'aborted']);
+const FINISHED = new Set<RolloutStatus>(['completed', 'aborted', 'superseded']);
 
 /**
  * Pause, resume, release the next stage now, or abort: the API's controls (as in the CLI), each
@@ -145,6 +145,8 @@ function RolloutDetail({ id, onChanged }: { id: string; onChanged: () => void })
             {r.stages.length}
             {r.nextStageAt && ` · prochaine étape le ${formatDateTime(r.nextStageAt)}`}
             {r.pauseReason && ` · en pause : ${r.pauseReason}`}
+            {r.supersededBy &&
+              ` · remplacé le ${formatDateTime(r.finishedAt)} par un changement plus récent de la même politique`}
           </p>
           <Controls
             rollout={r}
@@ -209,6 +211,7 @@ function History({ refresh }: { refresh: number }) {
   return (
     <LoadState loaded={all} what="l’historique des déploiements">
       {(list) => {
+        const reasons = new Map(list.map((r) => [r.id, r.reason]));
         const done = list
           .filter((r) => FINISHED.has(r.status))
           .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
@@ -219,7 +222,9 @@ function History({ refresh }: { refresh: number }) {
             headers={['Politique', 'Motif', 'État', 'Étapes', 'Lancé le', 'Fini le']}
             data={done.map((r) => [
               r.scope,
-              r.reason,
+              r.supersededBy
+                ? `${r.reason} (remplacé par « ${reasons.get(r.supersededBy) ?? 'un changement plus récent'} »)`
+                : r.reason,
               <RolloutStatusBadge key="s" status={r.status} />,
               r.stages.map((s) => `${s} %`).join(' → '),
               formatDateTime(r.createdAt),

@@ -9,8 +9,9 @@ import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
 import { ACTION_LABELS, formatDateTime } from '../../labels';
-import type { PolicyDiff, PolicyRule, PolicyVersion } from '../../types';
+import type { PolicyDiff, PolicyRule, PolicyVersion, SavedPlan } from '../../types';
 import { errorOf, useLoad } from '../../useLoad';
+import { PlanReview } from './PlanReview';
 
 function ruleText(r: PolicyRule): string {
   const ex =
@@ -95,6 +96,7 @@ function History({
   const [to, setTo] = useState(String(sorted[0]?.version ?? ''));
   const [diff, setDiff] = useState<PolicyDiff>();
   const [error, setError] = useState<Error>();
+  const [plan, setPlan] = useState<{ version: number; saved: SavedPlan }>();
 
   const compare = async () => {
     setError(undefined);
@@ -107,8 +109,8 @@ function History({
   const rollback = async (version: number) => {
     setError(undefined);
     try {
-      const v = await api.rollback(scope, version);
-      onRolledBack(`Le contenu de la version ${version} est de nouveau en vigueur (nouvelle version ${v.version}).`);
+      // A rollback is a change like any other: its plan (devices concerned) is reviewed, then applied, in stages if wanted.
+      setPlan({ version, saved: await api.rollback(scope, version) });
     } catch (err) {
       setError(errorOf(err));
     }
@@ -118,6 +120,22 @@ function History({
       Version {v.version}
     </option>
   ));
+
+  if (plan) {
+    return (
+      <>
+        <h3 className="fr-h5">Retour à la version {plan.version} : changements à appliquer</h3>
+        <PlanReview
+          saved={plan.saved}
+          onDiscard={() => setPlan(undefined)}
+          onApplied={(m) => {
+            setPlan(undefined);
+            onRolledBack(`Retour à la version ${plan.version} : ${m}`);
+          }}
+        />
+      </>
+    );
+  }
 
   return (
     <>
@@ -164,7 +182,7 @@ function History({
             <ConfirmButton
               key="r"
               label="Revenir à cette version"
-              confirmLabel={`Confirmer le retour à la version ${v.version}`}
+              confirmLabel={`Prévisualiser le retour à la version ${v.version}`}
               onConfirm={() => rollback(v.version)}
             />
           ),
