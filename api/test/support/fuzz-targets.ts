@@ -609,7 +609,8 @@ export async function prepareAppleFixtures(host: FuzzHost, tokens: Map<string, s
 }
 
 /** A refused MDM message may still tell us the device spoke (last_seen_at): the fuzz compares everything else. */
-export const APPLE_VOLATILE = { device: ['last_seen_at'] };
+/** What an accepted check-in legitimately refreshes: when the phone (and its serial number) was last heard. */
+export const APPLE_VOLATILE = { device: ['last_seen_at'], apple_device_serial: ['seen_at'] };
 
 type Message = { channel: 'checkin' | 'server'; dict: PlistDict };
 
