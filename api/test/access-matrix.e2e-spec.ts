@@ -233,6 +233,27 @@ const MATRIX: Record<string, Line> = {
     may: MEMBERS,
     call: (f) => ({ path: `/policies/interieur/diff?from=${f.versions.first}&to=${f.versions.last}` }),
   },
+  // The staged rollout is driven before interieur's policy changes again: a newer change supersedes it.
+  'POST /rollouts/:id/pause': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/pause`, body: { reason: 'matrix' } }),
+  },
+  'POST /rollouts/:id/resume': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/resume` }),
+  },
+  'POST /rollouts/:id/advance': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/advance` }),
+  },
+  'POST /rollouts/:id/abort': {
+    may: ['it'],
+    writes: true,
+    call: (f) => ({ path: `/rollouts/${f.rolloutId}/abort`, body: { reason: 'matrix' } }),
+  },
   // The saved plan is applied before the policy changes again (a plan made on an older version is stale).
   'GET /policy-plans/:id': { may: MEMBERS, call: (f) => ({ path: `/policy-plans/${f.planId}` }) },
   'POST /policy-plans/:id/apply': {
@@ -378,26 +399,6 @@ const MATRIX: Record<string, Line> = {
     call: () => ({ path: '/rollouts?scope=interieur' }),
   },
   'GET /rollouts/:id': { may: ['it', 'national'], call: (f) => ({ path: `/rollouts/${f.rolloutId}` }) },
-  'POST /rollouts/:id/pause': {
-    may: ['it'],
-    writes: true,
-    call: (f) => ({ path: `/rollouts/${f.rolloutId}/pause`, body: { reason: 'matrix' } }),
-  },
-  'POST /rollouts/:id/resume': {
-    may: ['it'],
-    writes: true,
-    call: (f) => ({ path: `/rollouts/${f.rolloutId}/resume` }),
-  },
-  'POST /rollouts/:id/advance': {
-    may: ['it'],
-    writes: true,
-    call: (f) => ({ path: `/rollouts/${f.rolloutId}/advance` }),
-  },
-  'POST /rollouts/:id/abort': {
-    may: ['it'],
-    writes: true,
-    call: (f) => ({ path: `/rollouts/${f.rolloutId}/abort`, body: { reason: 'matrix' } }),
-  },
   'GET /ministries/:code/rollout-status': {
     may: ['it', 'national'],
     call: () => ({ path: '/ministries/interieur/rollout-status' }),
