@@ -1,3 +1,4 @@
+import { PolicyPlanService } from '../src/policies/policy-plan.service';
 import { RolloutEngine } from '../src/rollout/rollout-engine.service';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
@@ -130,6 +131,15 @@ describe('rollback during a staged rollout', () => {
     const unknown = await it.post('/policies/interieur/rollback').send({ version: 999 }).expect(404);
     expect(unknown.body.message).toContain('has no version 999');
     expect(await plans()).toBe(n);
+
+    // A plan file (CLI) edited to claim another version is refused, not recorded as a rollback.
+    const rollbackPlan = (await it.post('/policies/interieur/rollback').send({ version: before.version }).expect(201))
+      .body;
+    const edited = { ...rollbackPlan.plan, rolledBackFrom: before.version + 1 };
+    await expect(t.app.get(PolicyPlanService).apply({ id: null, label: 'cli' }, edited)).rejects.toMatchObject({
+      code: 'invalid-plan',
+    });
+    expect((await it.get('/policies/interieur').expect(200)).body.version).toBe(before.version + 1);
 
     const current = (await it.get('/policies/interieur').expect(200)).body;
     // Another change (not a rollback): nextcloud is allowed again, written by hand.

@@ -18,6 +18,7 @@ import { PolicyVersionWriter, RolloutRequest } from './policy-version-writer.ser
 import { PolicyError } from './policy.error';
 import { cleanContent, NATIONAL_SCOPE, PolicyContent, scopeMinistry } from './policy.types';
 import { isUuid } from '../common/uuid';
+import { contentHash } from '../common/canonical-hash';
 import { PG_INT_MAX } from '../common/page.query';
 import { PolicyVersion } from './policy-version.entity';
 
@@ -165,7 +166,7 @@ export class PolicyPlanService {
     }
     const applied: ApplyResult['applied'] = [];
     for (const scope of plan.policies) {
-      const rolledBack = plan.rolledBackFrom !== undefined && plan.scopes.length === 1 ? { rolledBackFrom: plan.rolledBackFrom, action: 'policy.rolled-back' } : {};
+      const rolledBack = plan.rolledBackFrom === undefined ? {} : await this.rollbackMarker(tx, scope.scope, scope.content, plan.rolledBackFrom);
       const version = await this.writer.write(tx, actor, scope.scope, scope.content, { comment: plan.comment, rollout, ...rolledBack });
       applied.push({ scope: scope.scope, version: version.version, rolloutId: version.rolloutId });
     }
@@ -184,6 +185,16 @@ export class PolicyPlanService {
       await this.audit.record(tx, actor, { action: 'catalog.app-removed', entityType: 'app', entityId: slug, before: { slug } });
     }
     return { applied, catalog: { added: plan.catalog.added.length, changed: plan.catalog.changed.length, removed: plan.catalog.removed.length } };
+  }
+
+  /** A plan file can be edited: it is recorded as a rollback only if it restores exactly that version's content. */
+  private async rollbackMarker(tx: EntityManager, scope: string, content: PolicyContent, from: unknown): Promise<{ rolledBackFrom: number; action: string }> {
+    const target =
+      typeof from === 'number' && Number.isInteger(from) && from > 0 && from <= PG_INT_MAX ? await tx.getRepository(PolicyVersion).findOneBy({ scope, version: from }) : null;
+    if (!target || target.contentHash !== contentHash(cleanContent(content))) {
+      throw new PolicyError('invalid-plan', 'invalid', `The plan says it restores version ${String(from)} of "${scope}", but its content is not that version's (was it edited?).`);
+    }
+    return { rolledBackFrom: target.version, action: 'policy.rolled-back' };
   }
 
   private parseContent(scope: string, raw: unknown): { content: PolicyContent; comment?: string } {
