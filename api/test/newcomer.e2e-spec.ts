@@ -38,6 +38,8 @@ interface Started {
 
 let work: string;
 let pgPort: number;
+/** A real port, as a newcomer's: the demo provider registers the sign-in callback on it. */
+let apiPort: number;
 const relocated: string[] = [];
 
 beforeAll(async () => {
@@ -45,6 +47,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'newcomer-'));
   mkdirSync(join(work, 'project'), { mode: 0o700 });
   pgPort = await freePort();
+  apiPort = await freePort();
 });
 afterAll(() => {
   for (const dir of [work, ...relocated]) if (dir) rmSync(dir, { recursive: true, force: true });
@@ -53,7 +56,7 @@ afterAll(() => {
 function npmStart(): Promise<Started> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PORT: '0',
+    PORT: String(apiPort),
     DEV_IDP_PORT: '0',
     EMBEDDED_PG_DIR: join(work, 'project', '.data', 'pg'),
     EMBEDDED_PG_PORT: String(pgPort),
@@ -124,7 +127,9 @@ describe('npm start, as a newcomer', () => {
       expect(health.status).toBe(200);
       const docs = await fetch(`${first.url}/api/docs`);
       expect(docs.status).toBe(200);
-      const token = await getToken(first.issuer, 'it.interieur');
+      const token = await getToken(first.issuer, 'it.interieur', {
+        redirectUri: `http://127.0.0.1:${apiPort}/auth/callback`,
+      });
       const me = await fetch(`${first.url}/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(me.status).toBe(200);
       expect(first.stderr()).toBe(''); // the identity provider says nothing either
