@@ -14,6 +14,17 @@ export class DeviceListQuery extends PageQuery {
   @IsOptional()
   @IsIn(COMPLIANCE_VALUES)
   compliance?: Compliance;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100, { message: 'q must be at most 100 characters' })
+  q?: string;
+
+  /** Keyset paging: the `nextCursor` of the previous page; stable while phones enrol and leave. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  cursor?: string;
 }
 
 export class ReassignDeviceDto {
@@ -53,8 +64,20 @@ export class DevicesController {
 
   @Get('ministries/:code/devices')
   @ApiQuery({ name: 'compliance', required: false, enum: COMPLIANCE_VALUES, enumName: 'Compliance' })
-  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 500 (default 100)' })
-  @ApiQuery({ name: 'offset', required: false, type: 'integer' })
+  @ApiQuery({
+    name: 'q',
+    required: false,
+    type: 'string',
+    description: 'Search (case-insensitive) in name, model, agent name or email, serial, UDID, Android name',
+  })
+  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 500 (default 50)' })
+  @ApiQuery({ name: 'offset', required: false, type: 'integer', description: 'Not with cursor' })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    type: 'string',
+    description: "The previous page's nextCursor: keyset paging on (display_name, id)",
+  })
   @ApiOkResponse({ type: DevicePageDto })
   list(
     @CurrentPrincipal() p: Principal,

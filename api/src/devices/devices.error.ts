@@ -7,7 +7,8 @@ export type DevicesErrorCode =
   | 'already-retired'
   | 'not-managed'
   | 'platform-refused'
-  | 'platform-unavailable';
+  | 'platform-unavailable'
+  | 'invalid-cursor';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const DEVICES_ERROR_KINDS: Record<DevicesErrorCode, ErrorKind> = {
@@ -18,6 +19,7 @@ export const DEVICES_ERROR_KINDS: Record<DevicesErrorCode, ErrorKind> = {
   'not-managed': 'conflict',
   'platform-refused': 'conflict',
   'platform-unavailable': 'unavailable',
+  'invalid-cursor': 'invalid',
 };
 
 export class DevicesError extends DomainError<DevicesErrorCode> {

@@ -188,6 +188,13 @@ export class DevicePageDto {
 
   @ApiProperty({ type: () => DeviceDto, isArray: true })
   items: DeviceDto[];
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Pass as `cursor` for the next page (keyset on display_name, id); null on the last page',
+  })
+  nextCursor: string | null;
 }
 
 @ApiSchema({ name: 'DeviceRetired', description: 'A phone retired: what was wiped, and how.' })

@@ -11,6 +11,7 @@ import { DeviceStateService } from './device-state.service';
 import { deliveryOf, Delivery, isConverged } from './fleet-sql';
 import { DevicesError } from './devices.error';
 import { isUuid } from '../common/uuid';
+import { containsPattern, decodeCursor, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
 
 export type DeviceView = Device & { desiredHash: string | null; converged: boolean; delivery: Delivery };
 
@@ -33,19 +34,49 @@ export class DevicesService {
     );
   }
 
+  /**
+   * A ministry's phones by name, one page at a time: keyset on (display_name, id) after `cursor`,
+   * `q` matching name, model, agent, serial, UDID or Android name, case-insensitively.
+   */
   async list(
     principal: Principal,
     ministry: string,
-    filter: { compliance?: Compliance; limit?: number; offset?: number },
-  ): Promise<{ total: number; items: DeviceView[] }> {
+    filter: { compliance?: Compliance; q?: string; limit?: number; offset?: number; cursor?: string },
+  ): Promise<{ total: number; items: DeviceView[]; nextCursor: string | null }> {
     this.access.requireAccess(principal, 'device.read', ministry);
-    const [items, total] = await this.db.getRepository(Device).findAndCount({
-      where: { ministryCode: ministry, ...(filter.compliance ? { compliance: filter.compliance } : {}) },
-      order: { displayName: 'ASC', id: 'ASC' },
-      take: Math.min(filter.limit ?? 100, 500),
-      skip: filter.offset ?? 0,
-    });
-    return { total, items: await this.withDesired(items) };
+    const after = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
+    if (filter.cursor !== undefined && !after) throw new DevicesError('invalid-cursor', 'invalid', INVALID_CURSOR);
+    if (after && filter.offset)
+      throw new DevicesError('invalid-cursor', 'invalid', 'Use either cursor or offset to page, not both.');
+    const query = this.db
+      .getRepository(Device)
+      .createQueryBuilder('d')
+      .where('d.ministry_code = :ministry', { ministry });
+    if (filter.compliance) query.andWhere('d.compliance = :compliance', { compliance: filter.compliance });
+    const q = filter.q?.trim();
+    if (q) {
+      query.andWhere(
+        `(d.display_name ILIKE :q OR d.model ILIKE :q OR d.android_device_name ILIKE :q OR d.apple_udid ILIKE :q
+          OR d.apple_identity_serial ILIKE :q
+          OR EXISTS (SELECT 1 FROM agent a WHERE a.id = d.agent_id
+            AND (a.email ILIKE :q OR (a.given_name || ' ' || a.usual_name) ILIKE :q)))`,
+        { q: containsPattern(q) },
+      );
+    }
+    const total = await query.getCount();
+    if (after) query.andWhere('(d.display_name, d.id) > (:key, CAST(:id AS uuid))', { key: after.key, id: after.id });
+    const limit = filter.limit ?? 50;
+    // One more than asked: whether a next page exists, without a second count.
+    const rows = await query
+      .orderBy('d.display_name', 'ASC')
+      .addOrderBy('d.id', 'ASC')
+      .limit(limit + 1)
+      .offset(filter.offset ?? 0)
+      .getMany();
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor({ key: last.displayName, id: last.id }) : null;
+    return { total, items: await this.withDesired(items), nextCursor };
   }
 
   async get(principal: Principal, id: string): Promise<DeviceView> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -6,13 +6,15 @@ import {
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { ApiErrors } from '../openapi/api-errors.decorator';
-import { AgentDto, MinistryDto } from './directory.responses';
+import { AgentDto, AgentPageDto, MinistryDto } from './directory.responses';
 import { DirectoryService } from './directory.service';
 import { Role, ROLES } from './role-assignment.entity';
 
@@ -25,6 +27,26 @@ export class GrantRoleDto {
   @IsOptional()
   @IsString()
   ministry?: string;
+}
+
+export class AgentListQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(100, { message: 'q must be at most 100 characters' })
+  q?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  /** Keyset paging: the `nextCursor` of the previous page. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  cursor?: string;
 }
 
 @ApiTags('directory')
@@ -48,9 +70,22 @@ export class DirectoryController {
   }
 
   @Get('ministries/:code/agents')
-  @ApiOkResponse({ type: [AgentDto], description: 'At most 500, by email' })
-  agents(@CurrentPrincipal() p: Principal, @Param('code') code: string): Promise<AgentDto[]> {
-    return this.directory.listAgents(p, code);
+  @ApiOperation({ summary: "A ministry's agents by email, with their roles, one page at a time" })
+  @ApiQuery({ name: 'q', required: false, type: 'string', description: 'Search (case-insensitive) in name or email' })
+  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 200 (default 50)' })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    type: 'string',
+    description: "The previous page's nextCursor: keyset paging on (email, id)",
+  })
+  @ApiOkResponse({ type: AgentPageDto })
+  agents(
+    @CurrentPrincipal() p: Principal,
+    @Param('code') code: string,
+    @Query() q: AgentListQuery,
+  ): Promise<AgentPageDto> {
+    return this.directory.listAgents(p, code, q);
   }
 
   @Get('agents/:id')

@@ -7,7 +7,8 @@ export type DirectoryErrorCode =
   | 'role-scope'
   | 'role-exists'
   | 'role-not-found'
-  | 'self-demotion';
+  | 'self-demotion'
+  | 'invalid-cursor';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const DIRECTORY_ERROR_KINDS: Record<DirectoryErrorCode, ErrorKind> = {
@@ -18,6 +19,7 @@ export const DIRECTORY_ERROR_KINDS: Record<DirectoryErrorCode, ErrorKind> = {
   'role-exists': 'conflict',
   'role-not-found': 'not-found',
   'self-demotion': 'conflict',
+  'invalid-cursor': 'invalid',
 };
 
 export class DirectoryError extends DomainError<DirectoryErrorCode> {

@@ -38,6 +38,22 @@ export class AgentDto {
 }
 sameShape<AgentView, AgentDto>();
 
+@ApiSchema({ name: 'AgentPage', description: 'One page of a ministry’s agents, and how many match in all.' })
+export class AgentPageDto {
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ type: () => AgentDto, isArray: true })
+  items: AgentDto[];
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Pass as `cursor` for the next page (keyset on email, id); null on the last page',
+  })
+  nextCursor: string | null;
+}
+
 @ApiSchema({
   name: 'Ministry',
   description: 'A ministry: the email domains and SIRET numbers its agents sign in with.',

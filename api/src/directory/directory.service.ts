@@ -13,6 +13,7 @@ import { DirectoryError } from './directory.error';
 import { Ministry } from './ministry.entity';
 import { Role, RoleAssignment } from './role-assignment.entity';
 import { isUuid } from '../common/uuid';
+import { containsPattern, decodeCursor, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
 
 export interface AgentView {
   id: string;
@@ -283,12 +284,37 @@ export class DirectoryService {
     return this.view(agent);
   }
 
-  async listAgents(principal: Principal, ministry: string): Promise<AgentView[]> {
+  /** A ministry's people by email, one page at a time: keyset on (email, id), `q` in name or email. */
+  async listAgents(
+    principal: Principal,
+    ministry: string,
+    filter: { q?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ total: number; items: AgentView[]; nextCursor: string | null }> {
     this.access.requireAccess(principal, 'agent.read', ministry);
-    const agents = await this.db
+    const after = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
+    if (filter.cursor !== undefined && !after) throw new DirectoryError('invalid-cursor', 'invalid', INVALID_CURSOR);
+    const query = this.db
       .getRepository(Agent)
-      .find({ where: { ministryCode: ministry, kind: 'person' }, order: { email: 'ASC' }, take: 500 });
-    return Promise.all(agents.map((a) => this.view(a)));
+      .createQueryBuilder('a')
+      .where(`a.ministry_code = :ministry AND a.kind = 'person'`, { ministry });
+    const q = filter.q?.trim();
+    if (q)
+      query.andWhere(`(a.email ILIKE :q OR (a.given_name || ' ' || a.usual_name) ILIKE :q)`, {
+        q: containsPattern(q),
+      });
+    const total = await query.getCount();
+    if (after) query.andWhere('(a.email, a.id) > (:key, CAST(:id AS uuid))', { key: after.key, id: after.id });
+    const limit = filter.limit ?? 50;
+    // One more than asked: whether a next page exists, without a second count.
+    const rows = await query
+      .orderBy('a.email', 'ASC')
+      .addOrderBy('a.id', 'ASC')
+      .limit(limit + 1)
+      .getMany();
+    const agents = rows.slice(0, limit);
+    const last = agents[agents.length - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor({ key: last.email, id: last.id }) : null;
+    return { total, items: await Promise.all(agents.map((a) => this.view(a))), nextCursor };
   }
 
   async grantRole(principal: Principal, agentId: string, role: Role, ministry: string | null): Promise<AgentView> {

@@ -20,6 +20,7 @@ import { EXEMPTION_VIEW_SQL, ExemptionView, ExemptionViewRow, toView } from './e
 import { ApproveExemptionDto, ExemptionQueueQuery, RequestExemptionDto } from './exemptions.dto';
 import { ExemptionPageDto } from './exemptions.responses';
 import { isUuid } from '../common/uuid';
+import { decodeCursor, encodeCursor, INVALID_CURSOR, KeysetCursor } from '../common/keyset-cursor';
 import { csvParisDateTime, FRENCH_EXCEL_CSV, stringifyCsv } from '../common/csv';
 
 const STATUS_FR: Record<ExemptionStatus, string> = {
@@ -199,7 +200,7 @@ export class ExemptionsService {
     const page = [...params];
     let pageFilter = filter;
     if (after) {
-      page.push(after.at, after.id);
+      page.push(after.key, after.id);
       pageFilter += ` AND (e.requested_at, e.id) > ($${page.length - 1}::timestamptz, $${page.length}::uuid)`;
     }
     const limit = q.limit ?? 50;
@@ -218,7 +219,7 @@ export class ExemptionsService {
         `SELECT to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM exemption WHERE id = $1`,
         [last.id],
       )) as { at: string }[];
-      nextCursor = encodeQueueCursor({ at, id: last.id });
+      nextCursor = encodeCursor({ key: at, id: last.id });
     }
     return { total, items, nextCursor };
   }
@@ -514,40 +515,13 @@ export class ExemptionsService {
   }
 }
 
-/** The queue's keyset position, opaque to clients. */
-interface QueueCursor {
-  at: string;
-  id: string;
-}
-
+/** The queue's keyset key: requested_at at the database's precision (microseconds). */
 const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-export function encodeQueueCursor(c: QueueCursor): string {
-  return Buffer.from(JSON.stringify([c.at, c.id])).toString('base64url');
-}
-
-export function decodeQueueCursor(cursor: string): QueueCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    typeof parsed[0] !== 'string' ||
-    !CURSOR_AT.test(parsed[0]) ||
-    Number.isNaN(Date.parse(parsed[0])) ||
-    typeof parsed[1] !== 'string' ||
-    !isUuid(parsed[1])
-  )
-    throw new ExemptionError(
-      'invalid-cursor',
-      'invalid',
-      'cursor must be the nextCursor of a previous page of this list, unchanged.',
-    );
-  return { at: parsed[0], id: parsed[1] };
+function decodeQueueCursor(cursor: string): KeysetCursor {
+  const c = decodeCursor(cursor, (at) => CURSOR_AT.test(at) && !Number.isNaN(Date.parse(at)));
+  if (!c) throw new ExemptionError('invalid-cursor', 'invalid', INVALID_CURSOR);
+  return c;
 }
 
 export function frDate(date: Date | null): string {
