@@ -210,7 +210,8 @@ export const api = {
   markNotificationRead: (id: string) => data(notificationsRead({ path: { id }, throwOnError })),
 
   ministries: () => data(directoryMinistries({ throwOnError })),
-  ministryAgents: (ministry: string) => data(directoryAgents({ path: { code: ministry }, throwOnError })),
+  ministryAgents: (ministry: string, query: { q?: string; cursor?: string; limit?: number } = {}) =>
+    data(directoryAgents({ path: { code: ministry }, query, throwOnError })),
   grantRole: (agentId: string, role: Role, ministry: string | null) =>
     data(directoryGrant({ path: { id: agentId }, body: ministry ? { role, ministry } : { role }, throwOnError })),
   revokeRole: (agentId: string, assignmentId: string) =>
@@ -238,8 +239,10 @@ export const api = {
     data(rolloutAbort({ path: { id }, body: reason ? { reason } : {}, throwOnError })),
   ministryRolloutStatus: (ministry: string) => data(rolloutStatus({ path: { code: ministry }, throwOnError })),
 
-  ministryDevices: (ministry: string, compliance?: Compliance) =>
-    data(devicesList({ path: { code: ministry }, query: { compliance, limit: 500 }, throwOnError })),
+  ministryDevices: (
+    ministry: string,
+    query: { compliance?: Compliance; q?: string; cursor?: string; limit?: number } = {},
+  ) => data(devicesList({ path: { code: ministry }, query, throwOnError })),
 
   androidEnrollmentToken: (ministry: string, body: EnrollmentTokenDto) =>
     data(androidCreateToken({ path: { code: ministry }, body, throwOnError })),

@@ -81,6 +81,10 @@ describe('GET /ministries/:code/devices', () => {
       displayName: string;
     }>;
     expect(byAgent.items.map((d) => d.displayName)).toEqual(['Téléphone paging.107']);
+    // Without its accents, as people type it.
+    const unaccented = (await as.get('/ministries/interieur/devices?q=TELEPHONE%20paging.107').expect(200))
+      .body as Page<{ displayName: string }>;
+    expect(unaccented.items.map((d) => d.displayName)).toEqual(['Téléphone paging.107']);
     // A wildcard is taken literally: no phone name holds a "%".
     expect((await as.get('/ministries/interieur/devices?q=%25').expect(200)).body.total).toBe(0);
   });

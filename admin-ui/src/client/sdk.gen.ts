@@ -480,6 +480,9 @@ export const directoryMinistries = <ThrowOnError extends boolean = false>(option
     ...options
 });
 
+/**
+ * A ministry's agents by email, with their roles, one page at a time
+ */
 export const directoryAgents = <ThrowOnError extends boolean = false>(options: Options<DirectoryAgentsData, ThrowOnError>) => (options.client ?? client).get<DirectoryAgentsResponses, DirectoryAgentsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/ministries/{code}/agents',

@@ -127,6 +127,18 @@ export type Agent = {
 };
 
 /**
+ * One page of a ministry’s agents, and how many match in all.
+ */
+export type AgentPage = {
+    total: number;
+    items: Array<Agent>;
+    /**
+     * Pass as `cursor` for the next page (keyset on email, id); null on the last page
+     */
+    nextCursor: string | null;
+};
+
+/**
  * A role an agent holds, in one ministry (nationally for national-admin).
  */
 export type AgentRole = {
@@ -909,6 +921,10 @@ export type DeviceLocked = {
 export type DevicePage = {
     total: number;
     items: Array<Device>;
+    /**
+     * Pass as `cursor` for the next page (keyset on display_name, id); null on the last page
+     */
+    nextCursor: string | null;
 };
 
 /**
@@ -927,14 +943,14 @@ export type DeviceRetired = {
 };
 
 /**
- * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409, `device.already-retired` 409, `device.not-managed` 409, `device.platform-refused` 409, `device.platform-unavailable` 503.
+ * Error codes of the device domain, with their HTTP status: `device.not-found` 404, `device.agent-not-found` 404, `device.same-agent` 409, `device.already-retired` 409, `device.not-managed` 409, `device.platform-refused` 409, `device.platform-unavailable` 503, `device.invalid-cursor` 400.
  */
-export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent' | 'device.already-retired' | 'device.not-managed' | 'device.platform-refused' | 'device.platform-unavailable';
+export type DevicesErrorCode = 'device.not-found' | 'device.agent-not-found' | 'device.same-agent' | 'device.already-retired' | 'device.not-managed' | 'device.platform-refused' | 'device.platform-unavailable' | 'device.invalid-cursor';
 
 /**
- * Error codes of the directory domain, with their HTTP status: `directory.agent-not-found` 404, `directory.device-not-found` 404, `directory.unknown-ministry` 404, `directory.role-scope` 400, `directory.role-exists` 409, `directory.role-not-found` 404, `directory.self-demotion` 409.
+ * Error codes of the directory domain, with their HTTP status: `directory.agent-not-found` 404, `directory.device-not-found` 404, `directory.unknown-ministry` 404, `directory.role-scope` 400, `directory.role-exists` 409, `directory.role-not-found` 404, `directory.self-demotion` 409, `directory.invalid-cursor` 400.
  */
-export type DirectoryErrorCode = 'directory.agent-not-found' | 'directory.device-not-found' | 'directory.unknown-ministry' | 'directory.role-scope' | 'directory.role-exists' | 'directory.role-not-found' | 'directory.self-demotion';
+export type DirectoryErrorCode = 'directory.agent-not-found' | 'directory.device-not-found' | 'directory.unknown-ministry' | 'directory.role-scope' | 'directory.role-exists' | 'directory.role-not-found' | 'directory.self-demotion' | 'directory.invalid-cursor';
 
 /**
  * What a phone does with one app, and why.
@@ -1986,7 +2002,7 @@ export type DirectoryAgentData = {
 
 export type DirectoryAgentErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2038,7 +2054,7 @@ export type AccountsDeactivateData = {
 
 export type AccountsDeactivateErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2097,7 +2113,7 @@ export type PoliciesAgentEffectiveData = {
 
 export type PoliciesAgentEffectiveErrors = {
     /**
-     * Invalid request: `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `directory.role-scope`, `request.invalid`.
+     * Invalid request: `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2149,7 +2165,7 @@ export type AccountsReactivateData = {
 
 export type AccountsReactivateErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2204,7 +2220,7 @@ export type DirectoryGrantData = {
 
 export type DirectoryGrantErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2264,7 +2280,7 @@ export type DirectoryRevokeData = {
 
 export type DirectoryRevokeErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3721,7 +3737,7 @@ export type DevicesGetData = {
 
 export type DevicesGetErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3773,7 +3789,7 @@ export type PoliciesDeviceEffectiveData = {
 
 export type PoliciesDeviceEffectiveErrors = {
     /**
-     * Invalid request: `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `directory.role-scope`, `request.invalid`.
+     * Invalid request: `policy.invalid-policy`, `policy.invalid-policies`, `policy.invalid-yaml`, `policy.invalid-plan`, `policy.invalid-stages`, `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3825,7 +3841,7 @@ export type DevicesLockData = {
 
 export type DevicesLockErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -3877,7 +3893,7 @@ export type DevicesReassignData = {
 
 export type DevicesReassignErrors = {
     /**
-     * Invalid request: `request.invalid`, `request.malformed-json`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -3933,7 +3949,7 @@ export type DevicesRetireData = {
 
 export type DevicesRetireErrors = {
     /**
-     * Invalid request: `request.invalid`, `request.malformed-json`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4529,7 +4545,7 @@ export type DirectoryMeData = {
 
 export type DirectoryMeErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4579,7 +4595,7 @@ export type DevicesMineData = {
 
 export type DevicesMineErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4784,7 +4800,7 @@ export type DirectoryMinistriesData = {
 
 export type DirectoryMinistriesErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4830,13 +4846,26 @@ export type DirectoryAgentsData = {
     path: {
         code: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * The previous page's nextCursor: keyset paging on (email, id)
+         */
+        cursor?: string;
+        /**
+         * 1 to 200 (default 50)
+         */
+        limit?: number;
+        /**
+         * Search (case-insensitive) in name or email
+         */
+        q?: string;
+    };
     url: '/ministries/{code}/agents';
 };
 
 export type DirectoryAgentsErrors = {
     /**
-     * Invalid request: `directory.role-scope`, `request.invalid`.
+     * Invalid request: `directory.role-scope`, `directory.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -4872,10 +4901,7 @@ export type DirectoryAgentsErrors = {
 export type DirectoryAgentsError = DirectoryAgentsErrors[keyof DirectoryAgentsErrors];
 
 export type DirectoryAgentsResponses = {
-    /**
-     * At most 500, by email
-     */
-    200: Array<Agent>;
+    200: AgentPage;
 };
 
 export type DirectoryAgentsResponse = DirectoryAgentsResponses[keyof DirectoryAgentsResponses];
@@ -5910,11 +5936,22 @@ export type DevicesListData = {
         code: string;
     };
     query?: {
+        /**
+         * The previous page's nextCursor: keyset paging on (display_name, id)
+         */
+        cursor?: string;
+        /**
+         * Not with cursor
+         */
         offset?: number;
         /**
-         * 1 to 500 (default 100)
+         * 1 to 500 (default 50)
          */
         limit?: number;
+        /**
+         * Search (case-insensitive) in name, model, agent name or email, serial, UDID, Android name
+         */
+        q?: string;
         compliance?: Compliance;
     };
     url: '/ministries/{code}/devices';
@@ -5922,7 +5959,7 @@ export type DevicesListData = {
 
 export type DevicesListErrors = {
     /**
-     * Invalid request: `request.invalid`.
+     * Invalid request: `device.invalid-cursor`, `request.invalid`.
      */
     400: ErrorBody;
     /**

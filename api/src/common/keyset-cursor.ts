@@ -41,3 +41,22 @@ export const INVALID_CURSOR = 'cursor must be the nextCursor of a previous page 
 export function containsPattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+// French letters with diacritics and the letter each folds to: "lea" finds "Léa", as a person expects.
+const ACCENTED = 'àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ';
+const PLAIN = 'aaaaaaceeeeiiiinooooouuuuyyoa';
+
+/** SQL folding `expr` (a text expression) for a search: lower case, French diacritics removed. */
+export function foldedSql(expr: string): string {
+  return `translate(lower(${expr}), '${ACCENTED}', '${PLAIN}')`;
+}
+
+/** `containsPattern` of `q` folded as `foldedSql` folds the column. */
+export function foldedPattern(q: string): string {
+  return containsPattern(
+    q
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase(),
+  );
+}

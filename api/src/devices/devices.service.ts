@@ -11,7 +11,7 @@ import { DeviceStateService } from './device-state.service';
 import { deliveryOf, Delivery, isConverged } from './fleet-sql';
 import { DevicesError } from './devices.error';
 import { isUuid } from '../common/uuid';
-import { containsPattern, decodeCursor, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
+import { decodeCursor, foldedPattern, foldedSql, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
 
 export type DeviceView = Device & { desiredHash: string | null; converged: boolean; delivery: Delivery };
 
@@ -55,12 +55,13 @@ export class DevicesService {
     if (filter.compliance) query.andWhere('d.compliance = :compliance', { compliance: filter.compliance });
     const q = filter.q?.trim();
     if (q) {
+      const f = (expr: string) => `${foldedSql(expr)} LIKE :q`;
       query.andWhere(
-        `(d.display_name ILIKE :q OR d.model ILIKE :q OR d.android_device_name ILIKE :q OR d.apple_udid ILIKE :q
-          OR d.apple_identity_serial ILIKE :q
+        `(${f('d.display_name')} OR ${f('d.model')} OR ${f('d.android_device_name')} OR ${f('d.apple_udid')}
+          OR ${f('d.apple_identity_serial')}
           OR EXISTS (SELECT 1 FROM agent a WHERE a.id = d.agent_id
-            AND (a.email ILIKE :q OR (a.given_name || ' ' || a.usual_name) ILIKE :q)))`,
-        { q: containsPattern(q) },
+            AND (${f('a.email')} OR ${f(`a.given_name || ' ' || a.usual_name`)})))`,
+        { q: foldedPattern(q) },
       );
     }
     const total = await query.getCount();

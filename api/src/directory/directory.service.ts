@@ -13,7 +13,7 @@ import { DirectoryError } from './directory.error';
 import { Ministry } from './ministry.entity';
 import { Role, RoleAssignment } from './role-assignment.entity';
 import { isUuid } from '../common/uuid';
-import { containsPattern, decodeCursor, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
+import { decodeCursor, foldedPattern, foldedSql, encodeCursor, INVALID_CURSOR } from '../common/keyset-cursor';
 
 export interface AgentView {
   id: string;
@@ -299,9 +299,10 @@ export class DirectoryService {
       .where(`a.ministry_code = :ministry AND a.kind = 'person'`, { ministry });
     const q = filter.q?.trim();
     if (q)
-      query.andWhere(`(a.email ILIKE :q OR (a.given_name || ' ' || a.usual_name) ILIKE :q)`, {
-        q: containsPattern(q),
-      });
+      query.andWhere(
+        `(${foldedSql('a.email')} LIKE :q OR ${foldedSql(`a.given_name || ' ' || a.usual_name`)} LIKE :q)`,
+        { q: foldedPattern(q) },
+      );
     const total = await query.getCount();
     if (after) query.andWhere('(a.email, a.id) > (:key, CAST(:id AS uuid))', { key: after.key, id: after.id });
     const limit = filter.limit ?? 50;

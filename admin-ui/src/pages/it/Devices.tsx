@@ -1,8 +1,10 @@
 import { Badge } from '@codegouvfr/react-dsfr/Badge';
 import { Select } from '@codegouvfr/react-dsfr/Select';
 import { ScrollTable as Table } from '../../components/ScrollTable';
+import { Input } from '@codegouvfr/react-dsfr/Input';
 import { useState } from 'react';
 import { api } from '../../api';
+import { KeysetPagerNav, useDebounced, useKeysetPages } from '../../components/KeysetPager';
 import { LoadState } from '../../components/LoadState';
 import { ComplianceBadge } from '../../components/StatusBadge';
 import { formatDateTime, OWNERSHIP_LABELS, PLATFORM_LABELS } from '../../labels';
@@ -42,41 +44,89 @@ function DeliveryBadge({ device: d }: { device: Device }) {
   }
 }
 
+const PAGE_SIZE = 50;
+
+/** A ministry's phones, searched and paged by the API (keyset): a fleet of 100,000 pages like one of 10. */
 export function Devices({ ministry }: { ministry: string }) {
   const [compliance, setCompliance] = useState<Compliance | ''>('non-compliant');
+  const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim());
+  const pages = useKeysetPages();
   const devices = useLoad(
-    () => api.ministryDevices(ministry, compliance || undefined),
-    `devices-${ministry}-${compliance}`,
+    async () => ({
+      ...(await api.ministryDevices(ministry, {
+        compliance: compliance || undefined,
+        q: q || undefined,
+        cursor: pages.cursor,
+        limit: PAGE_SIZE,
+      })),
+      number: pages.number,
+      q,
+    }),
+    `devices-${ministry}-${compliance}-${q}-${pages.cursor ?? ''}`,
   );
+  // A new search or filter starts again from the first page.
+  const [asked, setAsked] = useState(`${compliance}|${q}`);
+  if (asked !== `${compliance}|${q}`) {
+    setAsked(`${compliance}|${q}`);
+    pages.reset();
+  }
   return (
     <>
-      <Select
-        label="Conformité"
-        nativeSelectProps={{ value: compliance, onChange: (e) => setCompliance(e.target.value as Compliance | '') }}
-      >
-        <option value="non-compliant">Non conformes</option>
-        <option value="compliant">Conformes</option>
-        <option value="unknown">Conformité inconnue</option>
-        <option value="">Tous les appareils</option>
-      </Select>
+      <div className="fr-grid-row fr-grid-row--gutters">
+        <div className="fr-col-12 fr-col-md-6">
+          <Input
+            label="Rechercher un appareil"
+            hintText="Nom, modèle, agent (nom ou adresse), numéro de série, UDID"
+            iconId="fr-icon-search-line"
+            nativeInputProps={{ type: 'search', value: search, onChange: (e) => setSearch(e.target.value) }}
+          />
+        </div>
+        <div className="fr-col-12 fr-col-md-6">
+          <Select
+            label="Conformité"
+            nativeSelectProps={{
+              value: compliance,
+              onChange: (e) => setCompliance(e.target.value as Compliance | ''),
+            }}
+          >
+            <option value="non-compliant">Non conformes</option>
+            <option value="compliant">Conformes</option>
+            <option value="unknown">Conformité inconnue</option>
+            <option value="">Tous les appareils</option>
+          </Select>
+        </div>
+      </div>
       <LoadState loaded={devices} what="les appareils">
         {(page) =>
           page.items.length === 0 ? (
-            <p>Aucun appareil.</p>
+            <p>{page.q ? `Aucun appareil ne correspond à « ${page.q} ».` : 'Aucun appareil.'}</p>
           ) : (
-            <Table
-              caption={`Appareils (${page.items.length} affichés sur ${page.total})`}
-              headers={['Appareil', 'Plateforme', 'Propriété', 'Conformité', 'Motif', 'Politique', 'Dernier contact']}
-              data={page.items.map((d) => [
-                `${d.displayName}${d.model ? ` (${d.model})` : ''}`,
-                PLATFORM_LABELS[d.platform],
-                OWNERSHIP_LABELS[d.ownership],
-                <ComplianceBadge key="c" compliance={d.compliance} />,
-                d.complianceReason ?? '—',
-                <DeliveryBadge key="p" device={d} />,
-                formatDateTime(d.lastSeenAt),
-              ])}
-            />
+            <>
+              <Table
+                caption={`Appareils${page.q ? ` correspondant à « ${page.q} »` : ''} : ${page.total}${
+                  page.total > PAGE_SIZE ? ` — page ${page.number} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''
+                }`}
+                headers={['Appareil', 'Plateforme', 'Propriété', 'Conformité', 'Motif', 'Politique', 'Dernier contact']}
+                data={page.items.map((d) => [
+                  `${d.displayName}${d.model ? ` (${d.model})` : ''}`,
+                  PLATFORM_LABELS[d.platform],
+                  OWNERSHIP_LABELS[d.ownership],
+                  <ComplianceBadge key="c" compliance={d.compliance} />,
+                  d.complianceReason ?? '—',
+                  <DeliveryBadge key="p" device={d} />,
+                  formatDateTime(d.lastSeenAt),
+                ])}
+              />
+              <KeysetPagerNav
+                label="Pages des appareils"
+                number={page.number}
+                nextCursor={page.nextCursor}
+                loading={devices.loading}
+                onPrevious={pages.previous}
+                onNext={pages.next}
+              />
+            </>
           )
         }
       </LoadState>

@@ -7,6 +7,7 @@ import { Input } from '@codegouvfr/react-dsfr/Input';
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../../api';
 import { ErrorAlert } from '../../components/ErrorAlert';
+import { KeysetPagerNav, useDebounced, useKeysetPages } from '../../components/KeysetPager';
 import { LoadState } from '../../components/LoadState';
 import { ROLE_LABELS } from '../../labels';
 import { useSession } from '../../session';
@@ -88,19 +89,30 @@ function ConfirmRemoval({
   );
 }
 
-function normalised(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase();
-}
+const PAGE_SIZE = 50;
 
+/** A ministry's agents, searched and paged by the API (keyset on email): a ministry of 100,000 people too. */
 function AgentsTable({ ministry }: { ministry: string }) {
-  const agents = useLoad(() => api.ministryAgents(ministry), `agents-${ministry}`);
+  const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim());
+  const pages = useKeysetPages();
+  const agents = useLoad(
+    async () => ({
+      ...(await api.ministryAgents(ministry, { q: q || undefined, cursor: pages.cursor, limit: PAGE_SIZE })),
+      number: pages.number,
+      q,
+    }),
+    `agents-${ministry}-${q}-${pages.cursor ?? ''}`,
+  );
+  // A new search starts again from the first page.
+  const [asked, setAsked] = useState(q);
+  if (asked !== q) {
+    setAsked(q);
+    pages.reset();
+  }
   const { ministryName } = useSession();
   const [error, setError] = useState<Error>();
   const [done, setDone] = useState<string>();
-  const [search, setSearch] = useState('');
   const [removal, setRemoval] = useState<Removal>();
   const run = async (what: () => Promise<unknown>, message: string) => {
     setError(undefined);
@@ -113,7 +125,6 @@ function AgentsTable({ ministry }: { ministry: string }) {
       setError(errorOf(err));
     }
   };
-  const needle = normalised(search.trim());
   return (
     <>
       {error && (
@@ -151,49 +162,60 @@ function AgentsTable({ ministry }: { ministry: string }) {
         nativeInputProps={{ type: 'search', value: search, onChange: (e) => setSearch(e.target.value) }}
       />
       <LoadState loaded={agents} what="les agents">
-        {(all) => {
-          const list = needle ? all.filter((a) => normalised(`${a.displayName} ${a.email}`).includes(needle)) : all;
-          return (
-            <Table
-              caption={
-                needle
-                  ? `Agents du ministère correspondant à « ${search.trim()} » (${list.length} sur ${all.length})`
-                  : `Agents du ministère (${all.length})`
-              }
-              headers={['Agent', 'Rôles (cliquer pour retirer)', 'Attribuer un rôle']}
-              data={list.map((a) => [
-                `${a.displayName} (${a.email})`,
-                <ul key="r" className="fr-tags-group">
-                  {a.roles.map((r) => (
-                    <li key={r.id}>
-                      <Tag
-                        small
-                        dismissible
-                        nativeButtonProps={{
-                          'aria-label': `Retirer le rôle ${ROLE_LABELS[r.role]} à ${a.displayName}`,
-                        }}
-                        onClick={() => setRemoval({ agent: a, assignment: r })}
-                      >
-                        {ROLE_LABELS[r.role]}
-                        {r.ministry ? ` (${ministryName(r.ministry)})` : ''}
-                      </Tag>
-                    </li>
-                  ))}
-                </ul>,
-                <GrantForm
-                  key="g"
-                  agent={a}
-                  onGrant={(role) =>
-                    run(
-                      () => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry),
-                      `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`,
-                    )
-                  }
-                />,
-              ])}
-            />
-          );
-        }}
+        {(page) =>
+          page.items.length === 0 ? (
+            <p>{page.q ? `Aucun agent ne correspond à « ${page.q} ».` : 'Aucun agent.'}</p>
+          ) : (
+            <>
+              <Table
+                caption={`Agents du ministère${
+                  page.q
+                    ? ` correspondant à « ${page.q} » (${page.items.length} sur ${page.total})`
+                    : ` (${page.total})`
+                }${page.total > PAGE_SIZE ? ` — page ${page.number} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''}`}
+                headers={['Agent', 'Rôles (cliquer pour retirer)', 'Attribuer un rôle']}
+                data={page.items.map((a) => [
+                  `${a.displayName} (${a.email})`,
+                  <ul key="r" className="fr-tags-group">
+                    {a.roles.map((r) => (
+                      <li key={r.id}>
+                        <Tag
+                          small
+                          dismissible
+                          nativeButtonProps={{
+                            'aria-label': `Retirer le rôle ${ROLE_LABELS[r.role]} à ${a.displayName}`,
+                          }}
+                          onClick={() => setRemoval({ agent: a, assignment: r })}
+                        >
+                          {ROLE_LABELS[r.role]}
+                          {r.ministry ? ` (${ministryName(r.ministry)})` : ''}
+                        </Tag>
+                      </li>
+                    ))}
+                  </ul>,
+                  <GrantForm
+                    key="g"
+                    agent={a}
+                    onGrant={(role) =>
+                      run(
+                        () => api.grantRole(a.id, role, role === 'national-admin' ? null : ministry),
+                        `Rôle ${ROLE_LABELS[role]} attribué à ${a.displayName}.`,
+                      )
+                    }
+                  />,
+                ])}
+              />
+              <KeysetPagerNav
+                label="Pages des agents"
+                number={page.number}
+                nextCursor={page.nextCursor}
+                loading={agents.loading}
+                onPrevious={pages.previous}
+                onNext={pages.next}
+              />
+            </>
+          )
+        }
       </LoadState>
     </>
   );
