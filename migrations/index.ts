@@ -22,6 +22,7 @@ import { AppleAdeVpp1796100600000 } from './1796100600000-AppleAdeVpp';
 import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHygiene';
 import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { RolloutSuperseded1796100800000 } from './1796100800000-RolloutSuperseded';
+import { ListSearchIndexes1796100900000 } from './1796100900000-ListSearchIndexes';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   AppleCommandHygiene1796100700000,
   DeviceInventoryIndex1796100700001,
   RolloutSuperseded1796100800000,
+  ListSearchIndexes1796100900000,
 ];
