@@ -1,3 +1,4 @@
+import { foldedSql } from '../src/common/keyset-cursor';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -124,5 +125,25 @@ describe('GET /ministries/:code/agents', () => {
     const bad = await as.get(`/ministries/interieur/agents?cursor=${forged}`).expect(400);
     expect(bad.body.code).toBe('directory.invalid-cursor');
     expect(bad.body.message).toMatch(/nextCursor/);
+  });
+});
+
+describe('the searches’ indexes', () => {
+  // Whether the planner *can* answer from an index (sequential scans off): the SQL the services send and
+  // the migration's index expressions must fold text the same way, or every search reads the whole table.
+  it('serves the agents search from trigram indexes', async () => {
+    await t.db.query('ANALYZE agent');
+    const plan = async (sql: string) =>
+      t.db.transaction(async (tx) => {
+        await tx.query('SET LOCAL enable_seqscan = off');
+        return ((await tx.query(`EXPLAIN ${sql}`)) as { 'QUERY PLAN': string }[])
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      });
+    expect(
+      await plan(
+        `SELECT id FROM agent a WHERE ${foldedSql('a.email')} LIKE '%paging.04%' OR ${foldedSql(`a.given_name || ' ' || a.usual_name`)} LIKE '%paging.04%'`,
+      ),
+    ).toMatch(/agent_email_trgm_idx[\s\S]*agent_name_trgm_idx/);
   });
 });
