@@ -5,7 +5,6 @@
  * its enrollment link beside the QR code; the devices list says where each phone's policy is.
  * Own dev provider on a free port, so that it never meets admin-ui.e2e-spec.ts on its fixed port.
  */
-import { createServer } from 'node:net';
 import { Browser, BrowserContext, Page } from 'playwright-core';
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { AndroidSettings } from '../src/android/android-settings';
@@ -13,6 +12,7 @@ import { ensureAdminUiBuilt, launchChromium, seriousAccessibilityViolations, sig
 import { DEV_IDP_DEFAULT_REDIRECT_URIS, DevIdp, startDevIdp } from './support/dev-idp';
 import { fakeAmapiSettings } from './support/fake-amapi-settings';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 jest.setTimeout(240_000);
 
@@ -26,17 +26,6 @@ let t: TestApp;
 let browser: Browser;
 let base: string;
 const contexts: BrowserContext[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => ok(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   ensureAdminUiBuilt();

@@ -4,26 +4,15 @@
  * callback, so "Se connecter" goes through instead of ending on `invalid_redirect_uri`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Browser } from 'playwright-core';
 import { ensureAdminUiBuilt, launchChromium, signIn } from './support/browser';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 jest.setTimeout(180_000);
 
 const SERVER = resolve(__dirname, '..', '..', 'tools', 'dev-idp', 'server.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => ok(port));
-    });
-  });
-}
 
 /** The provider as `npm start` runs it: the service's PORT/PUBLIC_URL in its environment, nothing else said. */
 function startProvider(env: NodeJS.ProcessEnv): Promise<{ issuer: string; child: ChildProcess }> {

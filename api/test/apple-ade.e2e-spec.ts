@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import plist from 'plist';
 import { FakeAbm, startFakeAbm } from '../../tools/fake-abm/fake-abm';
@@ -15,6 +14,7 @@ import {
 } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 let t: TestApp;
 let abm: FakeAbm;
@@ -24,16 +24,6 @@ const TCHAP = '1446253779';
 let base: string;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** A call straight to the fake, as any client of Apple's API would make it. */
 async function abmCall(

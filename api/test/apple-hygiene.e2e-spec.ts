@@ -4,7 +4,6 @@
  * InstallApplication however often a phone is pushed; answered commands pruned; NotNow pushed
  * again with backoff; inventory as a rate.
  */
-import { createServer } from 'node:net';
 import plist from 'plist';
 import { AppleAdapter } from '../src/apple/apple.adapter';
 import { AppleCommandHygieneService } from '../src/apple/apple-command-hygiene.service';
@@ -16,22 +15,13 @@ import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 let t: TestApp;
 let apns: FakeApns;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function agentId(sub: string): Promise<string> {
   return (await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub]))[0].id;

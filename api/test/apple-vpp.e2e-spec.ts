@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 let t: TestApp;
 let vpp: FakeAppsAndBooks;
@@ -13,16 +13,6 @@ const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
 const TCHAP = '1446253779';
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function converge(): Promise<void> {
   for (let i = 0; i < 4; i++) {

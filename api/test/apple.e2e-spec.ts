@@ -1,5 +1,4 @@
 import forge from 'node-forge';
-import { createServer } from 'node:net';
 import { ApnsService } from '../src/apple/apns.service';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
@@ -13,22 +12,13 @@ import {
 } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 let t: TestApp;
 let apns: FakeApns;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function agentId(sub: string): Promise<string> {
   return (await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub]))[0].id;

@@ -3,7 +3,6 @@
  * the same facts), unknown never counted as compliant, an approved exemption taking effect at
  * once, stale phones, counters equal to the device table, trends and exports.
  */
-import { createServer } from 'node:net';
 import { FakeAmapi, startFakeAmapi } from '../../tools/fake-amapi/fake-amapi';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
@@ -17,6 +16,7 @@ import { SimulatedFleetAdapter } from '../src/rollout/simulated-fleet.adapter';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { fakeAmapiSettings, PUBSUB_AUDIENCE } from './support/fake-amapi-settings';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 const ENTERPRISE = 'enterprises/LC0compliance';
 const TIKTOK = 'banned app still installed: TikTok';
@@ -28,16 +28,6 @@ let apns: FakeApns;
 const apple = createTestCa('Apple Sim Root CA (compliance)');
 const push = createMdmPushCertificate(apple);
 const iphones: SimulatedIPhone[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function agentId(sub: string): Promise<string> {
   return ((await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub])) as { id: string }[])[0].id;

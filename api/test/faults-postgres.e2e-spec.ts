@@ -20,7 +20,6 @@ import {
   faultsOff,
   faultsOn,
   Fleet,
-  freePort,
   mark,
   PostgresProcess,
   prepareDatabase,
@@ -30,6 +29,7 @@ import {
   unconverged,
   waitForConvergence,
 } from './support/faults-fleet';
+import { freePort } from './support/ports';
 import { startTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(600_000);

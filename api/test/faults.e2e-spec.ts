@@ -18,7 +18,6 @@ import {
   faultsOff,
   faultsOn,
   Fleet,
-  freePort,
   mark,
   startFakes,
   startWorkerProcess,
@@ -26,6 +25,7 @@ import {
   waitForConvergence,
   WorkerProcess,
 } from './support/faults-fleet';
+import { freePort } from './support/ports';
 import { startTestApp, TestApp } from './support/test-app';
 
 jest.setTimeout(600_000);

@@ -3,12 +3,12 @@
  * concerned), applies it in stages, and the interrupted rollout shows "Remplacé", none left running.
  * Own dev provider on a free port, so that it never meets admin-ui.e2e-spec.ts on its fixed port.
  */
-import { createServer } from 'node:net';
 import { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureAdminUiBuilt, launchChromium, seriousAccessibilityViolations, signIn } from './support/browser';
 import { DEV_IDP_DEFAULT_REDIRECT_URIS, DevIdp, startDevIdp } from './support/dev-idp';
 import { RecordingAdapter } from './support/recording-adapter';
 import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
 
 jest.setTimeout(240_000);
 
@@ -17,17 +17,6 @@ let t: TestApp;
 let browser: Browser;
 let base: string;
 const contexts: BrowserContext[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => ok(port));
-    });
-  });
-}
 
 interface RolloutRow {
   id: string;

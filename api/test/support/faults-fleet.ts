@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import plist from 'plist';
@@ -26,16 +25,6 @@ export const REPO_ROOT = resolve(__dirname, '../../..');
 export const MINISTRIES = ['interieur', 'culture'];
 export const AMAPI_FAULTS: AmapiFaultKind[] = ['429', '500', '503', 'timeout', 'drop', 'drop-after'];
 export const APNS_FAULTS: ApnsFaultKind[] = ['429', '500', '503', 'timeout', 'drop'];
-
-export function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

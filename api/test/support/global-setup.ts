@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { ensureServiceLogin } from '../../src/database/service-role';
 import { startDevIdp } from './dev-idp';
 import { prepareDatabase } from './prepare-database';
-import { SESSION_TEST_PORT, UI_TEST_PORT } from './ports';
+import { SESSION_TEST_PORT, UI_TEST_PORT, freePort } from './ports';
 import { adminQuery, TEMPLATE_DB, withDatabase } from './test-database';
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * Once per test run: a real PostgreSQL (DATABASE_URL, or embedded in a temp folder), a template
