@@ -1,20 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Agent } from '../directory/agent.entity';
 import { AppleCaService } from './apple-ca.service';
-import { toPlistXml } from './apple-payloads';
+import { enrollmentProfileXml } from './enrollment-profile';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { AppleError } from './apple.error';
 import { isUuid } from '../common/uuid';
 import { PushCertificateService } from './push-certificate.service';
-
-/** Every MDM right (query, install/remove profiles and apps, restrictions…): 8191. */
-const ACCESS_RIGHTS = 8191;
 
 /** An enrollment link as IT sees it after creation (never its URL: that is a secret given once). */
 export interface EnrollmentLinkView {
@@ -231,40 +228,10 @@ export class AppleEnrollmentService {
       ]);
       return { identity: issued, push: active };
     });
-    const identityUuid = randomUUID().toUpperCase();
-    return toPlistXml({
-      PayloadType: 'Configuration',
-      PayloadVersion: 1,
-      PayloadIdentifier: 'fr.gouv.numerique.mdm-apps.enrollment',
-      PayloadUUID: randomUUID().toUpperCase(),
-      PayloadDisplayName: 'Téléphone professionnel — inscription',
-      PayloadOrganization: 'État',
-      PayloadContent: [
-        {
-          PayloadType: 'com.apple.security.pkcs12',
-          PayloadVersion: 1,
-          PayloadIdentifier: 'fr.gouv.numerique.mdm-apps.identity',
-          PayloadUUID: identityUuid,
-          PayloadDisplayName: 'Identité de l’appareil',
-          PayloadContent: identity.p12,
-          Password: identity.password,
-        },
-        {
-          PayloadType: 'com.apple.mdm',
-          PayloadVersion: 1,
-          PayloadIdentifier: 'fr.gouv.numerique.mdm-apps.mdm',
-          PayloadUUID: randomUUID().toUpperCase(),
-          PayloadDisplayName: 'Gestion des applications',
-          ServerURL: `${this.settings.serverBaseUrl}/mdm/server`,
-          CheckInURL: `${this.settings.serverBaseUrl}/mdm/checkin`,
-          Topic: push.topic,
-          IdentityCertificateUUID: identityUuid,
-          SignMessage: true,
-          AccessRights: ACCESS_RIGHTS,
-          CheckOutWhenRemoved: true,
-          ServerCapabilities: ['com.apple.mdm.per-user-connections'],
-        },
-      ],
+    return enrollmentProfileXml({
+      identity: { kind: 'pkcs12', p12: identity.p12, password: identity.password },
+      topic: push.topic,
+      serverBaseUrl: this.settings.serverBaseUrl,
     });
   }
 }
