@@ -24,6 +24,15 @@ export interface AppleSettings {
   abmUrl?: string;
   /** Apps and Books API (APPS_BOOKS_URL; default https://vpp.itunes.apple.com). */
   appsBooksUrl?: string;
+  /** NODE_ENV=production: the MDM URLs must be https (an http ADE profile `url` is refused). */
+  production?: boolean;
+  /**
+   * Trust anchors (PEM, one or more certificates) an ADE iPhone's machine information signer must
+   * chain to (ADE_DEVICE_CA_FILE; default Apple's roots, see abm/apple-device-roots.ts).
+   */
+  deviceCaPem?: string;
+  /** The worker syncs ABM and Apps and Books every this many minutes (ABM_SYNC_PERIOD_MINUTES; default 60). */
+  syncPeriodMinutes?: number;
 }
 
 export const APPLE_SETTINGS = Symbol('APPLE_SETTINGS');

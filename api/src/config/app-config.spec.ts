@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './app-config';
+import { appleSettingsFrom, ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
   it('applies defaults for a bare environment', () => {
@@ -101,5 +101,44 @@ describe('Android status reports (issue 14 item 4)', () => {
       /PUBSUB_SUBSCRIPTION must look like projects\/<project>\/subscriptions\/<subscription>/,
     );
     expect(() => loadConfig({ ...android, ANDROID_REPORTS: 'both' })).toThrow(/ANDROID_REPORTS must be pull or push/);
+  });
+});
+
+describe('https MDM URLs in production (issue 15)', () => {
+  const production = { NODE_ENV: 'production', APPLE_MDM: 'true' };
+
+  it('refuses to start the Apple MDM server in production on an http:// or missing public URL', () => {
+    expect(() => loadConfig({ ...production, MDM_SERVER_URL: 'http://mdm.interieur.gouv.fr' })).toThrow(
+      /In production \(NODE_ENV=production\) iPhones must reach the Apple MDM server over https: MDM_SERVER_URL is http:\/\/mdm\.interieur\.gouv\.fr/,
+    );
+    expect(() => loadConfig({ ...production, PUBLIC_URL: 'http://mdm.interieur.gouv.fr' })).toThrow(
+      /PUBLIC_URL is http:\/\/mdm\.interieur\.gouv\.fr/,
+    );
+    expect(() => loadConfig(production)).toThrow(/needs MDM_SERVER_URL \(or PUBLIC_URL\)/);
+  });
+
+  it('accepts https in production, and http outside production or without the Apple MDM server', () => {
+    const config = loadConfig({ ...production, MDM_SERVER_URL: 'https://mdm.interieur.gouv.fr/' });
+    expect(appleSettingsFrom(config)).toMatchObject({
+      serverBaseUrl: 'https://mdm.interieur.gouv.fr',
+      production: true,
+    });
+    // An http admin interface with https MDM endpoints is the proxy's business, not the iPhones'.
+    expect(() =>
+      loadConfig({ ...production, PUBLIC_URL: 'http://admin', MDM_SERVER_URL: 'https://mdm.gouv.fr' }),
+    ).not.toThrow();
+    expect(appleSettingsFrom(loadConfig({ APPLE_MDM: 'true', MDM_SERVER_URL: 'http://127.0.0.1:3000' }))).toMatchObject(
+      { serverBaseUrl: 'http://127.0.0.1:3000', production: false },
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'http://admin' })).not.toThrow();
+  });
+
+  it('reads the ABM sync period and the device CA the machine information must chain to', () => {
+    expect(loadConfig({}).ABM_SYNC_PERIOD_MINUTES).toBe(60);
+    expect(() => loadConfig({ ABM_SYNC_PERIOD_MINUTES: '0' })).toThrow(/ABM_SYNC_PERIOD_MINUTES/);
+    expect(appleSettingsFrom(loadConfig({ APPLE_MDM: 'true', ABM_SYNC_PERIOD_MINUTES: '15' }))).toMatchObject({
+      syncPeriodMinutes: 15,
+      deviceCaPem: undefined,
+    });
   });
 });

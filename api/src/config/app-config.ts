@@ -337,6 +337,27 @@ export class AppConfig {
   @IsUrl({ require_tld: false, require_protocol: true })
   APPS_BOOKS_URL: string;
 
+  /**
+   * The trust anchors (PEM file, one or more certificates) the signer of an ABM iPhone's machine
+   * information must chain to. Default: Apple's roots bundled with the service (Apple Root CA,
+   * which issues the Apple iPhone Device CA); tests give the simulator's own device CA.
+   */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  ADE_DEVICE_CA_FILE?: string;
+
+  /**
+   * Every this many minutes the worker syncs each connected ministry with Apple Business Manager
+   * (device changes since the cursor, profile assignment of new devices) and refreshes its Apps and
+   * Books licence counts; after an error, the next try waits twice as long (at most a day).
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 60 : Number(value)))
+  @IsInt({ message: 'ABM_SYNC_PERIOD_MINUTES must be a whole number of minutes' })
+  @Min(1)
+  @Max(1440)
+  ABM_SYNC_PERIOD_MINUTES: number;
+
   /** A phone with no report (Android status report, iPhone inventory) for more than this many days is "stale". */
   @Transform(({ value }) => (value === undefined || value === '' ? 7 : Number(value)))
   @IsInt({ message: 'COMPLIANCE_STALE_DAYS must be a whole number of days' })
@@ -449,7 +470,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(
       "Android Enterprise receives status reports by Pub/Sub push only with PUBSUB_SERVICE_ACCOUNT and PUBSUB_AUDIENCE set (the push subscription's service account and audience), or set PUBSUB_SUBSCRIPTION to pull them instead.",
     );
+  const https = mdmHttpsProblem(config);
+  if (https) throw new ConfigError(https);
   return config;
+}
+
+/** The public base URL the MDM payload, the check-in URLs and the ADE profile `url` are built from. */
+function mdmBaseUrl(config: AppConfig): string {
+  return (config.MDM_SERVER_URL ?? config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/$/, '');
+}
+
+/**
+ * In production an iPhone must reach the MDM server over https: Apple refuses an ADE profile whose
+ * `url` is not https, and an http ServerURL would carry every command and answer in clear.
+ */
+function mdmHttpsProblem(config: AppConfig): string | null {
+  if (config.NODE_ENV !== 'production' || !config.APPLE_MDM) return null;
+  const base = config.MDM_SERVER_URL ?? config.PUBLIC_URL;
+  if (!base)
+    return 'In production (NODE_ENV=production) the Apple MDM server needs MDM_SERVER_URL (or PUBLIC_URL): the https:// address iPhones reach it at, e.g. https://mdm.interieur.gouv.fr.';
+  if (!/^https:\/\//i.test(base))
+    return `In production (NODE_ENV=production) iPhones must reach the Apple MDM server over https: ${config.MDM_SERVER_URL ? 'MDM_SERVER_URL' : 'PUBLIC_URL'} is ${base}. Set MDM_SERVER_URL to its https:// address (behind the TLS proxy).`;
+  return null;
 }
 
 /** Android Enterprise is on when a service account key (or a fixed token, for the fake API) is configured. */
@@ -478,7 +520,8 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
 export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
   if (!config.APPLE_MDM) return null;
   return {
-    serverBaseUrl: (config.MDM_SERVER_URL ?? config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/$/, ''),
+    serverBaseUrl: mdmBaseUrl(config),
+    production: config.NODE_ENV === 'production',
     apnsHost: config.APNS_HOST,
     apnsPort: config.APNS_PORT,
     apnsTimeoutMs: config.APNS_TIMEOUT_MS,
@@ -490,6 +533,8 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     inventoryPeriodHours: config.APPLE_INVENTORY_PERIOD_HOURS,
     abmUrl: config.ABM_URL.replace(/\/$/, ''),
     appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),
+    deviceCaPem: config.ADE_DEVICE_CA_FILE ? readFileSync(config.ADE_DEVICE_CA_FILE, 'utf8') : undefined,
+    syncPeriodMinutes: config.ABM_SYNC_PERIOD_MINUTES,
   };
 }
 
