@@ -198,6 +198,37 @@ describe('rollout engine', () => {
     expect(again.body.message).toContain('last stage');
   });
 
+  it('completes once only switched-off phones are left, an hour after its last stage, and says how many wait', async () => {
+    t.adapters.ios.autoApply = false; // the iPhones are switched off: pushed, never heard from
+    const rolloutId = await change('it.economie', 'economie', (rules) => [
+      ...rules,
+      { app: 'nextcloud', action: 'block', exemptable: false },
+    ]);
+    await drainRolloutJobs(t);
+    const silent = await devices(`ministry_code = 'economie' AND platform = 'ios'`);
+    expect(silent.length).toBeGreaterThan(0);
+    const engine = t.app.get(RolloutEngine);
+    const [{ released }] = await t.db.query(`SELECT stage_started_at AS released FROM rollout WHERE id = $1`, [
+      rolloutId,
+    ]);
+    const later = (minutes: number) => new Date((released as Date).getTime() + minutes * 60_000);
+    await engine.advanceStages(later(30)); // too early to call them switched off
+    expect((await progress(rolloutId, 'it.economie')).status).toBe('running');
+    // One of them checks in at 40 min without applying yet: still on its way, the rollout waits for it.
+    await t.db.query(`UPDATE device SET last_seen_at = $2 WHERE id = $1`, [silent[0].id, later(40)]);
+    await engine.advanceStages(later(61));
+    expect((await progress(rolloutId, 'it.economie')).status).toBe('running');
+    await engine.advanceStages(later(101));
+    const done = await progress(rolloutId, 'it.economie');
+    expect(done.status).toBe('completed');
+    expect(done.totals).toMatchObject({ pending: silent.length, failed: 0 });
+    const [audit] = await t.db.query(
+      `SELECT after FROM audit_event WHERE entity_id = $1 AND action = 'rollout.completed'`,
+      [rolloutId],
+    );
+    expect(audit.after).toEqual({ waitingForSilentPhones: silent.length });
+  });
+
   it('stops further pushes on abort, and holds them while paused', async () => {
     const rolloutId = await change(
       'it.interieur',

@@ -65,11 +65,18 @@ describe('retry backoff of one AMAPI call', () => {
 });
 
 describe('what counts as a real error in a report', () => {
-  it('keeps every non-compliance reason but PENDING', () => {
+  it('keeps every non-compliance reason but the ones that say "not done yet"', () => {
     expect(realErrors(undefined)).toEqual([]);
     expect(realErrors('policy: PENDING; applications com.a: PENDING')).toEqual([]);
     expect(realErrors('cameraDisabled: API_LEVEL; applications com.a: PENDING')).toEqual(['cameraDisabled: API_LEVEL']);
     expect(realErrors('the phone reports an error')).toEqual(['the phone reports an error']);
+    // A banned app still being removed, a required one still being installed: compliance, not a failed push.
+    expect(
+      realErrors('applications com.zhiliaoapp.musically: APP_INSTALLED; applications fr.tchap: APP_NOT_INSTALLED'),
+    ).toEqual([]);
+    expect(realErrors('applications com.a: APP_INSTALLED; screenCaptureDisabled: MANAGEMENT_MODE')).toEqual([
+      'screenCaptureDisabled: MANAGEMENT_MODE',
+    ]);
   });
 });
 

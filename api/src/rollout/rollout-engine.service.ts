@@ -21,6 +21,14 @@ export const STAGE_FAILURE_GATE = 0.05;
 export const RETRY_PICK = 1000;
 /** The retry tick runs every minute: it picks what a platform's quota lets through in that time. */
 const RETRY_TICK_SECONDS = 60;
+/**
+ * How long after its last stage a rollout waits for phones that stay silent. Past it, a rollout whose
+ * only unapplied phones have not been heard from in that time is complete: their policy is with the
+ * platform already (Android's policy, the iPhone's queued command) and they apply it when they come
+ * back, which their device page and the fleet's "waiting" list show. Without it a ministry with one
+ * phone in a drawer would never see a rollout end.
+ */
+export const OFFLINE_SETTLE_MS = 60 * 60_000;
 const PAGE = 500;
 const ENGINE: Actor = { id: null, label: 'system: rollout engine' };
 
@@ -402,6 +410,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
           [rollout.id],
         )) as { pending: number }[];
         if (pending === 0) await this.finish(rollout.id);
+        else if (await this.onlySilentPhonesLeft(rollout, now)) await this.finish(rollout.id, pending);
         continue;
       }
       const due = (rollout.stageStartedAt?.getTime() ?? 0) + rollout.stageWaitSeconds * 1000 <= now.getTime();
@@ -421,7 +430,28 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
     }
   }
 
-  private async finish(rolloutId: string): Promise<void> {
+  /**
+   * True once the last stage has been out for OFFLINE_SETTLE_MS, no push of the rollout is queued or
+   * being retried, and none of its unapplied phones has been heard from within that time: what is
+   * left waits for phones that are switched off, not for the rollout.
+   */
+  private async onlySilentPhonesLeft(rollout: Rollout, now: Date): Promise<boolean> {
+    const releasedAt = rollout.stageStartedAt?.getTime() ?? now.getTime();
+    if (now.getTime() - releasedAt < OFFLINE_SETTLE_MS) return false;
+    const [{ moving }] = (await this.db.query(
+      `SELECT (EXISTS (SELECT 1 FROM pgboss.job j WHERE j.name = $2 AND j.state IN ('created', 'retry', 'active')
+                        AND j.data->>'rolloutId' = $1::uuid::text)
+               OR EXISTS (SELECT 1 FROM rollout_group rg JOIN device d ON d.group_id = rg.group_id
+                           WHERE rg.rollout_id = $1::uuid AND ${fleetSql.reachable('d')} AND ${fleetSql.notConverged('d', 'rg.to_hash')}
+                             AND d.push_state <> 'failed'
+                             AND (d.push_state = 'retrying' OR d.last_seen_at >= $3::timestamptz))) AS moving`,
+      [rollout.id, QUEUES.rolloutPush, new Date(now.getTime() - OFFLINE_SETTLE_MS)],
+    )) as { moving: boolean }[];
+    return !moving;
+  }
+
+  /** `waiting`: phones silent since the last stage, that apply the policy when they come back (audited). */
+  private async finish(rolloutId: string, waiting = 0): Promise<void> {
     await this.db.transaction(async (tx) => {
       const done = await queryRecords<{ scope: string }>(
         tx,
@@ -434,6 +464,7 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
         entityType: 'rollout',
         entityId: rolloutId,
         ministry: scopeMinistry(done[0].scope),
+        ...(waiting > 0 ? { after: { waitingForSilentPhones: waiting } } : {}),
       });
     });
   }
@@ -493,11 +524,17 @@ export class RolloutEngine implements DeviceReporter, OnModuleInit {
   }
 }
 
-/** The real errors of a `detail` line (`setting: REASON; …`): every part but PENDING ones. */
+/**
+ * The real errors of a `detail` line (`setting: REASON; …`): every part but the reasons that say
+ * "not done yet" rather than "could not": PENDING (the phone will apply it), APP_INSTALLED (a banned
+ * app is still being removed) and APP_NOT_INSTALLED (a required app is still being installed). The
+ * apps themselves are judged from the inventory (compliance), not as a failed push: counted as
+ * failures, they paused staged rollouts through the failure gate.
+ */
 export function realErrors(detail: string | undefined): string[] {
   if (!detail) return [];
   return detail
     .split('; ')
     .map((part) => part.trim())
-    .filter((part) => part !== '' && !/:\s*PENDING$/.test(part));
+    .filter((part) => part !== '' && !/:\s*(PENDING|APP_INSTALLED|APP_NOT_INSTALLED)$/.test(part));
 }
