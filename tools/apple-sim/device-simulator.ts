@@ -292,7 +292,8 @@ export class SimulatedIPhone {
   private blocked: string[] = [];
   private allowListed: string[] | null = null;
 
-  constructor(private readonly options: SimulatedIPhoneOptions) {
+  // Not readonly: an enrollment profile reinstalled by MDM replaces the identity (replaceEnrollment).
+  constructor(private options: SimulatedIPhoneOptions) {
     this.udid = options.udid ?? randomUdid();
     this.serial = options.serial ?? randomSerial();
     this.pushToken = options.pushToken ?? randomBytes(32);
@@ -709,7 +710,7 @@ export class SimulatedIPhone {
           result.stoppedBy = 'limit';
           break;
         }
-        const { record, reply } = this.execute(parsed);
+        const { record, reply } = await this.execute(parsed);
         if (record) result.commands.push(record);
         message = reply;
         notNow = reply.Status === 'NotNow';
@@ -726,7 +727,7 @@ export class SimulatedIPhone {
   // -------------------------------------------------------------------------------------------
   // Commands
 
-  private execute(envelope: PlistValue): { record?: CommandRecord; reply: PlistDict } {
+  private async execute(envelope: PlistValue): Promise<{ record?: CommandRecord; reply: PlistDict }> {
     const base = { UDID: this.udid };
     if (
       !isPlistDict(envelope) ||
@@ -777,7 +778,7 @@ export class SimulatedIPhone {
     } else if (this.options.notNowRate && this.random() < this.options.notNowRate) {
       outcome = { status: 'NotNow', response: {} };
     } else {
-      outcome = this.handlers[requestType](command);
+      outcome = await this.handlers[requestType](command);
     }
 
     const reply = compact({ ...base, CommandUUID: commandUUID, Status: outcome.status, ...outcome.response });
@@ -799,7 +800,7 @@ export class SimulatedIPhone {
     return { record, reply };
   }
 
-  private readonly handlers: Record<string, (command: PlistDict) => Outcome> = {
+  private readonly handlers: Record<string, (command: PlistDict) => Outcome | Promise<Outcome>> = {
     InstallProfile: (c) => this.installProfile(c),
     RemoveProfile: (c) => this.removeProfile(c),
     ProfileList: (c) => this.profileList(c),
@@ -810,7 +811,7 @@ export class SimulatedIPhone {
     RemoveApplication: (c) => this.removeApplication(c),
   };
 
-  private installProfile(command: PlistDict): Outcome {
+  private installProfile(command: PlistDict): Outcome | Promise<Outcome> {
     const data = command.Payload;
     if (!Buffer.isBuffer(data)) return fail('MCProfileErrorDomain', 1000, 'The profile is not <data>.');
     let parsed;
@@ -853,6 +854,8 @@ export class SimulatedIPhone {
     }
     if (invalid)
       return fail('MCPayloadErrorDomain', 2003, `The payload is invalid: ${invalid.path}: ${invalid.message}`);
+    if (payloads.some((p) => p.PayloadType === 'com.apple.mdm'))
+      return this.replaceEnrollment(parsed, payloads, identifier);
     this.installed.set(identifier, {
       identifier,
       uuid: profile.PayloadUUID,
@@ -869,6 +872,96 @@ export class SimulatedIPhone {
     });
     this.recomputeRestrictions();
     return ack();
+  }
+
+  /**
+   * An InstallProfile carrying a com.apple.mdm payload, as iOS treats it. It can only replace the
+   * enrollment profile in place (same PayloadIdentifier: a device has one MDM enrollment), with the
+   * same ServerURL, CheckInURL and Topic, and without adding or removing the per-user-connections
+   * capability (Apple, MDM payload: "When updating the payload, the value of this key must not
+   * change. Any change is an error, and the update is rejected"); the identity it names
+   * (IdentityCertificateUUID) must be in the profile. iOS then checks in with the new identity,
+   * Authenticate then TokenUpdate, and signs everything with it from then on, the command's answer
+   * included; a check-in the server refuses fails the installation and the previous profile, with
+   * its identity, stays.
+   */
+  private async replaceEnrollment(
+    parsed: ReturnType<typeof parseMobileconfig>,
+    payloads: PlistDict[],
+    identifier: string,
+  ): Promise<Outcome> {
+    const current = this.enrollment;
+    const mdm = payloads.filter((p) => p.PayloadType === 'com.apple.mdm');
+    if (mdm.length !== 1) return fail('MCProfileErrorDomain', 1009, 'A profile can contain only one MDM payload.');
+    if (!current || current.profile.PayloadIdentifier !== identifier)
+      return fail(
+        'MCMDMErrorDomain',
+        12004,
+        'The device is already managed: a profile with an MDM payload can only replace the enrollment profile (same PayloadIdentifier).',
+      );
+    const next = mdm[0];
+    const checkIn = (p: PlistDict): PlistValue | undefined => p.CheckInURL ?? p.ServerURL;
+    for (const [key, before, after] of [
+      ['ServerURL', current.mdmPayload.ServerURL, next.ServerURL],
+      ['CheckInURL', checkIn(current.mdmPayload), checkIn(next)],
+      ['Topic', current.mdmPayload.Topic, next.Topic],
+    ] as const) {
+      if (before !== after)
+        return fail(
+          'MCMDMErrorDomain',
+          12011,
+          `The MDM payload cannot be updated: its ${key} changed (${String(before)} → ${String(after)}).`,
+        );
+    }
+    const perUser = (p: PlistDict): boolean =>
+      Array.isArray(p.ServerCapabilities) && p.ServerCapabilities.includes('com.apple.mdm.per-user-connections');
+    if (perUser(current.mdmPayload) !== perUser(next))
+      return fail(
+        'MCMDMErrorDomain',
+        12011,
+        'The MDM payload cannot be updated: the com.apple.mdm.per-user-connections capability was added or removed.',
+      );
+    const identityPayload = payloads.find((p) => p.PayloadUUID === next.IdentityCertificateUUID);
+    if (!identityPayload)
+      return fail(
+        'MCMDMErrorDomain',
+        12008,
+        `The MDM payload's identity (IdentityCertificateUUID ${String(next.IdentityCertificateUUID)}) is not in the profile.`,
+      );
+    if (identityPayload.PayloadType !== 'com.apple.security.pkcs12' || !Buffer.isBuffer(identityPayload.PayloadContent))
+      return fail(
+        'MCProfileErrorDomain',
+        1000,
+        `The identity payload is ${String(identityPayload.PayloadType)}; the simulator renews com.apple.security.pkcs12 identities only.`,
+      );
+    let identity: { certPem: string; keyPem: string };
+    try {
+      const password = typeof identityPayload.Password === 'string' ? identityPayload.Password : '';
+      const decoded = identityFromPkcs12(identityPayload.PayloadContent, password);
+      identity = { certPem: decoded.certPem, keyPem: decoded.keyPem };
+    } catch (error) {
+      return fail('MCKeychainErrorDomain', 9000, `The identity cannot be imported: ${(error as Error).message}`);
+    }
+    const previous = this.options;
+    this.options = { ...previous, identity, signRequests: previous.signRequests ?? next.SignMessage === true };
+    for (const step of [() => this.authenticate(), () => this.tokenUpdate()]) {
+      const answer = await step();
+      if (answer.status !== 200) {
+        this.options = previous;
+        return fail(
+          'MCMDMErrorDomain',
+          12021,
+          `The MDM server for your organization returned an unexpected status (${answer.status}).`,
+        );
+      }
+    }
+    this.enrollment = { profile: parsed.profile, mdmPayload: next, signed: parsed.signed, signature: parsed.signature };
+    return ack();
+  }
+
+  /** The identity the device signs with now (it changes when MDM reinstalls the enrollment profile). */
+  get identity(): { certPem: string; keyPem: string } {
+    return this.options.identity;
   }
 
   private removeProfile(command: PlistDict): Outcome {
