@@ -23,6 +23,7 @@ import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHy
 import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { RolloutSuperseded1796100800000 } from './1796100800000-RolloutSuperseded';
 import { ListSearchIndexes1796100900000 } from './1796100900000-ListSearchIndexes';
+import { DeviceSearchIndexes1796101400000 } from './1796101400000-DeviceSearchIndexes';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   DeviceInventoryIndex1796100700001,
   RolloutSuperseded1796100800000,
   ListSearchIndexes1796100900000,
+  DeviceSearchIndexes1796101400000,
 ];

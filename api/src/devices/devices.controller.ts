@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import { PageQuery } from '../common/page.query';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { PG_INT_MAX } from '../common/page.query';
 import { CurrentPrincipal } from '../auth/public.decorator';
 import { Principal } from '../auth/principal';
 import { ApiErrors } from '../openapi/api-errors.decorator';
@@ -10,7 +11,30 @@ import { DeviceLifecycleService } from './device-lifecycle.service';
 import { COMPLIANCE_VALUES, DeviceDto, DeviceLockedDto, DevicePageDto, DeviceRetiredDto } from './devices.responses';
 import { DevicesService } from './devices.service';
 
-export class DeviceListQuery extends PageQuery {
+/**
+ * A page a person reads (the IT list shows 50): the other keyset lists stop at 100 or 200 too, and a
+ * bigger page only makes each request slower — the next ones come through nextCursor.
+ */
+export const DEVICE_PAGE_MAX = 100;
+
+/** Not PageQuery: its limit goes to 500, and class-validator would check both bounds, with two sentences. */
+export class DeviceListQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number of phones per page' })
+  @Min(1, { message: 'limit must be at least 1' })
+  @Max(DEVICE_PAGE_MAX, {
+    message: `limit must be at most ${DEVICE_PAGE_MAX} phones per page: follow nextCursor for the next ones`,
+  })
+  limit?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(PG_INT_MAX)
+  offset?: number;
+
   @IsOptional()
   @IsIn(COMPLIANCE_VALUES)
   compliance?: Compliance;
@@ -70,7 +94,12 @@ export class DevicesController {
     type: 'string',
     description: 'Search (case-insensitive) in name, model, agent name or email, serial, UDID, Android name',
   })
-  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: '1 to 500 (default 50)' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    type: 'integer',
+    description: `1 to ${DEVICE_PAGE_MAX} (default 50)`,
+  })
   @ApiQuery({ name: 'offset', required: false, type: 'integer', description: 'Not with cursor' })
   @ApiQuery({
     name: 'cursor',

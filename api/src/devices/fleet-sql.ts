@@ -1,3 +1,5 @@
+import { foldedSql } from '../common/keyset-cursor';
+
 /**
  * The shared predicates on devices, defined once as SQL fragments. Each takes the aliases (or
  * parameter placeholders) of the query it goes into, so that every query says the same thing.
@@ -48,6 +50,22 @@ export const fleetSql = {
   /** Reported once, but not for more than `days` days. */
   stale(d: string, days: string): string {
     return `${d}.reported_at < now() - make_interval(days => ${days})`;
+  },
+
+  /**
+   * The ids of `ministry`'s devices whose name, model, Android name, UDID or serial, or whose agent's
+   * address or name, folded (foldedSql), is LIKE `pattern` (foldedPattern of the search). A UNION, not
+   * one OR across device and agent: each branch is answered from its own trigram indexes
+   * (ListSearchIndexes, DeviceSearchIndexes), where the OR read every phone of the ministry.
+   */
+  searchedDeviceIds(ministry: string, pattern: string): string {
+    const like = (expr: string) => `${foldedSql(expr)} LIKE ${pattern}`;
+    return `(SELECT s.id FROM device s WHERE s.ministry_code = ${ministry}
+               AND (${like('s.display_name')} OR ${like('s.model')} OR ${like('s.android_device_name')}
+                    OR ${like('s.apple_udid')} OR ${like('s.apple_identity_serial')})
+             UNION
+             SELECT s.id FROM agent a JOIN device s ON s.agent_id = a.id
+              WHERE s.ministry_code = ${ministry} AND (${like('a.email')} OR ${like(`a.given_name || ' ' || a.usual_name`)}))`;
   },
 
   /**
