@@ -316,6 +316,9 @@ export class SimulatedIPhone {
     options: EnrollmentProfileSimOptions = {},
   ): SimulatedIPhone {
     const parsed = parseMobileconfig(mobileconfig);
+    // iOS refuses to install a signed profile whose signature does not hold (changed on the way).
+    if (parsed.signed && !parsed.signature?.ok)
+      throw new Error(`the enrollment profile's signature is invalid: ${parsed.signature?.reason ?? ''}`);
     const payloads = payloadsOf(parsed.profile);
     const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
     if (!mdm) throw new Error('the profile has no com.apple.mdm payload');
@@ -334,6 +337,10 @@ export class SimulatedIPhone {
     let identity = options.identity;
     if (!identity) {
       if (!identityPayload) throw new Error(`no payload with PayloadUUID ${identityUuid} (IdentityCertificateUUID)`);
+      if (identityPayload.PayloadType === 'com.apple.security.scep')
+        throw new Error(
+          'identity payload is com.apple.security.scep: install the profile with installEnrollmentProfile (scep-client.ts), which runs the SCEP exchange',
+        );
       if (identityPayload.PayloadType !== 'com.apple.security.pkcs12') {
         throw new Error(
           `identity payload is ${String(identityPayload.PayloadType)}; only com.apple.security.pkcs12 is supported (pass options.identity)`,
