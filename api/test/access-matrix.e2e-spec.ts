@@ -614,7 +614,7 @@ beforeAll(async () => {
     browserLogin: { publicUrl: 'http://127.0.0.1:3000' },
     android: fakeAmapiSettings(fake),
     apple: {
-      serverBaseUrl: 'http://127.0.0.1:3000',
+      serverBaseUrl: 'https://127.0.0.1:3000',
       apnsHost: '127.0.0.1',
       apnsPort: 9,
       apnsCaPem: ca.certPem,

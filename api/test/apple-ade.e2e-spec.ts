@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import plist from 'plist';
 import { FakeAbm, startFakeAbm } from '../../tools/fake-abm/fake-abm';
 import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
-import { signAttached } from '../../tools/apple-sim/cms';
+import { createAppleDeviceCa, requestAdeProfile, signMachineInfo } from '../../tools/apple-sim/ade';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
 import {
@@ -12,8 +11,9 @@ import {
   createServerCertificate,
   createTestCa,
 } from '../../tools/apple-sim/pki';
+import { AppleSettings } from '../src/apple/apple-settings';
 import { drainRolloutJobs } from './support/drain-jobs';
-import { startTestApp, TestApp } from './support/test-app';
+import { countRows, startTestApp, TestApp } from './support/test-app';
 import { freePort } from './support/ports';
 
 let t: TestApp;
@@ -24,6 +24,9 @@ const TCHAP = '1446253779';
 let base: string;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
+// The service trusts it instead of Apple's "Apple iPhone Device CA" (ADE_DEVICE_CA_FILE).
+const deviceCa = createAppleDeviceCa();
+let settings: AppleSettings;
 
 /** A call straight to the fake, as any client of Apple's API would make it. */
 async function abmCall(
@@ -58,21 +61,21 @@ beforeAll(async () => {
     expectedTopic: push.topic,
   });
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  t = await startTestApp({
-    listen: true,
-    port,
-    apple: {
-      serverBaseUrl: base,
-      apnsHost: '127.0.0.1',
-      apnsPort: apns.port,
-      apnsCaPem: apple.certPem,
-      identityFrom: 'signature',
-      proxyCertHeader: 'X-Client-Certificate',
-      abmUrl: abm.url,
-      appsBooksUrl: vpp.url,
-    },
-  });
+  // Over TLS, as Apple requires for the profile's url and as iPhones reach the service.
+  base = `https://127.0.0.1:${port}`;
+  settings = {
+    serverBaseUrl: base,
+    apnsHost: '127.0.0.1',
+    apnsPort: apns.port,
+    apnsCaPem: apple.certPem,
+    identityFrom: 'signature',
+    proxyCertHeader: 'X-Client-Certificate',
+    abmUrl: abm.url,
+    appsBooksUrl: vpp.url,
+    deviceCaPem: deviceCa.certPem,
+  };
+  t = await startTestApp({ tls: true, port, apple: settings });
+  expect(t.url).toBe(base);
 });
 afterAll(async () => {
   await t.close();
@@ -207,6 +210,19 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     expect(
       (await abmCall('/profile', session, { profile_name: 'x', url: 'http://mdm.example.gouv.fr/enroll' })).text,
     ).toBe('CONFIG_URL_INVALID');
+    // No concession for loopback: an iPhone evaluates the TLS trust of the url, wherever it points.
+    expect((await abmCall('/profile', session, { profile_name: 'x', url: 'http://127.0.0.1:3000/enroll' })).text).toBe(
+      'CONFIG_URL_INVALID',
+    );
+    expect(
+      (
+        await abmCall('/profile', session, {
+          profile_name: 'x',
+          url: 'https://mdm.example.gouv.fr/enroll',
+          configuration_web_url: 'http://mdm.example.gouv.fr/login',
+        })
+      ).text,
+    ).toBe('CONFIG_URL_INVALID');
     expect(
       (
         await abmCall('/profile', session, {
@@ -259,26 +275,45 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
       .expect(200);
     const [serial] = [...abm.devices.keys()];
     const udid = randomUUID().toUpperCase();
-    const deviceCa = createTestCa('Apple iPhone Device CA (test)');
-    const machine = (info: Record<string, string>) => signAttached(plist.build(info), createIdentity(deviceCa, udid));
-    const post = (body: Buffer) =>
-      fetch(`${base}/apple/ade/interieur/enroll`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/pkcs7-signature' },
-        body,
-      });
+    const identity = createIdentity(deviceCa, udid);
+    const machine = (info: { UDID: string; SERIAL: string; PRODUCT: string; VERSION: string }) =>
+      signMachineInfo(info, identity, deviceCa);
+    // Setup Assistant reaches the profile's url over https, trusting the service's CA only.
+    const post = (body: Buffer) => requestAdeProfile(`${base}/apple/ade/interieur/enroll`, body, { ca: t.tlsCaPem });
+    await expect(requestAdeProfile(`${base}/apple/ade/interieur/enroll`, Buffer.from('x'))).rejects.toThrow(
+      /self-signed|unable to (get|verify)/,
+    );
+    const enrollments = await countRows(t.db, 'apple_enrollment');
 
     const stranger = await post(
       machine({ UDID: udid, SERIAL: 'C02NOTINABM', PRODUCT: 'iPhone15,4', VERSION: '22A3354' }),
     );
     expect(stranger.status).toBe(403);
-    expect(((await stranger.json()) as { message: string }).message).toContain('not assigned to this ministry');
+    expect((JSON.parse(stranger.body.toString()) as { message: string }).message).toContain(
+      'not assigned to this ministry',
+    );
     expect((await post(Buffer.from('not signed'))).status).toBe(401);
+    // A valid signature over a known serial, by an identity Apple's device CA did not issue: refused, nothing written.
+    const impostorCa = createTestCa('Apple iPhone Device CA');
+    const forged = await post(
+      signMachineInfo(
+        { UDID: udid, SERIAL: serial, PRODUCT: 'iPhone15,4', VERSION: '22A3354' },
+        createIdentity(impostorCa, udid),
+        impostorCa,
+      ),
+    );
+    expect(forged.status).toBe(401);
+    expect((JSON.parse(forged.body.toString()) as { message: string }).message).toContain(
+      "is not signed by an iPhone's device identity from Apple",
+    );
+    expect(await countRows(t.db, 'apple_enrollment')).toBe(enrollments);
+    expect(await audited('apple.ade-profile-served')).toBe(0);
 
     const answer = await post(machine({ UDID: udid, SERIAL: serial, PRODUCT: 'iPhone15,4', VERSION: '22A3354' }));
     expect(answer.status).toBe(200);
-    expect(answer.headers.get('content-type')).toContain('application/x-apple-aspen-config');
-    const phone = SimulatedIPhone.fromEnrollmentProfile(await answer.text(), {
+    expect(answer.contentType).toContain('application/x-apple-aspen-config');
+    const phone = SimulatedIPhone.fromEnrollmentProfile(answer.body, {
+      tls: { ca: t.tlsCaPem },
       udid,
       serial,
       supervised: true,
@@ -314,6 +349,45 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     expect(await audited('apple.ade-configured')).toBe(1);
     const list = await (await t.as('it.interieur')).get('/ministries/interieur/apple/abm/devices?limit=1').expect(200);
     expect(list.body.devices[0]).toMatchObject({ serialNumber: serial, enrolled: true });
+    // The rollout engine's push for the new phone comes after: it knows the profile was sent, and sends none again.
     await drainRolloutJobs(t);
+    await phone.poll();
+    await phone.whenIdle();
+    const [{ n }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM apple_command c JOIN device d ON d.id = c.device_id
+        WHERE d.apple_udid = $1 AND c.request_type = 'InstallProfile' AND c.status <> 'cancelled'`,
+      [udid],
+    );
+    expect(n).toBe(1);
+    expect(phone.commandsReceived.filter((c) => c.RequestType === 'InstallProfile')).toHaveLength(1);
+  });
+});
+
+describe('https in production', () => {
+  it('refuses to define an ADE profile whose url is http, with a sentence, before anything reaches ABM', async () => {
+    const prod = await startTestApp({
+      apple: { ...settings, serverBaseUrl: 'http://mdm.interieur.gouv.fr', production: true },
+    });
+    try {
+      const it = await prod.as('it.interieur');
+      const certificate = await it.post('/ministries/interieur/apple/abm/certificate').expect(201);
+      await it
+        .put('/ministries/interieur/apple/abm/token')
+        .send({ token: abm.issueServerToken(certificate.body.certificatePem) })
+        .expect(200);
+      const pages = abm.pages.length;
+      const profiles = abm.profiles.size;
+      const refused = await it.post('/ministries/interieur/apple/abm/sync').expect(409);
+      expect(refused.body.message).toContain(
+        "The enrollment profile's url would be http://mdm.interieur.gouv.fr/apple/ade/interieur/enroll: in production iPhones must reach the MDM server over https",
+      );
+      expect([abm.pages.length, abm.profiles.size]).toEqual([pages, profiles]);
+      const [{ n }] = await prod.db.query(
+        `SELECT count(*)::int AS n FROM audit_event WHERE action LIKE 'apple.abm-devices%' OR action LIKE 'apple.abm-profile%'`,
+      );
+      expect(n).toBe(0);
+    } finally {
+      await prod.close();
+    }
   });
 });

@@ -16,9 +16,11 @@
  *   days, `EXHAUSTED_CURSOR` for a fetch cursor given with `more_to_follow: false` (the MDM must
  *   sync from it instead of fetching again).
  * - `POST /profile`: `profile_name` (`CONFIG_NAME_REQUIRED`) and `url` (`CONFIG_URL_REQUIRED`,
- *   `CONFIG_URL_INVALID` unless https — plain http is let through for loopback hosts only, so that
- *   tests can run), flags typed as booleans and `is_mdm_removable: false` only with
- *   `is_supervised: true` (`FLAGS_INVALID`), `skip_setup_items` an array of strings.
+ *   `CONFIG_URL_INVALID` unless an https URL of at most 2,000 characters, loopback hosts included:
+ *   a device evaluates the TLS trust of that URL, with the profile's `anchor_certs` or its built-in
+ *   roots, so tests serve the service over TLS), `configuration_web_url` https too when given,
+ *   flags typed as booleans and `is_mdm_removable: false` only with `is_supervised: true`
+ *   (`FLAGS_INVALID`), `skip_setup_items` an array of strings.
  * - `PUT /profile/devices` (and POST, as Apple's newer documentation lists): a known
  *   `profile_uuid`, 1 to 1,000 serial numbers; each answered `SUCCESS` or `NOT_ACCESSIBLE`.
  *
@@ -120,8 +122,15 @@ function parseOAuthHeader(header: string | undefined): Record<string, string> | 
   return params;
 }
 
-function isLoopback(hostname: string): boolean {
-  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+/** An https URL Apple's profile fields accept (RFC 2396 syntax, at most 2,000 characters). */
+function isHttpsUrl(value: string): boolean {
+  if (value.length > 2000) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 export class FakeAbm {
@@ -399,13 +408,11 @@ export class FakeAbm {
     if (typeof body.profile_name !== 'string' || body.profile_name.trim() === '')
       this.refuse(method, path, 400, 'CONFIG_NAME_REQUIRED');
     if (typeof body.url !== 'string' || body.url === '') this.refuse(method, path, 400, 'CONFIG_URL_REQUIRED');
-    let url: URL;
-    try {
-      url = new URL(body.url);
-    } catch {
-      return this.refuse(method, path, 400, 'CONFIG_URL_INVALID');
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname)))
+    if (!isHttpsUrl(body.url)) this.refuse(method, path, 400, 'CONFIG_URL_INVALID');
+    if (
+      body.configuration_web_url !== undefined &&
+      (typeof body.configuration_web_url !== 'string' || !isHttpsUrl(body.configuration_web_url))
+    )
       this.refuse(method, path, 400, 'CONFIG_URL_INVALID');
     for (const flag of BOOLEAN_FLAGS)
       if (body[flag] !== undefined && typeof body[flag] !== 'boolean') this.refuse(method, path, 400, 'FLAGS_INVALID');

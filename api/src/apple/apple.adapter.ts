@@ -1,12 +1,39 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { InstalledApp } from '../devices/device.entity';
 import { DeviceTarget, GroupTarget, PlatformAdapter, PushError } from '../rollout/platform-adapter';
 import { PlatformRegistry } from '../rollout/platform-registry';
 import { AppleCommandsService } from './apple-commands.service';
 import { commands, policyProfile } from './apple-payloads';
 import { ApnsService } from './apns.service';
+
+/**
+ * Whether the phone has the policy profile of `hash` on its way (queued, handed out, postponed):
+ * queuing it again would only install the same profile twice.
+ */
+export async function policyProfilePending(tx: EntityManager, deviceId: string, hash: string): Promise<boolean> {
+  const [row] = (await tx.query(
+    `SELECT 1 FROM apple_command WHERE device_id = $1 AND request_type = 'InstallProfile' AND policy_hash = $2
+        AND status IN ('queued', 'sent', 'not-now') LIMIT 1`,
+    [deviceId, hash],
+  )) as unknown[];
+  return row !== undefined;
+}
+
+/**
+ * What the rollout engine reads to know a phone was sent its policy (as DeviceStateService.recordPushed
+ * writes it), for a profile queued outside the engine (Automated Device Enrollment's configuration):
+ * without it the engine sends the same profile again.
+ */
+export async function recordPolicySent(tx: EntityManager, deviceId: string, hash: string): Promise<void> {
+  await tx.query(
+    `UPDATE device SET pushed_hash = $2, last_push_at = now(), push_state = 'ok', push_attempts = 0,
+            push_error = NULL, push_failed_for = NULL
+      WHERE id = $1`,
+    [deviceId, hash],
+  );
+}
 
 /**
  * Apple has no shared policy: each iPhone gets its own InstallProfile (Restrictions + web clips),
@@ -40,13 +67,15 @@ export class AppleAdapter implements PlatformAdapter, OnModuleInit {
     if (!row?.apple_udid) throw new PushError('this iPhone has not checked in with this MDM server (no UDID)', false);
     const installed = new Map((row?.installed_apps ?? []).map((a) => [a.id, a]));
     await this.db.transaction(async (tx) => {
-      await this.queue.cancelPending(tx, device.deviceId, 'InstallProfile');
-      await this.queue.enqueue(
-        tx,
-        device.deviceId,
-        commands.installProfile(policyProfile(device.effective)),
-        device.hash,
-      );
+      if (!(await policyProfilePending(tx, device.deviceId, device.hash))) {
+        await this.queue.cancelPending(tx, device.deviceId, 'InstallProfile');
+        await this.queue.enqueue(
+          tx,
+          device.deviceId,
+          commands.installProfile(policyProfile(device.effective)),
+          device.hash,
+        );
+      }
       for (const app of device.effective.apps) {
         if (app.action === 'require' && app.ios.length > 0 && !app.ios.some((b) => installed.has(b))) {
           await this.queue.enqueue(tx, device.deviceId, commands.installApplication(app.ios[0]));

@@ -1,5 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
@@ -12,14 +14,17 @@ import { WorkerService } from '../../src/worker/worker.service';
 import { getToken } from './dev-idp';
 import { RecordingAdapter } from './recording-adapter';
 import { cloneTemplate } from './test-database';
+import { createServerCertificate, createTestCa } from '../../../tools/apple-sim/pki';
 
 export interface TestApp {
   app: INestApplication;
   db: DataSource;
   /** The recording platforms the engine pushes to. */
   adapters: { android: RecordingAdapter; ios: RecordingAdapter };
-  /** Base URL when started with `listen`. */
+  /** Base URL when started with `listen` (https:// with `tls`). */
   url: string;
+  /** With `tls`: the throwaway CA (PEM) of the server's certificate, for clients to trust. */
+  tlsCaPem?: string;
   /** The database as its owner (the migrations' login); `db` runs as the service role. */
   databaseUrl: string;
   issuer: string;
@@ -57,6 +62,12 @@ export interface TestAppOptions {
   listen?: boolean;
   /** The port to listen on (default: any free one). */
   port?: number;
+  /**
+   * Serve over https on a loopback port (implies `listen`), with a certificate for 127.0.0.1 and
+   * localhost from a throwaway CA (`tlsCaPem`), as iPhones reach the service in production.
+   * `as()` keeps talking to the app in-process.
+   */
+  tls?: boolean;
   /** The Apple MDM server (the real Apple adapter replaces the recording iOS one). */
   apple?: AppleSettings;
   /**
@@ -115,7 +126,22 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     rateLimit: opts.rateLimit ?? TEST_RATE_LIMIT,
   });
   await app.init();
-  if (opts.listen) await app.listen(opts.port ?? 0, '127.0.0.1');
+  let tls: { server: HttpsServer; caPem: string; url: string } | undefined;
+  if (opts.tls) {
+    const ca = createTestCa('MDM test TLS CA');
+    const certificate = createServerCertificate(ca, ['127.0.0.1', 'localhost']);
+    const server = createHttpsServer(
+      { key: certificate.keyPem, cert: certificate.certPem },
+      app.getHttpAdapter().getInstance(),
+    );
+    await new Promise<void>((ok, fail) => server.once('error', fail).listen(opts.port ?? 0, '127.0.0.1', ok));
+    tls = { server, caPem: ca.certPem, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  } else if (opts.listen) await app.listen(opts.port ?? 0, '127.0.0.1');
+  const closeTls = async () => {
+    if (!tls) return;
+    tls.server.closeAllConnections();
+    await new Promise<void>((ok) => tls?.server.close(() => ok()));
+  };
   if (opts.worker) await app.get(WorkerService).start();
   const server = app.getHttpServer();
   const token = (login: string) => getToken(issuer, login);
@@ -131,16 +157,21 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     app,
     db: app.get(DataSource),
     adapters,
-    url: opts.listen ? (await app.getUrl()).replace('[::1]', '127.0.0.1') : '',
+    url: tls ? tls.url : opts.listen ? (await app.getUrl()).replace('[::1]', '127.0.0.1') : '',
+    tlsCaPem: tls?.caPem,
     databaseUrl: database.url,
     issuer,
     as,
     token,
     close: async () => {
+      await closeTls();
       await app.close();
       await database.drop();
     },
-    stop: () => app.close(),
+    stop: async () => {
+      await closeTls();
+      await app.close();
+    },
     dropDatabase: database.drop,
   };
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import * as x509 from '@peculiar/x509';
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { AccessService } from '../../auth/access.service';
@@ -20,6 +20,8 @@ import plist from 'plist';
 import { plistShapeProblem } from '../../common/prescan';
 import { verifySignedData } from '../cms/cms';
 import { VppService } from '../vpp/vpp.service';
+import { chainProblem, deviceAnchors } from './device-chain';
+import { policyProfilePending, recordPolicySent } from '../apple.adapter';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -136,6 +138,8 @@ interface ServerRow {
 export class AbmService {
   private readonly logger = new Logger('ABM');
   private readonly clients = new Map<string, { key: string; client: AbmClient }>();
+  /** Who may sign machine information: Apple's device CAs, or ADE_DEVICE_CA_FILE's. */
+  private readonly deviceAnchors: X509Certificate[];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -146,7 +150,9 @@ export class AbmService {
     private readonly apns: ApnsService,
     private readonly vpp: VppService,
     private readonly enrollment: AppleEnrollmentService,
-  ) {}
+  ) {
+    this.deviceAnchors = deviceAnchors(settings.deviceCaPem);
+  }
 
   private async requireMinistry(principal: Principal, ministry: string): Promise<void> {
     this.access.requireAccess(principal, 'device.manage', ministry);
@@ -428,6 +434,14 @@ export class AbmService {
    * Each page is written with its audit event and the cursor in one transaction.
    */
   async syncMinistry(actor: Actor, ministry: string): Promise<AbmSyncResult> {
+    // Apple refuses it too (CONFIG_URL_INVALID); said first, in the service's words, before anything is read or written.
+    const url = String(this.profileFor(ministry).url);
+    if (this.settings.production && !/^https:\/\//i.test(url))
+      throw new AppleError(
+        'not-configured',
+        'conflict',
+        `The enrollment profile's url would be ${url}: in production iPhones must reach the MDM server over https. Set MDM_SERVER_URL to its https:// address, then sync again.`,
+      );
     let server = await this.server(ministry);
     if (!server)
       throw new AppleError(
@@ -621,7 +635,7 @@ export class AbmService {
    * gets an enrollment profile of its own (a one-phone enrollment of the ministry, so that the
    * identity checks of the check-in apply unchanged), and its serial number is kept for licences.
    */
-  async enrollmentProfile(ministry: string, body: Buffer): Promise<string> {
+  async enrollmentProfile(ministry: string, body: Buffer): Promise<Buffer> {
     if (body.length === 0)
       throw new AppleError('empty-body', 'invalid', 'The machine information (a signed property list) is missing.');
     const signed = verifySignedData(body);
@@ -630,6 +644,14 @@ export class AbmService {
         'bad-signature',
         'unauthenticated',
         `The machine information is not a valid signed message (${signed.reason ?? 'no content'}).`,
+      );
+    // A valid signature proves nothing by itself: the signer must be an iPhone's identity from Apple.
+    const untrusted = chainProblem(signed.certificatePem ?? '', signed.certificatesPem ?? [], this.deviceAnchors);
+    if (untrusted)
+      throw new AppleError(
+        'bad-signature',
+        'unauthenticated',
+        `The machine information is not signed by an iPhone's device identity from Apple (${untrusted}): only an iPhone in Setup Assistant gets this profile.`,
       );
     const info = machineInfo(signed.content);
     const serial = typeof info.SERIAL === 'string' ? info.SERIAL : '';
@@ -714,13 +736,17 @@ export class AbmService {
       if (pending) return; // a TokenUpdate repeated while the configuration is on its way, or after it
       const queued: string[] = [];
       if (group) {
-        await this.queue.cancelPending(tx, device.id, 'InstallProfile');
-        await this.queue.enqueue(
-          tx,
-          device.id,
-          commands.installProfile(policyProfile(group.effective)),
-          group.desiredHash,
-        );
+        // The rollout engine may have queued it already (its push for the enrollment ran first).
+        if (!(await policyProfilePending(tx, device.id, group.desiredHash))) {
+          await this.queue.cancelPending(tx, device.id, 'InstallProfile');
+          await this.queue.enqueue(
+            tx,
+            device.id,
+            commands.installProfile(policyProfile(group.effective)),
+            group.desiredHash,
+          );
+        }
+        await recordPolicySent(tx, device.id, group.desiredHash);
         queued.push('InstallProfile');
         const installed = new Set(device.installed_apps.map((a) => a.id));
         for (const app of group.effective.apps)
