@@ -1,4 +1,5 @@
 import { FakeAppsAndBooks, startFakeAppsAndBooks } from '../../tools/fake-apps-books/fake-apps-books';
+import { downloadProfile } from '../../tools/apple-sim/ade';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
@@ -30,7 +31,11 @@ async function enroll(agentSub: string): Promise<SimulatedIPhone> {
     .post('/ministries/interieur/apple/enrollment-links')
     .send({ agentId: agent, expiresInHours: 24 })
     .expect(201);
-  const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.body.url)).text(), {
+  // Over https, as a real iPhone reaches the service: the phone trusts the test server's CA.
+  const profile = await downloadProfile(link.body.url, { ca: t.tlsCaPem });
+  expect(profile.status).toBe(200);
+  const phone = SimulatedIPhone.fromEnrollmentProfile(profile.body, {
+    tls: { ca: t.tlsCaPem },
     supervised: true,
     installedApps: [],
     storeApps: [{ iTunesStoreID: Number(TCHAP), bundleId: 'fr.gouv.tchap', name: 'Tchap' }],
@@ -59,10 +64,10 @@ beforeAll(async () => {
   });
   const port = await freePort();
   t = await startTestApp({
-    listen: true,
+    tls: true,
     port,
     apple: {
-      serverBaseUrl: `http://127.0.0.1:${port}`,
+      serverBaseUrl: `https://127.0.0.1:${port}`,
       apnsHost: '127.0.0.1',
       apnsPort: apns.port,
       apnsCaPem: apple.certPem,

@@ -8,7 +8,7 @@
  * Here the "Apple iPhone Device CA" is a test CA (`createAppleDeviceCa`): the service under test is
  * configured to trust it (ADE_DEVICE_CA_FILE) instead of Apple's.
  */
-import { request as httpsRequest } from 'node:https';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import plist from 'plist';
 import { signAttached } from './cms';
 import { createIdentity, createTestCa, Identity, TestCa } from './pki';
@@ -83,5 +83,25 @@ export async function requestAdeProfile(
     req.on('timeout', () => req.destroy(new Error(`${url}: no answer after 30 s`)));
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** What Safari does with an enrollment link over https: downloads the profile, trusting `ca` when given. */
+export async function downloadProfile(url: string, tls: { ca?: string } = {}): Promise<AdeProfileAnswer> {
+  return new Promise<AdeProfileAnswer>((resolve, reject) => {
+    const req = httpsGet(url, { ca: tls.ca, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer after 30 s`)));
+    req.on('error', reject);
   });
 }
