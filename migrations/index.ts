@@ -23,6 +23,7 @@ import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHy
 import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { RolloutSuperseded1796100800000 } from './1796100800000-RolloutSuperseded';
 import { ListSearchIndexes1796100900000 } from './1796100900000-ListSearchIndexes';
+import { AppleIdentityRenewal1796101100000 } from './1796101100000-AppleIdentityRenewal';
 import { DeviceSearchIndexes1796101400000 } from './1796101400000-DeviceSearchIndexes';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
@@ -52,5 +53,6 @@ export const MIGRATIONS = [
   DeviceInventoryIndex1796100700001,
   RolloutSuperseded1796100800000,
   ListSearchIndexes1796100900000,
+  AppleIdentityRenewal1796101100000,
   DeviceSearchIndexes1796101400000,
 ];

@@ -20,6 +20,11 @@ export interface AppleSettings {
   commandRetentionDays?: number;
   /** Every iPhone is inventoried once in this many hours, spread evenly (APPLE_INVENTORY_PERIOD_HOURS; default 24). */
   inventoryPeriodHours?: number;
+  /**
+   * Device identities are renewed this many days before they lapse (APPLE_IDENTITY_RENEW_DAYS;
+   * default 60): a share each minute, by an InstallProfile of a fresh enrollment profile.
+   */
+  identityRenewDays?: number;
   /** Apple Business Manager device assignment API (ABM_URL; default https://mdmenrollment.apple.com). */
   abmUrl?: string;
   /** Apps and Books API (APPS_BOOKS_URL; default https://vpp.itunes.apple.com). */

@@ -10,6 +10,7 @@ import { AppleEnrollmentLinksController } from './apple-enrollment-links.control
 import { AppleOffController } from './apple-off.controller';
 import { AppleAdapter } from './apple.adapter';
 import { ApnsService } from './apns.service';
+import { AppleIdentityRenewalService } from './identity-renewal/apple-identity-renewal.service';
 import { MdmIdentityService } from './mdm-identity.service';
 import { MdmProtocolService } from './mdm-protocol.service';
 import { PushCertificateService } from './push-certificate.service';
@@ -57,8 +58,9 @@ export class AppleModule {
         AbmService,
         VppService,
         AppleCommandHygieneService,
+        AppleIdentityRenewalService,
       ],
-      exports: [MdmProtocolService, AppleCommandHygieneService],
+      exports: [MdmProtocolService, AppleCommandHygieneService, AppleIdentityRenewalService],
     };
   }
 }

@@ -20,6 +20,7 @@ import { AppleCommandsService, NEXT_COMMAND_SQL, nextCommandOf } from './apple-c
 import { commands } from './apple-payloads';
 import { AppleError } from './apple.error';
 import { ApnsService } from './apns.service';
+import { AppleIdentityRenewalService } from './identity-renewal/apple-identity-renewal.service';
 
 type PlistObject = Record<string, unknown>;
 const MDM: Actor = { id: null, label: 'system: Apple MDM check-in' };
@@ -101,24 +102,58 @@ export class MdmProtocolService implements OnModuleDestroy {
     private readonly devices: DeviceStateService,
     private readonly ade: AbmService,
     private readonly guard: AppleCheckinGuard,
+    private readonly renewal: AppleIdentityRenewalService,
   ) {}
 
-  /** Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation. */
+  /**
+   * Binds the identity to the first UDID it speaks for; any other UDID afterwards is an impersonation.
+   * A renewal identity (AppleIdentityRenewalService) speaks only for the phone of the identity it
+   * renews: its Authenticate is accepted as it is (`renewing`: iOS is installing the profile, which
+   * may still fail), any later message proves the profile installed and binds it in place of the old one.
+   */
   private async bindUdid(
     serial: string,
     udid: string,
-  ): Promise<{ enrollmentId: string; ministry: string; agentId: string | null }> {
+    type: string,
+  ): Promise<{ enrollmentId: string; ministry: string; agentId: string | null; renewing: boolean }> {
     const [identity] = (await this.db.query(
-      `SELECT i.udid, i.revoked_at, e.id AS enrollment_id, e.ministry_code, e.agent_id FROM apple_identity i JOIN apple_enrollment e ON e.id = i.enrollment_id WHERE i.serial = $1`,
+      `SELECT i.udid, i.revoked_at, i.replaced_at, i.renews, (SELECT o.udid FROM apple_identity o WHERE o.serial = i.renews) AS renews_udid,
+              e.id AS enrollment_id, e.ministry_code, e.agent_id
+         FROM apple_identity i JOIN apple_enrollment e ON e.id = i.enrollment_id WHERE i.serial = $1`,
       [serial],
     )) as {
       udid: string | null;
       revoked_at: Date | null;
+      replaced_at: Date | null;
+      renews: string | null;
+      renews_udid: string | null;
       enrollment_id: string;
       ministry_code: string;
       agent_id: string | null;
     }[];
     refuseIdentity(identity, udid);
+    const binding = {
+      enrollmentId: identity.enrollment_id,
+      ministry: identity.ministry_code,
+      agentId: identity.agent_id,
+    };
+    if (!identity.udid && identity.renews) {
+      if (!identity.renews_udid)
+        throw new AppleError(
+          'identity-revoked',
+          'forbidden',
+          'The device identity this renewal replaces is no longer in use (the phone left, or enrolled again): enroll with a new link.',
+        );
+      if (identity.renews_udid !== udid)
+        throw new AppleError(
+          'udid-mismatch',
+          'forbidden',
+          'This renewed device identity belongs to another device (UDID mismatch).',
+        );
+      if (type === 'Authenticate') return { ...binding, renewing: true };
+      await this.renewal.takeOver(serial, udid);
+      return { ...binding, renewing: false };
+    }
     if (!identity.udid) {
       // The first message of a new phone: its link must still be live and have a phone left to enroll.
       const claimed = await this.db.transaction(async (tx) => {
@@ -162,9 +197,9 @@ export class MdmProtocolService implements OnModuleDestroy {
           [serial, udid],
         )) as [unknown[], number];
       });
-      if (claimed[1] === 0) return this.bindUdid(serial, udid);
+      if (claimed[1] === 0) return this.bindUdid(serial, udid, type);
     }
-    return { enrollmentId: identity.enrollment_id, ministry: identity.ministry_code, agentId: identity.agent_id };
+    return { ...binding, renewing: false };
   }
 
   async checkin(serial: string, body: Buffer | string | undefined): Promise<string> {
@@ -175,10 +210,11 @@ export class MdmProtocolService implements OnModuleDestroy {
     if (!udid) throw new AppleError('malformed-checkin', 'invalid', `${type}: the UDID is missing.`);
     // Before the identity claims its link: a Mac, or another server's push topic, is refused.
     await this.guard.check(type, message);
-    const binding = await this.bindUdid(serial, udid);
+    const binding = await this.bindUdid(serial, udid, type);
     switch (type) {
       case 'Authenticate':
-        await this.authenticate(serial, udid, binding, message);
+        // A renewal's Authenticate: the phone is the device it was, nothing to enroll.
+        if (!binding.renewing) await this.authenticate(serial, udid, binding, message);
         break;
       case 'TokenUpdate':
         await this.tokenUpdate(udid, message);
@@ -277,7 +313,7 @@ export class MdmProtocolService implements OnModuleDestroy {
       const idle = await this.idle(serial, udid);
       if (idle !== undefined) return idle;
     }
-    await this.bindUdid(serial, udid);
+    await this.bindUdid(serial, udid, 'command');
     const [device] = (await this.db.query(
       `SELECT id, group_id FROM device WHERE apple_udid = $1 AND ${fleetSql.reachable('device')}`,
       [udid],
@@ -301,9 +337,14 @@ export class MdmProtocolService implements OnModuleDestroy {
         status === 'CommandFormatError' ? 'Error' : (status as 'Acknowledged' | 'Error' | 'NotNow'),
         message,
       );
-      if (answered && status === 'Acknowledged')
+      // An identity renewal's InstallProfile (no policy hash): its answer decides which identity the phone keeps.
+      const renewal =
+        answered?.requestType === 'InstallProfile' && !answered.policyHash ? await this.renewal.ofCommand(uuid) : null;
+      if (renewal && status === 'Acknowledged') await this.renewal.takeOver(renewal, udid);
+      else if (renewal && status !== 'NotNow') await this.renewal.refused(device.id, renewal, errorOf(message));
+      else if (answered && status === 'Acknowledged')
         await this.onAcknowledged(device.id, device.group_id, answered, message);
-      if (answered && status !== 'NotNow' && status !== 'Acknowledged' && answered.requestType === 'InstallProfile')
+      else if (answered && status !== 'NotNow' && answered.requestType === 'InstallProfile')
         await this.devices.recordPolicyErrors(device.id, [
           `the restrictions profile was refused (${errorOf(message)})`,
         ]);
@@ -323,7 +364,7 @@ export class MdmProtocolService implements OnModuleDestroy {
     // A SELECT at the top (its CTE updates): TypeORM returns the rows themselves.
     const [row] = (await this.db.query(
       `WITH ident AS (
-         SELECT udid, revoked_at FROM apple_identity WHERE serial = $1
+         SELECT udid, revoked_at, replaced_at FROM apple_identity WHERE serial = $1
        ), dev AS (
          SELECT d.id FROM device d, ident i
           WHERE d.apple_udid = $2 AND i.udid = $2 AND i.revoked_at IS NULL AND ${fleetSql.reachable('d')} LIMIT 1
@@ -332,12 +373,13 @@ export class MdmProtocolService implements OnModuleDestroy {
           WHERE uuid = (${NEXT_COMMAND_SQL('(SELECT id FROM dev)')})
           RETURNING uuid, command
        )
-       SELECT i.udid, i.revoked_at, (SELECT id FROM dev) AS device_id, c.uuid, c.command
+       SELECT i.udid, i.revoked_at, i.replaced_at, (SELECT id FROM dev) AS device_id, c.uuid, c.command
          FROM ident i LEFT JOIN cmd c ON true`,
       [serial, udid],
     )) as {
       udid: string | null;
       revoked_at: Date | null;
+      replaced_at: Date | null;
       device_id: string | null;
       uuid: string | null;
       command: Buffer | null;
@@ -480,14 +522,20 @@ export class MdmProtocolService implements OnModuleDestroy {
 
 /** The refusals of an identity that is unknown, revoked or bound to another UDID (every message, every request). */
 function refuseIdentity(
-  identity: { udid: string | null; revoked_at: Date | null } | undefined,
+  identity: { udid: string | null; revoked_at: Date | null; replaced_at: Date | null } | undefined,
   udid: string,
-): asserts identity is { udid: string | null; revoked_at: null } {
+): asserts identity is { udid: string | null; revoked_at: null; replaced_at: null } {
   if (!identity)
     throw new AppleError(
       'unknown-identity',
       'forbidden',
       'This device identity was not issued by an enrollment of this server.',
+    );
+  if (identity.replaced_at)
+    throw new AppleError(
+      'identity-revoked',
+      'forbidden',
+      `This device identity was replaced by a renewed one on ${identity.replaced_at.toISOString()}: the phone now signs with its new identity, the old one is no longer accepted.`,
     );
   if (identity.revoked_at)
     throw new AppleError(

@@ -327,6 +327,16 @@ export class AppConfig {
   @Max(720)
   APPLE_INVENTORY_PERIOD_HOURS: number;
 
+  /** Device identities are renewed (in place, no re-enrollment) this many days before they lapse. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 60 : Number(value)))
+  @IsInt({ message: 'APPLE_IDENTITY_RENEW_DAYS must be a whole number of days' })
+  @Min(7, {
+    message:
+      'APPLE_IDENTITY_RENEW_DAYS must be at least 7 days: a phone switched off for a week must still be renewed in time',
+  })
+  @Max(365, { message: 'APPLE_IDENTITY_RENEW_DAYS must be at most 365 days: identities are valid two years' })
+  APPLE_IDENTITY_RENEW_DAYS: number;
+
   /** Apple Business Manager's device assignment API (Automated Device Enrollment). */
   @Transform(({ value }) => value || 'https://mdmenrollment.apple.com')
   @IsUrl({ require_tld: false, require_protocol: true })
@@ -531,6 +541,7 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     identityPool: config.APPLE_IDENTITY_POOL,
     commandRetentionDays: config.APPLE_COMMAND_RETENTION_DAYS,
     inventoryPeriodHours: config.APPLE_INVENTORY_PERIOD_HOURS,
+    identityRenewDays: config.APPLE_IDENTITY_RENEW_DAYS,
     abmUrl: config.ABM_URL.replace(/\/$/, ''),
     appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),
     deviceCaPem: config.ADE_DEVICE_CA_FILE ? readFileSync(config.ADE_DEVICE_CA_FILE, 'utf8') : undefined,

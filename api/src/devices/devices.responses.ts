@@ -178,6 +178,15 @@ export class DeviceDto {
       'Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)',
   })
   delivery: Delivery;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description:
+      'iPhones: when the device identity it signs with lapses; renewed in place (no re-enrollment) within APPLE_IDENTITY_RENEW_DAYS of that date. null for other phones',
+  })
+  identityExpiresAt: Date | null;
 }
 sameShape<DeviceView, DeviceDto>();
 

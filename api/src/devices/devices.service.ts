@@ -50,7 +50,13 @@ export function deviceListQueries(
   return { count: matching(), page, limit };
 }
 
-export type DeviceView = Device & { desiredHash: string | null; converged: boolean; delivery: Delivery };
+export type DeviceView = Device & {
+  desiredHash: string | null;
+  converged: boolean;
+  delivery: Delivery;
+  /** iPhones: when the device identity it signs with lapses (renewed in place before then); null otherwise. */
+  identityExpiresAt: Date | null;
+};
 
 /** Enrolled phones: the agent's own, or a ministry's for its IT and digital directorate. */
 @Injectable()
@@ -138,10 +144,19 @@ export class DevicesService {
         }[])
       : [];
     const desired = new Map(groups.map((g) => [g.id, g.desired_hash]));
+    const iphones = devices.filter((d) => d.platform === 'ios').map((d) => d.id);
+    const identities = iphones.length
+      ? ((await this.db.query(
+          `SELECT d.id, i.not_after FROM device d JOIN apple_identity i ON i.serial = d.apple_identity_serial WHERE d.id = ANY($1)`,
+          [iphones],
+        )) as { id: string; not_after: Date }[])
+      : [];
+    const expiry = new Map(identities.map((i) => [i.id, i.not_after]));
     return devices.map((d) => {
       const desiredHash = d.groupId ? (desired.get(d.groupId) ?? null) : null;
       const converged = isConverged(d.appliedHash, desiredHash);
-      return { ...d, desiredHash, converged, delivery: deliveryOf(d.pushState, converged) };
+      const identityExpiresAt = expiry.get(d.id) ?? null;
+      return { ...d, desiredHash, converged, delivery: deliveryOf(d.pushState, converged), identityExpiresAt };
     });
   }
 }

@@ -46,6 +46,8 @@ export const QUEUES = {
   androidPolicyHygiene: 'android.policy-hygiene',
   /** Daily: iPhones' installed apps and supervision, for compliance. */
   appleInventory: 'apple.inventory',
+  /** Every minute: iPhone identities close to expiry renewed in place, a share at a time. */
+  appleIdentityRenewal: 'apple.identity-renewal',
   /** Groups whose desired policy changed: their phones' compliance is evaluated again. */
   complianceRecompute: 'compliance.recompute',
   /** Every minute: phones without a recent report become stale; the compliance counters are folded. */

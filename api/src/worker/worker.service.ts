@@ -5,6 +5,7 @@ import { AndroidPubsubPullService } from '../android/android-pubsub-pull.service
 import { AndroidReconcileService } from '../android/android-reconcile.service';
 import { AppleCommandHygieneService } from '../apple/apple-command-hygiene.service';
 import { MdmProtocolService } from '../apple/mdm-protocol.service';
+import { AppleIdentityRenewalService } from '../apple/identity-renewal/apple-identity-renewal.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -108,6 +109,12 @@ export class WorkerService {
         await commands.tick();
       });
       await this.jobs.boss.schedule(QUEUES.appleInventory, '* * * * *');
+      // Identities close to expiry renewed in place (InstallProfile), a share each minute.
+      const renewal = this.modules.get(AppleIdentityRenewalService, { strict: false });
+      await this.jobs.work(QUEUES.appleIdentityRenewal, async () => {
+        await renewal.tick();
+      });
+      await this.jobs.boss.schedule(QUEUES.appleIdentityRenewal, '* * * * *');
     }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');
