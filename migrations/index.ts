@@ -23,7 +23,9 @@ import { AppleCommandHygiene1796100700000 } from './1796100700000-AppleCommandHy
 import { DeviceInventoryIndex1796100700001 } from './1796100700001-DeviceInventoryIndex';
 import { RolloutSuperseded1796100800000 } from './1796100800000-RolloutSuperseded';
 import { ListSearchIndexes1796100900000 } from './1796100900000-ListSearchIndexes';
+import { AppleScep1796101000000 } from './1796101000000-AppleScep';
 import { AppleIdentityRenewal1796101100000 } from './1796101100000-AppleIdentityRenewal';
+import { AppleBusinessSync1796101200000 } from './1796101200000-AppleBusinessSync';
 import { DeviceSearchIndexes1796101400000 } from './1796101400000-DeviceSearchIndexes';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
@@ -53,6 +55,8 @@ export const MIGRATIONS = [
   DeviceInventoryIndex1796100700001,
   RolloutSuperseded1796100800000,
   ListSearchIndexes1796100900000,
+  AppleScep1796101000000,
   AppleIdentityRenewal1796101100000,
+  AppleBusinessSync1796101200000,
   DeviceSearchIndexes1796101400000,
 ];
