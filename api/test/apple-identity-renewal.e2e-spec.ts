@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import plist from 'plist';
 import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple-identity-renewal.service';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
@@ -186,6 +187,21 @@ describe('Apple device identities renewed before they lapse', () => {
     expect(stolen.body.toString()).toContain('another device');
     // Renewed, it is not due again.
     expect(await renewal().tick()).toEqual({ queued: 0, dropped: 0 });
+  });
+
+  it("goes by the certificate's own expiry, which a check-in records (an identity may wait in the pool before its download)", async () => {
+    const phone = await enrollIPhone('demo-agent-interieur');
+    const { serial } = await identityOf(phone);
+    const notAfter = new Date(new X509Certificate(phone.identity.certPem).validTo);
+    const stored = async () =>
+      (
+        (await t.db.query(`SELECT not_after FROM apple_identity WHERE serial = $1`, [serial])) as { not_after: Date }[]
+      )[0].not_after;
+    expect((await stored()).toISOString()).toBe(notAfter.toISOString());
+    // As if estimated at the download of a profile whose identity had been issued months before.
+    await expiresIn(serial, 900);
+    expect((await phone.tokenUpdate()).status).toBe(200);
+    expect((await stored()).toISOString()).toBe(notAfter.toISOString());
   });
 
   it('a phone that answers its renewal with an Error keeps working with its old identity, and is tried again a day later', async () => {

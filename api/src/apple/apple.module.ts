@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppleCaService } from './apple-ca.service';
 import { AppleCheckinGuard } from './apple-checkin-guard.service';
 import { AppleCommandHygieneService } from './apple-command-hygiene.service';
@@ -11,6 +12,7 @@ import { AppleOffController } from './apple-off.controller';
 import { AppleAdapter } from './apple.adapter';
 import { ApnsService } from './apns.service';
 import { AppleIdentityRenewalService } from './identity-renewal/apple-identity-renewal.service';
+import { IdentityExpiryInterceptor } from './identity-renewal/identity-expiry.interceptor';
 import { MdmIdentityService } from './mdm-identity.service';
 import { MdmProtocolService } from './mdm-protocol.service';
 import { PushCertificateService } from './push-certificate.service';
@@ -59,6 +61,8 @@ export class AppleModule {
         VppService,
         AppleCommandHygieneService,
         AppleIdentityRenewalService,
+        // Check-ins record the real expiry of the identity they are signed with (renewal job).
+        { provide: APP_INTERCEPTOR, useClass: IdentityExpiryInterceptor },
       ],
       exports: [MdmProtocolService, AppleCommandHygieneService, AppleIdentityRenewalService],
     };
