@@ -3,8 +3,9 @@
  * (admin-ui/src/client/, `npm run openapi`): paths, parameters, bodies and answers are the API's
  * own types. Every request carries the session cookie (`credentials: 'include'`) and
  * `X-Requested-With: mdm-admin-ui`, which the API requires of cookie-authenticated writes (CSRF).
- * Every error answer (an ErrorBody) becomes a thrown `ApiError` whose message is in French and
- * keeps the API's own explanation: callers show it, never swallow it.
+ * Every error answer (an ErrorBody) becomes a thrown `ApiError` whose message is the French of its
+ * stable code (errors.ts), the API's English kept aside in `detail`: callers show the message, never
+ * swallow it.
  */
 import {
   catalogList,
@@ -48,13 +49,13 @@ import {
   androidCreateToken,
 } from './client';
 import { client } from './client/client.gen';
+import { frenchError } from './errors';
 import type {
   ApplyRequest,
   Compliance,
   EnrollmentLinkDto,
   EnrollmentTokenDto,
   ErrorBody,
-  ErrorCode,
   ExemptionStatus,
   PlanRequest,
   RequestExemptionDto,
@@ -68,13 +69,13 @@ client.setConfig({
   headers: { Accept: 'application/json', 'X-Requested-With': REQUESTED_WITH },
 });
 
-/** What went wrong, in French, with the API's stable code and its own sentence. */
+/** What went wrong, in French (the message), with the API's stable code and its own English sentence. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     /** The API's stable code (ErrorCode), `request.http-<status>`, or `http-<status>`/`network` when no ErrorBody came. */
     readonly code: string,
-    /** The API's explanation, as sent. */
+    /** The API's explanation, as sent (English, for developers: the message is what a person reads). */
     readonly detail: string,
     message: string,
   ) {
@@ -89,46 +90,6 @@ export class ApiError extends Error {
   }
 }
 
-/** French for the codes a person may meet; the type makes a code the API does not have a compile error. */
-const FRENCH_BY_CODE: Partial<Record<ErrorCode, string>> = {
-  'auth.invalid-token': 'Votre session a expiré : reconnectez-vous.',
-  'policy.stale-plan': 'La politique a changé depuis la prévisualisation : prévisualisez à nouveau.',
-  'policy.plan-already-applied': 'Ce plan a déjà été appliqué.',
-  'policy.conflicting-rule': 'Une règle du ministère contredit le socle national.',
-  'policy.invalid-policy': 'La politique proposée est invalide.',
-  'policy.invalid-stages':
-    'Les étapes doivent être des pourcentages croissants se terminant par 100 (par exemple 1, 10, 100).',
-  'request.malformed-json': 'La requête envoyée est mal formée.',
-  'exemption.not-exemptable': 'Cette application est bloquée par une règle qui n’admet aucune dérogation.',
-  'exemption.not-blocked': 'Cette application n’est pas bloquée pour vous : aucune dérogation n’est nécessaire.',
-  'exemption.already-exists': 'Vous avez déjà une demande en cours ou une dérogation active pour cette application.',
-  'exemption.period-too-long': 'La durée demandée dépasse le maximum permis par la règle.',
-  'exemption.self-decision': 'Vous ne pouvez pas décider de votre propre demande.',
-  'exemption.invalid-transition':
-    'Cette demande a déjà été traitée ou n’est plus dans un état qui permet cette action.',
-  'exemption.rule-changed':
-    'La politique a changé depuis la demande : l’application n’est plus bloquée ou n’admet plus de dérogation.',
-  'exemption.unknown-device': 'Cet appareil ne vous appartient pas ou n’existe pas.',
-  'directory.self-demotion': 'Vous ne pouvez pas retirer vos propres droits d’administration.',
-  'rollout.invalid-transition': 'Ce déploiement n’est pas dans un état qui permet cette action.',
-  'request.too-large': 'La requête envoyée est trop volumineuse.',
-};
-
-function frenchLead(status: number, code: string): string {
-  const known = FRENCH_BY_CODE[code as ErrorCode];
-  if (known) return known;
-  if (status === 0) return 'Le service est injoignable : vérifiez votre connexion puis réessayez.';
-  if (status === 400 || status === 422) return 'La demande est invalide.';
-  if (status === 401) return 'Vous n’êtes pas connecté ou votre session a expiré.';
-  if (status === 403) return 'Vous n’avez pas les droits nécessaires pour cette action.';
-  if (status === 404) return 'Élément introuvable.';
-  if (status === 409) return 'L’opération n’est pas possible dans l’état actuel.';
-  if (status === 413) return 'La requête envoyée est trop volumineuse.';
-  if (status === 429) return 'Trop de requêtes : patientez un instant puis réessayez.';
-  if (status >= 500) return 'Le service a rencontré une erreur ; elle a été journalisée. Réessayez plus tard.';
-  return `Erreur ${status}.`;
-}
-
 function isErrorBody(value: unknown): value is ErrorBody {
   return typeof value === 'object' && value !== null && typeof (value as ErrorBody).message === 'string';
 }
@@ -137,12 +98,11 @@ function isErrorBody(value: unknown): value is ErrorBody {
 function toApiError(body: unknown, response: Response | undefined): ApiError {
   if (!response) {
     const detail = body instanceof Error ? body.message : String(body);
-    return new ApiError(0, 'network', detail, frenchLead(0, 'network'));
+    return new ApiError(0, 'network', detail, frenchError(0, 'network', detail));
   }
   const code = isErrorBody(body) && typeof body.code === 'string' ? body.code : `http-${response.status}`;
   const detail = isErrorBody(body) ? body.message : response.statusText;
-  const lead = frenchLead(response.status, code);
-  return new ApiError(response.status, code, detail, detail && detail !== lead ? `${lead} Détail : ${detail}` : lead);
+  return new ApiError(response.status, code, detail, frenchError(response.status, code, detail));
 }
 
 client.interceptors.error.use((error, response) => toApiError(error, response));

@@ -716,3 +716,45 @@ describe('the expiry reminder’s link', () => {
     expect(mine.filter((e) => e.renewalOf === id && e.status === 'pending')).toHaveLength(1);
   });
 });
+
+describe('the plan of a rollback', () => {
+  it('offers to cancel the rollback, not to go back to an edit there never was', async () => {
+    const as = await t.as('it.culture');
+    const current = (await as.get('/policies/culture').expect(200)).body as {
+      mode: string;
+      content?: { mode: string; rules: { app: string }[] };
+    };
+    const content = current.content ?? { mode: current.mode, rules: [] };
+    const catalog = (await as.get('/catalog/apps').expect(200)).body as { slug: string }[];
+    const effective = (await as.get('/ministries/culture/effective-policy').expect(200)).body as {
+      apps: EffectiveApp[];
+    };
+    const ruled = new Set(effective.apps.map((a) => a.app));
+    const target = catalog.find((a) => !ruled.has(a.slug));
+    if (!target) throw new Error('every catalog app is already ruled for culture');
+    // A newer version, so that there is one to go back to.
+    const plan = await as
+      .post('/policies/culture/plan')
+      .send({ mode: content.mode, rules: [...content.rules, { app: target.slug, action: 'block', exemptable: false }] })
+      .expect(201);
+    await as.post(`/policy-plans/${plan.body.id}/apply`).send({}).expect(200);
+
+    const it = await pageFor('it.culture', '#/informatique/versions');
+    await it.getByRole('button', { name: 'Revenir à cette version' }).first().click();
+    await it.getByRole('button', { name: /^Prévisualiser le retour à la version \d+$/ }).click();
+    await it.getByRole('heading', { name: /^Retour à la version \d+ : changements à appliquer$/ }).waitFor();
+    await it.getByRole('heading', { name: 'Prévisualisation' }).waitFor();
+    expect(await it.getByRole('button', { name: 'Revenir à l’édition' }).count()).toBe(0);
+    await expectAccessible(it, 'rollback plan');
+    await it.getByRole('button', { name: 'Annuler le retour arrière' }).click();
+    await it.getByRole('button', { name: 'Revenir à cette version' }).first().waitFor();
+    // Previewed, not applied: the version in force is still the new one.
+    const after = (await as.get('/policies/culture').expect(200)).body as { version: number };
+    expect(after.version).toBe(
+      ((await as.get('/policies/culture/versions').expect(200)).body as { version: number }[]).reduce(
+        (max, v) => Math.max(max, v.version),
+        0,
+      ),
+    );
+  });
+});

@@ -60,7 +60,7 @@ const AGES: { value: string; label: string }[] = [
 /** "3 demandes approuvées", "1 demande en attente". */
 function counted(n: number, status: ExemptionStatus): string {
   const word = status === 'pending' ? 'en attente' : `${STATUS_LABELS[status].toLowerCase()}${n > 1 ? 's' : ''}`;
-  return `${n} demande${n > 1 ? 's' : ''} ${word}`;
+  return `${n.toLocaleString('fr-FR')} demande${n > 1 ? 's' : ''} ${word}`;
 }
 
 interface Filters {
@@ -183,7 +183,10 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
             <>
               <p role="status">
                 {counted(page.total, page.status)}, de la plus ancienne à la plus récente
-                {page.total > PAGE_SIZE ? ` — page ${page.number} sur ${Math.ceil(page.total / PAGE_SIZE)}` : ''}.
+                {page.total > PAGE_SIZE
+                  ? ` — page ${page.number.toLocaleString('fr-FR')} sur ${Math.ceil(page.total / PAGE_SIZE).toLocaleString('fr-FR')}`
+                  : ''}
+                .
               </p>
               {page.items.map((e) => (
                 <Request key={e.id} e={e} me={me} onDecided={decided} />

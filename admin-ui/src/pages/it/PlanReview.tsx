@@ -197,7 +197,8 @@ export function PlanReview({
           </Button>
         )}
         <Button priority="secondary" onClick={onDiscard}>
-          Revenir à l’édition
+          {/* A rollback was never edited: going back means not rolling back. */}
+          {saved.plan.rolledBackFrom !== undefined ? 'Annuler le retour arrière' : 'Revenir à l’édition'}
         </Button>
       </div>
     </section>
