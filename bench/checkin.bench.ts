@@ -288,7 +288,7 @@ function bareServer(): Promise<Server> {
 }
 
 /** The device identity in a profile (what the phone installs), so that the bench can sign for it. */
-function identityOf(profileXml: string): { certPem: string; keyPem: string } {
+function identityOf(profileXml: Buffer): { certPem: string; keyPem: string } {
   const payloads = payloadsOf(parseMobileconfig(profileXml).profile);
   const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
   const p12 = payloads.find((p) => p.PayloadUUID === mdm?.IdentityCertificateUUID);
@@ -403,14 +403,14 @@ async function main(): Promise<void> {
     );
     linkBar.done();
     // The enrollment-profile rate: downloads over HTTP, ENROLL_CONCURRENCY in flight, identities from the pool.
-    const profiles = new Array<string>(DEVICES);
+    const profiles = new Array<Buffer>(DEVICES);
     const profileBar = progressBar(`profiles ×${ENROLL_CONCURRENCY}`, DEVICES);
     const profileCpu = cpuMeter(pgDir);
     const poolBefore = ca.ready;
     const profileDownloads = await timedParallel(DEVICES, ENROLL_CONCURRENCY, async (i) => {
       const res = await fetch(linkUrls[i]);
       if (res.status !== 200) throw new Error(`profile download: HTTP ${res.status} ${await res.text()}`);
-      profiles[i] = await res.text();
+      profiles[i] = Buffer.from(await res.arrayBuffer());
       profileBar.tick();
     });
     const profileCpuUse = profileCpu();

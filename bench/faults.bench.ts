@@ -164,7 +164,7 @@ async function main(): Promise<void> {
           ministry,
           { expiresInHours: 24 },
         );
-        const phone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.url)).text(), {
+        const phone = SimulatedIPhone.fromEnrollmentProfile(Buffer.from(await (await fetch(link.url)).arrayBuffer()), {
           installedApps: [],
           supervised: true,
           retryFailedPollMs: 1000,

@@ -38,7 +38,7 @@ async function newPhone(
     .post('/ministries/interieur/apple/enrollment-links')
     .send({ agentId: await agentId(agentSub), expiresInHours: 24 })
     .expect(201);
-  const profile = await (await fetch(link.body.url)).text();
+  const profile = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
   return SimulatedIPhone.fromEnrollmentProfile(profile, {
     installedApps: [],
     supervised: true,

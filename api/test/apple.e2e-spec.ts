@@ -42,7 +42,7 @@ async function enrollIPhone(
     .expect(201);
   const profile = await fetch(link.body.url);
   expect(profile.headers.get('content-type')).toContain('application/x-apple-aspen-config');
-  const phone = SimulatedIPhone.fromEnrollmentProfile(await profile.text(), {
+  const phone = SimulatedIPhone.fromEnrollmentProfile(Buffer.from(await profile.arrayBuffer()), {
     installedApps: opts.installedApps ?? [],
     supervised: opts.supervised ?? true,
     notNowRate: opts.notNowRate ?? 0,

@@ -206,10 +206,13 @@ describe('compliance', () => {
       .post('/ministries/interieur/apple/enrollment-links')
       .send({ agentId: lea, expiresInHours: 24 })
       .expect(201);
-    const iphone = SimulatedIPhone.fromEnrollmentProfile(await (await fetch(link.body.url)).text(), {
-      installedApps: [{ bundleId: 'com.zhiliaoapp.musically', managed: false, name: 'TikTok' }],
-      supervised: true,
-    });
+    const iphone = SimulatedIPhone.fromEnrollmentProfile(
+      Buffer.from(await (await fetch(link.body.url)).arrayBuffer()),
+      {
+        installedApps: [{ bundleId: 'com.zhiliaoapp.musically', managed: false, name: 'TikTok' }],
+        supervised: true,
+      },
+    );
     iphone.connectTo(apns);
     await iphone.enroll();
     iphones.push(iphone);

@@ -225,6 +225,57 @@ export class AppleCaService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
+   * The CA's certificate (DER) and key, for the SCEP endpoint: a phone encrypts its request to this
+   * certificate and checks that the answer is signed by it (RFC 8894 without a separate RA).
+   */
+  async authority(): Promise<{ certificate: Buffer; key: KeyObject }> {
+    const ca = await this.load();
+    return {
+      certificate: Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(ca.cert)).getBytes(), 'binary'),
+      key: ca.key,
+    };
+  }
+
+  /**
+   * A certificate of our CA for an RSA key made elsewhere: a device identity whose key the phone
+   * generated (SCEP; client authentication, as issueIdentity's), or the certificate that signs
+   * enrollment profiles when none is configured. serialIfOurs accepts the first like any identity.
+   */
+  async issueCertificate(
+    publicKey: KeyObject,
+    commonName: string,
+    usage: 'device' | 'profile-signing',
+  ): Promise<{ serial: string; certPem: string; certDer: Buffer }> {
+    if (publicKey.asymmetricKeyType !== 'rsa') throw new Error('only RSA keys are certified');
+    const ca = await this.load();
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    cert.serialNumber = `${usage === 'device' ? '03' : '04'}${randomBytes(12).toString('hex')}`;
+    cert.validity.notBefore = new Date(Date.now() - 60_000);
+    cert.validity.notAfter = new Date(Date.now() + (usage === 'device' ? 2 * 365 : 365) * 86_400_000);
+    cert.setSubject([{ name: 'commonName', value: commonName }]);
+    cert.setIssuer(ca.cert.subject.attributes);
+    cert.setExtensions(
+      usage === 'device'
+        ? [
+            { name: 'basicConstraints', cA: false },
+            { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+            { name: 'extKeyUsage', clientAuth: true },
+          ]
+        : [
+            { name: 'basicConstraints', cA: false },
+            { name: 'keyUsage', digitalSignature: true, critical: true },
+          ],
+    );
+    signWithNodeCrypto(cert, ca.key);
+    return {
+      serial: cert.serialNumber.toLowerCase(),
+      certPem: forge.pki.certificateToPem(cert),
+      certDer: Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary'),
+    };
+  }
+
+  /**
    * The serial of a certificate our CA signed and still valid, or null if another CA did (or it is not
    * a certificate). node:crypto rather than forge: this runs on every check-in and command poll, and
    * forge's JavaScript RSA check was 39 % of a poll (BENCHMARKS.md).

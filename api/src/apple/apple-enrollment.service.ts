@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../auth/access.service';
 import { actorOf, Principal } from '../auth/principal';
 import { Agent } from '../directory/agent.entity';
 import { AppleCaService } from './apple-ca.service';
-import { enrollmentProfileXml } from './enrollment-profile';
+import { enrollmentProfileXml, Pkcs12Identity, ScepIdentity } from './enrollment-profile';
+import { ProfileSignerService } from './cms/profile-signer.service';
 import { APPLE_SETTINGS, AppleSettings } from './apple-settings';
 import { AppleError } from './apple.error';
 import { isUuid } from '../common/uuid';
@@ -56,6 +57,18 @@ function linkView(r: LinkRow): EnrollmentLinkView {
   };
 }
 
+/**
+ * How long a SCEP challenge can be traded for a certificate: the phone does it while installing the
+ * profile it just downloaded (an ADE phone, at once; a link, within the minutes iOS keeps a
+ * downloaded profile waiting). A later try downloads the link again.
+ */
+const SCEP_CHALLENGE_SECONDS = 3600;
+
+/** What is stored of a SCEP challenge: its SHA-256 (the challenge itself is only in the profile). */
+export function scepChallengeHash(challenge: string): Buffer {
+  return createHash('sha256').update(challenge, 'utf8').digest();
+}
+
 /** Enrollment links per ministry (optionally per agent) and the .mobileconfig behind them. */
 @Injectable()
 export class AppleEnrollmentService {
@@ -66,6 +79,7 @@ export class AppleEnrollmentService {
     private readonly pushCertificate: PushCertificateService,
     private readonly audit: AuditService,
     private readonly access: AccessService,
+    private readonly signer: ProfileSignerService,
   ) {}
 
   async createLink(
@@ -156,6 +170,11 @@ export class AppleEnrollmentService {
         `UPDATE apple_identity SET revoked_at = now() WHERE enrollment_id = $1 AND enrolled_at IS NULL AND revoked_at IS NULL`,
         [id],
       )) as [unknown, number];
+      // SCEP challenges not traded yet die with the link, like the identities waiting.
+      await tx.query(
+        `UPDATE apple_scep_challenge SET revoked_at = now() WHERE enrollment_id = $1 AND used_at IS NULL AND revoked_at IS NULL`,
+        [id],
+      );
       await this.audit.record(tx, actorOf(principal), {
         action: 'apple.enrollment-link-revoked',
         entityType: 'apple-enrollment-link',
@@ -169,13 +188,14 @@ export class AppleEnrollmentService {
   }
 
   /**
-   * The enrollment profile: a fresh device identity (PKCS#12) and the MDM payload pointing at this
-   * server. A link serves phones until it has enrolled as many as it is for (one, unless IT asked
+   * The enrollment profile, signed (DER CMS SignedData, see ProfileSignerService): the device
+   * identity — a fresh PKCS#12, or with APPLE_IDENTITY_DELIVERY=scep a one-time SCEP challenge so
+   * that the phone makes its own key — and the MDM payload pointing at this server. A link serves phones until it has enrolled as many as it is for (one, unless IT asked
    * for more), never after it expired or was revoked; a new download before a phone enrolled
    * revokes the identity of the previous one (a failed install is simply downloaded again), so the
    * identities waiting never outnumber the phones the link may still enroll.
    */
-  async profile(token: string): Promise<string> {
+  async profile(token: string): Promise<Buffer> {
     const active = await this.pushCertificate.active();
     const { identity, push } = await this.db.transaction(async (tx) => {
       const [enrollment] = (await tx.query(
@@ -220,18 +240,39 @@ export class AppleEnrollmentService {
                             ORDER BY issued_at DESC OFFSET $2)`,
         [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
       );
+      if (this.settings.identityDelivery === 'scep') {
+        // The same room for challenges not traded yet: never more than the phones left to enroll.
+        await tx.query(
+          `UPDATE apple_scep_challenge SET revoked_at = now()
+            WHERE challenge_hash IN (SELECT challenge_hash FROM apple_scep_challenge
+                                      WHERE enrollment_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+                                      ORDER BY issued_at DESC OFFSET $2)`,
+          [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
+        );
+        const challenge = randomBytes(24).toString('base64url');
+        await tx.query(
+          `INSERT INTO apple_scep_challenge (challenge_hash, enrollment_id, expires_at) VALUES ($1, $2, now() + $3 * interval '1 second')`,
+          [scepChallengeHash(challenge), enrollment.id, SCEP_CHALLENGE_SECONDS],
+        );
+        const scep: ScepIdentity = {
+          kind: 'scep',
+          url: `${this.settings.serverBaseUrl}/apple/scep`,
+          challenge,
+          commonName: `appareil ${randomUUID()}`,
+        };
+        return { identity: scep, push: active };
+      }
       // A ready identity from the pool when there is one (AppleSettings.identityPool): no key generation here.
       const issued = await this.ca.takeIdentity();
       await tx.query(`INSERT INTO apple_identity (serial, enrollment_id) VALUES ($1, $2)`, [
         issued.serial,
         enrollment.id,
       ]);
-      return { identity: issued, push: active };
+      const pkcs12: Pkcs12Identity = { kind: 'pkcs12', p12: issued.p12, password: issued.password };
+      return { identity: pkcs12, push: active };
     });
-    return enrollmentProfileXml({
-      identity: { kind: 'pkcs12', p12: identity.p12, password: identity.password },
-      topic: push.topic,
-      serverBaseUrl: this.settings.serverBaseUrl,
-    });
+    return this.signer.sign(
+      enrollmentProfileXml({ identity, topic: push.topic, serverBaseUrl: this.settings.serverBaseUrl }),
+    );
   }
 }

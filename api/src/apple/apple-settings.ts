@@ -38,6 +38,19 @@ export interface AppleSettings {
   deviceCaPem?: string;
   /** The worker syncs ABM and Apps and Books every this many minutes (ABM_SYNC_PERIOD_MINUTES; default 60). */
   syncPeriodMinutes?: number;
+  /**
+   * How an enrollment profile gives the phone its identity (APPLE_IDENTITY_DELIVERY): `pkcs12`
+   * (default: the key is made by the server and travels in the profile, the zero-setup demo) or
+   * `scep` (the phone makes its key and gets its certificate at /apple/scep with a one-time challenge).
+   */
+  identityDelivery?: 'pkcs12' | 'scep';
+  /**
+   * The certificate (PEM, then its chain) and key that sign enrollment profiles
+   * (APPLE_PROFILE_SIGNING_CERT_FILE, APPLE_PROFILE_SIGNING_KEY_FILE): in production the TLS
+   * certificate of the public host, which iOS shows as "Verified". Absent: a signing certificate
+   * issued by the service's own device CA (iOS shows the profile as not verified).
+   */
+  profileSigning?: { certPem: string; keyPem: string };
 }
 
 export const APPLE_SETTINGS = Symbol('APPLE_SETTINGS');

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Put, Req, Res, StreamableFile } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -123,19 +123,22 @@ export class AppleController {
   @Public()
   @Header('Content-Type', 'application/x-apple-aspen-config')
   @Header('Content-Disposition', 'attachment; filename="inscription.mobileconfig"')
-  @ApiOperation({ summary: 'The enrollment profile behind a link: a fresh device identity and the MDM payload' })
+  @ApiOperation({
+    summary: 'The enrollment profile behind a link (signed): a device identity (or SCEP challenge) and the MDM payload',
+  })
   @ApiOkResponse({
-    description: 'The .mobileconfig (a property list), as an attachment',
+    description: 'The .mobileconfig (DER CMS SignedData of a property list), as an attachment',
     headers: {
       'Content-Disposition': {
         schema: { type: 'string' },
         description: 'attachment; filename="inscription.mobileconfig"',
       },
     },
-    content: { 'application/x-apple-aspen-config': PLIST },
+    content: { 'application/x-apple-aspen-config': { schema: { type: 'string', format: 'binary' } } },
   })
-  profile(@Param('token') token: string): Promise<string> {
-    return this.enrollment.profile(token);
+  async profile(@Param('token') token: string): Promise<StreamableFile> {
+    // The signed profile is DER (binary): sent as bytes, not as text.
+    return new StreamableFile(await this.enrollment.profile(token));
   }
 
   @Put('mdm/checkin')

@@ -45,7 +45,9 @@ export type AppleErrorCode =
   | 'abm-sync-running'
   | 'unsupported-device'
   | 'wrong-topic'
-  | 'not-configured';
+  | 'not-configured'
+  | 'scep-malformed'
+  | 'scep-unknown-operation';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -95,6 +97,9 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   'wrong-topic': 'forbidden',
   // This server runs without the Apple MDM server (APPLE_MDM off).
   'not-configured': 'conflict',
+  // SCEP: what is not a SCEP request at all (a request that is one gets a CertRep FAILURE instead).
+  'scep-malformed': 'invalid',
+  'scep-unknown-operation': 'invalid',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

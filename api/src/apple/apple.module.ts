@@ -21,6 +21,9 @@ import { AdeEnrollController } from './abm/ade-enroll.controller';
 import { AbmService } from './abm/abm.service';
 import { VppController } from './vpp/vpp.controller';
 import { VppService } from './vpp/vpp.service';
+import { ProfileSignerService } from './cms/profile-signer.service';
+import { ScepController } from './scep/scep.controller';
+import { ScepService } from './scep/scep.service';
 
 /** The platform side for the rollout engine: command queue, APNs, adapter. */
 @Global()
@@ -50,7 +53,14 @@ export class AppleModule {
     if (!settings) return { module: AppleModule, controllers: [AppleOffController] };
     return {
       module: AppleModule,
-      controllers: [AppleController, AppleEnrollmentLinksController, AbmController, AdeEnrollController, VppController],
+      controllers: [
+        AppleController,
+        AppleEnrollmentLinksController,
+        AbmController,
+        AdeEnrollController,
+        VppController,
+        ScepController,
+      ],
       providers: [
         AppleCaService,
         AppleEnrollmentService,
@@ -60,6 +70,8 @@ export class AppleModule {
         AbmService,
         VppService,
         AppleCommandHygieneService,
+        ProfileSignerService,
+        ScepService,
         AppleIdentityRenewalService,
         // Check-ins record the real expiry of the identity they are signed with (renewal job).
         { provide: APP_INTERCEPTOR, useClass: IdentityExpiryInterceptor },

@@ -14,8 +14,22 @@ export interface Pkcs12Identity {
   password: string;
 }
 
+/**
+ * The device identity obtained by the phone over SCEP (RFC 8894): it generates its key, which
+ * never leaves it, and trades the one-time challenge for its certificate at `url`.
+ */
+export interface ScepIdentity {
+  kind: 'scep';
+  /** The SCEP endpoint (the phone adds `?operation=…`). */
+  url: string;
+  /** One-time challenge password, bound to the enrollment. */
+  challenge: string;
+  /** The common name the phone puts in its request. */
+  commonName: string;
+}
+
 export interface EnrollmentProfileInput {
-  identity: Pkcs12Identity;
+  identity: Pkcs12Identity | ScepIdentity;
   /** The APNs topic of the active push certificate. */
   topic: string;
   /** The service's public base URL (no trailing slash). */
@@ -36,15 +50,7 @@ export function enrollmentProfile(input: EnrollmentProfileInput): PlistDict {
     PayloadDisplayName: 'Téléphone professionnel — inscription',
     PayloadOrganization: 'État',
     PayloadContent: [
-      {
-        PayloadType: 'com.apple.security.pkcs12',
-        PayloadVersion: 1,
-        PayloadIdentifier: 'fr.gouv.numerique.mdm-apps.identity',
-        PayloadUUID: identityUuid,
-        PayloadDisplayName: 'Identité de l’appareil',
-        PayloadContent: input.identity.p12,
-        Password: input.identity.password,
-      },
+      identityPayload(input.identity, identityUuid),
       {
         PayloadType: 'com.apple.mdm',
         PayloadVersion: 1,
@@ -61,6 +67,39 @@ export function enrollmentProfile(input: EnrollmentProfileInput): PlistDict {
         ServerCapabilities: ['com.apple.mdm.per-user-connections'],
       },
     ],
+  };
+}
+
+/** SCEP "Key Usage": signing (1) and encryption (4), as the certificate the CA issues. */
+const SCEP_KEY_USAGE = 5;
+
+function identityPayload(identity: Pkcs12Identity | ScepIdentity, uuid: string): PlistDict {
+  const common = {
+    PayloadVersion: 1,
+    PayloadIdentifier: 'fr.gouv.numerique.mdm-apps.identity',
+    PayloadUUID: uuid,
+    PayloadDisplayName: 'Identité de l’appareil',
+  };
+  if (identity.kind === 'pkcs12')
+    return {
+      PayloadType: 'com.apple.security.pkcs12',
+      ...common,
+      PayloadContent: identity.p12,
+      Password: identity.password,
+    };
+  // Keys as in Apple's schema (device-management mdm/profiles/com.apple.security.scep.yaml).
+  return {
+    PayloadType: 'com.apple.security.scep',
+    ...common,
+    PayloadContent: {
+      URL: identity.url,
+      Name: 'mdm-apps-etat',
+      Subject: [[['CN', identity.commonName]]],
+      Challenge: identity.challenge,
+      Keysize: 2048,
+      'Key Type': 'RSA',
+      'Key Usage': SCEP_KEY_USAGE,
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { AppleSettings } from '../apple/apple-settings';
 import { auditSettingsFor, AuditSettings } from '../audit/audit-keys';
 import { DEFAULT_PER_DEVICE, DEFAULT_RATE_LIMIT, RateLimitSettings } from '../security/rate-limit-settings';
 import { readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { DEFAULT_DB_POOL_SIZE } from '../database/data-source';
 import {
   getMetadataStorage,
@@ -337,6 +338,23 @@ export class AppConfig {
   @Max(365, { message: 'APPLE_IDENTITY_RENEW_DAYS must be at most 365 days: identities are valid two years' })
   APPLE_IDENTITY_RENEW_DAYS: number;
 
+  /** How enrollment profiles give iPhones their identity: a PKCS#12 made here, or SCEP (the key made on the phone). */
+  @Transform(({ value }) => value || 'pkcs12')
+  @IsIn(['pkcs12', 'scep'], { message: 'APPLE_IDENTITY_DELIVERY must be pkcs12 or scep' })
+  APPLE_IDENTITY_DELIVERY: 'pkcs12' | 'scep';
+
+  /** The certificate (PEM, then its chain) that signs enrollment profiles: the public host's TLS certificate. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  APPLE_PROFILE_SIGNING_CERT_FILE?: string;
+
+  /** The private key (PEM) of APPLE_PROFILE_SIGNING_CERT_FILE. */
+  @Transform(({ value }) => value || undefined)
+  @IsOptional()
+  @IsString()
+  APPLE_PROFILE_SIGNING_KEY_FILE?: string;
+
   /** Apple Business Manager's device assignment API (Automated Device Enrollment). */
   @Transform(({ value }) => value || 'https://mdmenrollment.apple.com')
   @IsUrl({ require_tld: false, require_protocol: true })
@@ -482,6 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   const https = mdmHttpsProblem(config);
   if (https) throw new ConfigError(https);
+  profileSigningFrom(config);
   return config;
 }
 
@@ -526,6 +545,41 @@ export function androidSettingsFrom(config: AppConfig): AndroidSettings | null {
   };
 }
 
+/**
+ * The enrollment profiles' signer from APPLE_PROFILE_SIGNING_CERT_FILE and _KEY_FILE (both or
+ * neither), checked at start-up: readable, a certificate first, the key its own.
+ */
+function profileSigningFrom(config: AppConfig): { certPem: string; keyPem: string } | undefined {
+  const certFile = config.APPLE_PROFILE_SIGNING_CERT_FILE;
+  const keyFile = config.APPLE_PROFILE_SIGNING_KEY_FILE;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new ConfigError(
+      'APPLE_PROFILE_SIGNING_CERT_FILE and APPLE_PROFILE_SIGNING_KEY_FILE go together: the certificate that signs enrollment profiles and its private key.',
+    );
+  let certPem: string;
+  let keyPem: string;
+  try {
+    certPem = readFileSync(certFile, 'utf8');
+    keyPem = readFileSync(keyFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`The profile signing certificate or key cannot be read: ${(error as Error).message}`);
+  }
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+  } catch (error) {
+    throw new ConfigError(
+      `APPLE_PROFILE_SIGNING_CERT_FILE must be a PEM certificate (then its chain) and APPLE_PROFILE_SIGNING_KEY_FILE its PEM private key: ${(error as Error).message}`,
+    );
+  }
+  if (!matches)
+    throw new ConfigError(
+      'APPLE_PROFILE_SIGNING_KEY_FILE is not the private key of the first certificate in APPLE_PROFILE_SIGNING_CERT_FILE.',
+    );
+  return { certPem, keyPem };
+}
+
 /** The Apple MDM server is on when APPLE_MDM=true. */
 export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
   if (!config.APPLE_MDM) return null;
@@ -541,6 +595,8 @@ export function appleSettingsFrom(config: AppConfig): AppleSettings | null {
     identityPool: config.APPLE_IDENTITY_POOL,
     commandRetentionDays: config.APPLE_COMMAND_RETENTION_DAYS,
     inventoryPeriodHours: config.APPLE_INVENTORY_PERIOD_HOURS,
+    identityDelivery: config.APPLE_IDENTITY_DELIVERY,
+    profileSigning: profileSigningFrom(config),
     identityRenewDays: config.APPLE_IDENTITY_RENEW_DAYS,
     abmUrl: config.ABM_URL.replace(/\/$/, ''),
     appsBooksUrl: config.APPS_BOOKS_URL.replace(/\/$/, ''),

@@ -173,7 +173,7 @@ export async function enrollFleet(t: TestApp, f: Fakes, counts: { android: numbe
       .post(`/ministries/${ministry}/apple/enrollment-links`)
       .send({ agentId: await agentId(t, owner), expiresInHours: 24 })
       .expect(201);
-    const profile = await (await fetch(link.body.url)).text();
+    const profile = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
     const phone = SimulatedIPhone.fromEnrollmentProfile(profile, {
       installedApps: [],
       supervised: true,
