@@ -3,7 +3,8 @@
  * see api/src/<domain>/<domain>.error.ts and the exception filter) and an English sentence for developers and
  * scripts; a person reading the interface gets the sentence below for the code instead, never the
  * English nor the ids it quotes. The record is complete: a code the API adds without its French
- * here is a compile error (ErrorCode comes from the API's OpenAPI document).
+ * here is a compile error (ErrorCode comes from the API's OpenAPI document). A code written here
+ * before the client is generated again is allowed (the string index).
  */
 import type { ErrorCode } from './client';
 
@@ -16,7 +17,7 @@ const GOOGLE_UNAVAILABLE = 'Google ne répond pas pour le moment : réessayez da
 const APPLE_UNAVAILABLE = 'Apple ne répond pas pour le moment : réessayez dans quelques minutes.';
 const SIGN_IN_AGAIN = 'La connexion n’a pas abouti : reconnectez-vous.';
 
-export const FRENCH_BY_CODE: Record<ErrorCode, string> = {
+export const FRENCH_BY_CODE: Record<ErrorCode, string> & Record<string, string> = {
   internal: 'Le service a rencontré une erreur inattendue ; elle a été journalisée. Réessayez plus tard.',
 
   'request.invalid': 'La demande est invalide : vérifiez les valeurs saisies.',
@@ -183,6 +184,8 @@ export const FRENCH_BY_CODE: Record<ErrorCode, string> = {
   'apple.unsupported-device': 'Ce modèle d’appareil Apple n’est pas pris en charge.',
   'apple.wrong-topic': PHONE_PROTOCOL,
   'apple.not-configured': NOT_CONFIGURED_APPLE,
+  'apple.scep-malformed': PHONE_PROTOCOL,
+  'apple.scep-unknown-operation': PHONE_PROTOCOL,
 };
 
 /** The request fields a person fills in, by the name the API gives them in its validation sentences. */
@@ -248,5 +251,5 @@ function byStatus(status: number): string {
  */
 export function frenchError(status: number, code: string, detail: string): string {
   if (code === 'request.invalid') return fieldSentence(detail) ?? FRENCH_BY_CODE['request.invalid'];
-  return (FRENCH_BY_CODE as Record<string, string>)[code] ?? byStatus(status);
+  return FRENCH_BY_CODE[code] ?? byStatus(status);
 }
