@@ -12,6 +12,8 @@ import {
   createTestCa,
 } from '../../tools/apple-sim/pki';
 import { AppleSettings } from '../src/apple/apple-settings';
+import { AbmService } from '../src/apple/abm/abm.service';
+import { WorkerService } from '../src/worker/worker.service';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { countRows, startTestApp, TestApp } from './support/test-app';
 import { freePort } from './support/ports';
@@ -360,6 +362,95 @@ describe('Automated Device Enrollment (Apple Business Manager)', () => {
     );
     expect(n).toBe(1);
     expect(phone.commandsReceived.filter((c) => c.RequestType === 'InstallProfile')).toHaveLength(1);
+  });
+});
+
+/** Waits (polling the database, not the clock) until `read` gives something: what a worker did in the background. */
+async function until<T>(read: () => Promise<T | null | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const value = await read();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`still waiting for ${what}`);
+}
+
+describe('scheduled sync with ABM and Apps and Books (worker)', () => {
+  const MINUTE = 60_000;
+  const PERIOD = 60; // ABM_SYNC_PERIOD_MINUTES' default
+  const abmView = async () =>
+    (await (await t.as('it.interieur')).get('/ministries/interieur/apple/abm').expect(200)).body;
+  const vppView = async () =>
+    (await (await t.as('it.interieur')).get('/ministries/interieur/apple/vpp').expect(200)).body;
+
+  it('the worker syncs each connected ministry on its own: new ABM devices assigned, licence counts refreshed, state shown', async () => {
+    const [fresh] = abm.addDevices(1, 'iPhone 16e');
+    vpp.addAsset(TCHAP, 25); // IT bought more licences in ABM
+    const synced = await audited('apple.abm-devices-synced');
+    // The worker as `npm start` runs it: its start-up job syncs every ministry whose turn came.
+    await t.app.get(WorkerService).start();
+    const view = await until(async () => {
+      const v = await abmView();
+      return v.syncState ? v : null;
+    }, 'the scheduled ABM sync');
+    expect(view).toMatchObject({ syncState: 'ok', syncError: null, syncFailures: 0 });
+    expect(abm.assignments.get(fresh.serial_number)).toBe(view.profileUuid);
+    expect(new Date(view.nextSyncAt).getTime() - new Date(view.lastSyncAt).getTime()).toBeGreaterThan(
+      (PERIOD - 1) * MINUTE,
+    );
+    expect(await audited('apple.abm-devices-synced')).toBeGreaterThan(synced);
+    const [{ actor }] = await t.db.query(
+      `SELECT actor FROM audit_event WHERE action = 'apple.abm-devices-synced' ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(actor).toBe('system: scheduled sync with Apple');
+    const licences = await until(async () => {
+      const v = await vppView();
+      return v.syncState ? v : null;
+    }, 'the scheduled Apps and Books refresh');
+    expect(licences).toMatchObject({ syncState: 'ok', syncError: null });
+    expect(licences.assets.find((a: { adamId: string }) => a.adamId === TCHAP)).toMatchObject({ totalCount: 25 });
+    // Only ministries with a token: armées made a certificate but never imported one.
+    const [armees] = await t.db.query(`SELECT sync_state FROM abm_server WHERE ministry_code = 'armees'`);
+    expect(armees.sync_state).toBeNull();
+  });
+
+  it('an outage at Apple: kept, audited, tried again twice as late each time, not every minute; then it recovers', async () => {
+    const service = t.app.get(AbmService);
+    const due = new Date((await abmView()).nextSyncAt).getTime();
+    const at = (minutes: number) => new Date(due + minutes * MINUTE);
+    abm.unavailable = true;
+    vpp.unavailable = true;
+    try {
+      expect(await service.scheduledSync(at(0))).toEqual({
+        abm: { interieur: 'failed' },
+        vpp: { interieur: 'failed' },
+      });
+      const failed = await abmView();
+      expect(failed).toMatchObject({ syncState: 'failed', syncFailures: 1 });
+      expect(failed.syncError).toContain('Apple Business Manager is unavailable (503)');
+      expect(new Date(failed.nextSyncAt)).toEqual(at(2 * PERIOD));
+      expect((await vppView()).syncState).toBe('failed');
+      expect(await audited('apple.abm-sync-failed')).toBe(1);
+      expect(await audited('apple.vpp-sync-failed')).toBe(1);
+      // Not asked again before its turn (the worker ticks every minute).
+      const refusals = abm.refusals.length;
+      expect(await service.scheduledSync(at(PERIOD))).toEqual({ abm: {}, vpp: {} });
+      expect(abm.refusals.length).toBe(refusals);
+      expect((await service.scheduledSync(at(2 * PERIOD))).abm).toEqual({ interieur: 'failed' });
+      expect(await abmView()).toMatchObject({ syncFailures: 2, nextSyncAt: at(6 * PERIOD).toISOString() });
+      expect(await audited('apple.abm-sync-failed')).toBe(2);
+    } finally {
+      abm.unavailable = false;
+      vpp.unavailable = false;
+    }
+    expect(await service.scheduledSync(at(6 * PERIOD))).toEqual({ abm: { interieur: 'ok' }, vpp: { interieur: 'ok' } });
+    expect(await abmView()).toMatchObject({
+      syncState: 'ok',
+      syncError: null,
+      syncFailures: 0,
+      nextSyncAt: at(7 * PERIOD).toISOString(),
+    });
+    expect((await vppView()).syncState).toBe('ok');
   });
 });
 

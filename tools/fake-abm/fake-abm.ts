@@ -140,6 +140,8 @@ export class FakeAbm {
   readonly assignments = new Map<string, string>();
   readonly refusals: Refusal[] = [];
   sessionsOpened = 0;
+  /** Set: every call is answered 503 SERVICE_UNAVAILABLE, as during an outage at Apple. */
+  unavailable = false;
   /** Device calls (fetch, sync) answered, with the limit asked. */
   readonly pages: { path: string; limit: number; devices: number }[] = [];
   url = '';
@@ -234,6 +236,7 @@ export class FakeAbm {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     try {
+      if (this.unavailable) this.refuse(method, url.pathname, 503, 'SERVICE_UNAVAILABLE');
       const answer = this.route(req, method, url, raw);
       res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF8' });
       res.end(JSON.stringify(answer));

@@ -67,6 +67,8 @@ export class FakeAppsAndBooks {
   /** Every associate / disassociate call received, in order. */
   readonly calls: { path: string; adamIds: string[]; serialNumbers: string[] }[] = [];
   url = '';
+  /** Set: every call is answered 503, as during an outage at Apple. */
+  unavailable = false;
   private server?: Server;
   private readonly tokens = new Map<string, Token>();
   private readonly events = new Map<string, EventOutcome>();
@@ -138,6 +140,7 @@ export class FakeAppsAndBooks {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', this.url);
     try {
+      if (this.unavailable) throw new ApiError(503, 9601, 'Service unavailable');
       const body = this.route(req, url, Buffer.concat(chunks).toString('utf8'));
       res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
       res.end(JSON.stringify(body));

@@ -48,6 +48,8 @@ export const QUEUES = {
   appleInventory: 'apple.inventory',
   /** Every minute: iPhone identities close to expiry renewed in place, a share at a time. */
   appleIdentityRenewal: 'apple.identity-renewal',
+  /** Every minute: ministries whose turn came are synced with Apple Business Manager and Apps and Books (with backoff). */
+  appleBusinessSync: 'apple.business-sync',
   /** Groups whose desired policy changed: their phones' compliance is evaluated again. */
   complianceRecompute: 'compliance.recompute',
   /** Every minute: phones without a recent report become stale; the compliance counters are folded. */

@@ -6,6 +6,7 @@ import { AndroidReconcileService } from '../android/android-reconcile.service';
 import { AppleCommandHygieneService } from '../apple/apple-command-hygiene.service';
 import { MdmProtocolService } from '../apple/mdm-protocol.service';
 import { AppleIdentityRenewalService } from '../apple/identity-renewal/apple-identity-renewal.service';
+import { AbmService } from '../apple/abm/abm.service';
 import { ExemptionSchedulerService } from '../exemptions/exemption-scheduler.service';
 import { JobQueueService, QUEUES } from '../jobs/job-queue.service';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -115,6 +116,14 @@ export class WorkerService {
         await renewal.tick();
       });
       await this.jobs.boss.schedule(QUEUES.appleIdentityRenewal, '* * * * *');
+      // ABM devices and Apps and Books licence counts kept current without IT asking: each ministry
+      // every ABM_SYNC_PERIOD_MINUTES (the tick decides whose turn it is), and once at start-up.
+      const business = this.modules.get(AbmService, { strict: false });
+      await this.jobs.work(QUEUES.appleBusinessSync, async () => {
+        await business.scheduledSync();
+      });
+      await this.jobs.boss.schedule(QUEUES.appleBusinessSync, '* * * * *');
+      await this.jobs.boss.send(QUEUES.appleBusinessSync, {}, { singletonKey: 'start-up', singletonSeconds: 60 });
     }
     await this.jobs.boss.schedule(QUEUES.exemptionsExpire, '* * * * *');
     await this.jobs.boss.schedule(QUEUES.rolloutTick, '* * * * *');

@@ -40,8 +40,28 @@ export class AbmServerDto {
   @ApiProperty({ type: 'string', nullable: true, description: 'The enrollment profile ABM holds for the ministry' })
   profileUuid: string | null;
 
-  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'The last sync that went through' })
   lastSyncAt: Date | null;
+
+  @ApiProperty({
+    type: 'string',
+    enum: ['ok', 'failed'],
+    nullable: true,
+    description: "The worker's last scheduled sync (every ABM_SYNC_PERIOD_MINUTES); null before the first",
+  })
+  syncState: 'ok' | 'failed' | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why the last scheduled sync failed' })
+  syncError: string | null;
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Scheduled syncs failed in a row; each next try waits twice as long (at most a day)',
+  })
+  syncFailures: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When the worker syncs next' })
+  nextSyncAt: Date | null;
 
   @ApiProperty({ type: 'integer', description: 'ABM devices assigned to this MDM server' })
   devices: number;

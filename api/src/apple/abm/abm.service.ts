@@ -41,6 +41,13 @@ function machineInfo(content: Buffer): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** How a ministry's scheduled sync went: done, failed (retried later, with backoff), or skipped while IT's own ran. */
+export type SyncOutcome = 'ok' | 'failed' | 'busy';
+const DEFAULT_SYNC_PERIOD_MINUTES = 60;
+/** Backoff after failures stops growing at a day: a fixed token is picked up by the next day. */
+const MAX_SYNC_BACKOFF_MINUTES = 1440;
+const SCHEDULED_SYNC: Actor = { id: null, label: 'system: scheduled sync with Apple' };
+
 /** Apple's maximum page of the device fetch and sync calls, and of a profile assignment. */
 export const ABM_PAGE = 1000;
 const DEFAULT_ABM_URL = 'https://mdmenrollment.apple.com';
@@ -79,6 +86,12 @@ export interface AbmServerView {
   warning: string | null;
   profileUuid: string | null;
   lastSyncAt: Date | null;
+  /** The worker's last scheduled sync: ok, failed (syncError says why), or null before the first. */
+  syncState: 'ok' | 'failed' | null;
+  syncError: string | null;
+  /** Scheduled syncs that failed in a row (each waits twice as long as the one before). */
+  syncFailures: number;
+  nextSyncAt: Date | null;
   devices: number;
   profileAssigned: number;
 }
@@ -125,6 +138,10 @@ interface ServerRow {
   profile_uuid: string | null;
   profile_hash: string | null;
   last_sync_at: Date | null;
+  sync_state: 'ok' | 'failed' | null;
+  sync_error: string | null;
+  sync_failures: number;
+  next_sync_at: Date | null;
 }
 
 /**
@@ -302,6 +319,10 @@ export class AbmService {
           : null,
       profileUuid: server.profile_uuid,
       lastSyncAt: server.last_sync_at,
+      syncState: server.sync_state,
+      syncError: server.sync_error,
+      syncFailures: server.sync_failures,
+      nextSyncAt: server.next_sync_at,
       devices: counts.devices,
       profileAssigned: counts.assigned,
     };
@@ -358,26 +379,104 @@ export class AbmService {
 
   async sync(principal: Principal, ministry: string): Promise<AbmSyncResult> {
     await this.requireMinistry(principal, ministry);
-    // One sync per ministry at a time, across replicas: two would race on the cursor.
+    const result = await this.lockedSync(actorOf(principal), ministry);
+    if (result === null)
+      throw new AppleError(
+        'abm-sync-running',
+        'conflict',
+        'A sync with Apple Business Manager is already running for this ministry: wait for it to finish.',
+      );
+    return result;
+  }
+
+  /** One sync per ministry at a time, across replicas (two would race on the cursor); null when one runs. */
+  private async lockedSync(actor: Actor, ministry: string): Promise<AbmSyncResult | null> {
     const lock = this.db.createQueryRunner();
     await lock.connect();
     try {
       const [{ locked }] = (await lock.query(`SELECT pg_try_advisory_lock(hashtext('abm-sync:' || $1)) AS locked`, [
         ministry,
       ])) as { locked: boolean }[];
-      if (!locked)
-        throw new AppleError(
-          'abm-sync-running',
-          'conflict',
-          'A sync with Apple Business Manager is already running for this ministry: wait for it to finish.',
-        );
+      if (!locked) return null;
       try {
-        return await this.syncMinistry(actorOf(principal), ministry);
+        return await this.syncMinistry(actor, ministry);
       } finally {
         await lock.query(`SELECT pg_advisory_unlock(hashtext('abm-sync:' || $1))`, [ministry]);
       }
     } finally {
       await lock.release();
+    }
+  }
+
+  /**
+   * What the worker runs every minute: each ministry whose turn came (ABM_SYNC_PERIOD_MINUTES after
+   * its last try) is synced with ABM (device changes since the cursor, the profile assigned to new
+   * devices) and its Apps and Books licence counts refreshed. A ministry that fails is not in the way
+   * of the others: its error is kept and audited, and its next try waits twice as long each time
+   * (at most a day), so that an outage at Apple or an expired token is not hammered every minute.
+   */
+  async scheduledSync(
+    now = new Date(),
+  ): Promise<{ abm: Record<string, SyncOutcome>; vpp: Record<string, SyncOutcome> }> {
+    const period = this.settings.syncPeriodMinutes ?? DEFAULT_SYNC_PERIOD_MINUTES;
+    const due = async (table: 'abm_server' | 'vpp_token', connected: string) =>
+      (
+        (await this.db.query(
+          `SELECT ministry_code FROM ${table} WHERE ${connected} AND (next_sync_at IS NULL OR next_sync_at <= $1)
+            ORDER BY ministry_code`,
+          [now],
+        )) as { ministry_code: string }[]
+      ).map((r) => r.ministry_code);
+    const abm: Record<string, SyncOutcome> = {};
+    for (const ministry of await due('abm_server', 'consumer_key IS NOT NULL'))
+      abm[ministry] = await this.scheduled('abm_server', ministry, now, period, () =>
+        this.lockedSync(SCHEDULED_SYNC, ministry),
+      );
+    const vpp: Record<string, SyncOutcome> = {};
+    for (const ministry of await due('vpp_token', 'true'))
+      vpp[ministry] = await this.scheduled('vpp_token', ministry, now, period, () =>
+        this.vpp.syncAssetsOf(SCHEDULED_SYNC, ministry),
+      );
+    return { abm, vpp };
+  }
+
+  private async scheduled(
+    table: 'abm_server' | 'vpp_token',
+    ministry: string,
+    now: Date,
+    period: number,
+    run: () => Promise<unknown>,
+  ): Promise<SyncOutcome> {
+    try {
+      // A sync asked for by IT holds the lock: this turn is skipped, not failed.
+      if ((await run()) === null) return 'busy';
+      await this.db.query(
+        `UPDATE ${table} SET sync_state = 'ok', sync_error = NULL, sync_failures = 0, sync_attempted_at = $2,
+                next_sync_at = $2::timestamptz + make_interval(mins => $3) WHERE ministry_code = $1`,
+        [ministry, now, period],
+      );
+      return 'ok';
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.logger.warn(
+        `${ministry}: scheduled ${table === 'abm_server' ? 'ABM' : 'Apps and Books'} sync failed: ${error}`,
+      );
+      await this.db.transaction(async (tx) => {
+        const [row] = (await tx.query(
+          `UPDATE ${table} SET sync_state = 'failed', sync_error = $2, sync_failures = sync_failures + 1, sync_attempted_at = $3,
+                  next_sync_at = $3::timestamptz + make_interval(mins => least($4 * power(2, sync_failures + 1), $5)::int)
+            WHERE ministry_code = $1 RETURNING sync_failures, next_sync_at`,
+          [ministry, error, now, period, MAX_SYNC_BACKOFF_MINUTES],
+        )) as { sync_failures: number; next_sync_at: Date }[];
+        await this.audit.record(tx, SCHEDULED_SYNC, {
+          action: table === 'abm_server' ? 'apple.abm-sync-failed' : 'apple.vpp-sync-failed',
+          entityType: table === 'abm_server' ? 'abm-server' : 'vpp-token',
+          entityId: ministry,
+          ministry,
+          after: { error, failuresInARow: row.sync_failures, nextTry: row.next_sync_at },
+        });
+      });
+      return 'failed';
     }
   }
 

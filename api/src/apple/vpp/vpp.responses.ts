@@ -57,6 +57,20 @@ export class VppDto {
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   assetsSyncedAt: Date | null;
 
+  @ApiProperty({
+    type: 'string',
+    enum: ['ok', 'failed'],
+    nullable: true,
+    description: "The worker's last scheduled refresh of the licence counts (every ABM_SYNC_PERIOD_MINUTES)",
+  })
+  syncState: 'ok' | 'failed' | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why the last scheduled refresh failed' })
+  syncError: string | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true, description: 'When the worker refreshes next' })
+  nextSyncAt: Date | null;
+
   @ApiProperty({ type: [VppAssetDto] })
   assets: VppAssetDto[];
 

@@ -48,6 +48,10 @@ export interface VppView {
   daysLeft: number;
   warning: string | null;
   assetsSyncedAt: Date | null;
+  /** The worker's last scheduled refresh of the licence counts: ok, failed (syncError says why), or null before the first. */
+  syncState: 'ok' | 'failed' | null;
+  syncError: string | null;
+  nextSyncAt: Date | null;
   assets: VppAssetView[];
   /** Licences this server holds for devices of the ministry. */
   licencesAssigned: number;
@@ -324,9 +328,18 @@ export class VppService implements OnModuleInit {
   async view(principal: Principal, ministry: string): Promise<VppView> {
     await this.requireMinistry(principal, ministry);
     const [token] = (await this.db.query(
-      `SELECT org_name, location_name, expires_at, assets_synced_at FROM vpp_token WHERE ministry_code = $1`,
+      `SELECT org_name, location_name, expires_at, assets_synced_at, sync_state, sync_error, next_sync_at
+         FROM vpp_token WHERE ministry_code = $1`,
       [ministry],
-    )) as { org_name: string | null; location_name: string | null; expires_at: Date; assets_synced_at: Date | null }[];
+    )) as {
+      org_name: string | null;
+      location_name: string | null;
+      expires_at: Date;
+      assets_synced_at: Date | null;
+      sync_state: 'ok' | 'failed' | null;
+      sync_error: string | null;
+      next_sync_at: Date | null;
+    }[];
     if (!token) throw new AppleError('vpp-no-token', 'conflict', 'Apps and Books is not connected for this ministry.');
     const assets = (await this.db.query(
       `SELECT adam_id, bundle_id, product_type, pricing_param, device_assignable, total_count, assigned_count, available_count
@@ -355,6 +368,9 @@ export class VppService implements OnModuleInit {
       daysLeft,
       warning: warnings.length > 0 ? warnings.join(' ') : null,
       assetsSyncedAt: token.assets_synced_at,
+      syncState: token.sync_state,
+      syncError: token.sync_error,
+      nextSyncAt: token.next_sync_at,
       assets: assets.map((a) => ({
         adamId: a.adam_id,
         bundleId: a.bundle_id,
