@@ -4,7 +4,13 @@ import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
 import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
-import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import { parseMobileconfig, payloadsOf } from '../../tools/apple-sim/mobileconfig';
+import {
+  createMdmPushCertificate,
+  createServerCertificate,
+  createTestCa,
+  identityFromPkcs12,
+} from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
 import { freePort } from './support/ports';
 import { startTestApp, TestApp } from './support/test-app';
@@ -173,7 +179,7 @@ describe('Apple device identities renewed before they lapse', () => {
     );
 
     // A stolen copy of the old identity can no longer speak for the phone, on either channel.
-    const thief = phone.withIdentity(oldIdentity);
+    const thief = phone.withIdentity(oldIdentity).impersonate(phone.udid);
     const idle = await thief.send(`${t.url}/mdm/server`, { UDID: phone.udid, Status: 'Idle' });
     expect(idle.status).toBe(403);
     expect(idle.body.toString()).toContain('replaced by a renewed one');
@@ -214,8 +220,32 @@ describe('Apple device identities renewed before they lapse', () => {
     // The phone fetches the InstallProfile and refuses it (as iOS does when the installation fails).
     const fetched = await phone.send(`${t.url}/mdm/server`, { UDID: phone.udid, Status: 'Idle' });
     expect(fetched.status).toBe(200);
-    const command = plist.parse(fetched.body.toString()) as { CommandUUID: string; Command: { RequestType: string } };
+    const command = plist.parse(fetched.body.toString()) as {
+      CommandUUID: string;
+      Command: { RequestType: string; Payload: Buffer };
+    };
     expect(command.Command.RequestType).toBe('InstallProfile');
+    // What iOS would find in it: the same enrollment profile, with a new identity.
+    const profile = parseMobileconfig(command.Command.Payload).profile;
+    const payloads = payloadsOf(profile);
+    const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
+    expect(profile.PayloadIdentifier).toBe(phone.enrollment?.profile.PayloadIdentifier);
+    expect(mdm).toMatchObject({ Topic: push.topic, ServerURL: phone.serverUrl });
+    const p12 = payloads.find((p) => p.PayloadUUID === mdm?.IdentityCertificateUUID);
+    const fresh = identityFromPkcs12(p12?.PayloadContent as Buffer, p12?.Password as string);
+    // The same phone (its UDID) signing with the identity the profile carries.
+    const renewed = phone.withIdentity({ certPem: fresh.certPem, keyPem: fresh.keyPem }).impersonate(phone.udid);
+    // The new identity speaks for this phone only, even before it took over.
+    const otherUdid = '00008120-00000000DEADBEEF';
+    const elsewhere = await renewed.impersonate(otherUdid).send(`${t.url}/mdm/server`, {
+      UDID: otherUdid,
+      Status: 'Idle',
+    });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.toString()).toContain('another device');
+    // Its Authenticate (iOS installing the profile) is accepted, and changes nothing yet: the install may still fail.
+    expect((await renewed.authenticate()).status).toBe(200);
+    expect((await identityOf(phone)).serial).toBe(before.serial);
     const refused = await phone.send(`${t.url}/mdm/server`, {
       UDID: phone.udid,
       CommandUUID: command.CommandUUID,
@@ -234,6 +264,9 @@ describe('Apple device identities renewed before they lapse', () => {
     const [withdrawn] = await renewalsOf(before.serial);
     expect(withdrawn.revoked_at).not.toBeNull();
     expect(withdrawn.udid).toBeNull();
+    const late = await renewed.send(`${t.url}/mdm/server`, { UDID: phone.udid, Status: 'Idle' });
+    expect(late.status).toBe(403);
+    expect(late.body.toString()).toContain('revoked');
     // The old identity still works, the device is the same, no policy error is invented.
     const poll = await phone.poll();
     expect(poll.httpStatus).toBe(200);
