@@ -34,7 +34,14 @@ import {
   SignedData,
 } from 'pkijs';
 import { CmsAttachedResult, verifyDetachedSignature, verifySignedData } from '../../api/src/apple/cms/cms';
-import { attribute, ContentCipher, envelopeCms, openEnvelopeCms, signCms } from '../../api/src/apple/cms/cms-write';
+import {
+  attribute,
+  ContentCipher,
+  envelopeCms,
+  OpenedEnvelope,
+  openEnvelopeCms,
+  signCms,
+} from '../../api/src/apple/cms/cms-write';
 import {
   attributeText,
   FAIL_INFO,
@@ -63,7 +70,7 @@ export interface ScepIdentity {
     caCertificatePem: string;
     transactionId: string;
     usedPost: boolean;
-    cipher: ContentCipher;
+    cipher: OpenedEnvelope['cipher'];
   };
 }
 

@@ -9,6 +9,7 @@
  * node:crypto's, synchronous (the same split as the verification in cms.ts).
  */
 import * as asn1js from 'asn1js';
+import forge from 'node-forge';
 import {
   constants,
   createCipheriv,
@@ -51,15 +52,22 @@ const DIGEST_OIDS: Record<DigestName, string> = {
 
 /** Content ciphers of an EnvelopedData: what iOS, macOS and micromdm's scepclient use. */
 export type ContentCipher = 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc' | 'des-ede3-cbc';
+/**
+ * Also read, never written: single DES, which micromdm's scepclient (and old SCEP clients) still
+ * encrypt requests with whatever the server's capabilities say. OpenSSL 3 has it only in its legacy
+ * provider, so node-forge deciphers it.
+ */
+export type LegacyContentCipher = 'des-cbc';
 
-const CIPHERS: Record<string, { name: ContentCipher; keyBytes: number; ivBytes: number }> = {
+const CIPHERS: Record<string, { name: ContentCipher | LegacyContentCipher; keyBytes: number; ivBytes: number }> = {
+  '1.3.14.3.2.7': { name: 'des-cbc', keyBytes: 8, ivBytes: 8 },
   '2.16.840.1.101.3.4.1.2': { name: 'aes-128-cbc', keyBytes: 16, ivBytes: 16 },
   '2.16.840.1.101.3.4.1.22': { name: 'aes-192-cbc', keyBytes: 24, ivBytes: 16 },
   '2.16.840.1.101.3.4.1.42': { name: 'aes-256-cbc', keyBytes: 32, ivBytes: 16 },
   '1.2.840.113549.3.7': { name: 'des-ede3-cbc', keyBytes: 24, ivBytes: 8 },
 };
 const CIPHER_OIDS = Object.fromEntries(Object.entries(CIPHERS).map(([oid, c]) => [c.name, oid])) as Record<
-  ContentCipher,
+  ContentCipher | LegacyContentCipher,
   string
 >;
 
@@ -250,7 +258,19 @@ export function octetsOf(block: asn1js.AsnType | undefined): Buffer {
 
 export interface OpenedEnvelope {
   content: Buffer;
-  cipher: ContentCipher;
+  cipher: ContentCipher | LegacyContentCipher;
+}
+
+function decipher(name: ContentCipher | LegacyContentCipher, key: Buffer, iv: Buffer, data: Buffer): Buffer {
+  if (name === 'des-cbc') {
+    const des = forge.cipher.createDecipher('DES-CBC', forge.util.createBuffer(key.toString('binary')));
+    des.start({ iv: forge.util.createBuffer(iv.toString('binary')) });
+    des.update(forge.util.createBuffer(data.toString('binary')));
+    if (!des.finish()) throw new Error('bad padding');
+    return Buffer.from(des.output.getBytes(), 'binary');
+  }
+  const node = createDecipheriv(name, key, iv);
+  return Buffer.concat([node.update(data), node.final()]);
 }
 
 /**
@@ -291,8 +311,7 @@ export function openEnvelopeCms(bytes: Buffer, recipientKey: KeyObject, recipien
   if (iv.length !== spec.ivBytes) throw new CmsWriteError('the content encryption IV has the wrong length');
   const key = unwrapKey(recipientKey, Buffer.from(mine.encryptedKey.valueBlock.valueHexView), spec.keyBytes);
   try {
-    const decipher = createDecipheriv(spec.name, key, iv);
-    return { content: Buffer.concat([decipher.update(encrypted), decipher.final()]), cipher: spec.name };
+    return { content: decipher(spec.name, key, iv, encrypted), cipher: spec.name };
   } catch {
     throw new CmsWriteError('the message cannot be decrypted with this server’s key');
   }

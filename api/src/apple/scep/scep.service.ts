@@ -161,6 +161,7 @@ export class ScepService {
       });
       return certificate.certDer;
     });
-    return successReply(request, signer, issued, opened.cipher);
+    // Answered with the request's cipher, except single DES: triple DES, which every such client reads.
+    return successReply(request, signer, issued, opened.cipher === 'des-cbc' ? 'des-ede3-cbc' : opened.cipher);
   }
 }
