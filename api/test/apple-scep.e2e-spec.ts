@@ -4,7 +4,7 @@
  * one-time challenge for its certificate at /apple/scep (GetCACaps, GetCACert, PKIOperation) and
  * checks in with it. The interop with micromdm's scepclient is tools/scep-interop.sh (in .ci/run).
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { AppleCaService } from '../src/apple/apple-ca.service';
 import { APPLE_SETTINGS, AppleSettings } from '../src/apple/apple-settings';
 import { ProfileSignerService } from '../src/apple/cms/profile-signer.service';
@@ -170,8 +170,12 @@ describe('SCEP device identities and signed enrollment profiles', () => {
     });
     expect(phone.schemaViolations).toEqual([]);
 
-    // The challenge was used once: the same profile again is refused, and writes nothing.
+    // The very same request again (the phone missed the answer): the same certificate, nothing written.
     const before = await counts();
+    expect(new X509Certificate(await (exchange?.exchange.resend() ?? '')).raw.equals(cert.raw)).toBe(true);
+    expect(await counts()).toEqual(before);
+
+    // The challenge was used once: the same profile again (a new key, a new request) is refused, and writes nothing.
     const again = await installEnrollmentProfile(profile).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(ScepClientError);
     expect(again).toMatchObject({ failInfo: 'badRequest' });
@@ -209,6 +213,40 @@ describe('SCEP device identities and signed enrollment profiles', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('a challenge expires after an hour, and a second download of the link withdraws the first one', async () => {
+    const { profile } = await download('demo-agent-interieur');
+    const payload = scepPayloadOf(scepPayload(profile));
+    await t.db.query(
+      `UPDATE apple_scep_challenge SET expires_at = now() - interval '1 second' WHERE challenge_hash = $1`,
+      [
+        createHash('sha256')
+          .update(payload.challenge ?? '')
+          .digest(),
+      ],
+    );
+    const before = await counts();
+    await expect(scepEnroll(payload)).rejects.toMatchObject({
+      failInfo: 'badRequest',
+      message: expect.stringContaining('expired'),
+    });
+
+    const link = await (
+      await t.as('it.interieur')
+    )
+      .post('/ministries/interieur/apple/enrollment-links')
+      .send({ agentId: await agentId('demo-agent-interieur'), expiresInHours: 24 })
+      .expect(201);
+    const first = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
+    const second = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
+    await expect(scepEnroll(scepPayloadOf(scepPayload(first)))).rejects.toMatchObject({
+      failInfo: 'badRequest',
+      message: expect.stringContaining('withdrawn'),
+    });
+    expect((await counts()).identities).toBe(before.identities);
+    await scepEnroll(scepPayloadOf(scepPayload(second)));
+    expect((await counts()).identities).toBe(before.identities + 1);
+  });
+
   it('answers what is not a SCEP request with a 400 and a sentence', async () => {
     const before = await counts();
     const post = (body: Buffer) =>
@@ -225,8 +263,14 @@ describe('SCEP device identities and signed enrollment profiles', () => {
     const empty = await post(Buffer.alloc(0));
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { message: string }).message).toBe('The PKIOperation message is empty.');
-    const notBase64 = await fetch(`${t.url}/apple/scep?operation=PKIOperation&message=%%%`);
+    const notBase64 = await fetch(`${t.url}/apple/scep?operation=PKIOperation&message=%25%25`);
     expect(notBase64.status).toBe(400);
+    expect(((await notBase64.json()) as { message: string }).message).toBe(
+      'The PKIOperation message is not base64 of a SCEP request.',
+    );
+    const huge = await post(Buffer.alloc(100 * 1024, 0x30));
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { message: string }).message).toContain('larger than a SCEP request can be');
     const unknown = await fetch(`${t.url}/apple/scep?operation=GetNextCACert`);
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { message: string }).message).toContain(

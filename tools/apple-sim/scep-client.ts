@@ -71,6 +71,8 @@ export interface ScepIdentity {
     transactionId: string;
     usedPost: boolean;
     cipher: OpenedEnvelope['cipher'];
+    /** Sends the very same request again (a phone that missed the answer); the certificate it gets. */
+    resend: () => Promise<string>;
   };
 }
 
@@ -285,70 +287,78 @@ export async function scepEnroll(payload: ScepPayload, options: ScepEnrollOption
   );
   const usedPost = capabilities.includes('POSTPKIOperation') && !options.forceGet;
   const separator = payload.url.includes('?') ? '&' : '?';
-  const response = usedPost
-    ? await fetch(`${payload.url}${separator}operation=PKIOperation`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-pki-message' },
-        body: pkcsReq,
-      })
-    : await get(payload.url, 'PKIOperation', `&message=${encodeURIComponent(pkcsReq.toString('base64'))}`);
-  if (!response.ok) throw await refused(response, 'PKIOperation');
-  const certRep = await bytes(response);
+  const caCertificate = new X509Certificate(recipient);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
 
-  const rep = scepAttributes(certRep);
-  const status = attributeText(rep.value(SCEP_OID.pkiStatus), 'pkiStatus');
-  const fromCa = (pem: string | undefined) =>
-    pem !== undefined && new X509Certificate(pem).raw.equals(new X509Certificate(recipient).raw);
-  const verified: CmsAttachedResult =
-    status === PKI_STATUS.SUCCESS
-      ? verifySignedData(certRep)
-      : verifyDetachedSignature(Buffer.alloc(0), certRep.toString('base64'));
-  if (!verified.ok || !fromCa(verified.certificatePem))
-    throw new ScepClientError(`CertRep: not signed by the CA (${verified.reason ?? 'another signer'})`);
-  if (attributeText(rep.value(SCEP_OID.messageType), 'messageType') !== MESSAGE_TYPE.CertRep)
-    throw new ScepClientError('CertRep: messageType is not CertRep (3)');
-  if (attributeText(rep.value(SCEP_OID.transactionID), 'transactionID') !== transactionId)
-    throw new ScepClientError('CertRep: transactionID differs from the request');
-  const recipientNonce = rep.value(SCEP_OID.recipientNonce);
-  if (
-    !(recipientNonce instanceof asn1js.OctetString) ||
-    !Buffer.from(recipientNonce.valueBlock.valueHexView).equals(senderNonce)
-  )
-    throw new ScepClientError('CertRep: recipientNonce is not the senderNonce of the request');
-  if (status !== PKI_STATUS.SUCCESS) {
-    const code = rep.value(SCEP_OID.failInfo);
-    const failInfo = code
-      ? Object.entries(FAIL_INFO).find(([, v]) => v === attributeText(code, 'failInfo'))?.[0]
-      : undefined;
-    const text = rep.value(SCEP_OID.failInfoText);
-    throw new ScepClientError(
-      `CertRep ${status === PKI_STATUS.PENDING ? 'PENDING' : 'FAILURE'} (${failInfo ?? 'no failInfo'}): ${text ? attributeText(text, 'failInfoText') : ''}`,
-      failInfo,
-    );
-  }
-  if (!verified.content) throw new ScepClientError('CertRep SUCCESS without content');
-  const opened = openEnvelopeCms(verified.content, signerKeys.privateKey, signerCertificate);
-  const degenerate = new SignedData({
-    schema: new ContentInfo({ schema: asn1js.fromBER(opened.content).result }).content,
-  });
-  const mine = (degenerate.certificates ?? [])
-    .filter((c): c is Certificate => c instanceof Certificate)
-    .map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))))
-    .find((c) =>
-      c.publicKey.export({ type: 'spki', format: 'der' }).equals(publicKey.export({ type: 'spki', format: 'der' })),
-    );
-  if (!mine) throw new ScepClientError('CertRep: no certificate for the key of the request');
-  if (!mine.checkIssued(new X509Certificate(recipient)) || !mine.verify(new X509Certificate(recipient).publicKey))
-    throw new ScepClientError('CertRep: the certificate is not issued by the CA');
+  /** Sends the request and reads the CertRep as a device does: every check, then the certificate. */
+  const send = async (): Promise<{ certificate: X509Certificate; cipher: OpenedEnvelope['cipher'] }> => {
+    const response = usedPost
+      ? await fetch(`${payload.url}${separator}operation=PKIOperation`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-pki-message' },
+          body: pkcsReq,
+        })
+      : await get(payload.url, 'PKIOperation', `&message=${encodeURIComponent(pkcsReq.toString('base64'))}`);
+    if (!response.ok) throw await refused(response, 'PKIOperation');
+    const certRep = await bytes(response);
+    const rep = scepAttributes(certRep);
+    const status = attributeText(rep.value(SCEP_OID.pkiStatus), 'pkiStatus');
+    const verified: CmsAttachedResult =
+      status === PKI_STATUS.SUCCESS
+        ? verifySignedData(certRep)
+        : verifyDetachedSignature(Buffer.alloc(0), certRep.toString('base64'));
+    if (!verified.ok || !verified.certificatePem || !new X509Certificate(verified.certificatePem).raw.equals(recipient))
+      throw new ScepClientError(`CertRep: not signed by the CA (${verified.reason ?? 'another signer'})`);
+    if (attributeText(rep.value(SCEP_OID.messageType), 'messageType') !== MESSAGE_TYPE.CertRep)
+      throw new ScepClientError('CertRep: messageType is not CertRep (3)');
+    if (attributeText(rep.value(SCEP_OID.transactionID), 'transactionID') !== transactionId)
+      throw new ScepClientError('CertRep: transactionID differs from the request');
+    const recipientNonce = rep.value(SCEP_OID.recipientNonce);
+    if (
+      !(recipientNonce instanceof asn1js.OctetString) ||
+      !Buffer.from(recipientNonce.valueBlock.valueHexView).equals(senderNonce)
+    )
+      throw new ScepClientError('CertRep: recipientNonce is not the senderNonce of the request');
+    const serverNonce = rep.value(SCEP_OID.senderNonce);
+    if (!(serverNonce instanceof asn1js.OctetString) || serverNonce.valueBlock.valueHexView.byteLength !== 16)
+      throw new ScepClientError('CertRep: senderNonce missing or not 16 bytes');
+    if (status !== PKI_STATUS.SUCCESS) {
+      const code = rep.value(SCEP_OID.failInfo);
+      const failInfo = code
+        ? Object.entries(FAIL_INFO).find(([, v]) => v === attributeText(code, 'failInfo'))?.[0]
+        : undefined;
+      const text = rep.value(SCEP_OID.failInfoText);
+      throw new ScepClientError(
+        `CertRep ${status === PKI_STATUS.PENDING ? 'PENDING' : 'FAILURE'} (${failInfo ?? 'no failInfo'}): ${text ? attributeText(text, 'failInfoText') : ''}`,
+        failInfo,
+      );
+    }
+    if (!verified.content) throw new ScepClientError('CertRep SUCCESS without content');
+    const opened = openEnvelopeCms(verified.content, signerKeys.privateKey, signerCertificate);
+    const degenerate = new SignedData({
+      schema: new ContentInfo({ schema: asn1js.fromBER(opened.content).result }).content,
+    });
+    const mine = (degenerate.certificates ?? [])
+      .filter((c): c is Certificate => c instanceof Certificate)
+      .map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))))
+      .find((c) => c.publicKey.export({ type: 'spki', format: 'der' }).equals(spki));
+    if (!mine) throw new ScepClientError('CertRep: no certificate for the key of the request');
+    if (!mine.checkIssued(caCertificate) || !mine.verify(caCertificate.publicKey))
+      throw new ScepClientError('CertRep: the certificate is not issued by the CA');
+    return { certificate: mine, cipher: opened.cipher };
+  };
+
+  const { certificate, cipher: answerCipher } = await send();
   return {
-    certPem: mine.toString(),
+    certPem: certificate.toString(),
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     exchange: {
       capabilities,
-      caCertificatePem: new X509Certificate(recipient).toString(),
+      caCertificatePem: caCertificate.toString(),
       transactionId,
       usedPost,
-      cipher: opened.cipher,
+      cipher: answerCipher,
+      resend: async () => (await send()).certificate.toString(),
     },
   };
 }

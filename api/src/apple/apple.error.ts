@@ -47,7 +47,8 @@ export type AppleErrorCode =
   | 'wrong-topic'
   | 'not-configured'
   | 'scep-malformed'
-  | 'scep-unknown-operation';
+  | 'scep-unknown-operation'
+  | 'scep-too-large';
 
 /** The kind (hence HTTP status) each code is thrown with. */
 export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
@@ -100,6 +101,7 @@ export const APPLE_ERROR_KINDS: Record<AppleErrorCode, ErrorKind> = {
   // SCEP: what is not a SCEP request at all (a request that is one gets a CertRep FAILURE instead).
   'scep-malformed': 'invalid',
   'scep-unknown-operation': 'invalid',
+  'scep-too-large': 'too-large',
 };
 
 export class AppleError extends DomainError<AppleErrorCode> {

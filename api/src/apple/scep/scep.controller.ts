@@ -18,7 +18,11 @@ async function readBody(request: Request): Promise<Buffer> {
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > MAX_MESSAGE_BYTES)
-      throw new AppleError('scep-malformed', 'invalid', 'The PKIOperation message is too large for a SCEP request.');
+      throw new AppleError(
+        'scep-too-large',
+        'too-large',
+        `The PKIOperation message is larger than a SCEP request can be (${MAX_MESSAGE_BYTES / 1024} KB).`,
+      );
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -76,7 +80,13 @@ export class ScepController {
       throw new AppleError('scep-malformed', 'invalid', 'PKIOperation by GET needs the base64 message in `message`.');
     // A `+` of the base64 arrives as a space when the client did not percent-encode it.
     const base64 = message.replace(/ /g, '+').replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length > (MAX_MESSAGE_BYTES * 4) / 3)
+    if (base64.length > (MAX_MESSAGE_BYTES * 4) / 3)
+      throw new AppleError(
+        'scep-too-large',
+        'too-large',
+        `The PKIOperation message is larger than a SCEP request can be (${MAX_MESSAGE_BYTES / 1024} KB).`,
+      );
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64))
       throw new AppleError('scep-malformed', 'invalid', 'The PKIOperation message is not base64 of a SCEP request.');
     response.type('application/x-pki-message').send(await this.scep.pkiOperation(Buffer.from(base64, 'base64')));
   }
