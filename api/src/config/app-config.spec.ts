@@ -133,6 +133,15 @@ describe('https MDM URLs in production (issue 15)', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'http://admin' })).not.toThrow();
   });
 
+  it('refuses an ADE_DEVICE_CA_FILE that cannot be read or holds no certificate', () => {
+    expect(() => loadConfig({ ADE_DEVICE_CA_FILE: '/nonexistent/device-ca.pem' })).toThrow(
+      /ADE_DEVICE_CA_FILE cannot be read \(ENOENT\)/,
+    );
+    expect(() => loadConfig({ ADE_DEVICE_CA_FILE: join(__dirname, '../../../README.md') })).toThrow(
+      /ADE_DEVICE_CA_FILE \(.*README\.md\) holds no PEM certificate/,
+    );
+  });
+
   it('reads the ABM sync period and the device CA the machine information must chain to', () => {
     expect(loadConfig({}).ABM_SYNC_PERIOD_MINUTES).toBe(60);
     expect(() => loadConfig({ ABM_SYNC_PERIOD_MINUTES: '0' })).toThrow(/ABM_SYNC_PERIOD_MINUTES/);

@@ -500,6 +500,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   const https = mdmHttpsProblem(config);
   if (https) throw new ConfigError(https);
+  const anchors = deviceCaProblem(config.ADE_DEVICE_CA_FILE);
+  if (anchors) throw new ConfigError(anchors);
   profileSigningFrom(config);
   return config;
 }
@@ -521,6 +523,20 @@ function mdmHttpsProblem(config: AppConfig): string | null {
   if (!/^https:\/\//i.test(base))
     return `In production (NODE_ENV=production) iPhones must reach the Apple MDM server over https: ${config.MDM_SERVER_URL ? 'MDM_SERVER_URL' : 'PUBLIC_URL'} is ${base}. Set MDM_SERVER_URL to its https:// address (behind the TLS proxy).`;
   return null;
+}
+
+/** ADE_DEVICE_CA_FILE must hold the PEM certificate(s) ADE machine information is checked against. */
+function deviceCaProblem(file: string | undefined): string | null {
+  if (!file) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return `ADE_DEVICE_CA_FILE cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the path of a PEM file of the device CA certificate(s), or remove it to trust Apple's.`;
+  }
+  return /-----BEGIN CERTIFICATE-----/.test(text)
+    ? null
+    : `ADE_DEVICE_CA_FILE (${file}) holds no PEM certificate: it must contain the device CA certificate(s) ("-----BEGIN CERTIFICATE-----"), or remove it to trust Apple's.`;
 }
 
 /** Android Enterprise is on when a service account key (or a fixed token, for the fake API) is configured. */
