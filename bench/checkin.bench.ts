@@ -20,6 +20,10 @@
  *    pre-signed Idle body, round-robin over the devices. The same load, with the same bodies and
  *    signatures, against a bare node:http server on 127.0.0.1 that parses the plist with `plist` and
  *    answers the same empty 200: the baseline.
+ * 3b. Scale-out: the same load against 1, then 2 (CHECKIN_PROCESSES, default "1,2") service processes
+ *    of their own (this file forked, BENCH_ROLE=profile-server, no identity pool) on the same
+ *    database, one port each, the 50 connections spread over them; polls/s, p99 and where the CPU
+ *    goes (the service processes, this process's load thread, PostgreSQL), and the ratio 2 / 1.
  * 4. Parts of a poll, measured alone: verifyDetachedSignature, the CA check of the signer
  *    certificate (AppleCaService.serialIfOurs), the plist parse, MdmProtocolService.server (the
  *    database work) in-process with the same concurrency (CHECKIN_MICRO_CALLS, default 5,000, and
@@ -87,6 +91,11 @@ const ENROLL_CONCURRENCY = Number(process.env.CHECKIN_ENROLL_CONCURRENCY ?? 8);
 const MICRO_CALLS = Number(process.env.CHECKIN_MICRO_CALLS ?? 5000);
 const PROTOCOL_CALLS = Number(process.env.CHECKIN_PROTOCOL_CALLS ?? 10_000);
 const WARMUP_MS = 2000;
+/** Scale-out: the Idle polls against this many service processes of their own (child processes, one port each). */
+const PROCESSES = (process.env.CHECKIN_PROCESSES ?? '1,2')
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map(Number);
 /** With CHECKIN_CPU_PROFILE=<file>: which phase of the main process to profile (service | enroll). */
 const PROFILE_PHASE = process.env.CHECKIN_CPU_PROFILE_PHASE ?? 'service';
 const MINISTRIES = ['armees', 'culture', 'economie', 'interieur'];
@@ -106,16 +115,17 @@ function appOptions(config: AppConfig): CreateAppOptions {
 const LOAD_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
-const { host, port, path, concurrency, durationMs, bodies, signatures } = workerData;
+const { host, port, ports, path, concurrency, durationMs, bodies, signatures } = workerData;
+const targets = ports && ports.length > 0 ? ports : [port];
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
 const latencies = [];
 const statuses = {};
 let nonEmpty = 0, errors = 0, firstError = null, next = 0;
-function one(i) {
+function one(i, slot) {
   return new Promise((resolve) => {
     const body = bodies[i];
     const t0 = process.hrtime.bigint();
-    const req = http.request({ host, port, path, method: 'PUT', agent, headers: {
+    const req = http.request({ host, port: targets[slot % targets.length], path, method: 'PUT', agent, headers: {
       'content-type': 'application/x-apple-aspen-mdm', 'content-length': body.length, 'user-agent': 'MDM/1.0', 'mdm-signature': signatures[i] } }, (res) => {
       let size = 0;
       res.on('data', (c) => { size += c.length; });
@@ -132,7 +142,7 @@ function one(i) {
 }
 const started = performance.now();
 const deadline = started + durationMs;
-async function slot() { while (performance.now() < deadline) await one(next++ % bodies.length); }
+async function slot(_, k) { while (performance.now() < deadline) await one(next++ % bodies.length, k); }
 Promise.all(Array.from({ length: concurrency }, slot)).then(() => {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
@@ -151,7 +161,7 @@ interface LoadResult {
 }
 
 function runLoad(
-  target: { host: string; port: number; path: string },
+  target: { host: string; port: number; path: string; ports?: number[] },
   durationMs: number,
   bodies: Buffer[],
   signatures: string[],
@@ -173,7 +183,7 @@ function runLoad(
 /** Warm-up, then the measured run, with a progress bar over the seconds and CPU use. */
 async function measureLoad(
   label: string,
-  target: { host: string; port: number; path: string },
+  target: { host: string; port: number; path: string; ports?: number[] },
   bodies: Buffer[],
   signatures: string[],
   pgDir: string,
@@ -550,6 +560,69 @@ async function main(): Promise<void> {
       }
       rounds.push(one as { service: Measured; bare: Measured });
     }
+    // 3b. Scale-out: the same polls against N service processes of their own on the same database (each
+    // its own port, the load's connections spread over them as a load balancer would), N from
+    // CHECKIN_PROCESSES; the in-process service above stays idle meanwhile.
+    const scaleOut: {
+      processes: number;
+      pollsPerSecond: number;
+      latencyMs: Measured['latencyMs'];
+      statuses: Measured['statuses'];
+      errors: number;
+      cpuPercentOfOneCore: { serviceProcesses: number[]; benchProcess: number; postgres: number; machine: number };
+      cpuMsPerPoll: { serviceProcesses: number; postgres: number; benchProcess: number };
+      loadAverage1m: number;
+    }[] = [];
+    for (const n of PROCESSES) {
+      const servers: { url: string; child: ChildProcess }[] = [];
+      try {
+        for (let k = 0; k < n; k++)
+          servers.push(
+            await forkService(__filename, 'profile-server', { ...config, apple: { ...config.apple, identityPool: 0 } }),
+          );
+        const ports = servers.map((x) => Number(new URL(x.url).port));
+        const loadAverage1m = Math.round(loadavg()[0] * 100) / 100;
+        const cpu0 = servers.map((x) => processCpuMs(x.child.pid));
+        const t0 = performance.now();
+        const m = await measureLoad(
+          `${n} process(es) ×${CONCURRENCY} for ${SECONDS} s`,
+          { host: '127.0.0.1', port: ports[0], ports, path: '/mdm/server' },
+          bodies,
+          signatures,
+          pgDir,
+        );
+        // measureLoad's warm-up is inside [t0, now]: the processes' CPU is taken over the measured part only.
+        const wallMs = performance.now() - t0;
+        const perProcessMs = servers.map((x, k) => processCpuMs(x.child.pid) - cpu0[k]);
+        const measuredShare = (m.seconds * 1000) / wallMs;
+        const percent = (ms: number) => Math.round(((ms * measuredShare) / (m.seconds * 1000)) * 100);
+        const perPoll = (percentOfCore: number) =>
+          Math.round(((percentOfCore / 100) * 1000 * 1000) / m.pollsPerSecond) / 1000;
+        const servicePercents = perProcessMs.map(percent);
+        const serviceTotal = servicePercents.reduce((a, b) => a + b, 0);
+        scaleOut.push({
+          processes: n,
+          pollsPerSecond: m.pollsPerSecond,
+          latencyMs: m.latencyMs,
+          statuses: m.statuses,
+          errors: m.errors,
+          cpuPercentOfOneCore: {
+            serviceProcesses: servicePercents,
+            benchProcess: m.cpu.nodeProcessPercent,
+            postgres: m.cpu.postgresPercent,
+            machine: m.cpu.machinePercent,
+          },
+          cpuMsPerPoll: {
+            serviceProcesses: perPoll(serviceTotal),
+            postgres: perPoll(m.cpu.postgresPercent),
+            benchProcess: perPoll(m.cpu.nodeProcessPercent),
+          },
+          loadAverage1m,
+        });
+      } finally {
+        await Promise.all(servers.map((x) => stopService(x.child)));
+      }
+    }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
     const { service, bare: baseline } = rounds[rounds.length - 1];
 
@@ -616,7 +689,8 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify(
         {
-          command: `CHECKIN_DEVICES=${DEVICES} CHECKIN_EXTRA_DEVICES=${EXTRA_DEVICES} CHECKIN_CONCURRENCY=${CONCURRENCY} CHECKIN_SECONDS=${SECONDS} npm run bench -- checkin`,
+          command: `CHECKIN_DEVICES=${DEVICES} CHECKIN_EXTRA_DEVICES=${EXTRA_DEVICES} CHECKIN_CONCURRENCY=${CONCURRENCY} CHECKIN_SECONDS=${SECONDS} CHECKIN_PROCESSES=${PROCESSES.join(',')} npm run bench -- checkin`,
+          startedAt: new Date(startedAt).toISOString(),
           machine: { cores: cpus().length, node: process.version, loadAverage1mAtStart: load1 },
           devices: DEVICES,
           extraDevicesInSql: EXTRA_DEVICES,
@@ -660,6 +734,17 @@ async function main(): Promise<void> {
               rounds.map((r) => ratio(r.service.pollsPerSecond, r.bare.pollsPerSecond)),
             ),
             p99OverBareP99Median: median(rounds.map((r) => ratio(r.service.latencyMs.p99, r.bare.latencyMs.p99))),
+          },
+          scaleOut: {
+            note: 'Idle polls against N service processes of their own (child processes, one port each), same bodies; benchProcess = the load thread (and the idle in-process service)',
+            runs: scaleOut,
+            ratioTwoOverOne: (() => {
+              const one = scaleOut.find((r) => r.processes === 1);
+              const two = scaleOut.find((r) => r.processes === 2);
+              return one && two ? ratio(two.pollsPerSecond, one.pollsPerSecond) : null;
+            })(),
+            bareHttpPlistPerSecond: baseline.pollsPerSecond,
+            bareHttpPlistP99Ms: baseline.latencyMs.p99,
           },
           partsOfOnePoll: {
             verifyDetachedSignature: verify,

@@ -188,7 +188,7 @@ interface Context {
   kind: string;
 }
 
-interface PlannedRequest {
+export interface PlannedRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -212,7 +212,17 @@ const JUSTIFICATION = 'Animation du compte officiel du ministère pour la commun
 export function driveLoad(
   baseUrl: string | string[],
   population: LoadPopulation,
-  opts: { rate: number; seconds: number; connections?: number; onSecond?: () => void },
+  opts: {
+    rate: number;
+    seconds: number;
+    connections?: number;
+    onSecond?: () => void;
+    /**
+     * One kind of request only, instead of the agent/approver sessions: request `n` of the run, with
+     * its kind (for `byRequest`). For the bare-handler baseline and per-endpoint CPU measurements.
+     */
+    only?: (n: number) => { kind: string; request: PlannedRequest };
+  },
 ): Promise<LoadReport> {
   const connections = opts.connections ?? 50;
   const targets = (Array.isArray(baseUrl) ? baseUrl : [baseUrl]).map((u) => new URL(u));
@@ -322,8 +332,14 @@ export function driveLoad(
 
   return new Promise((ok) => {
     const start = performance.now();
+    let sent = 0;
     const send = (user: Context, dueAt: number) => {
-      const planned = user.role === 'agent' ? agentRequest(user) : approverRequest(user);
+      let planned: PlannedRequest;
+      if (opts.only) {
+        const one = opts.only(sent++);
+        planned = one.request;
+        user.kind = one.kind;
+      } else planned = user.role === 'agent' ? agentRequest(user) : approverRequest(user);
       const kind = user.kind;
       const done = (status: number | null, body: string) => {
         const latency = performance.now() - dueAt;

@@ -276,10 +276,11 @@ export async function forkService<C>(
   file: string,
   role: string,
   config: C,
+  extraExecArgv: string[] = [],
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = fork(file, [], {
     env: { ...process.env, BENCH_ROLE: role },
-    execArgv: process.execArgv,
+    execArgv: [...process.execArgv, ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((ok, ko) => {

@@ -2,15 +2,16 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import pinoHttp from 'pino-http';
 import { AppModule, AppOptions } from './app.module';
 import { MDM_CONTENT_TYPES } from './apple/apple.controller';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { InputPipe } from './common/input.pipe';
 import { createOpenApiDocument } from './openapi/document';
 import { createLogger, PinoNestLogger } from './observability/logger';
+import { requestLog } from './observability/request-log';
 import { securityHeaders } from './security/security-headers';
 
 export interface CreateAppOptions extends AppOptions {
@@ -40,8 +41,7 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
     limit: options.bodyLimitBytes,
   });
   app.useBodyParser('urlencoded', { limit: options.bodyLimitBytes, extended: false });
-  if (options.logLevel !== 'silent')
-    app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' } }));
+  if (options.logLevel !== 'silent') app.use(requestLog(logger));
   app.useGlobalPipes(new InputPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
@@ -51,6 +51,16 @@ export async function createApp(options: CreateAppOptions): Promise<INestApplica
   const ui = [resolve(__dirname, '../../admin-ui/dist'), resolve(__dirname, '../../../admin-ui/dist')].find((dir) =>
     existsSync(resolve(dir, 'index.html')),
   );
-  if (ui) app.useStaticAssets(ui, { index: ['index.html'], maxAge: '1h' });
+  if (ui) {
+    // Only the interface's own paths reach the file system (its hashed assets, and index.html at "/"):
+    // served from "/" for every path, serve-static cost each API request a stat() of a missing file.
+    app.useStaticAssets(resolve(ui, 'assets'), { prefix: '/assets/', maxAge: '1h' });
+    const index = resolve(ui, 'index.html');
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if ((req.method !== 'GET' && req.method !== 'HEAD') || (req.path !== '/' && req.path !== '/index.html'))
+        return next();
+      res.sendFile(index, { maxAge: '1h' }, (e) => e && next(e));
+    });
+  }
   return app;
 }

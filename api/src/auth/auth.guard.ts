@@ -1,11 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DirectoryService } from '../directory/directory.service';
 import { AuthError } from './auth.error';
 import { parse } from 'cookie';
 import { ApiTokenService, isApiToken } from './api-token.service';
 import { JwtVerifierService } from './jwt-verifier.service';
 import { OidcLoginService, SESSION_COOKIE } from './oidc-login.service';
+import { PrincipalLookup } from './principal-lookup';
+import { Precounted, PRECOUNTED } from '../security/rate-limit-store';
 import { AuthenticatedRequest, IS_PUBLIC } from './public.decorator';
 
 /**
@@ -18,7 +19,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: JwtVerifierService,
-    private readonly directory: DirectoryService,
+    private readonly principals: PrincipalLookup,
     private readonly login: OidcLoginService,
     private readonly apiTokens: ApiTokenService,
   ) {}
@@ -28,11 +29,18 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     const session = parse(request.headers.cookie ?? '')[SESSION_COOKIE];
+    // The rate limit is counted by the statement that reads the principal; the throttler, next, uses that count.
+    const counted = (pre: Precounted) => {
+      (request as AuthenticatedRequest & { [PRECOUNTED]?: Precounted })[PRECOUNTED] = pre;
+    };
     if (!header && session) {
-      const principal = await this.login.principalForSession(session);
-      if (!principal) throw AuthError.unauthenticated('session-expired', 'Your session has expired: sign in again.');
       // A cookie travels with cross-site requests: writes must also carry a header a form cannot set.
-      if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method) && !request.headers['x-requested-with']) {
+      const crossSiteSafe =
+        ['GET', 'HEAD', 'OPTIONS'].includes(request.method) || !!request.headers['x-requested-with'];
+      // A write refused below never reaches the throttler: it is not counted either.
+      const principal = await this.login.principalForSession(session, crossSiteSafe ? counted : undefined);
+      if (!principal) throw AuthError.unauthenticated('session-expired', 'Your session has expired: sign in again.');
+      if (!crossSiteSafe) {
         throw AuthError.forbidden(
           'A write with a session cookie must carry the X-Requested-With header (protection against cross-site requests).',
           'csrf',
@@ -54,7 +62,7 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     const claims = await this.verifier.verify(match[1]);
-    request.principal = await this.directory.principalFor(claims);
+    request.principal = await this.principals.forClaims(claims, counted);
     return true;
   }
 }

@@ -8,6 +8,7 @@ import { ApiTokensController } from './api-tokens.controller';
 import { AuthGuard } from './auth.guard';
 import { JwtVerifierService, OIDC_SETTINGS, OidcSettings } from './jwt-verifier.service';
 import { OidcLoginService, PROCONNECT_SCOPES } from './oidc-login.service';
+import { PrincipalLookup } from './principal-lookup';
 import { SessionController } from './session.controller';
 
 /** The sign-in's profile, scopes and algorithm: as given, else from the environment (OIDC_PROFILE, …). */
@@ -39,6 +40,7 @@ export class AuthModule {
         { provide: OIDC_SETTINGS, useValue: settings },
         { provide: JwtVerifierService, useFactory: () => new JwtVerifierService(settings) },
         OidcLoginService,
+        PrincipalLookup,
         ApiTokenService,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],

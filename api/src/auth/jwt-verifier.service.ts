@@ -46,6 +46,10 @@ export interface IssuerMetadata {
 /** Access tokens of standard providers (bearer JWTs for scripts). ProConnect's are opaque: never JWTs. */
 const ACCEPTED_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** How long a verified bearer token is taken on trust (see JwtVerifierService.verify). */
+const VERIFIED_TTL_MS = 60_000;
+/** Verified tokens kept at most (≈ 1 kB each). */
+const VERIFIED_MAX = 20_000;
 
 /**
  * The identity provider's metadata and keys, and the JWT checks made against them: bearer access
@@ -107,6 +111,34 @@ export class JwtVerifierService {
 
   /** A bearer access token (JWT) of the configured issuer, for this API's audience. */
   async verify(token: string): Promise<IdentityClaims> {
+    const now = Date.now();
+    const known = this.verified.get(token);
+    if (known && known.until > now) return known.claims;
+    const claims = await this.verifySignature(token);
+    if (known) this.verified.delete(token);
+    this.remember(token, claims, now);
+    return claims;
+  }
+
+  /**
+   * Scripts and the interface send the same token with every request until it expires: its RSA
+   * check (a sixth of a request's CPU) is done once per VERIFIED_TTL_MS, not per request. Only
+   * tokens that passed every check are kept, each until the earlier of its expiry (with the same
+   * tolerance jwtVerify allows) and VERIFIED_TTL_MS; a key the provider withdraws stops being
+   * accepted within that time, well inside jose's own key-set cache (10 minutes).
+   */
+  private readonly verified = new Map<string, { claims: IdentityClaims; until: number }>();
+
+  private remember(token: string, claims: IdentityClaims, now: number): void {
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 + CLOCK_TOLERANCE_SECONDS * 1000 : now;
+    const until = Math.min(exp, now + VERIFIED_TTL_MS);
+    if (until <= now) return;
+    // Insertion order is age order: the oldest entry goes first when the cache is full.
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { claims, until });
+  }
+
+  private async verifySignature(token: string): Promise<IdentityClaims> {
     const keys = await this.keySet();
     try {
       const { payload } = await jwtVerify(token, keys, {

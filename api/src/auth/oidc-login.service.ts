@@ -8,6 +8,8 @@ import { authFailure } from './auth-failure';
 import { identityFrom } from './identity';
 import { IssuerMetadata, JwtVerifierService, OIDC_SETTINGS, OidcProfile, OidcSettings } from './jwt-verifier.service';
 import { Principal } from './principal';
+import { PrincipalLookup } from './principal-lookup';
+import type { Precounted } from '../security/rate-limit-store';
 
 export const SESSION_COOKIE = 'mdm_session';
 /** Binds a sign-in to the browser that started it (login CSRF): the callback needs it. */
@@ -106,6 +108,7 @@ export class OidcLoginService {
     @Inject(OIDC_SETTINGS) private readonly settings: OidcSettings,
     private readonly verifier: JwtVerifierService,
     private readonly directory: DirectoryService,
+    private readonly principals: PrincipalLookup,
   ) {}
 
   get profile(): OidcProfile {
@@ -332,11 +335,8 @@ export class OidcLoginService {
     }
   }
 
-  async principalForSession(sessionToken: string): Promise<Principal | null> {
-    const [row] = (await this.db.query(`SELECT agent_id FROM session WHERE token_hash = $1 AND expires_at > now()`, [
-      sha256(sessionToken),
-    ])) as { agent_id: string }[];
-    return row ? this.directory.principalForAgent(row.agent_id) : null;
+  async principalForSession(sessionToken: string, counted?: (pre: Precounted) => void): Promise<Principal | null> {
+    return this.principals.forSession(sha256(sessionToken), counted);
   }
 
   /**

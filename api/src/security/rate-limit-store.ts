@@ -16,10 +16,38 @@ export interface RateLimitHit {
 }
 
 /**
+ * A signed-in person's request already counted by the statement that looked the person up
+ * (PrincipalLookup): the throttler uses this outcome instead of counting it a second time.
+ */
+export const PRECOUNTED = Symbol('rate-limit hit counted with the principal');
+
+export interface Precounted {
+  /** The throttler's key (`default:agent:<id>`) and the limit and window it was counted with. */
+  key: string;
+  limit: number;
+  windowMs: number;
+  hit: RateLimitHit;
+}
+
+/** The throttler's key for a signed-in person (ClientThrottlerGuard: one budget per agent across all routes). */
+export function agentRateKey(agentId: string): string {
+  return `default:agent:${agentId}`;
+}
+
+/** rate_limit_hit's answer as rows carry it. */
+export function hitOf(row: { hits: number; blocked: boolean; retry_after_ms: string | number }): RateLimitHit {
+  return {
+    hits: row.hits,
+    blocked: row.blocked,
+    retryAfterSeconds: Math.max(1, Math.ceil(Number(row.retry_after_ms) / 1000)),
+  };
+}
+
+/**
  * The key as stored: printable ASCII as is (readable when looking at the table), anything else
  * (a NUL or odd bytes from a URL, a very long token) by its SHA-256.
  */
-function storedKey(key: string): string {
+export function storedKey(key: string): string {
   return /^[\x20-\x7e]{1,200}$/.test(key) ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
@@ -61,11 +89,7 @@ export class RateLimitStore implements ThrottlerStorage, OnModuleInit, OnApplica
       windowMs,
       limit,
     ])) as { hits: number; blocked: boolean; retry_after_ms: string }[];
-    return {
-      hits: row.hits,
-      blocked: row.blocked,
-      retryAfterSeconds: Math.max(1, Math.ceil(Number(row.retry_after_ms) / 1000)),
-    };
+    return hitOf(row);
   }
 
   /** Requests counted against `key` in the last `windowMs`, without counting one. */

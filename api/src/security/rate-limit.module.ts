@@ -16,6 +16,7 @@ import {
   ThrottlerGuard,
   ThrottlerLimitDetail,
   ThrottlerModule,
+  type ThrottlerRequest,
   type ThrottlerModuleOptions,
 } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
@@ -24,7 +25,7 @@ import type { AuthenticatedRequest } from '../auth/public.decorator';
 import { DomainError, HTTP_STATUS_OF } from '../common/domain-error';
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { RATE_LIMIT_SETTINGS, RateLimitSettings } from './rate-limit-settings';
-import { RateLimitStore } from './rate-limit-store';
+import { Precounted, PRECOUNTED, RateLimitStore } from './rate-limit-store';
 
 /**
  * Not limited per client here:
@@ -109,6 +110,38 @@ class ClientThrottlerGuard extends ThrottlerGuard {
       }
     }
     return super.canActivate(context);
+  }
+
+  /**
+   * A request whose principal was looked up together with its count (PrincipalLookup) is not counted
+   * again: the same outcome, headers and refusal as @nestjs/throttler gives for a count made here.
+   */
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const { req, res } = this.getRequestResponse(props.context);
+    const pre = (req as { [PRECOUNTED]?: Precounted })[PRECOUNTED];
+    if (!pre) return super.handleRequest(props);
+    const tracker = await props.getTracker(req, props.context);
+    const key = props.generateKey(props.context, tracker, props.throttler.name ?? THROTTLER);
+    if (key !== pre.key || props.limit !== pre.limit || props.ttl !== pre.windowMs)
+      throw new Error(`rate limit counted as ${pre.key} (${pre.limit}/${pre.windowMs} ms), throttled as ${key}`);
+    const { hits, blocked, retryAfterSeconds } = pre.hit;
+    if (blocked) {
+      res.header('Retry-After', String(retryAfterSeconds));
+      await this.throwThrottlingException(props.context, {
+        limit: props.limit,
+        ttl: props.ttl,
+        key,
+        tracker,
+        totalHits: hits,
+        timeToExpire: retryAfterSeconds,
+        isBlocked: true,
+        timeToBlockExpire: retryAfterSeconds,
+      });
+    }
+    res.header(`${this.headerPrefix}-Limit`, String(props.limit));
+    res.header(`${this.headerPrefix}-Remaining`, String(Math.max(0, props.limit - hits)));
+    res.header(`${this.headerPrefix}-Reset`, String(retryAfterSeconds));
+    return true;
   }
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
