@@ -443,14 +443,25 @@ describe('scheduled sync with ABM and Apps and Books (worker)', () => {
       abm.unavailable = false;
       vpp.unavailable = false;
     }
-    expect(await service.scheduledSync(at(6 * PERIOD))).toEqual({ abm: { interieur: 'ok' }, vpp: { interieur: 'ok' } });
+    // A renewed server token is tried at the worker's next turn, not after the backoff.
+    await (
+      await t.as('it.interieur')
+    )
+      .put('/ministries/interieur/apple/abm/token')
+      .send({ token: abm.issueServerToken((await abmView()).certificatePem) })
+      .expect(200);
+    expect((await abmView()).nextSyncAt).toBeNull();
+    expect(await service.scheduledSync(at(2 * PERIOD + 1))).toEqual({ abm: { interieur: 'ok' }, vpp: {} });
     expect(await abmView()).toMatchObject({
       syncState: 'ok',
       syncError: null,
       syncFailures: 0,
-      nextSyncAt: at(7 * PERIOD).toISOString(),
+      nextSyncAt: at(3 * PERIOD + 1).toISOString(),
     });
-    expect((await vppView()).syncState).toBe('ok');
+    // Apps and Books, left alone, recovers at its own turn.
+    expect((await vppView()).syncState).toBe('failed');
+    expect(await service.scheduledSync(at(6 * PERIOD))).toEqual({ abm: { interieur: 'ok' }, vpp: { interieur: 'ok' } });
+    expect(await vppView()).toMatchObject({ syncState: 'ok', syncError: null });
   });
 });
 

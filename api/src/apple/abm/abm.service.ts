@@ -234,7 +234,10 @@ export class AbmService {
     return this.view(principal, ministry);
   }
 
-  /** Imports the server token file ABM gave for the ministry's MDM server, then checks it opens a session. */
+  /**
+   * Imports the server token file ABM gave for the ministry's MDM server, then checks it opens a
+   * session. A renewed token ends the scheduled sync's backoff: the worker tries it at its next turn.
+   */
   async importToken(principal: Principal, ministry: string, file: string): Promise<AbmServerView> {
     await this.requireMinistry(principal, ministry);
     const server = await this.server(ministry);
@@ -258,7 +261,8 @@ export class AbmService {
     await this.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE abm_server SET consumer_key = $2, consumer_secret = $3, access_token = $4, access_secret = $5,
-                access_token_expiry = $6, server_name = $7, org_name = $8, token_imported_at = now(), token_imported_by = $9
+                access_token_expiry = $6, server_name = $7, org_name = $8, token_imported_at = now(), token_imported_by = $9,
+                next_sync_at = NULL, sync_failures = 0
           WHERE ministry_code = $1`,
         [
           ministry,

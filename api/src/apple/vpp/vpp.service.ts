@@ -203,7 +203,10 @@ export class VppService implements OnModuleInit {
     return row.stoken;
   }
 
-  /** Imports (or renews) the content token: Apple must accept it; the ministry's apps are read at once. */
+  /**
+   * Imports (or renews) the content token: Apple must accept it; the ministry's apps are read at once.
+   * A renewed token ends the scheduled refresh's backoff: the worker tries it at its next turn.
+   */
   async importToken(principal: Principal, ministry: string, sToken: string): Promise<VppView> {
     await this.requireMinistry(principal, ministry);
     const { expDate, orgName } = readContentToken(sToken);
@@ -229,7 +232,7 @@ export class VppService implements OnModuleInit {
       await tx.query(
         `INSERT INTO vpp_token (ministry_code, stoken, org_name, location_name, expires_at, imported_by) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (ministry_code) DO UPDATE SET stoken = $2, org_name = $3, location_name = $4, expires_at = $5,
-                imported_by = $6, imported_at = now()`,
+                imported_by = $6, imported_at = now(), next_sync_at = NULL, sync_failures = 0`,
         [ministry, compact, orgName, config.locationName ?? null, expDate, actor.label],
       );
       await this.audit.record(tx, actor, {
