@@ -1,4 +1,6 @@
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createPrivateKey, generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { createTestCa } from '../../../../tools/apple-sim/pki';
 import { verifyDetachedSignature, verifySignedData } from './cms';
@@ -29,6 +31,23 @@ describe('CMS writing', () => {
     const tampered = Buffer.from(signed);
     tampered[signed.indexOf(Buffer.from('plist'))] ^= 1;
     expect(verifySignedData(tampered).ok).toBe(false);
+  });
+
+  it('signs with an EC key too (a TLS certificate of the public host may be ECDSA)', async () => {
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01',
+      name: 'CN=mdm.example.gouv.fr',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      signingAlgorithm: algorithm,
+      keys,
+    });
+    const key = KeyObject.from(keys.privateKey);
+    const signed = signCms(Buffer.from('<plist/>'), { certificates: [Buffer.from(cert.rawData)], key });
+    expect(verifySignedData(signed)).toMatchObject({ ok: true, digestAlgorithm: 'sha256' });
   });
 
   it('signs without content (a SCEP failure): the signature covers the empty content', () => {

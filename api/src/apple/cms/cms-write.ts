@@ -97,8 +97,48 @@ function der(block: asn1js.AsnType): Buffer {
   return Buffer.from(block.toBER(false));
 }
 
+/**
+ * A certificate read once and written back as the bytes it came in: reading and re-encoding one
+ * with PKI.js costs about 1.5 ms, which would be most of the time a profile's signature takes (the
+ * signer and its chain are the same for every profile).
+ */
+class PreEncodedCertificate extends Certificate {
+  constructor(private readonly der: Buffer) {
+    super({ schema: decodeBer(der) });
+  }
+
+  override toSchema(): asn1js.Sequence {
+    // PKI.js only asks the element for its encoding, which is the DER as it came.
+    return new RawElement({ data: this.der }) as unknown as asn1js.Sequence;
+  }
+}
+
+/** Bytes already encoded, written as they are inside a structure asn1js encodes. */
+class RawElement extends asn1js.RawData {
+  override toBER(_sizeOnly?: boolean, writer?: { write(buffer: ArrayBuffer): void }): ArrayBuffer {
+    const bytes = this.dataView.slice().buffer;
+    if (!writer) return bytes;
+    writer.write(bytes);
+    return new ArrayBuffer(0);
+  }
+}
+
+const CERTIFICATE_CACHE_SIZE = 1000;
+/** By SHA-256 of the DER, oldest first (a SCEP requester's certificate passes once: bounded). */
+const certificates = new Map<string, Certificate>();
+
 function certificateOf(derBytes: Buffer): Certificate {
-  return Certificate.fromBER(derBytes);
+  const key = createHash('sha256').update(derBytes).digest('base64');
+  let certificate = certificates.get(key);
+  if (!certificate) {
+    certificate = new PreEncodedCertificate(Buffer.from(derBytes));
+    if (certificates.size >= CERTIFICATE_CACHE_SIZE) {
+      const oldest = certificates.keys().next().value;
+      if (oldest !== undefined) certificates.delete(oldest);
+    }
+    certificates.set(key, certificate);
+  }
+  return certificate;
 }
 
 /** PEM (one or more certificates) to DER, in order. */
@@ -115,7 +155,7 @@ export function attribute(type: string, value: asn1js.AsnType): Attribute {
 /**
  * DER ContentInfo(SignedData) over `content` (inside; absent when undefined: a SCEP failure has
  * none), one SignerInfo by issuer and serial, signed attributes contentType, signingTime,
- * messageDigest and the caller's, in DER SET OF order, RSA PKCS#1 v1.5.
+ * messageDigest and the caller's, in DER SET OF order, RSA PKCS#1 v1.5 or ECDSA.
  */
 export function signCms(content: Buffer | undefined, signer: CmsSigner, options: SignOptions = {}): Buffer {
   const digest = options.digest ?? 'sha256';
@@ -149,7 +189,7 @@ export function signCms(content: Buffer | undefined, signer: CmsSigner, options:
     sid: new IssuerAndSerialNumber({ issuer: leafCert.issuer, serialNumber: leafCert.serialNumber }),
     digestAlgorithm,
     signedAttrs,
-    signatureAlgorithm: new AlgorithmIdentifier({ algorithmId: OID.rsaEncryption, algorithmParams: new asn1js.Null() }),
+    signatureAlgorithm: signatureAlgorithm(signer.key, digest),
     signature: octetString(cryptoSign(digest, signedBytes, signer.key)),
   });
   const encap = new EncapsulatedContentInfo({ eContentType: OID.data });
@@ -162,6 +202,24 @@ export function signCms(content: Buffer | undefined, signer: CmsSigner, options:
     signerInfos: [signerInfo],
   });
   return der(new ContentInfo({ contentType: OID.signedData, content: signedData.toSchema() }).toSchema());
+}
+
+const ECDSA_OIDS: Record<DigestName, string> = {
+  sha1: '1.2.840.10045.4.1',
+  sha256: '1.2.840.10045.4.3.2',
+  sha384: '1.2.840.10045.4.3.3',
+  sha512: '1.2.840.10045.4.3.4',
+};
+
+/**
+ * RSA PKCS#1 v1.5 (rsaEncryption, as Apple's devices sign) or ECDSA (a TLS certificate of the
+ * public host may well be one: node:crypto's ECDSA signature is the DER that CMS carries).
+ */
+function signatureAlgorithm(key: KeyObject, digest: DigestName): AlgorithmIdentifier {
+  if (key.asymmetricKeyType === 'rsa')
+    return new AlgorithmIdentifier({ algorithmId: OID.rsaEncryption, algorithmParams: new asn1js.Null() });
+  if (key.asymmetricKeyType === 'ec') return new AlgorithmIdentifier({ algorithmId: ECDSA_OIDS[digest] });
+  throw new CmsWriteError(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign CMS here (RSA or EC)`);
 }
 
 /** A degenerate SignedData: certificates only, no signer, no content (RFC 5652 5.2; RFC 8894 3.4). */
