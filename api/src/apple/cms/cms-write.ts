@@ -15,6 +15,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createHmac,
   KeyObject,
   privateDecrypt,
   publicEncrypt,
@@ -275,14 +276,34 @@ export function envelopeCms(content: Buffer, recipientCertificate: Buffer, ciphe
   return der(new ContentInfo({ contentType: CMS_OID.envelopedData, content: enveloped.toSchema() }).toSchema());
 }
 
+const rejectionSecrets = new WeakMap<KeyObject, Buffer>();
+
+/** A secret derived from the private key, for the keys implicit rejection hands out. */
+function rejectionSecret(key: KeyObject): Buffer {
+  let secret = rejectionSecrets.get(key);
+  if (!secret) {
+    secret = createHash('sha256')
+      .update('cms implicit rejection')
+      .update(key.export({ type: 'pkcs8', format: 'der' }))
+      .digest();
+    rejectionSecrets.set(key, secret);
+  }
+  return secret;
+}
+
 /**
  * The content key from RSAES-PKCS1-v1_5 (RFC 8017 7.2.2). node:crypto refuses PKCS#1 v1.5 private
  * decryption (CVE-2023-46809, the Marvin attack), so the raw RSA operation is node:crypto's and the
- * padding is checked here without branching on it: a malformed block yields a random key of the
- * expected length (implicit rejection, as OpenSSL 3.2 does), which then fails like any wrong key.
+ * padding is checked here without branching on it: a malformed block yields a key of the expected
+ * length derived from the message and the private key (implicit rejection, as OpenSSL 3.2 does),
+ * which then fails like any wrong key.
  */
 function unwrapKey(recipientKey: KeyObject, encryptedKey: Buffer, keyBytes: number): Buffer {
-  const fallback = randomBytes(keyBytes);
+  // The same key for the same message, as OpenSSL's implicit rejection: asking again tells nothing.
+  const fallback = createHmac('sha256', rejectionSecret(recipientKey))
+    .update(encryptedKey)
+    .digest()
+    .subarray(0, keyBytes);
   let block: Buffer;
   try {
     block = privateDecrypt({ key: recipientKey, padding: constants.RSA_NO_PADDING }, encryptedKey);
