@@ -82,6 +82,9 @@ export class ScepService {
       return await this.answer(request, signer, authority.key, authority.certificate);
     } catch (error) {
       if (error instanceof ScepFailure) return failureReply(request, signer, error);
+      // Inside the encrypted request (e.g. a challengePassword that is not a string): answerable.
+      if (error instanceof MalformedScepMessage)
+        return failureReply(request, signer, new ScepFailure('badRequest', error.message));
       throw error;
     }
   }
