@@ -240,6 +240,8 @@ export interface ScepEnrollOptions {
   signWithOtherKey?: boolean;
   /** Tests: another challenge than the profile's. */
   challenge?: string;
+  /** As older devices: triple DES and SHA-1 even if the server offers AES and SHA-256. */
+  legacyAlgorithms?: boolean;
 }
 
 /**
@@ -267,8 +269,9 @@ export async function scepEnroll(payload: ScepPayload, options: ScepEnrollOption
     ? generateKeyPairSync('rsa', { modulusLength: payload.keySize })
     : { publicKey, privateKey };
   const signerCertificate = selfSigned(subject, signerKeys.publicKey, signerKeys.privateKey);
-  const cipher: ContentCipher = capabilities.includes('AES') ? 'aes-128-cbc' : 'des-ede3-cbc';
-  const digest = capabilities.includes('SHA-256') ? 'sha256' : 'sha1';
+  const cipher: ContentCipher =
+    capabilities.includes('AES') && !options.legacyAlgorithms ? 'aes-128-cbc' : 'des-ede3-cbc';
+  const digest = capabilities.includes('SHA-256') && !options.legacyAlgorithms ? 'sha256' : 'sha1';
   const transactionId = createHash('sha256')
     .update(publicKey.export({ type: 'spki', format: 'der' }))
     .digest('hex');
