@@ -45,6 +45,9 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('./dist', import.meta.url)),
     emptyOutDir: true,
     sourcemap: true,
+    // The DSFR's icon sheet names a thousand SVG icons: inlined, they made the stylesheet 2 MB, read
+    // and matched on every page load. As files, the browser fetches only the few a page shows.
+    assetsInlineLimit: (file) => (file.endsWith('.svg') ? false : undefined),
     rolldownOptions: {
       // The DSFR components start with "use client" (for React Server Components), meaningless in this bundle.
       onLog: (level, log, handler) => {

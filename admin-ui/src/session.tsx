@@ -8,7 +8,8 @@ import { useLoad } from './useLoad';
  * What every page of a signed-in person may need besides their profile: the ministries' names (the
  * API speaks in codes: "interieur"), and the counts shown in the navigation (requests waiting for
  * this approver, this agent's own pending requests, unread notifications), reloaded on every
- * change of page and after a decision.
+ * change of page and after a decision. The counts are secondary (useLoad): they wait for the page's
+ * own content.
  */
 export interface Session {
   ministryName: (code: string | null | undefined) => string;
@@ -40,12 +41,14 @@ export function SessionProvider({ me, routeKey, children }: { me: Me; routeKey: 
   const pending = useLoad(
     async () => Object.fromEntries(await Promise.all(approverOf.map(async (m) => [m, await api.pendingCount(m)]))),
     `pending:${approverOf.join(',')}:${routeKey}`,
+    true,
   );
   const mine = useLoad(
     async () => (isAgent ? (await api.myExemptions()).filter((e) => e.status === 'pending').length : 0),
     `mine:${routeKey}`,
+    true,
   );
-  const unread = useLoad(async () => (await api.notifications(true)).length, `unread:${routeKey}`);
+  const unread = useLoad(async () => (await api.notifications(true)).length, `unread:${routeKey}`, true);
   const { reload: reloadPending } = pending;
   const { reload: reloadMine } = mine;
   const { reload: reloadUnread } = unread;

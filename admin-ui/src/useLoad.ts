@@ -14,14 +14,46 @@ interface Settled<T> {
   error?: Error;
 }
 
-/** Runs `load` when `key` changes (and on reload()); keeps the error for display, ignores stale answers. */
-export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
+/**
+ * The page's own loads in flight. The navigation's counts (`secondary`) wait for them: on a 2-core
+ * server answering six requests at once, the one the person opened the page for comes back first.
+ */
+let pageLoads = 0;
+let whenIdle: (() => void)[] = [];
+
+function tracked<T>(promise: Promise<T>): Promise<T> {
+  pageLoads++;
+  const done = () => {
+    pageLoads--;
+    if (pageLoads > 0) return;
+    const waiting = whenIdle;
+    whenIdle = [];
+    for (const go of waiting) go();
+  };
+  promise.then(done, done);
+  return promise;
+}
+
+/** Resolves once no page load is in flight, or after `maxMs` (a page that keeps loading does not starve the counts). */
+function pageLoaded(maxMs = 1500): Promise<void> {
+  if (pageLoads === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    whenIdle.push(resolve);
+    setTimeout(resolve, maxMs);
+  });
+}
+
+/**
+ * Runs `load` when `key` changes (and on reload()); keeps the error for display, ignores stale answers.
+ * `secondary`: what is not the page's content (the navigation's counts) starts once the page's own loads are answered.
+ */
+export function useLoad<T>(load: () => Promise<T>, key: string, secondary = false): Loaded<T> {
   const [tick, setTick] = useState(0);
   const [settled, setSettled] = useState<Settled<T>>({ request: '' });
   const request = `${tick}:${key}`;
   useEffect(() => {
     let live = true;
-    load().then(
+    (secondary ? pageLoaded().then(load) : tracked(load())).then(
       (data) => live && setSettled({ request, data }),
       (error: unknown) => live && setSettled({ request, error: errorOf(error) }),
     );
