@@ -183,13 +183,17 @@ describe('SCEP device identities and signed enrollment profiles', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('refuses an unknown challenge and a request signed by another key than the one it is for, writing nothing', async () => {
+  it('refuses an unknown challenge, a renewal, and a request signed by another key than the one it is for, writing nothing', async () => {
     const { profile } = await download('demo-agent-interieur');
     const payload = scepPayloadOf(scepPayload(profile));
     const before = await counts();
     await expect(scepEnroll(payload, { challenge: 'not-the-challenge' })).rejects.toMatchObject({
       failInfo: 'badRequest',
       message: expect.stringContaining('challenge is unknown'),
+    });
+    await expect(scepEnroll(payload, { messageType: '17' })).rejects.toMatchObject({
+      failInfo: 'badRequest',
+      message: expect.stringContaining('Renewal is not offered here'),
     });
     await expect(scepEnroll(payload, { signWithOtherKey: true })).rejects.toMatchObject({
       failInfo: 'badMessageCheck',

@@ -242,6 +242,8 @@ export interface ScepEnrollOptions {
   challenge?: string;
   /** As older devices: triple DES and SHA-1 even if the server offers AES and SHA-256. */
   legacyAlgorithms?: boolean;
+  /** Tests: another messageType than PKCSReq (19), e.g. RenewalReq (17). */
+  messageType?: string;
 }
 
 /**
@@ -282,7 +284,10 @@ export async function scepEnroll(payload: ScepPayload, options: ScepEnrollOption
     {
       digest,
       attributes: [
-        attribute(SCEP_OID.messageType, new asn1js.PrintableString({ value: MESSAGE_TYPE.PKCSReq })),
+        attribute(
+          SCEP_OID.messageType,
+          new asn1js.PrintableString({ value: options.messageType ?? MESSAGE_TYPE.PKCSReq }),
+        ),
         attribute(SCEP_OID.transactionID, new asn1js.PrintableString({ value: transactionId })),
         attribute(SCEP_OID.senderNonce, new asn1js.OctetString({ valueHex: senderNonce })),
       ],

@@ -6,7 +6,7 @@ import { AuditService } from '../../audit/audit.service';
 import { AppleCaService } from '../apple-ca.service';
 import { scepChallengeHash } from '../apple-enrollment.service';
 import { AppleError } from '../apple.error';
-import { CmsSigner, CmsWriteError, openEnvelopeCms } from '../cms/cms-write';
+import { CmsSigner, CmsWriteError, OpenedEnvelope, openEnvelopeCms } from '../cms/cms-write';
 import {
   failureReply,
   MalformedScepMessage,
@@ -100,9 +100,9 @@ export class ScepService {
         'badRequest',
         request.messageType === MESSAGE_TYPE.RenewalReq
           ? 'Renewal is not offered here: the MDM server renews identities with a new enrollment profile.'
-          : `Message type ${request.messageType} is not answered here: only PKCSReq (19).`,
+          : `Message type ${request.messageType.slice(0, 8)} is not answered here: only PKCSReq (19).`,
       );
-    let opened;
+    let opened: OpenedEnvelope;
     try {
       opened = openEnvelopeCms(request.envelope, caKey, caCertificate);
     } catch (error) {
