@@ -5,6 +5,7 @@ import { Header } from '@codegouvfr/react-dsfr/Header';
 import { SkipLinks } from '@codegouvfr/react-dsfr/SkipLinks';
 import { useEffect, useState } from 'react';
 import { api, ApiError, loginUrl } from './api';
+import { forgetQueueMinistry } from './prefetch';
 import { ErrorAlert } from './components/ErrorAlert';
 import { HOMES, homesOf, landingHome, type Home } from './homes';
 import { AccessDenied, NotFound } from './pages/AccessDenied';
@@ -238,6 +239,7 @@ export function App() {
   const legal = isLegalRoute(route.segments[0]) ? route.segments[0] : undefined;
 
   const logout = () => {
+    forgetQueueMinistry();
     api.logout().then(
       // With ProConnect the provider's session ends too: the browser goes there, then comes back.
       (providerLogout) => window.location.assign(providerLogout ?? window.location.pathname),

@@ -56,6 +56,7 @@ import type {
   EnrollmentLinkDto,
   EnrollmentTokenDto,
   ErrorBody,
+  ExemptionPage,
   ExemptionStatus,
   PlanRequest,
   RequestExemptionDto,
@@ -123,8 +124,34 @@ export function exemptionRegisterCsvUrl(ministry: string): string {
 
 const throwOnError = true;
 
+/** The approvers' queue's page size (admin-ui/src/pages/approver/Queue.tsx pages by it). */
+export const QUEUE_PAGE_SIZE = 20;
+
+type QueueFilters = { status?: ExemptionStatus; app?: string; minAgeDays?: number; cursor?: string; limit?: number };
+
+const prefetchedQueue = new Map<string, Promise<ExemptionPage>>();
+const fetchMe = () => data(directoryMe({ throwOnError }));
+let prefetchedMe: ReturnType<typeof fetchMe> | undefined;
+
+function queueKey(ministry: string, query: QueueFilters): string {
+  const set = Object.entries(query)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([ministry, set]);
+}
+
 export const api = {
-  me: () => data(directoryMe({ throwOnError })),
+  /** The signed-in person; the first call takes the answer prefetchMe asked for, if any. */
+  me: () => {
+    const early = prefetchedMe;
+    prefetchedMe = undefined;
+    return early ?? fetchMe();
+  },
+  /** Asks for /me as the code starts, before React's first render, which asks for it next. */
+  prefetchMe: () => {
+    prefetchedMe = fetchMe();
+    prefetchedMe.catch(() => undefined);
+  },
   /** Ends the session; with a provider that has its own logout (ProConnect), the address the browser goes to next. */
   logout: async (): Promise<string | null> => {
     const answer = await data(sessionLogout({ throwOnError }));
@@ -148,17 +175,26 @@ export const api = {
   revokeExemption: (id: string, reason: string) =>
     data(exemptionsRevoke({ path: { id }, body: { reason }, throwOnError })),
   /** One page of a ministry's requests, oldest first; `cursor` is the previous page's nextCursor. */
-  exemptionQueue: (
-    ministry: string,
-    filters: { status?: ExemptionStatus; app?: string; minAgeDays?: number; cursor?: string; limit?: number } = {},
-  ) =>
-    data(
-      exemptionsQueue({
-        path: { code: ministry },
-        query: { status: 'pending', limit: 20, ...filters },
-        throwOnError,
-      }),
-    ),
+  exemptionQueue: (ministry: string, filters: QueueFilters = {}): Promise<ExemptionPage> => {
+    const query: QueueFilters = { status: 'pending', limit: QUEUE_PAGE_SIZE, ...filters };
+    const key = queueKey(ministry, query);
+    const early = prefetchedQueue.get(key);
+    prefetchedQueue.delete(key);
+    return early ?? data(exemptionsQueue({ path: { code: ministry }, query, throwOnError }));
+  },
+  /**
+   * Asks for the queue's first page before the page knows it needs it (while /me is on its way):
+   * the queue's first exemptionQueue call with the same filters takes this answer instead of asking.
+   */
+  prefetchQueue: (ministry: string) => {
+    const query: QueueFilters = { status: 'pending', limit: QUEUE_PAGE_SIZE };
+    const key = queueKey(ministry, query);
+    const early = data(exemptionsQueue({ path: { code: ministry }, query, throwOnError }));
+    // Not taken (another ministry shown, signed out): dropped, its refusal unreported.
+    early.catch(() => undefined);
+    prefetchedQueue.set(key, early);
+    setTimeout(() => prefetchedQueue.get(key) === early && prefetchedQueue.delete(key), 10_000);
+  },
   /** How many requests wait for a decision (one row fetched: the page carries the total). */
   pendingCount: async (ministry: string) =>
     (await data(exemptionsQueue({ path: { code: ministry }, query: { status: 'pending', limit: 1 }, throwOnError })))

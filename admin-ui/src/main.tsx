@@ -5,7 +5,9 @@ import { startReactDsfr } from '@codegouvfr/react-dsfr/spa';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { prefetchQueueOnLoad } from './prefetch';
 
+prefetchQueueOnLoad();
 startReactDsfr({ defaultColorScheme: 'system' });
 
 const icon = document.createElement('link');

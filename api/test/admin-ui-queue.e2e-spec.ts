@@ -112,6 +112,15 @@ describe('the approvers’ queue at 10,000 pending requests', () => {
     expect(await shown(approver, new RegExp(`page 4 sur ${pages}\\.$`))).toEqual(all.slice(3 * PAGE, 4 * PAGE));
     await next.click();
     expect(await shown(approver, new RegExp(`page 5 sur ${pages}\\.$`))).toEqual(all.slice(4 * PAGE, 5 * PAGE));
+
+    // A reload asks for the first page alongside /me (this tab showed interieur's queue): the same rows.
+    await approver.reload();
+    expect(await shown(approver, /page 1 sur/)).toEqual(all.slice(0, PAGE));
+    // A wrong guess (a ministry this approver does not decide for) is neither shown nor reported.
+    await approver.evaluate(`sessionStorage.setItem('mdm.lastQueueMinistry', 'armees')`);
+    await approver.reload();
+    expect(await shown(approver, /page 1 sur/)).toEqual(all.slice(0, PAGE));
+    expect(await approver.getByRole('alert').count()).toBe(0);
   });
 
   it('filters by app and age, from the first page, down to the last page', async () => {

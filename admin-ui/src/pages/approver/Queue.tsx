@@ -1,8 +1,9 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Button } from '@codegouvfr/react-dsfr/Button';
 import { Select } from '@codegouvfr/react-dsfr/Select';
-import { useState } from 'react';
-import { api } from '../../api';
+import { useEffect, useState } from 'react';
+import { api, QUEUE_PAGE_SIZE } from '../../api';
+import { rememberQueueMinistry } from '../../prefetch';
 import { LoadState } from '../../components/LoadState';
 import { ExemptionStatusBadge } from '../../components/StatusBadge';
 import { daysUntil, formatDate, STATUS_LABELS } from '../../labels';
@@ -48,7 +49,7 @@ function Request({ e, me, onDecided }: { e: Exemption; me: Me; onDecided: (m: st
   );
 }
 
-const PAGE_SIZE = 20;
+const PAGE_SIZE = QUEUE_PAGE_SIZE;
 
 const AGES: { value: string; label: string }[] = [
   { value: '', label: 'Toutes' },
@@ -152,6 +153,8 @@ export function Queue({ ministry, me }: { ministry: string; me: Me }) {
   );
   const [done, setDone] = useState<string>();
   const { refreshCounts } = useSession();
+  // The next load of this tab asks for this ministry's first page without waiting for /me.
+  useEffect(() => rememberQueueMinistry(ministry), [ministry]);
   const decided = (message: string) => {
     setDone(message);
     queue.reload();
