@@ -4,6 +4,7 @@
  * one-time challenge for its certificate at /apple/scep (GetCACaps, GetCACert, PKIOperation) and
  * checks in with it. The interop with micromdm's scepclient is tools/scep-interop.sh (in .ci/run).
  */
+import fc from 'fast-check';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { AppleCaService } from '../src/apple/apple-ca.service';
 import { APPLE_SETTINGS, AppleSettings } from '../src/apple/apple-settings';
@@ -287,6 +288,40 @@ describe('SCEP device identities and signed enrollment profiles', () => {
     expect(((await notScep.json()) as { message: string }).message).toContain('lacks the SCEP attributes');
     const after = await counts();
     expect({ ...after, audit: before.audit }).toEqual(before); // the download above audits its link only
+  });
+
+  it('a PKIOperation changed anywhere is answered (CertRep or 400), never a 500, and writes nothing', async () => {
+    const { profile } = await download('demo-agent-interieur');
+    const { exchange } = await scepEnroll(scepPayloadOf(scepPayload(profile)));
+    const before = await counts();
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(exchange.request.length - 1), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        async (flips) => {
+          const mutated = Buffer.from(exchange.request);
+          for (const [at, bits] of flips) mutated[at] ^= bits;
+          const res = await fetch(`${t.url}/apple/scep?operation=PKIOperation`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-pki-message' },
+            body: mutated,
+          });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (res.status === 400) expect(((await res.json()) as { message: string }).message).toMatch(/^The /);
+          else {
+            expect(res.status).toBe(200);
+            expect(res.headers.get('content-type')).toContain('application/x-pki-message');
+            await res.arrayBuffer();
+          }
+        },
+      ),
+      { numRuns: 150, seed: 8894 },
+    );
+    expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([200, 400]));
+    expect(await counts()).toEqual(before);
   });
 
   it('GetCACaps and GetCACert describe the device CA', async () => {

@@ -73,6 +73,8 @@ export interface ScepIdentity {
     cipher: OpenedEnvelope['cipher'];
     /** Sends the very same request again (a phone that missed the answer); the certificate it gets. */
     resend: () => Promise<string>;
+    /** The PKCSReq as sent (DER). */
+    request: Buffer;
   };
 }
 
@@ -367,6 +369,7 @@ export async function scepEnroll(payload: ScepPayload, options: ScepEnrollOption
       usedPost,
       cipher: answerCipher,
       resend: async () => (await send()).certificate.toString(),
+      request: pkcsReq,
     },
   };
 }
