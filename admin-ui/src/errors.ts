@@ -186,6 +186,7 @@ export const FRENCH_BY_CODE: Record<ErrorCode, string> & Record<string, string> 
   'apple.not-configured': NOT_CONFIGURED_APPLE,
   'apple.scep-malformed': PHONE_PROTOCOL,
   'apple.scep-unknown-operation': PHONE_PROTOCOL,
+  'apple.scep-too-large': PHONE_PROTOCOL,
 };
 
 /** The request fields a person fills in, by the name the API gives them in its validation sentences. */
