@@ -506,6 +506,21 @@ const MATRIX: Record<string, Line> = {
       type: 'application/pkcs7-signature',
     }),
   },
+  'GET /apple/scep': {
+    may: 'public',
+    why: 'SCEP: the CA certificate and capabilities are public; a certificate needs the one-time challenge inside the request',
+    call: () => ({ path: '/apple/scep?operation=GetCACaps' }),
+  },
+  'POST /apple/scep': {
+    may: 'public',
+    why: 'SCEP: the one-time challenge inside the signed, encrypted request authorises the certificate',
+    writes: true,
+    call: () => ({
+      path: '/apple/scep?operation=PKIOperation',
+      body: Buffer.from('not a SCEP message'),
+      type: 'application/x-pki-message',
+    }),
+  },
   'PUT /ministries/:code/apple/vpp/token': {
     may: ['it', 'national'],
     writes: true,
