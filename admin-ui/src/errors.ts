@@ -6,7 +6,8 @@
  * here is a compile error (ErrorCode comes from the API's OpenAPI document). A code written here
  * before the client is generated again is allowed (the string index).
  */
-import type { ErrorCode } from './client';
+// The generated types alone (not the client's index): the API's tests import this file, without the DOM's types.
+import type { ErrorCode } from './client/types.gen';
 
 const NOT_CONFIGURED_ANDROID =
   'Android n’est pas configuré sur ce serveur : demandez à l’exploitant du service de le relier à un projet Android Enterprise.';
