@@ -22,20 +22,6 @@ export async function policyProfilePending(tx: EntityManager, deviceId: string, 
 }
 
 /**
- * What the rollout engine reads to know a phone was sent its policy (as DeviceStateService.recordPushed
- * writes it), for a profile queued outside the engine (Automated Device Enrollment's configuration):
- * without it the engine sends the same profile again.
- */
-export async function recordPolicySent(tx: EntityManager, deviceId: string, hash: string): Promise<void> {
-  await tx.query(
-    `UPDATE device SET pushed_hash = $2, last_push_at = now(), push_state = 'ok', push_attempts = 0,
-            push_error = NULL, push_failed_for = NULL
-      WHERE id = $1`,
-    [deviceId, hash],
-  );
-}
-
-/**
  * Apple has no shared policy: each iPhone gets its own InstallProfile (Restrictions + web clips),
  * InstallApplication for required apps it lacks, RemoveApplication for banned apps it has as
  * managed apps, then one APNs push to make it check in.

@@ -196,6 +196,19 @@ export class DeviceStateService {
     return rows[0];
   }
 
+  /** An iPhone's identity renewed in place: the device keeps its row, speaking with the new certificate. */
+  async switchIdentity(
+    tx: EntityManager,
+    udid: string,
+    serial: string,
+  ): Promise<{ id: string; ministry_code: string }[]> {
+    const { rows } = await this.exec(tx)<{ id: string; ministry_code: string }>(
+      `UPDATE device SET apple_identity_serial = $1 WHERE apple_udid = $2 RETURNING id, ministry_code`,
+      [serial, udid],
+    );
+    return rows;
+  }
+
   /** APNs said the push token is no longer valid: the device must enroll again. */
   async markPushChannelDead(id: string): Promise<void> {
     await this.exec()(`UPDATE device SET apns_dead_at = now() WHERE id = $1`, [id]);
@@ -282,9 +295,13 @@ export class DeviceStateService {
    * to do on our side: the device is waiting for the phone (see fleetSql.waiting) — unless the phone
    * already answered (a report can overtake this write) with an error on its desired content.
    */
-  async recordPushed(id: string, sent: { boundPolicy: string } | { pushedHash: string }): Promise<void> {
+  async recordPushed(
+    id: string,
+    sent: { boundPolicy: string } | { pushedHash: string },
+    tx?: EntityManager,
+  ): Promise<void> {
     const reported = `d.push_state = 'failed' AND d.push_failed_for = g.desired_hash`;
-    await this.exec()(
+    await this.exec(tx)(
       `UPDATE device d SET ${'boundPolicy' in sent ? 'bound_policy' : 'pushed_hash'} = $2, last_push_at = now(),
               push_state = CASE WHEN ${reported} THEN 'failed' ELSE 'ok' END,
               push_attempts = 0,

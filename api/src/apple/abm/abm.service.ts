@@ -21,7 +21,8 @@ import { plistShapeProblem } from '../../common/prescan';
 import { verifySignedData } from '../cms/cms';
 import { VppService } from '../vpp/vpp.service';
 import { chainProblem, deviceAnchors } from './device-chain';
-import { policyProfilePending, recordPolicySent } from '../apple.adapter';
+import { policyProfilePending } from '../apple.adapter';
+import { DeviceStateService } from '../../devices/device-state.service';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -167,6 +168,7 @@ export class AbmService {
     private readonly apns: ApnsService,
     private readonly vpp: VppService,
     private readonly enrollment: AppleEnrollmentService,
+    private readonly deviceState: DeviceStateService,
   ) {
     this.deviceAnchors = deviceAnchors(settings.deviceCaPem);
   }
@@ -849,7 +851,8 @@ export class AbmService {
             group.desiredHash,
           );
         }
-        await recordPolicySent(tx, device.id, group.desiredHash);
+        // What the rollout engine reads to know the phone was sent its policy: else it queues the same profile again.
+        await this.deviceState.recordPushed(device.id, { pushedHash: group.desiredHash }, tx);
         queued.push('InstallProfile');
         const installed = new Set(device.installed_apps.map((a) => a.id));
         for (const app of group.effective.apps)
