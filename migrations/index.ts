@@ -27,6 +27,7 @@ import { AppleScep1796101000000 } from './1796101000000-AppleScep';
 import { AppleIdentityRenewal1796101100000 } from './1796101100000-AppleIdentityRenewal';
 import { AppleBusinessSync1796101200000 } from './1796101200000-AppleBusinessSync';
 import { DeviceSearchIndexes1796101400000 } from './1796101400000-DeviceSearchIndexes';
+import { AppleScepRenewal1796101500000 } from './1796101500000-AppleScepRenewal';
 
 /** Every migration, in order; imported by the shared data source (app, CLI and tests alike). */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   AppleIdentityRenewal1796101100000,
   AppleBusinessSync1796101200000,
   DeviceSearchIndexes1796101400000,
+  AppleScepRenewal1796101500000,
 ];

@@ -37,6 +37,8 @@ import { CmsAttachedResult, signDetached } from './cms';
 import type { FakeApns } from './fake-apns';
 import { buildPlist, compact, isPlistDict, parseMobileconfig, payloadsOf, PlistDict } from './mobileconfig';
 import { identityFromPkcs12 } from './pki';
+// A cycle (scep-client builds phones), harmless: each side uses the other only inside functions.
+import { noteScepExchange, scepEnroll, scepPayloadOf } from './scep-client';
 
 export type CommandStatus = 'Acknowledged' | 'Error' | 'CommandFormatError' | 'NotNow';
 
@@ -890,7 +892,8 @@ export class SimulatedIPhone {
    * (IdentityCertificateUUID) must be in the profile. iOS then checks in with the new identity,
    * Authenticate then TokenUpdate, and signs everything with it from then on, the command's answer
    * included; a check-in the server refuses fails the installation and the previous profile, with
-   * its identity, stays.
+   * its identity, stays. A com.apple.security.scep identity is obtained first (scep-client.ts): a
+   * failed SCEP exchange fails the installation the same way.
    */
   private async replaceEnrollment(
     parsed: ReturnType<typeof parseMobileconfig>,
@@ -935,20 +938,37 @@ export class SimulatedIPhone {
         12008,
         `The MDM payload's identity (IdentityCertificateUUID ${String(next.IdentityCertificateUUID)}) is not in the profile.`,
       );
-    if (identityPayload.PayloadType !== 'com.apple.security.pkcs12' || !Buffer.isBuffer(identityPayload.PayloadContent))
+    let identity: { certPem: string; keyPem: string };
+    if (identityPayload.PayloadType === 'com.apple.security.scep') {
+      // As iOS: the new key is made on the phone and certified over SCEP before the profile is installed.
+      try {
+        const obtained = await scepEnroll(scepPayloadOf(identityPayload));
+        noteScepExchange(this, obtained);
+        identity = { certPem: obtained.certPem, keyPem: obtained.keyPem };
+      } catch (error) {
+        return fail(
+          'MCSCEPErrorDomain',
+          22013,
+          `The SCEP server returned an invalid response: ${(error as Error).message}`,
+        );
+      }
+    } else if (
+      identityPayload.PayloadType === 'com.apple.security.pkcs12' &&
+      Buffer.isBuffer(identityPayload.PayloadContent)
+    ) {
+      try {
+        const password = typeof identityPayload.Password === 'string' ? identityPayload.Password : '';
+        const decoded = identityFromPkcs12(identityPayload.PayloadContent, password);
+        identity = { certPem: decoded.certPem, keyPem: decoded.keyPem };
+      } catch (error) {
+        return fail('MCKeychainErrorDomain', 9000, `The identity cannot be imported: ${(error as Error).message}`);
+      }
+    } else
       return fail(
         'MCProfileErrorDomain',
         1000,
-        `The identity payload is ${String(identityPayload.PayloadType)}; the simulator renews com.apple.security.pkcs12 identities only.`,
+        `The identity payload is ${String(identityPayload.PayloadType)}; the simulator renews com.apple.security.pkcs12 and com.apple.security.scep identities only.`,
       );
-    let identity: { certPem: string; keyPem: string };
-    try {
-      const password = typeof identityPayload.Password === 'string' ? identityPayload.Password : '';
-      const decoded = identityFromPkcs12(identityPayload.PayloadContent, password);
-      identity = { certPem: decoded.certPem, keyPem: decoded.keyPem };
-    } catch (error) {
-      return fail('MCKeychainErrorDomain', 9000, `The identity cannot be imported: ${(error as Error).message}`);
-    }
     const previous = this.options;
     this.options = { ...previous, identity, signRequests: previous.signRequests ?? next.SignMessage === true };
     for (const step of [() => this.authenticate(), () => this.tokenUpdate()]) {

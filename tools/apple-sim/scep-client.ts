@@ -376,9 +376,14 @@ export async function scepEnroll(payload: ScepPayload, options: ScepEnrollOption
 
 const exchanges = new WeakMap<SimulatedIPhone, ScepIdentity>();
 
-/** The SCEP exchange that gave a phone its identity (installEnrollmentProfile), if it was SCEP. */
+/** The SCEP exchange that gave a phone its current identity (enrollment or renewal), if it was SCEP. */
 export function scepIdentityOf(phone: SimulatedIPhone): ScepIdentity | undefined {
   return exchanges.get(phone);
+}
+
+/** Records the exchange of a phone's renewed identity (SimulatedIPhone's InstallProfile of an enrollment profile). */
+export function noteScepExchange(phone: SimulatedIPhone, identity: ScepIdentity): void {
+  exchanges.set(phone, identity);
 }
 
 /**

@@ -232,11 +232,12 @@ export class AppleEnrollmentService {
         );
       if (!active)
         throw new AppleError('no-push-certificate', 'conflict', 'The MDM push certificate is missing on the server.');
-      // Room for this download: the oldest identities still waiting beyond the phones left to enroll are revoked.
+      // Room for this download: the oldest identities still waiting beyond the phones left to enroll are
+      // revoked (not a renewal of an enrolled phone's identity: that one is no download of the link).
       await tx.query(
         `UPDATE apple_identity SET revoked_at = now()
           WHERE serial IN (SELECT serial FROM apple_identity
-                            WHERE enrollment_id = $1 AND enrolled_at IS NULL AND revoked_at IS NULL
+                            WHERE enrollment_id = $1 AND enrolled_at IS NULL AND revoked_at IS NULL AND renews IS NULL
                             ORDER BY issued_at DESC OFFSET $2)`,
         [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
       );
@@ -245,7 +246,7 @@ export class AppleEnrollmentService {
         await tx.query(
           `UPDATE apple_scep_challenge SET revoked_at = now()
             WHERE challenge_hash IN (SELECT challenge_hash FROM apple_scep_challenge
-                                      WHERE enrollment_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+                                      WHERE enrollment_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND renews IS NULL
                                       ORDER BY issued_at DESC OFFSET $2)`,
           [enrollment.id, enrollment.max_devices - enrollment.enrolled - 1],
         );

@@ -340,8 +340,8 @@ export class MdmProtocolService implements OnModuleDestroy {
       // An identity renewal's InstallProfile (no policy hash): its answer decides which identity the phone keeps.
       const renewal =
         answered?.requestType === 'InstallProfile' && !answered.policyHash ? await this.renewal.ofCommand(uuid) : null;
-      if (renewal && status === 'Acknowledged') await this.renewal.takeOver(renewal, udid);
-      else if (renewal && status !== 'NotNow') await this.renewal.refused(device.id, renewal, errorOf(message));
+      if (renewal?.identity && status === 'Acknowledged') await this.renewal.takeOver(renewal.identity, udid);
+      else if (renewal && status !== 'NotNow') await this.renewal.refused(device.id, uuid, errorOf(message));
       else if (answered && status === 'Acknowledged')
         await this.onAcknowledged(device.id, device.group_id, answered, message);
       else if (answered && status !== 'NotNow' && answered.requestType === 'InstallProfile')

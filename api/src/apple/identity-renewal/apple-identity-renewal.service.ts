@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { Actor } from '../../auth/principal';
@@ -11,7 +11,8 @@ import { commands } from '../apple-payloads';
 import { APPLE_SETTINGS, AppleSettings } from '../apple-settings';
 import { AppleError } from '../apple.error';
 import { ApnsService } from '../apns.service';
-import { enrollmentProfile } from '../enrollment-profile';
+import { scepChallengeHash } from '../apple-enrollment.service';
+import { enrollmentProfile, Pkcs12Identity, ScepIdentity } from '../enrollment-profile';
 import { PushCertificateService } from '../push-certificate.service';
 import { renewalsThisRun } from './renewal-quota';
 
@@ -26,6 +27,11 @@ export const MAX_RENEWALS_PER_RUN = 30;
 export const RETRY_AFTER_HOURS = 24;
 
 const RENEWAL: Actor = { id: null, label: 'system: Apple identity renewal' };
+
+/** What an InstallProfile of a renewal carries: its identity once there is one (SCEP: once the phone asked for it). */
+export interface RenewalOfCommand {
+  identity: string | null;
+}
 
 /** A renewal identity as the protocol meets it: the identity it replaces and the phone it is for. */
 export interface RenewalIdentity {
@@ -59,6 +65,12 @@ interface Due {
  * InstallProfile acknowledged. Its Authenticate alone changes nothing (Apple: the profile may still
  * fail to install). An Error answer revokes the new identity, the old one keeps working, and the
  * phone is tried again a day later.
+ *
+ * With APPLE_IDENTITY_DELIVERY=scep the profile carries a SCEP payload instead of a PKCS#12: a
+ * one-time challenge bound to the identity it renews (`apple_scep_challenge.renews`), so that a
+ * phone enrolled through SCEP makes its new key itself, as it made the first one. Trading the
+ * challenge (ScepService) inserts the renewal identity, which then takes over exactly as above; a
+ * challenge not yet traded counts as the pending renewal, and an Error answer withdraws it.
  */
 @Injectable()
 export class AppleIdentityRenewalService {
@@ -106,6 +118,10 @@ export class AppleIdentityRenewalService {
             AND NOT EXISTS (SELECT 1 FROM apple_identity r
                              WHERE r.renews = i.serial
                                AND (r.revoked_at IS NULL OR r.revoked_at > now() - make_interval(hours => $3)))
+            AND NOT EXISTS (SELECT 1 FROM apple_scep_challenge c
+                             WHERE c.renews = i.serial
+                               AND ((c.used_at IS NULL AND c.revoked_at IS NULL)
+                                    OR c.revoked_at > now() - make_interval(hours => $3)))
        )
        SELECT serial, not_after, enrollment_id, device_id, ministry_code,
               (SELECT max(n / greatest(extract(epoch FROM not_after - now()) / 120, 1)) FROM due)::float8 AS needed
@@ -114,16 +130,22 @@ export class AppleIdentityRenewalService {
     )) as Due[];
   }
 
-  /** One phone: a new identity, its enrollment profile queued, the phone woken; false when it needs none any more. */
+  /** One phone: a new identity (or its SCEP challenge), its enrollment profile queued, the phone woken; false when it needs none any more. */
   private async renew(d: Due, topic: string): Promise<boolean> {
-    // The key generation runs before the transaction (off the event loop, no lock held meanwhile).
-    const issued = await this.ca.issueIdentity(`appareil ${randomUUID()}`);
-    const notAfter = new Date(new X509Certificate(issued.certPem).validTo);
-    const profile = enrollmentProfile({
-      identity: { kind: 'pkcs12', p12: issued.p12, password: issued.password },
-      topic,
-      serverBaseUrl: this.settings.serverBaseUrl,
-    });
+    // PKCS#12: the key generation runs before the transaction (off the event loop, no lock held meanwhile).
+    // SCEP: only a challenge; the phone makes its key and the CA certifies it when the challenge is traded.
+    const issued =
+      this.settings.identityDelivery === 'scep' ? null : await this.ca.issueIdentity(`appareil ${randomUUID()}`);
+    const challenge = randomBytes(24).toString('base64url');
+    const identity: Pkcs12Identity | ScepIdentity = issued
+      ? { kind: 'pkcs12', p12: issued.p12, password: issued.password }
+      : {
+          kind: 'scep',
+          url: `${this.settings.serverBaseUrl}/apple/scep`,
+          challenge,
+          commonName: `appareil ${randomUUID()}`,
+        };
+    const profile = enrollmentProfile({ identity, topic, serverBaseUrl: this.settings.serverBaseUrl });
     let command: string | null;
     try {
       command = await this.db.transaction(async (tx) => {
@@ -132,28 +154,49 @@ export class AppleIdentityRenewalService {
           `SELECT i.serial FROM apple_identity i
             WHERE i.serial = $1 AND i.udid IS NOT NULL AND i.revoked_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM apple_identity r WHERE r.renews = i.serial AND r.udid IS NULL AND r.revoked_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM apple_scep_challenge c
+                               WHERE c.renews = i.serial AND c.used_at IS NULL AND c.revoked_at IS NULL)
             FOR UPDATE`,
           [d.serial],
         )) as unknown[];
         if (!current) return null;
-        await tx.query(
-          `INSERT INTO apple_identity (serial, enrollment_id, not_after, renews) VALUES ($1, $2, $3, $4)`,
-          [issued.serial, d.enrollment_id, notAfter, d.serial],
-        );
-        const uuid = await this.queue.enqueue(tx, d.device_id, commands.installProfile(profile));
-        await tx.query(`UPDATE apple_identity SET renewal_command = $2 WHERE serial = $1`, [issued.serial, uuid]);
+        let uuid: string;
+        let after: Record<string, unknown>;
+        if (issued) {
+          const notAfter = new Date(new X509Certificate(issued.certPem).validTo);
+          await tx.query(
+            `INSERT INTO apple_identity (serial, enrollment_id, not_after, renews) VALUES ($1, $2, $3, $4)`,
+            [issued.serial, d.enrollment_id, notAfter, d.serial],
+          );
+          uuid = await this.queue.enqueue(tx, d.device_id, commands.installProfile(profile));
+          await tx.query(`UPDATE apple_identity SET renewal_command = $2 WHERE serial = $1`, [issued.serial, uuid]);
+          after = { identity: issued.serial, expiresAt: notAfter.toISOString(), command: uuid };
+        } else {
+          // Valid as long as the identity it renews: the phone may stay switched off for days before it gets it.
+          const hash = scepChallengeHash(challenge);
+          await tx.query(
+            `INSERT INTO apple_scep_challenge (challenge_hash, enrollment_id, expires_at, renews) VALUES ($1, $2, $3, $4)`,
+            [hash, d.enrollment_id, d.not_after, d.serial],
+          );
+          uuid = await this.queue.enqueue(tx, d.device_id, commands.installProfile(profile));
+          await tx.query(`UPDATE apple_scep_challenge SET renewal_command = $2 WHERE challenge_hash = $1`, [
+            hash,
+            uuid,
+          ]);
+          after = { delivery: 'scep', challengeExpiresAt: d.not_after.toISOString(), command: uuid };
+        }
         await this.audit.record(tx, RENEWAL, {
           action: 'apple.identity-renewal-queued',
           entityType: 'device',
           entityId: d.device_id,
           ministry: d.ministry_code,
           before: { identity: d.serial, expiresAt: d.not_after.toISOString() },
-          after: { identity: issued.serial, expiresAt: notAfter.toISOString(), command: uuid },
+          after,
         });
         return uuid;
       });
     } catch (e) {
-      // The unique index of pending renewals: another worker queued this phone's renewal first.
+      // The unique indexes of pending renewals: another worker queued this phone's renewal first.
       if (e instanceof QueryFailedError && (e.driverError as { code?: string }).code === '23505') return false;
       throw e;
     }
@@ -166,17 +209,31 @@ export class AppleIdentityRenewalService {
 
   /**
    * Renewals whose InstallProfile will never reach the phone (a newer policy cancelled the pending
-   * profile installations, or it was pruned): deleted, the identity was never handed out; the
-   * phone is renewed again at a later run.
+   * profile installations, or it was pruned): deleted, the identity (or SCEP challenge) was never
+   * handed out; the phone is renewed again at a later run.
    */
   private async dropCancelled(): Promise<number> {
-    const [, count] = (await this.db.query(
-      `DELETE FROM apple_identity r
-        WHERE r.renews IS NOT NULL AND r.udid IS NULL AND r.revoked_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM apple_command c
-                           WHERE c.uuid = r.renewal_command AND c.status IN ('queued', 'sent', 'not-now', 'acknowledged'))`,
-    )) as [unknown, number];
-    return count;
+    const live = (column: string) =>
+      `EXISTS (SELECT 1 FROM apple_command k WHERE k.uuid = ${column} AND k.status IN ('queued', 'sent', 'not-now', 'acknowledged'))`;
+    return this.db.transaction(async (tx) => {
+      const gone = (await tx.query(
+        `SELECT r.serial FROM apple_identity r
+          WHERE r.renews IS NOT NULL AND r.udid IS NULL AND r.revoked_at IS NULL AND NOT ${live('r.renewal_command')}
+          FOR UPDATE`,
+      )) as { serial: string }[];
+      const serials = gone.map((g) => g.serial);
+      // A challenge not traded yet, or traded for one of these identities (its row names the identity).
+      const [challenges] = (await tx.query(
+        `DELETE FROM apple_scep_challenge c
+          WHERE c.renews IS NOT NULL
+            AND ((c.used_at IS NULL AND c.revoked_at IS NULL AND NOT ${live('c.renewal_command')})
+                 OR c.serial = ANY($1::text[]))
+          RETURNING c.serial`,
+        [serials],
+      )) as [{ serial: string | null }[], number];
+      await tx.query(`DELETE FROM apple_identity WHERE serial = ANY($1::text[])`, [serials]);
+      return serials.length + challenges.filter((c) => c.serial === null).length;
+    });
   }
 
   /** The renewal identity `serial`, if it is one. */
@@ -192,12 +249,14 @@ export class AppleIdentityRenewalService {
       : null;
   }
 
-  /** The renewal identity an InstallProfile carries, if it carries one. */
-  async ofCommand(commandUuid: string): Promise<string | null> {
-    const [row] = (await this.db.query(`SELECT serial FROM apple_identity WHERE renewal_command = $1`, [
-      commandUuid.toLowerCase(),
-    ])) as { serial: string }[];
-    return row?.serial ?? null;
+  /** The renewal an InstallProfile carries, if it carries one: its identity, once issued. */
+  async ofCommand(commandUuid: string): Promise<RenewalOfCommand | null> {
+    const [row] = (await this.db.query(
+      `SELECT (SELECT serial FROM apple_identity WHERE renewal_command = $1) AS identity,
+              EXISTS (SELECT 1 FROM apple_scep_challenge WHERE renewal_command = $1) AS challenge`,
+      [commandUuid.toLowerCase()],
+    )) as { identity: string | null; challenge: boolean }[];
+    return row.identity || row.challenge ? { identity: row.identity } : null;
   }
 
   /**
@@ -264,19 +323,25 @@ export class AppleIdentityRenewalService {
   }
 
   /**
-   * The phone answered its renewal's InstallProfile with an error (or a malformed-command answer):
-   * the new identity is withdrawn unless the phone already speaks with it; the old one keeps
-   * working, and the phone is tried again after RETRY_AFTER_HOURS. Audited with Apple's reason.
+   * The phone answered its renewal's InstallProfile `command` with an error (or a malformed-command
+   * answer): the new identity is withdrawn unless the phone already speaks with it, and so is a SCEP
+   * challenge not traded yet; the old identity keeps working, and the phone is tried again after
+   * RETRY_AFTER_HOURS. Audited with Apple's reason.
    */
-  async refused(deviceId: string, serial: string, reason: string): Promise<void> {
+  async refused(deviceId: string, command: string, reason: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const rows = (await tx.query(
-        `UPDATE apple_identity SET revoked_at = now()
-          WHERE serial = $1 AND udid IS NULL AND revoked_at IS NULL RETURNING renews`,
-        [serial],
+      const [challenges] = (await tx.query(
+        `UPDATE apple_scep_challenge SET revoked_at = now()
+          WHERE renewal_command = $1 AND used_at IS NULL AND revoked_at IS NULL RETURNING renews`,
+        [command.toLowerCase()],
       )) as [{ renews: string }[], number];
-      const [withdrawn] = rows[0];
-      if (!withdrawn) return;
+      const [identities] = (await tx.query(
+        `UPDATE apple_identity SET revoked_at = now()
+          WHERE renewal_command = $1 AND udid IS NULL AND revoked_at IS NULL RETURNING serial, renews`,
+        [command.toLowerCase()],
+      )) as [{ serial: string; renews: string }[], number];
+      const renews = identities[0]?.renews ?? challenges[0]?.renews;
+      if (!renews) return;
       const [device] = (await tx.query(`SELECT ministry_code FROM device WHERE id = $1`, [deviceId])) as {
         ministry_code: string;
       }[];
@@ -285,8 +350,13 @@ export class AppleIdentityRenewalService {
         entityType: 'device',
         entityId: deviceId,
         ministry: device?.ministry_code,
-        before: { identity: withdrawn.renews },
-        after: { withdrawn: serial, reason, retryAfterHours: RETRY_AFTER_HOURS },
+        before: { identity: renews },
+        after: {
+          withdrawn: identities[0]?.serial ?? null,
+          ...(challenges.length > 0 ? { scepChallengeWithdrawn: true } : {}),
+          reason,
+          retryAfterHours: RETRY_AFTER_HOURS,
+        },
       });
     });
   }
