@@ -349,4 +349,22 @@ describe('Apple device identities enrolled through SCEP, renewed through SCEP', 
     expect(renewals).toHaveLength(1);
     expect((await identityOf(phone)).serial).toBe(renewals[0].serial);
   });
+
+  it('a renewal challenge gives nothing once the identity it renews is no longer in use (the phone left)', async () => {
+    const phone = await enrollIPhone('demo-agent-interieur');
+    const before = await identityOf(phone);
+    await expiresIn(before.serial, 10);
+    phone.dispose();
+    expect((await renewal().tick()).queued).toBe(1);
+    const install = await fetchInstall(phone);
+    // As a CheckOut leaves it: the identity bound to no phone any more, revoked.
+    await t.db.query(`UPDATE apple_identity SET udid = NULL, revoked_at = now() WHERE serial = $1`, [before.serial]);
+    const [{ n: auditBefore }] = await t.db.query(`SELECT count(*)::int AS n FROM audit_event`);
+    await expect(scepEnroll(scepPayloadOf(scepPayloadIn(install.payloads)))).rejects.toThrow(/no longer in use/);
+    expect(await renewalsOf(before.serial)).toEqual([]);
+    const [challenge] = await challengesOf(before.serial);
+    expect(challenge.used_at).toBeNull();
+    const [{ n: auditAfter }] = await t.db.query(`SELECT count(*)::int AS n FROM audit_event`);
+    expect(auditAfter).toBe(auditBefore);
+  });
 });
