@@ -4,6 +4,7 @@ import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { Actor } from '../../auth/principal';
+import { DeviceStateService } from '../../devices/device-state.service';
 import { fleetSql } from '../../devices/fleet-sql';
 import { AppleCaService } from '../apple-ca.service';
 import { AppleCommandsService } from '../apple-commands.service';
@@ -84,6 +85,7 @@ export class AppleIdentityRenewalService {
     private readonly apns: ApnsService,
     private readonly audit: AuditService,
     @Inject(APPLE_SETTINGS) private readonly settings: AppleSettings,
+    private readonly devices: DeviceStateService,
   ) {}
 
   /** One run (every minute): renewals whose command was cancelled are dropped, then a share of the due phones renewed. */
@@ -306,11 +308,7 @@ export class AppleIdentityRenewalService {
         udid,
         old.enrolled_at,
       ]);
-      const devices = (await tx.query(
-        `UPDATE device SET apple_identity_serial = $1 WHERE apple_udid = $2 RETURNING id, ministry_code`,
-        [serial, udid],
-      )) as [{ id: string; ministry_code: string }[], number];
-      for (const device of devices[0])
+      for (const device of await this.devices.switchIdentity(tx, udid, serial))
         await this.audit.record(tx, RENEWAL, {
           action: 'apple.identity-renewed',
           entityType: 'device',
