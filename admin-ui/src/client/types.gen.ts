@@ -63,7 +63,26 @@ export type AbmServer = {
      * The enrollment profile ABM holds for the ministry
      */
     profileUuid: string | null;
+    /**
+     * The last sync that went through
+     */
     lastSyncAt: string | null;
+    /**
+     * The worker's last scheduled sync (every ABM_SYNC_PERIOD_MINUTES); null before the first
+     */
+    syncState: 'ok' | 'failed';
+    /**
+     * Why the last scheduled sync failed
+     */
+    syncError: string | null;
+    /**
+     * Scheduled syncs failed in a row; each next try waits twice as long (at most a day)
+     */
+    syncFailures: number;
+    /**
+     * When the worker syncs next
+     */
+    nextSyncAt: string | null;
     /**
      * ABM devices assigned to this MDM server
      */
@@ -335,9 +354,9 @@ export type AppleEnrollmentLinkState = {
 };
 
 /**
- * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409, `apple.unsupported-device` 403, `apple.wrong-topic` 403, `apple.not-configured` 409.
+ * Error codes of the apple domain, with their HTTP status: `apple.invalid-certificate` 400, `apple.not-mdm-push-certificate` 400, `apple.key-mismatch` 400, `apple.expired` 400, `apple.topic-changed` 409, `apple.no-push-certificate` 409, `apple.unknown-agent` 404, `apple.unknown-enrollment` 404, `apple.enrollment-expired` 409, `apple.enrollment-revoked` 409, `apple.enrollment-used` 409, `apple.invalid-link` 400, `apple.identity-revoked` 403, `apple.no-identity` 401, `apple.bad-signature` 401, `apple.unknown-identity` 403, `apple.udid-mismatch` 403, `apple.udid-enrolled` 409, `apple.empty-body` 400, `apple.malformed-plist` 400, `apple.malformed-checkin` 400, `apple.unsupported-checkin` 400, `apple.not-authenticated` 409, `apple.malformed-report` 400, `apple.not-enrolled` 409, `apple.too-many-messages` 429, `apple.abm-no-certificate` 409, `apple.abm-token-invalid` 400, `apple.abm-token-wrong-certificate` 400, `apple.abm-token-expired` 400, `apple.abm-no-token` 409, `apple.abm-refused` 409, `apple.abm-unavailable` 503, `apple.abm-unknown-device` 403, `apple.vpp-token-invalid` 400, `apple.vpp-no-token` 409, `apple.vpp-unknown-asset` 404, `apple.vpp-refused` 409, `apple.vpp-unavailable` 503, `apple.out-of-licences` 409, `apple.unknown-ministry` 404, `apple.abm-sync-running` 409, `apple.unsupported-device` 403, `apple.wrong-topic` 403, `apple.not-configured` 409, `apple.scep-malformed` 400, `apple.scep-unknown-operation` 400, `apple.scep-too-large` 413.
  */
-export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running' | 'apple.unsupported-device' | 'apple.wrong-topic' | 'apple.not-configured';
+export type AppleErrorCode = 'apple.invalid-certificate' | 'apple.not-mdm-push-certificate' | 'apple.key-mismatch' | 'apple.expired' | 'apple.topic-changed' | 'apple.no-push-certificate' | 'apple.unknown-agent' | 'apple.unknown-enrollment' | 'apple.enrollment-expired' | 'apple.enrollment-revoked' | 'apple.enrollment-used' | 'apple.invalid-link' | 'apple.identity-revoked' | 'apple.no-identity' | 'apple.bad-signature' | 'apple.unknown-identity' | 'apple.udid-mismatch' | 'apple.udid-enrolled' | 'apple.empty-body' | 'apple.malformed-plist' | 'apple.malformed-checkin' | 'apple.unsupported-checkin' | 'apple.not-authenticated' | 'apple.malformed-report' | 'apple.not-enrolled' | 'apple.too-many-messages' | 'apple.abm-no-certificate' | 'apple.abm-token-invalid' | 'apple.abm-token-wrong-certificate' | 'apple.abm-token-expired' | 'apple.abm-no-token' | 'apple.abm-refused' | 'apple.abm-unavailable' | 'apple.abm-unknown-device' | 'apple.vpp-token-invalid' | 'apple.vpp-no-token' | 'apple.vpp-unknown-asset' | 'apple.vpp-refused' | 'apple.vpp-unavailable' | 'apple.out-of-licences' | 'apple.unknown-ministry' | 'apple.abm-sync-running' | 'apple.unsupported-device' | 'apple.wrong-topic' | 'apple.not-configured' | 'apple.scep-malformed' | 'apple.scep-unknown-operation' | 'apple.scep-too-large';
 
 export type AppliedVersion = {
     scope: string;
@@ -874,6 +893,10 @@ export type Device = {
      * Where its desired policy is: converged (applied); waiting (sent or already on its policy, the phone has not reported it yet — switched off maybe, see lastSeenAt; never a failure); retrying (the push did not go through, retried with backoff); failed (a real error, in pushError)
      */
     delivery: Delivery;
+    /**
+     * iPhones: when the device identity it signs with lapses; renewed in place (no re-enrollment) within APPLE_IDENTITY_RENEW_DAYS of that date. null for other phones
+     */
+    identityExpiresAt: string | null;
 };
 
 /**
@@ -1927,6 +1950,18 @@ export type Vpp = {
      */
     warning: string | null;
     assetsSyncedAt: string | null;
+    /**
+     * The worker's last scheduled refresh of the licence counts (every ABM_SYNC_PERIOD_MINUTES)
+     */
+    syncState: 'ok' | 'failed';
+    /**
+     * Why the last scheduled refresh failed
+     */
+    syncError: string | null;
+    /**
+     * When the worker refreshes next
+     */
+    nextSyncAt: string | null;
     assets: Array<VppAsset>;
     licencesAssigned: number;
 };
@@ -2586,7 +2621,7 @@ export type AdeEnrollEnrollData = {
 
 export type AdeEnrollEnrollErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2606,7 +2641,7 @@ export type AdeEnrollEnrollErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -2645,7 +2680,7 @@ export type AppleProfileData = {
 
 export type AppleProfileErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2665,6 +2700,10 @@ export type AppleProfileErrors = {
      */
     409: ErrorBody;
     /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
+    /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
     429: ErrorBody;
@@ -2682,9 +2721,9 @@ export type AppleProfileError = AppleProfileErrors[keyof AppleProfileErrors];
 
 export type AppleProfileResponses = {
     /**
-     * An XML property list
+     * The .mobileconfig (DER CMS SignedData of a property list), as an attachment
      */
-    200: string;
+    200: Blob | File;
 };
 
 export type AppleProfileResponse = AppleProfileResponses[keyof AppleProfileResponses];
@@ -2698,7 +2737,7 @@ export type AppleCertificateData = {
 
 export type AppleCertificateErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -2717,6 +2756,10 @@ export type AppleCertificateErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -2751,7 +2794,7 @@ export type AppleUploadData = {
 
 export type AppleUploadErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -2771,7 +2814,7 @@ export type AppleUploadErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -2795,6 +2838,131 @@ export type AppleUploadResponses = {
 };
 
 export type AppleUploadResponse = AppleUploadResponses[keyof AppleUploadResponses];
+
+export type ScepGetData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * PKIOperation: the base64 DER message
+         */
+        message?: unknown;
+        operation: 'GetCACaps' | 'GetCACert' | 'PKIOperation';
+    };
+    url: '/apple/scep';
+};
+
+export type ScepGetErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
+};
+
+export type ScepGetError = ScepGetErrors[keyof ScepGetErrors];
+
+export type ScepGetResponses = {
+    /**
+     * GetCACaps: the capabilities, a line each; GetCACert: the CA certificate; PKIOperation: a CertRep
+     */
+    200: string;
+};
+
+export type ScepGetResponse = ScepGetResponses[keyof ScepGetResponses];
+
+export type ScepPostData = {
+    /**
+     * DER CMS SignedData (PKCSReq)
+     */
+    body: Blob | File;
+    path?: never;
+    query: {
+        operation: 'PKIOperation';
+    };
+    url: '/apple/scep';
+};
+
+export type ScepPostErrors = {
+    /**
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `apple.no-identity`, `apple.bad-signature`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `apple.identity-revoked`, `apple.unknown-identity`, `apple.udid-mismatch`, `apple.abm-unknown-device`, `apple.unsupported-device`, `apple.wrong-topic`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `apple.unknown-agent`, `apple.unknown-enrollment`, `apple.vpp-unknown-asset`, `apple.unknown-ministry`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
+     */
+    409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
+     */
+    413: ErrorBody;
+    /**
+     * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `apple.abm-unavailable`, `apple.vpp-unavailable`.
+     */
+    503: ErrorBody;
+};
+
+export type ScepPostError = ScepPostErrors[keyof ScepPostErrors];
+
+export type ScepPostResponses = {
+    /**
+     * The CertRep: SUCCESS with the certificate, or FAILURE with failInfo
+     */
+    200: Blob | File;
+};
+
+export type ScepPostResponse = ScepPostResponses[keyof ScepPostResponses];
 
 export type AuditListData = {
     body?: never;
@@ -4428,7 +4596,7 @@ export type AppleCheckinData = {
 
 export type AppleCheckinErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4448,7 +4616,7 @@ export type AppleCheckinErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -4488,7 +4656,7 @@ export type AppleServerData = {
 
 export type AppleServerErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -4508,7 +4676,7 @@ export type AppleServerErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -5296,7 +5464,7 @@ export type AbmViewData = {
 
 export type AbmViewErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5315,6 +5483,10 @@ export type AbmViewErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5348,7 +5520,7 @@ export type AbmCertificateData = {
 
 export type AbmCertificateErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5367,6 +5539,10 @@ export type AbmCertificateErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5403,7 +5579,7 @@ export type AbmDevicesData = {
 
 export type AbmDevicesErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5422,6 +5598,10 @@ export type AbmDevicesErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5455,7 +5635,7 @@ export type AbmSyncData = {
 
 export type AbmSyncErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5474,6 +5654,10 @@ export type AbmSyncErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5507,7 +5691,7 @@ export type AbmTokenData = {
 
 export type AbmTokenErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -5527,7 +5711,7 @@ export type AbmTokenErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -5563,7 +5747,7 @@ export type AppleEnrollmentLinksListData = {
 
 export type AppleEnrollmentLinksListErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5582,6 +5766,10 @@ export type AppleEnrollmentLinksListErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5615,7 +5803,7 @@ export type AppleLinkData = {
 
 export type AppleLinkErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -5635,7 +5823,7 @@ export type AppleLinkErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -5672,7 +5860,7 @@ export type AppleEnrollmentLinksRevokeData = {
 
 export type AppleEnrollmentLinksRevokeErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5691,6 +5879,10 @@ export type AppleEnrollmentLinksRevokeErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5724,7 +5916,7 @@ export type VppViewData = {
 
 export type VppViewErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5743,6 +5935,10 @@ export type VppViewErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5777,7 +5973,7 @@ export type VppMapData = {
 
 export type VppMapErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -5797,7 +5993,7 @@ export type VppMapErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -5833,7 +6029,7 @@ export type VppSyncData = {
 
 export type VppSyncErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`.
      */
     400: ErrorBody;
     /**
@@ -5852,6 +6048,10 @@ export type VppSyncErrors = {
      * Not possible in the current state: `apple.topic-changed`, `apple.no-push-certificate`, `apple.enrollment-expired`, `apple.enrollment-revoked`, `apple.enrollment-used`, `apple.udid-enrolled`, `apple.not-authenticated`, `apple.not-enrolled`, `apple.abm-no-certificate`, `apple.abm-no-token`, `apple.abm-refused`, `apple.vpp-no-token`, `apple.vpp-refused`, `apple.out-of-licences`, `apple.abm-sync-running`, `apple.not-configured`.
      */
     409: ErrorBody;
+    /**
+     * Request too large: `apple.scep-too-large`.
+     */
+    413: ErrorBody;
     /**
      * Too many requests: `apple.too-many-messages`, `request.rate-limited`.
      */
@@ -5885,7 +6085,7 @@ export type VppTokenData = {
 
 export type VppTokenErrors = {
     /**
-     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `request.invalid`, `request.malformed-json`.
+     * Invalid request: `apple.invalid-certificate`, `apple.not-mdm-push-certificate`, `apple.key-mismatch`, `apple.expired`, `apple.invalid-link`, `apple.empty-body`, `apple.malformed-plist`, `apple.malformed-checkin`, `apple.unsupported-checkin`, `apple.malformed-report`, `apple.abm-token-invalid`, `apple.abm-token-wrong-certificate`, `apple.abm-token-expired`, `apple.vpp-token-invalid`, `apple.scep-malformed`, `apple.scep-unknown-operation`, `request.invalid`, `request.malformed-json`.
      */
     400: ErrorBody;
     /**
@@ -5905,7 +6105,7 @@ export type VppTokenErrors = {
      */
     409: ErrorBody;
     /**
-     * Request too large: `request.too-large`.
+     * Request too large: `apple.scep-too-large`, `request.too-large`.
      */
     413: ErrorBody;
     /**
@@ -5945,7 +6145,7 @@ export type DevicesListData = {
          */
         offset?: number;
         /**
-         * 1 to 500 (default 50)
+         * 1 to 100 (default 50)
          */
         limit?: number;
         /**
