@@ -17,7 +17,7 @@
  *    LOAD_SWEEP_FROM requests/s (default 50), then × LOAD_SWEEP_FACTOR (default 1.5) while the step
  *    passes, then LOAD_SWEEP_REFINE (default 3) bisections between the last rate that passed and the
  *    first that failed. A step passes with p99 < LOAD_P99_MS (default 200) and no 5xx nor unanswered
- *    request. Capacity: the highest rate that passed. (LOAD_RATE=<n>: one step of LOAD_SECONDS at
+ *    request; a step that fails is run once more (LOAD_STEP_RETRIES, default 1) before it counts. Capacity: the highest rate that passed. (LOAD_RATE=<n>: one step of LOAD_SECONDS at
  *    that rate instead of the sweep.)
  * 2. CPU per request at a fixed rate (LOAD_CPU_RATE, default 100/s, LOAD_CPU_SECONDS, default 15):
  *    CPU time of the API process(es) (/proc/<pid>/stat) divided by the requests answered, for the
@@ -193,7 +193,17 @@ function passes(r: LoadReport): boolean {
   return r.latencyMs.p99 < P99_LIMIT_MS && r.serverErrors === 0 && r.requestErrors === 0;
 }
 
+/** A failed step is run again this many times before it counts as failed: one stall of another process on a shared machine fails a 10 s step. */
+const STEP_RETRIES = Number(env.LOAD_STEP_RETRIES ?? 1);
+
 async function step(label: string, drive: Driver, rate: number, seconds: number): Promise<SweepStep> {
+  let s = await stepOnce(label, drive, rate, seconds);
+  for (let retry = 0; retry < STEP_RETRIES && !s.passed; retry++)
+    s = await stepOnce(`${label} again`, drive, rate, seconds);
+  return s;
+}
+
+async function stepOnce(label: string, drive: Driver, rate: number, seconds: number): Promise<SweepStep> {
   const bar = progressBar(`${label}: ${rate}/s`, seconds);
   const r = await drive(rate, seconds, () => bar.tick());
   bar.done();
