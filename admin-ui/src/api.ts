@@ -9,7 +9,10 @@
  */
 import {
   catalogList,
+  devicesGet,
   devicesList,
+  devicesLock,
+  devicesRetire,
   devicesMine,
   directoryAgents,
   directoryGrant,
@@ -62,6 +65,22 @@ import type {
   RequestExemptionDto,
   Role,
 } from './client';
+
+/**
+ * GET /devices/{id}/commands (a phone's latest Apple commands), typed here until the coordinator
+ * regenerates the client from the API's OpenAPI document; the shape is DeviceCommandsDto's.
+ */
+export interface DeviceCommand {
+  requestType: string;
+  status: 'queued' | 'sent' | 'acknowledged' | 'error' | 'not-now' | 'cancelled';
+  queuedAt: string;
+  answeredAt: string | null;
+  error: string | null;
+}
+export interface DeviceCommands {
+  supervised: boolean | null;
+  items: DeviceCommand[];
+}
 
 export const REQUESTED_WITH = 'mdm-admin-ui';
 
@@ -239,6 +258,14 @@ export const api = {
     ministry: string,
     query: { compliance?: Compliance; q?: string; cursor?: string; limit?: number } = {},
   ) => data(devicesList({ path: { code: ministry }, query, throwOnError })),
+
+  device: (id: string) => data(devicesGet({ path: { id }, throwOnError })),
+  deviceCommands: (id: string) =>
+    data(
+      client.get<{ 200: DeviceCommands }, unknown, true>({ url: '/devices/{id}/commands', path: { id }, throwOnError }),
+    ),
+  lockDevice: (id: string) => data(devicesLock({ path: { id }, throwOnError })),
+  retireDevice: (id: string, reason: string) => data(devicesRetire({ path: { id }, body: { reason }, throwOnError })),
 
   androidEnrollmentToken: (ministry: string, body: EnrollmentTokenDto) =>
     data(androidCreateToken({ path: { code: ministry }, body, throwOnError })),

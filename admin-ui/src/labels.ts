@@ -1,5 +1,15 @@
 /** French labels for the API's vocabulary, and date formatting. */
-import type { Compliance, ExemptionStatus, Ownership, Platform, Role, RolloutStatus, RuleAction } from './types';
+import type { DeviceCommand } from './api';
+import type {
+  Compliance,
+  ExemptionStatus,
+  Ownership,
+  Platform,
+  PolicyMode,
+  Role,
+  RolloutStatus,
+  RuleAction,
+} from './types';
 
 export const ROLE_LABELS: Record<Role, string> = {
   agent: 'Agent',
@@ -56,6 +66,21 @@ export const CATEGORY_LABELS: Record<string, string> = {
   sovereign: 'Outil souverain',
   productivity: 'Bureautique',
   security: 'Sécurité',
+};
+
+/** An Apple command's state (GET /devices/{id}/commands): queued, sent and not-now are still to be done. */
+export const COMMAND_STATUS_LABELS: Record<DeviceCommand['status'], string> = {
+  queued: 'En file',
+  sent: 'Envoyée, sans réponse',
+  'not-now': 'Reportée par l’appareil',
+  acknowledged: 'Exécutée',
+  error: 'En erreur',
+  cancelled: 'Annulée',
+};
+
+export const POLICY_MODE_LABELS: Record<PolicyMode, string> = {
+  blocklist: 'Liste de blocage',
+  allowlist: 'Liste d’autorisation',
 };
 
 const dateFmt = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long' });

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { MinistryPicker } from '../components/MinistryPicker';
 import { SectionTabs } from '../components/SectionTabs';
 import { ministriesWith } from '../homes';
+import { useRoute } from '../router';
 import { useSession } from '../session';
 import type { Me } from '../types';
 import { AndroidHealth } from './it/AndroidHealth';
@@ -16,6 +17,13 @@ export function ItAdminHome({ me, section }: { me: Me; section: string | undefin
   const [ministry, setMinistry] = useState(codes[0] ?? me.ministry);
   const { ministryName } = useSession();
   const names = Object.fromEntries(codes.map((c) => [c, ministryName(c)]));
+  // #/informatique/appareils/<id>: a device of the list, opened in its tab.
+  const route = useRoute();
+  const deviceId = section === 'appareils' ? route.segments[2] : undefined;
+  // A device page shows the device's ministry, when this IT holds it (the back link then lists its fleet).
+  const showMinistry = (code: string) => {
+    if (codes.includes(code)) setMinistry(code);
+  };
   return (
     <>
       <h1>Politique et parc du ministère</h1>
@@ -29,7 +37,11 @@ export function ItAdminHome({ me, section }: { me: Me; section: string | undefin
           { id: 'politique', label: 'Politique', render: () => <PolicyEditor key={ministry} ministry={ministry} /> },
           { id: 'versions', label: 'Historique', render: () => <Versions key={ministry} scope={ministry} /> },
           { id: 'deploiements', label: 'Déploiements', render: () => <Rollouts key={ministry} /> },
-          { id: 'appareils', label: 'Appareils', render: () => <Devices key={ministry} ministry={ministry} /> },
+          {
+            id: 'appareils',
+            label: 'Appareils',
+            render: () => <Devices key={ministry} ministry={ministry} deviceId={deviceId} onMinistry={showMinistry} />,
+          },
           { id: 'enrolement', label: 'Enrôlement', render: () => <Enrollment key={ministry} ministry={ministry} /> },
           { id: 'android', label: 'Android', render: () => <AndroidHealth key={ministry} ministry={ministry} /> },
         ]}

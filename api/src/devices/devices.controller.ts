@@ -8,7 +8,14 @@ import { Principal } from '../auth/principal';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import type { Compliance } from './device.entity';
 import { DeviceLifecycleService } from './device-lifecycle.service';
-import { COMPLIANCE_VALUES, DeviceDto, DeviceLockedDto, DevicePageDto, DeviceRetiredDto } from './devices.responses';
+import {
+  COMPLIANCE_VALUES,
+  DeviceCommandsDto,
+  DeviceDto,
+  DeviceLockedDto,
+  DevicePageDto,
+  DeviceRetiredDto,
+} from './devices.responses';
 import { DevicesService } from './devices.service';
 
 /**
@@ -154,5 +161,12 @@ export class DevicesController {
   @ApiOkResponse({ type: DeviceDto })
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<DeviceDto> {
     return this.devices.get(p, id);
+  }
+
+  @Get('devices/:id/commands')
+  @ApiOperation({ summary: 'A phone’s latest Apple commands (what it still has to do), and whether it is supervised' })
+  @ApiOkResponse({ type: DeviceCommandsDto })
+  commands(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<DeviceCommandsDto> {
+    return this.devices.commands(p, id);
   }
 }

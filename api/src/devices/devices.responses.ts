@@ -8,7 +8,7 @@ import {
 import { sameShape, valuesOf } from '../openapi/same-shape';
 import type { Compliance, InstalledApp, Ownership, Platform, PushState } from './device.entity';
 import type { LockResult, RetireResult, Wipe } from './device-lifecycle.service';
-import type { DeviceView } from './devices.service';
+import type { AppleCommandStatus, DeviceCommand, DeviceCommands, DeviceView } from './devices.service';
 import type { Delivery } from './fleet-sql';
 
 export const PLATFORM_VALUES = valuesOf<Platform>({ android: true, ios: true });
@@ -236,3 +236,47 @@ export class DeviceLockedDto {
   command: string;
 }
 sameShape<LockResult, DeviceLockedDto>();
+
+@ApiSchema({ name: 'DeviceCommand', description: 'An Apple MDM command queued for a phone, and its answer.' })
+export class DeviceCommandDto {
+  @ApiProperty({ type: 'string', description: 'Apple RequestType (InstallProfile, DeviceLock…)' })
+  requestType: string;
+
+  @ApiProperty({
+    enum: valuesOf<AppleCommandStatus>({
+      queued: true,
+      sent: true,
+      acknowledged: true,
+      error: true,
+      'not-now': true,
+      cancelled: true,
+    }),
+    enumName: 'AppleCommandStatus',
+    description: 'queued, sent and not-now are still to be done by the phone',
+  })
+  status: AppleCommandStatus;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
+  queuedAt: Date;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  answeredAt: Date | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'The error the phone gave (status error)' })
+  error: string | null;
+}
+sameShape<DeviceCommand, DeviceCommandDto>();
+
+@ApiSchema({ name: 'DeviceCommands', description: 'A phone’s latest Apple commands (50 at most), newest first.' })
+export class DeviceCommandsDto {
+  @ApiProperty({
+    type: 'boolean',
+    nullable: true,
+    description: 'iPhones: supervised, as its last inventory said; null for Android or not known yet',
+  })
+  supervised: boolean | null;
+
+  @ApiProperty({ type: () => DeviceCommandDto, isArray: true, description: 'Empty for Android phones' })
+  items: DeviceCommandDto[];
+}
+sameShape<DeviceCommands, DeviceCommandsDto>();

@@ -58,6 +58,24 @@ export type DeviceView = Device & {
   identityExpiresAt: Date | null;
 };
 
+/** The newest commands a device page lists: a person reads the last few, not years of history. */
+export const DEVICE_COMMANDS_MAX = 50;
+
+export type AppleCommandStatus = 'queued' | 'sent' | 'acknowledged' | 'error' | 'not-now' | 'cancelled';
+
+export interface DeviceCommand {
+  requestType: string;
+  status: AppleCommandStatus;
+  queuedAt: Date;
+  answeredAt: Date | null;
+  error: string | null;
+}
+
+export interface DeviceCommands {
+  supervised: boolean | null;
+  items: DeviceCommand[];
+}
+
 /** Enrolled phones: the agent's own, or a ministry's for its IT and digital directorate. */
 @Injectable()
 export class DevicesService {
@@ -105,6 +123,43 @@ export class DevicesService {
     if (!device) throw new DevicesError('not-found', 'not-found', `No device with id "${id}".`);
     if (device.agentId !== principal.agentId) this.access.requireAccess(principal, 'device.read', device.ministryCode);
     return (await this.withDesired([device]))[0];
+  }
+
+  /**
+   * The Apple commands of a device, latest first (at most 50), and whether the iPhone is supervised:
+   * what IT reads to know what the phone still has to do. Same access as the device itself; an
+   * Android phone has none (its commands go through Google), so its list is empty.
+   */
+  async commands(principal: Principal, id: string): Promise<DeviceCommands> {
+    await this.get(principal, id);
+    const [device] = (await this.db.query(`SELECT supervised FROM device WHERE id = $1`, [id])) as {
+      supervised: boolean | null;
+    }[];
+    // The device's error as Apple gave it: the first of its ErrorChain (the way the check-in reads it).
+    const rows = (await this.db.query(
+      `SELECT request_type, status, created_at, answered_at,
+              CASE WHEN status = 'error' THEN coalesce(
+                nullif(concat_ws(', ', result->'ErrorChain'->0->>'LocalizedDescription',
+                  'error ' || (result->'ErrorChain'->0->>'ErrorCode')), ''), 'no detail given') END AS error
+         FROM apple_command WHERE device_id = $1 ORDER BY seq DESC LIMIT ${DEVICE_COMMANDS_MAX}`,
+      [id],
+    )) as {
+      request_type: string;
+      status: AppleCommandStatus;
+      created_at: Date;
+      answered_at: Date | null;
+      error: string | null;
+    }[];
+    return {
+      supervised: device?.supervised ?? null,
+      items: rows.map((r) => ({
+        requestType: r.request_type,
+        status: r.status,
+        queuedAt: r.created_at,
+        answeredAt: r.answered_at,
+        error: r.error,
+      })),
+    };
   }
 
   /**

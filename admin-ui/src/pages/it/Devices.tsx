@@ -10,12 +10,14 @@ import { ComplianceBadge } from '../../components/StatusBadge';
 import { formatDateTime, OWNERSHIP_LABELS, PLATFORM_LABELS } from '../../labels';
 import type { Compliance, Device } from '../../types';
 import { useLoad } from '../../useLoad';
+import { href } from '../../router';
+import { DevicePage } from './DevicePage';
 
 /**
  * Where the device's policy is (the API's `delivery`): waiting is never a failure — the phone has
  * the policy to apply, or is switched off — so it says when the phone was last seen.
  */
-function DeliveryBadge({ device: d }: { device: Device }) {
+export function DeliveryBadge({ device: d }: { device: Device }) {
   switch (d.delivery) {
     case 'converged':
       return (
@@ -46,8 +48,31 @@ function DeliveryBadge({ device: d }: { device: Device }) {
 
 const PAGE_SIZE = 50;
 
+/**
+ * A ministry's phones, or one of them (#/informatique/appareils/<id>): the list keeps its search and
+ * page while a device is open, so that going back finds it as it was.
+ */
+export function Devices({
+  ministry,
+  deviceId,
+  onMinistry,
+}: {
+  ministry: string;
+  deviceId?: string;
+  onMinistry: (code: string) => void;
+}) {
+  return (
+    <>
+      {deviceId && <DevicePage id={deviceId} ministry={ministry} onMinistry={onMinistry} />}
+      <div hidden={deviceId !== undefined}>
+        <DeviceList ministry={ministry} />
+      </div>
+    </>
+  );
+}
+
 /** A ministry's phones, searched and paged by the API (keyset): a fleet of 100,000 pages like one of 10. */
-export function Devices({ ministry }: { ministry: string }) {
+function DeviceList({ ministry }: { ministry: string }) {
   const [compliance, setCompliance] = useState<Compliance | ''>('non-compliant');
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim());
@@ -109,7 +134,10 @@ export function Devices({ ministry }: { ministry: string }) {
                 }`}
                 headers={['Appareil', 'Plateforme', 'Propriété', 'Conformité', 'Motif', 'Politique', 'Dernier contact']}
                 data={page.items.map((d) => [
-                  `${d.displayName}${d.model ? ` (${d.model})` : ''}`,
+                  <span key="n">
+                    <a href={href('informatique', 'appareils', d.id)}>{d.displayName}</a>
+                    {d.model ? ` (${d.model})` : ''}
+                  </span>,
                   PLATFORM_LABELS[d.platform],
                   OWNERSHIP_LABELS[d.ownership],
                   <ComplianceBadge key="c" compliance={d.compliance} />,

@@ -1,0 +1,122 @@
+/**
+ * The IT device page in a real browser (Debian's chromium driven by playwright-core), against the
+ * real API: a ministry's IT finds a non-compliant iPhone in the list, opens it and reads every
+ * reason, where its policy is and what it still has to do; another ministry's IT given the same
+ * link sees a refusal and nothing of the phone. Own dev provider on a free port, like
+ * admin-ui-platforms.e2e-spec.ts.
+ */
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { RolloutEngine } from '../src/rollout/rollout-engine.service';
+import { ensureAdminUiBuilt, launchChromium, seriousAccessibilityViolations, signIn } from './support/browser';
+import { DEV_IDP_DEFAULT_REDIRECT_URIS, DevIdp, startDevIdp } from './support/dev-idp';
+import { startTestApp, TestApp } from './support/test-app';
+import { freePort } from './support/ports';
+
+jest.setTimeout(240_000);
+
+let provider: DevIdp | undefined;
+let t: TestApp;
+let browser: Browser;
+let base: string;
+const contexts: BrowserContext[] = [];
+let phone: { id: string; display_name: string };
+
+beforeAll(async () => {
+  ensureAdminUiBuilt();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  provider = await startDevIdp({ redirectUris: [...DEV_IDP_DEFAULT_REDIRECT_URIS, `${base}/auth/callback`] });
+  const saved = process.env.TEST_OIDC_ISSUER;
+  process.env.TEST_OIDC_ISSUER = provider.issuer;
+  try {
+    t = await startTestApp({ listen: true, port, browserLogin: { publicUrl: base } });
+  } finally {
+    process.env.TEST_OIDC_ISSUER = saved;
+  }
+  [phone] = (await t.db.query(
+    `SELECT id, display_name FROM device WHERE ministry_code = 'interieur' AND platform = 'ios' AND agent_id IS NOT NULL
+      ORDER BY display_name LIMIT 1`,
+  )) as { id: string; display_name: string }[];
+  // Its inventory: TikTok installed by the agent, and not supervised (apps cannot be blocked on it).
+  await t.app.get(RolloutEngine).reportInventory(phone.id, {
+    installed: [{ id: 'com.zhiliaoapp.musically', managed: false }],
+    osVersion: '17.5',
+    supervised: false,
+    policyErrors: [],
+  });
+  // A profile installation the phone has not fetched yet (switched off).
+  await t.db.query(
+    `INSERT INTO apple_command (device_id, request_type, command, status) VALUES ($1, 'InstallProfile', '\\x00', 'queued')`,
+    [phone.id],
+  );
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await t?.close();
+  await provider?.stop();
+});
+
+async function pageFor(login: string, hash: string, width = 1280): Promise<Page> {
+  const context = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  // Signed in wide: on a phone, the sign-out button signIn waits for is in the header's menu.
+  await signIn(page, base, login, hash);
+  await page.setViewportSize({ width, height: 900 });
+  return page;
+}
+
+async function expectAccessible(page: Page, where: string): Promise<void> {
+  const violations = await seriousAccessibilityViolations(page);
+  expect({ where, violations }).toEqual({ where, violations: [] });
+}
+
+describe('the IT device page', () => {
+  it('opens a non-compliant phone from the list, with every reason, its policy and its pending commands', async () => {
+    const api = (await (await t.as('it.interieur')).get(`/devices/${phone.id}`).expect(200)).body as {
+      compliance: string;
+      complianceReasons: { code: string; text: string }[];
+      bannedApps: string[];
+    };
+    expect(api.compliance).toBe('non-compliant');
+    expect(api.complianceReasons.map((r) => r.code)).toEqual(expect.arrayContaining(['banned-app', 'not-supervised']));
+    expect(api.bannedApps).toEqual(['tiktok']);
+    const commands = (await (await t.as('it.interieur')).get(`/devices/${phone.id}/commands`).expect(200)).body as {
+      supervised: boolean | null;
+      items: { requestType: string; status: string }[];
+    };
+    expect(commands).toMatchObject({ supervised: false, items: [{ requestType: 'InstallProfile', status: 'queued' }] });
+
+    for (const width of [1280, 390]) {
+      const it = await pageFor('it.interieur', '#/informatique/appareils', width);
+      await it.getByLabel('Rechercher un appareil').fill(phone.display_name);
+      await it.getByRole('link', { name: phone.display_name, exact: true }).click();
+      await it.getByRole('heading', { level: 2, name: new RegExp(phone.display_name) }).waitFor();
+      expect(it.url()).toBe(`${base}/#/informatique/appareils/${phone.id}`);
+      for (const reason of api.complianceReasons) await it.getByText(reason.text, { exact: true }).waitFor();
+      await it.getByText('tiktok', { exact: true }).waitFor();
+      await it.getByRole('heading', { name: 'Politique', exact: true }).waitFor();
+      await it.getByText(/^Applications bloquées \(\d+\)$/).waitFor();
+      await it.getByRole('table', { name: 'Commandes en attente : 1' }).waitFor();
+      await it.getByText('Supervisé : non').waitFor();
+      await expectAccessible(it, `device page at ${width} px`);
+      // Back to the list, as it was.
+      await it.getByRole('link', { name: 'Retour à la liste des appareils' }).click();
+      await it.getByRole('link', { name: phone.display_name, exact: true }).waitFor();
+      expect(await it.getByLabel('Rechercher un appareil').inputValue()).toBe(phone.display_name);
+    }
+  });
+
+  it('another ministry’s IT given the link sees a refusal, and nothing of the phone', async () => {
+    await (await t.as('it.armees')).get(`/devices/${phone.id}`).expect(403);
+    await (await t.as('it.armees')).get(`/devices/${phone.id}/commands`).expect(403);
+    const other = await pageFor('it.armees', `#/informatique/appareils/${phone.id}`);
+    await other.getByRole('heading', { level: 2, name: 'Accès refusé' }).waitFor();
+    expect(await other.getByRole('main').textContent()).not.toContain(phone.display_name);
+    expect(await other.getByRole('main').textContent()).not.toContain('InstallProfile');
+    await expectAccessible(other, 'device page refused');
+  });
+});
