@@ -96,12 +96,20 @@ describe('the IT device page', () => {
       await it.getByRole('link', { name: phone.display_name, exact: true }).click();
       await it.getByRole('heading', { level: 2, name: new RegExp(phone.display_name) }).waitFor();
       expect(it.url()).toBe(`${base}/#/informatique/appareils/${phone.id}`);
-      for (const reason of api.complianceReasons) await it.getByText(reason.text, { exact: true }).waitFor();
-      await it.getByText('tiktok', { exact: true }).waitFor();
-      await it.getByRole('heading', { name: 'Politique', exact: true }).waitFor();
-      await it.getByText(/^Applications bloquées \(\d+\)$/).waitFor();
-      await it.getByRole('table', { name: 'Commandes en attente : 1' }).waitFor();
-      await it.getByText('Supervisé : non').waitFor();
+      // Every reason, in French; TikTok by its catalog name among the banned apps found.
+      const compliance = it.getByRole('region', { name: 'Conformité' });
+      await compliance.getByText(/^Motifs \(\d+\)$/).waitFor();
+      const reasons = (await compliance.getByRole('listitem').allTextContents()).join('\n');
+      expect(reasons).toContain('Application interdite encore installée : TikTok');
+      expect(reasons).toContain('Téléphone non supervisé : les applications ne peuvent pas y être bloquées');
+      expect(await compliance.getByRole('listitem').count()).toBe(api.complianceReasons.length + api.bannedApps.length);
+      expect(reasons).not.toMatch(/banned app|not supervised/);
+      const policy = it.getByRole('region', { name: 'Politique' });
+      await policy.getByText(/^Applications bloquées \(\d+\)$/).waitFor();
+      await policy.getByText('Liste de blocage').waitFor();
+      const commandsCard = it.getByRole('region', { name: 'Commandes' });
+      await commandsCard.getByRole('table', { name: 'Commandes en attente : 1' }).getByText('InstallProfile').waitFor();
+      await commandsCard.getByText('Supervisé : non').waitFor();
       await expectAccessible(it, `device page at ${width} px`);
       // Back to the list, as it was.
       await it.getByRole('link', { name: 'Retour à la liste des appareils' }).click();

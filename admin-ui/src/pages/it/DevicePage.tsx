@@ -1,6 +1,6 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Input } from '@codegouvfr/react-dsfr/Input';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useId, useState, type ReactNode } from 'react';
 import { api, ApiError, type DeviceCommand } from '../../api';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/ErrorAlert';
@@ -17,6 +17,7 @@ import {
 } from '../../labels';
 import { href } from '../../router';
 import type { Device, EffectivePolicy } from '../../types';
+import { reasonInFrench } from '../compliance/vocabulary';
 import { errorOf, useLoad } from '../../useLoad';
 import { DeliveryBadge } from './Devices';
 
@@ -43,10 +44,13 @@ function Facts({ items }: { items: [string, ReactNode][] }) {
 }
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
+  const id = useId();
   return (
-    <section className="fr-col-12 fr-col-lg-6">
+    <section className="fr-col-12 fr-col-lg-6" aria-labelledby={id}>
       <div className="fr-p-2w" style={{ border: '1px solid var(--border-default-grey)', height: '100%' }}>
-        <h3 className="fr-h6">{title}</h3>
+        <h3 className="fr-h6" id={id}>
+          {title}
+        </h3>
         {children}
       </div>
     </section>
@@ -95,8 +99,15 @@ function PolicySummary({ policy }: { policy: EffectivePolicy }) {
           ...(policy.minimumIos ? [['iOS minimum', policy.minimumIos] as [string, ReactNode]] : []),
         ]}
       />
-      <p className="fr-text--sm fr-text--bold fr-mb-0">Applications bloquées ({blocked.length})</p>
-      <AppList names={blocked} empty="Aucune." />
+      {blocked.length === 0 ? (
+        <p className="fr-text--sm fr-mb-1w">Applications bloquées : aucune.</p>
+      ) : (
+        // Dozens of names: folded, one line when opened, so that the page stays short on a phone.
+        <details className="fr-mb-1w">
+          <summary className="fr-text--sm fr-text--bold">Applications bloquées ({blocked.length})</summary>
+          <p className="fr-text--sm fr-mb-0">{blocked.join(', ')}</p>
+        </details>
+      )}
       <p className="fr-text--sm fr-text--bold fr-mb-0">Applications obligatoires ({required.length})</p>
       <AppList names={required} empty="Aucune." />
       <p className="fr-text--sm fr-text--bold fr-mb-0">Dérogations en vigueur ({lifted.length})</p>
@@ -125,15 +136,21 @@ function Commands({ device }: { device: Device }) {
             {pending.length === 0 ? (
               <p className="fr-text--sm">Aucune commande en attente.</p>
             ) : (
+              <p className="fr-text--sm fr-text--bold fr-mb-0">À faire par l’appareil ({pending.length})</p>
+            )}
+            {pending.length > 0 && (
               <Table
                 caption={`Commandes en attente : ${pending.length}`}
+                noCaption
                 headers={['Commande', 'État', 'Mise en file']}
                 data={pending.map((k) => [k.requestType, COMMAND_STATUS_LABELS[k.status], formatDateTime(k.queuedAt)])}
               />
             )}
+            {answered.length > 0 && <p className="fr-text--sm fr-text--bold fr-mb-0">Dernières réponses</p>}
             {answered.length > 0 && (
               <Table
                 caption="Dernières réponses"
+                noCaption
                 headers={['Commande', 'Réponse', 'Le']}
                 data={answered.map((k) => [
                   k.requestType,
@@ -226,6 +243,8 @@ export function DevicePage({
   const device = useLoad(() => api.device(id), `device-${id}`);
   const policy = useLoad(() => api.deviceEffectivePolicy(id), `device-policy-${id}`, true);
   const shown = device.data?.ministryCode;
+  // Catalog slug → name, from the device's own policy (its banned apps are in it).
+  const appNames = new Map((policy.data?.apps ?? []).map((a) => [a.app, a.name]));
   // The list this page goes back to is the device's ministry's, when this IT holds it.
   useEffect(() => {
     if (shown && shown !== ministry) onMinistry(shown);
@@ -243,7 +262,7 @@ export function DevicePage({
         {back}
         <h2>{device.error.status === 404 ? 'Appareil introuvable' : 'Accès refusé'}</h2>
         <ErrorAlert
-          title={device.error.status === 404 ? 'Appareil introuvable' : 'Accès refusé'}
+          title={device.error.status === 404 ? 'Aucun appareil à ce lien' : 'Cet appareil n’est pas de votre ministère'}
           error={
             new Error(
               device.error.status === 404
@@ -294,9 +313,9 @@ export function DevicePage({
                   <ComplianceBadge compliance={d.compliance} /> évaluée le {formatDateTime(d.complianceAt)}
                 </p>
                 <p className="fr-text--sm fr-text--bold fr-mb-0">Motifs ({d.complianceReasons.length})</p>
-                <AppList names={d.complianceReasons.map((r) => r.text)} empty="Aucun motif." />
+                <AppList names={d.complianceReasons.map((r) => reasonInFrench(r, appNames))} empty="Aucun motif." />
                 <p className="fr-text--sm fr-text--bold fr-mb-0">Applications interdites trouvées</p>
-                <AppList names={d.bannedApps} empty="Aucune au dernier rapport." />
+                <AppList names={d.bannedApps.map((a) => appNames.get(a) ?? a)} empty="Aucune au dernier rapport." />
                 {d.policyErrors.length > 0 && (
                   <>
                     <p className="fr-text--sm fr-text--bold fr-mb-0">Ce que l’appareil n’a pas pu appliquer</p>
