@@ -127,4 +127,24 @@ describe('the IT device page', () => {
     expect(await other.getByRole('main').textContent()).not.toContain('InstallProfile');
     await expectAccessible(other, 'device page refused');
   });
+
+  it('locking asks for a confirmation; a refusal (no Apple MDM on this server) is said, and nothing is queued', async () => {
+    const locks = async () =>
+      (
+        (await t.db.query(
+          `SELECT count(*)::int AS n FROM apple_command WHERE device_id = $1 AND request_type = 'DeviceLock'`,
+          [phone.id],
+        )) as { n: number }[]
+      )[0].n;
+    const it = await pageFor('it.interieur', `#/informatique/appareils/${phone.id}`);
+    const actions = it.getByRole('region', { name: 'Actions' });
+    await actions.getByRole('button', { name: 'Verrouiller l’écran' }).click();
+    await actions.getByRole('button', { name: 'Ne rien faire' }).click();
+    await actions.getByRole('button', { name: 'Verrouiller l’écran' }).click();
+    await actions.getByRole('button', { name: 'Confirmer le verrouillage' }).click();
+    await actions.getByText('L’action n’a pas abouti').waitFor();
+    expect(await locks()).toBe(0);
+    // Retiring needs a reason first.
+    expect(await actions.getByRole('button', { name: 'Retirer l’appareil' }).isDisabled()).toBe(true);
+  });
 });
