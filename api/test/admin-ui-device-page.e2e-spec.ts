@@ -147,4 +147,32 @@ describe('the IT device page', () => {
     // Retiring needs a reason first.
     expect(await actions.getByRole('button', { name: 'Retirer l’appareil' }).isDisabled()).toBe(true);
   });
+
+  it('GET /devices/{id}/commands lists the newest first, with Apple’s error in words; none for Android; unknown id 404', async () => {
+    await t.db.query(
+      `INSERT INTO apple_command (device_id, request_type, command, status, answered_at, result)
+       VALUES ($1, 'InstallApplication', '\\x00', 'error', now(), $2)`,
+      [
+        phone.id,
+        JSON.stringify({ ErrorChain: [{ ErrorCode: 12040, LocalizedDescription: 'The app could not be found' }] }),
+      ],
+    );
+    const it = await t.as('it.interieur');
+    const body = (await it.get(`/devices/${phone.id}/commands`).expect(200)).body as {
+      items: { requestType: string; status: string; answeredAt: string | null; error: string | null }[];
+    };
+    expect(body.items[0]).toMatchObject({
+      requestType: 'InstallApplication',
+      status: 'error',
+      error: 'The app could not be found, error 12040',
+    });
+    expect(body.items[0].answeredAt).not.toBeNull();
+    expect(body.items.slice(1).every((k) => k.error === null)).toBe(true);
+    const [android] = (await t.db.query(
+      `SELECT id FROM device WHERE ministry_code = 'interieur' AND platform = 'android' LIMIT 1`,
+    )) as { id: string }[];
+    expect((await it.get(`/devices/${android.id}/commands`).expect(200)).body).toEqual({ supervised: null, items: [] });
+    await it.get('/devices/00000000-0000-4000-8000-000000000000/commands').expect(404);
+    await it.get('/devices/not-an-id/commands').expect(404);
+  });
 });
