@@ -93,6 +93,8 @@ describe('the IT device page', () => {
     for (const width of [1280, 390]) {
       const it = await pageFor('it.interieur', '#/informatique/appareils', width);
       await it.getByLabel('Rechercher un appareil').fill(phone.display_name);
+      // The list gives the reasons in French too.
+      await it.getByRole('cell', { name: /^Application interdite encore installée : TikTok/ }).waitFor();
       await it.getByRole('link', { name: phone.display_name, exact: true }).click();
       await it.getByRole('heading', { level: 2, name: new RegExp(phone.display_name) }).waitFor();
       expect(it.url()).toBe(`${base}/#/informatique/appareils/${phone.id}`);

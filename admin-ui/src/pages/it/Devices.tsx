@@ -11,6 +11,7 @@ import { formatDateTime, OWNERSHIP_LABELS, PLATFORM_LABELS } from '../../labels'
 import type { Compliance, Device } from '../../types';
 import { useLoad } from '../../useLoad';
 import { href } from '../../router';
+import { reasonInFrench } from '../compliance/vocabulary';
 import { DevicePage } from './DevicePage';
 
 /**
@@ -141,7 +142,7 @@ function DeviceList({ ministry }: { ministry: string }) {
                   PLATFORM_LABELS[d.platform],
                   OWNERSHIP_LABELS[d.ownership],
                   <ComplianceBadge key="c" compliance={d.compliance} />,
-                  d.complianceReason ?? '—',
+                  d.complianceReasons.length ? d.complianceReasons.map((r) => reasonInFrench(r)).join(' ; ') : '—',
                   <DeliveryBadge key="p" device={d} />,
                   formatDateTime(d.lastSeenAt),
                 ])}
