@@ -305,6 +305,10 @@ const MATRIX: Record<string, Line> = {
     may: ['approver', 'it', 'national'],
     call: () => ({ path: '/ministries/interieur/devices' }),
   },
+  'GET /devices/:id/commands': {
+    may: ['agent', 'approver', 'it', 'national'],
+    call: (f) => ({ path: `/devices/${f.deviceId}/commands` }),
+  },
   'GET /devices/:id': {
     may: ['agent', 'approver', 'it', 'national'],
     call: (f) => ({ path: `/devices/${f.deviceId}` }),

@@ -308,6 +308,11 @@ export type ApiToken = {
 export type AppCategory = 'recreational-social' | 'recreational-streaming' | 'recreational-game' | 'recreational-dating' | 'foreign-videoconference' | 'foreign-messaging' | 'sovereign' | 'productivity' | 'security';
 
 /**
+ * queued, sent and not-now are still to be done by the phone
+ */
+export type AppleCommandStatus = 'queued' | 'sent' | 'acknowledged' | 'error' | 'not-now' | 'cancelled';
+
+/**
  * Where an iPhone downloads its enrollment profile.
  */
 export type AppleEnrollmentLink = {
@@ -897,6 +902,40 @@ export type Device = {
      * iPhones: when the device identity it signs with lapses; renewed in place (no re-enrollment) within APPLE_IDENTITY_RENEW_DAYS of that date. null for other phones
      */
     identityExpiresAt: string | null;
+};
+
+/**
+ * An Apple MDM command queued for a phone, and its answer.
+ */
+export type DeviceCommand = {
+    /**
+     * Apple RequestType (InstallProfile, DeviceLock…)
+     */
+    requestType: string;
+    /**
+     * queued, sent and not-now are still to be done by the phone
+     */
+    status: AppleCommandStatus;
+    queuedAt: string;
+    answeredAt: string | null;
+    /**
+     * The error the phone gave (status error)
+     */
+    error: string | null;
+};
+
+/**
+ * A phone’s latest Apple commands (50 at most), newest first.
+ */
+export type DeviceCommands = {
+    /**
+     * iPhones: supervised, as its last inventory said; null for Android or not known yet
+     */
+    supervised: boolean | null;
+    /**
+     * Empty for Android phones
+     */
+    items: Array<DeviceCommand>;
 };
 
 /**
@@ -3945,6 +3984,58 @@ export type DevicesGetResponses = {
 };
 
 export type DevicesGetResponse = DevicesGetResponses[keyof DevicesGetResponses];
+
+export type DevicesCommandsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/devices/{id}/commands';
+};
+
+export type DevicesCommandsErrors = {
+    /**
+     * Invalid request: `device.invalid-cursor`, `request.invalid`.
+     */
+    400: ErrorBody;
+    /**
+     * Not signed in, or the credentials were refused: `auth.missing-token`, `auth.malformed-header`, `auth.invalid-token`, `auth.session-expired`.
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed: `auth.forbidden`, `auth.unknown-organisation`.
+     */
+    403: ErrorBody;
+    /**
+     * Not found: `device.not-found`, `device.agent-not-found`.
+     */
+    404: ErrorBody;
+    /**
+     * Not possible in the current state: `device.same-agent`, `device.already-retired`, `device.not-managed`, `device.platform-refused`.
+     */
+    409: ErrorBody;
+    /**
+     * Too many requests: `request.rate-limited`.
+     */
+    429: ErrorBody;
+    /**
+     * Internal error (a bug, logged): `internal`.
+     */
+    500: ErrorBody;
+    /**
+     * A service this one depends on is unavailable: `device.platform-unavailable`, `auth.issuer-unreachable`.
+     */
+    503: ErrorBody;
+};
+
+export type DevicesCommandsError = DevicesCommandsErrors[keyof DevicesCommandsErrors];
+
+export type DevicesCommandsResponses = {
+    200: DeviceCommands;
+};
+
+export type DevicesCommandsResponse = DevicesCommandsResponses[keyof DevicesCommandsResponses];
 
 export type PoliciesDeviceEffectiveData = {
     body?: never;
