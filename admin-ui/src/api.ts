@@ -10,6 +10,7 @@
 import {
   catalogList,
   devicesGet,
+  devicesCommands,
   devicesList,
   devicesLock,
   devicesRetire,
@@ -65,22 +66,6 @@ import type {
   RequestExemptionDto,
   Role,
 } from './client';
-
-/**
- * GET /devices/{id}/commands (a phone's latest Apple commands), typed here until the coordinator
- * regenerates the client from the API's OpenAPI document; the shape is DeviceCommandsDto's.
- */
-export interface DeviceCommand {
-  requestType: string;
-  status: 'queued' | 'sent' | 'acknowledged' | 'error' | 'not-now' | 'cancelled';
-  queuedAt: string;
-  answeredAt: string | null;
-  error: string | null;
-}
-export interface DeviceCommands {
-  supervised: boolean | null;
-  items: DeviceCommand[];
-}
 
 export const REQUESTED_WITH = 'mdm-admin-ui';
 
@@ -260,10 +245,7 @@ export const api = {
   ) => data(devicesList({ path: { code: ministry }, query, throwOnError })),
 
   device: (id: string) => data(devicesGet({ path: { id }, throwOnError })),
-  deviceCommands: (id: string) =>
-    data(
-      client.get<{ 200: DeviceCommands }, unknown, true>({ url: '/devices/{id}/commands', path: { id }, throwOnError }),
-    ),
+  deviceCommands: (id: string) => data(devicesCommands({ path: { id }, throwOnError })),
   lockDevice: (id: string) => data(devicesLock({ path: { id }, throwOnError })),
   retireDevice: (id: string, reason: string) => data(devicesRetire({ path: { id }, body: { reason }, throwOnError })),
 

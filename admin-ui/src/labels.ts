@@ -1,5 +1,5 @@
 /** French labels for the API's vocabulary, and date formatting. */
-import type { DeviceCommand } from './api';
+import type { DeviceCommand } from './client';
 import type {
   Compliance,
   ExemptionStatus,

@@ -1,7 +1,8 @@
 import { Alert } from '@codegouvfr/react-dsfr/Alert';
 import { Input } from '@codegouvfr/react-dsfr/Input';
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { api, ApiError, type DeviceCommand } from '../../api';
+import { api, ApiError } from '../../api';
+import type { DeviceCommand } from '../../client';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { LoadState } from '../../components/LoadState';
