@@ -11,14 +11,15 @@ import { DeviceStateService } from '../src/devices/device-state.service';
 import { ExemptionSchedulerService } from '../src/exemptions/exemption-scheduler.service';
 import { PolicyGroup } from '../src/rollout/policy-group.entity';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
-import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import type { FakeApns } from '../../tools/apple-sim/fake-apns';
+import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
-import { startTestApp, TestApp } from './support/test-app';
-import { freePort } from './support/ports';
+import type { TestApp } from './support/test-app';
+import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
 
 let t: TestApp;
 let apns: FakeApns;
+let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
@@ -80,37 +81,12 @@ async function installsOf(phone: SimulatedIPhone, bundle: string): Promise<{ sta
 }
 
 beforeAll(async () => {
-  apns = await startFakeApns({
-    ca: apple,
-    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
-    expectedTopic: push.topic,
-  });
-  const port = await freePort();
-  t = await startTestApp({
-    listen: true,
-    port,
-    apple: {
-      serverBaseUrl: `http://127.0.0.1:${port}`,
-      apnsHost: '127.0.0.1',
-      apnsPort: apns.port,
-      apnsCaPem: apple.certPem,
-      identityFrom: 'signature',
-      proxyCertHeader: 'X-Client-Certificate',
-      commandRetentionDays: 30,
-      inventoryPeriodHours: 24,
-    },
-  });
-  await (
-    await t.as('admin.national')
-  )
-    .put('/apple/push-certificate')
-    .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
-    .expect(200);
+  bed = await startAppleTestbed(apple, push, { commandRetentionDays: 30, inventoryPeriodHours: 24 });
+  ({ t, apns } = bed);
 });
 afterAll(async () => {
   for (const phone of phones) phone.dispose();
-  await t.close();
-  await apns.close();
+  await bed.close();
 });
 
 describe('facts before compliance', () => {

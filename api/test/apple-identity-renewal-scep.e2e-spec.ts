@@ -8,9 +8,9 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import plist from 'plist';
 import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple-identity-renewal.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
+import type { FakeApns } from '../../tools/apple-sim/fake-apns';
 import { parseMobileconfig, payloadsOf, PlistDict } from '../../tools/apple-sim/mobileconfig';
-import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
+import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import {
   installEnrollmentProfile,
   ScepClientError,
@@ -19,11 +19,12 @@ import {
   scepPayloadOf,
 } from '../../tools/apple-sim/scep-client';
 import { drainRolloutJobs } from './support/drain-jobs';
-import { freePort } from './support/ports';
-import { startTestApp, TestApp } from './support/test-app';
+import { TestApp } from './support/test-app';
+import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
 
 let t: TestApp;
 let apns: FakeApns;
+let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
@@ -146,37 +147,12 @@ async function answerError(phone: SimulatedIPhone, uuid: string): Promise<void> 
 }
 
 beforeAll(async () => {
-  apns = await startFakeApns({
-    ca: apple,
-    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
-    expectedTopic: push.topic,
-  });
-  const port = await freePort();
-  t = await startTestApp({
-    listen: true,
-    port,
-    apple: {
-      serverBaseUrl: `http://127.0.0.1:${port}`,
-      apnsHost: '127.0.0.1',
-      apnsPort: apns.port,
-      apnsCaPem: apple.certPem,
-      identityFrom: 'signature',
-      proxyCertHeader: 'X-Client-Certificate',
-      identityDelivery: 'scep',
-      identityRenewDays: 60,
-    },
-  });
-  await (
-    await t.as('admin.national')
-  )
-    .put('/apple/push-certificate')
-    .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
-    .expect(200);
+  bed = await startAppleTestbed(apple, push, { identityDelivery: 'scep', identityRenewDays: 60 });
+  ({ t, apns } = bed);
 });
 afterAll(async () => {
   for (const phone of phones) phone.dispose();
-  await t.close();
-  await apns.close();
+  await bed.close();
 });
 
 describe('Apple device identities enrolled through SCEP, renewed through SCEP', () => {

@@ -3,20 +3,16 @@ import plist from 'plist';
 import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple-identity-renewal.service';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
+import type { FakeApns } from '../../tools/apple-sim/fake-apns';
 import { parseMobileconfig, payloadsOf } from '../../tools/apple-sim/mobileconfig';
-import {
-  createMdmPushCertificate,
-  createServerCertificate,
-  createTestCa,
-  identityFromPkcs12,
-} from '../../tools/apple-sim/pki';
+import { createMdmPushCertificate, createTestCa, identityFromPkcs12 } from '../../tools/apple-sim/pki';
 import { drainRolloutJobs } from './support/drain-jobs';
-import { freePort } from './support/ports';
-import { startTestApp, TestApp } from './support/test-app';
+import { TestApp } from './support/test-app';
+import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
 
 let t: TestApp;
 let apns: FakeApns;
+let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
@@ -81,36 +77,12 @@ async function auditOf(device: string): Promise<{ action: string; after: Record<
 }
 
 beforeAll(async () => {
-  apns = await startFakeApns({
-    ca: apple,
-    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
-    expectedTopic: push.topic,
-  });
-  const port = await freePort();
-  t = await startTestApp({
-    listen: true,
-    port,
-    apple: {
-      serverBaseUrl: `http://127.0.0.1:${port}`,
-      apnsHost: '127.0.0.1',
-      apnsPort: apns.port,
-      apnsCaPem: apple.certPem,
-      identityFrom: 'signature',
-      proxyCertHeader: 'X-Client-Certificate',
-      identityRenewDays: 60,
-    },
-  });
-  await (
-    await t.as('admin.national')
-  )
-    .put('/apple/push-certificate')
-    .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
-    .expect(200);
+  bed = await startAppleTestbed(apple, push, { identityRenewDays: 60 });
+  ({ t, apns } = bed);
 });
 afterAll(async () => {
   for (const phone of phones) phone.dispose();
-  await t.close();
-  await apns.close();
+  await bed.close();
 });
 
 describe('Apple device identities renewed before they lapse', () => {

@@ -10,7 +10,7 @@ import { AppleCaService } from '../src/apple/apple-ca.service';
 import { APPLE_SETTINGS, AppleSettings } from '../src/apple/apple-settings';
 import { ProfileSignerService } from '../src/apple/cms/profile-signer.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import { FakeApns, startFakeApns } from '../../tools/apple-sim/fake-apns';
+import type { FakeApns } from '../../tools/apple-sim/fake-apns';
 import { parseMobileconfig, payloadsOf, PlistDict } from '../../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createServerCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import {
@@ -20,45 +20,22 @@ import {
   scepIdentityOf,
   scepPayloadOf,
 } from '../../tools/apple-sim/scep-client';
-import { freePort } from './support/ports';
-import { countRows, startTestApp, TestApp } from './support/test-app';
+import { countRows, TestApp } from './support/test-app';
+import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
 
 let t: TestApp;
 let apns: FakeApns;
+let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
 const phones: SimulatedIPhone[] = [];
 
 beforeAll(async () => {
-  apns = await startFakeApns({
-    ca: apple,
-    serverCert: createServerCertificate(apple, ['127.0.0.1', 'localhost']),
-    expectedTopic: push.topic,
-  });
-  const port = await freePort();
-  t = await startTestApp({
-    listen: true,
-    port,
-    apple: {
-      serverBaseUrl: `http://127.0.0.1:${port}`,
-      apnsHost: '127.0.0.1',
-      apnsPort: apns.port,
-      apnsCaPem: apple.certPem,
-      identityFrom: 'signature',
-      proxyCertHeader: 'X-Client-Certificate',
-      identityDelivery: 'scep',
-    },
-  });
-  await (
-    await t.as('admin.national')
-  )
-    .put('/apple/push-certificate')
-    .send({ certificatePem: push.certPem, privateKeyPem: push.keyPem })
-    .expect(200);
+  bed = await startAppleTestbed(apple, push, { identityDelivery: 'scep' });
+  ({ t, apns } = bed);
 });
 afterAll(async () => {
-  await t.close();
-  await apns.close();
+  await bed.close();
 });
 
 async function agentId(sub: string): Promise<string> {
