@@ -6,9 +6,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import plist from 'plist';
-import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple-identity-renewal.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import type { FakeApns } from '../../tools/apple-sim/fake-apns';
 import { parseMobileconfig, payloadsOf, PlistDict } from '../../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createTestCa } from '../../tools/apple-sim/pki';
 import {
@@ -18,60 +16,24 @@ import {
   scepIdentityOf,
   scepPayloadOf,
 } from '../../tools/apple-sim/scep-client';
-import { drainRolloutJobs } from './support/drain-jobs';
 import { TestApp } from './support/test-app';
 import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
+import { renewalKit } from './support/identity-renewal';
 
 let t: TestApp;
-let apns: FakeApns;
 let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
-const phones: SimulatedIPhone[] = [];
 
-async function agentId(sub: string): Promise<string> {
-  return (await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub]))[0].id;
-}
+const kit = renewalKit(() => bed);
+const { renewal, identityOf, expiresIn, auditOf } = kit;
 
 /** A phone enrolled through SCEP: its key made on the phone, its certificate traded for the profile's challenge. */
 async function enrollIPhone(agentSub: string): Promise<SimulatedIPhone> {
-  const link = await (
-    await t.as('it.interieur')
-  )
-    .post('/ministries/interieur/apple/enrollment-links')
-    .send({ agentId: await agentId(agentSub), expiresInHours: 24 })
-    .expect(201);
-  const profile = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
+  const profile = await kit.linkProfile(agentSub);
   const phone = await installEnrollmentProfile(profile, { installedApps: [], supervised: true, notNowRate: 0 });
   expect(scepIdentityOf(phone)).toBeDefined();
-  phone.connectTo(apns);
-  await phone.enroll();
-  phones.push(phone);
-  await converge();
-  return phone;
-}
-
-async function converge(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await drainRolloutJobs(t);
-    for (const phone of phones) await phone.poll();
-  }
-}
-
-function renewal(): AppleIdentityRenewalService {
-  return t.app.get(AppleIdentityRenewalService);
-}
-
-async function identityOf(phone: SimulatedIPhone): Promise<{ device: string; serial: string }> {
-  const [row] = await t.db.query(`SELECT id, apple_identity_serial FROM device WHERE apple_udid = $1`, [phone.udid]);
-  return { device: row.id, serial: row.apple_identity_serial };
-}
-
-async function expiresIn(serial: string, days: number): Promise<void> {
-  await t.db.query(`UPDATE apple_identity SET not_after = now() + make_interval(days => $2) WHERE serial = $1`, [
-    serial,
-    days,
-  ]);
+  return kit.enrolled(phone);
 }
 
 async function renewalsOf(
@@ -96,11 +58,6 @@ async function challengesOf(serial: string): Promise<
     `SELECT used_at, revoked_at, serial, renewal_command, expires_at FROM apple_scep_challenge WHERE renews = $1 ORDER BY issued_at`,
     [serial],
   );
-}
-
-async function auditOf(device: string): Promise<{ action: string; after: Record<string, unknown> }[]> {
-  const res = await (await t.as('admin.national')).get(`/audit?entityType=device&entityId=${device}`).expect(200);
-  return res.body;
 }
 
 /** The enrollment profile an InstallProfile carries, as stored in the queue. */
@@ -148,10 +105,10 @@ async function answerError(phone: SimulatedIPhone, uuid: string): Promise<void> 
 
 beforeAll(async () => {
   bed = await startAppleTestbed(apple, push, { identityDelivery: 'scep', identityRenewDays: 60 });
-  ({ t, apns } = bed);
+  ({ t } = bed);
 });
 afterAll(async () => {
-  for (const phone of phones) phone.dispose();
+  kit.dispose();
   await bed.close();
 });
 

@@ -1,68 +1,25 @@
 import { X509Certificate } from 'node:crypto';
 import plist from 'plist';
-import { AppleIdentityRenewalService } from '../src/apple/identity-renewal/apple-identity-renewal.service';
 import { MdmProtocolService } from '../src/apple/mdm-protocol.service';
 import { SimulatedIPhone } from '../../tools/apple-sim/device-simulator';
-import type { FakeApns } from '../../tools/apple-sim/fake-apns';
 import { parseMobileconfig, payloadsOf } from '../../tools/apple-sim/mobileconfig';
 import { createMdmPushCertificate, createTestCa, identityFromPkcs12 } from '../../tools/apple-sim/pki';
-import { drainRolloutJobs } from './support/drain-jobs';
 import { TestApp } from './support/test-app';
 import { AppleTestbed, startAppleTestbed } from './support/apple-testbed';
+import { renewalKit } from './support/identity-renewal';
 
 let t: TestApp;
-let apns: FakeApns;
 let bed: AppleTestbed;
 const apple = createTestCa('Apple Sim Root CA');
 const push = createMdmPushCertificate(apple);
-const phones: SimulatedIPhone[] = [];
 
-async function agentId(sub: string): Promise<string> {
-  return (await t.db.query(`SELECT id FROM agent WHERE sub = $1`, [sub]))[0].id;
-}
+const kit = renewalKit(() => bed);
+const { converge, renewal, identityOf, expiresIn, auditOf } = kit;
 
 async function enrollIPhone(agentSub: string): Promise<SimulatedIPhone> {
-  const link = await (
-    await t.as('it.interieur')
-  )
-    .post('/ministries/interieur/apple/enrollment-links')
-    .send({ agentId: await agentId(agentSub), expiresInHours: 24 })
-    .expect(201);
   // The profile as served: signed (DER), or an XML property list; the simulator reads both.
-  const profile = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
-  const phone = SimulatedIPhone.fromEnrollmentProfile(profile, {
-    installedApps: [],
-    supervised: true,
-  });
-  phone.connectTo(apns);
-  await phone.enroll();
-  phones.push(phone);
-  await converge();
-  return phone;
-}
-
-async function converge(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await drainRolloutJobs(t);
-    for (const phone of phones) await phone.poll();
-  }
-}
-
-function renewal(): AppleIdentityRenewalService {
-  return t.app.get(AppleIdentityRenewalService);
-}
-
-async function identityOf(phone: SimulatedIPhone): Promise<{ device: string; serial: string }> {
-  const [row] = await t.db.query(`SELECT id, apple_identity_serial FROM device WHERE apple_udid = $1`, [phone.udid]);
-  return { device: row.id, serial: row.apple_identity_serial };
-}
-
-/** The identity lapses in `days` (as if it had been issued two years minus that ago). */
-async function expiresIn(serial: string, days: number): Promise<void> {
-  await t.db.query(`UPDATE apple_identity SET not_after = now() + make_interval(days => $2) WHERE serial = $1`, [
-    serial,
-    days,
-  ]);
+  const profile = await kit.linkProfile(agentSub);
+  return kit.enrolled(SimulatedIPhone.fromEnrollmentProfile(profile, { installedApps: [], supervised: true }));
 }
 
 async function renewalsOf(serial: string): Promise<{ serial: string; udid: string | null; revoked_at: Date | null }[]> {
@@ -71,17 +28,12 @@ async function renewalsOf(serial: string): Promise<{ serial: string; udid: strin
   ]);
 }
 
-async function auditOf(device: string): Promise<{ action: string; after: Record<string, unknown> }[]> {
-  const res = await (await t.as('admin.national')).get(`/audit?entityType=device&entityId=${device}`).expect(200);
-  return res.body;
-}
-
 beforeAll(async () => {
   bed = await startAppleTestbed(apple, push, { identityRenewDays: 60 });
-  ({ t, apns } = bed);
+  ({ t } = bed);
 });
 afterAll(async () => {
-  for (const phone of phones) phone.dispose();
+  kit.dispose();
   await bed.close();
 });
 
