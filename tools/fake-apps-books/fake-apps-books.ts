@@ -140,12 +140,14 @@ export class FakeAppsAndBooks {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', this.url);
     try {
-      if (this.unavailable) throw new ApiError(503, 9601, 'Service unavailable');
+      // Apple's error numbers (VPPServiceConfigSrv's errorCodes): 9603 is "Internal error"; 9601 is
+      // "Login required", which an outage is not.
+      if (this.unavailable) throw new ApiError(503, 9603, 'Internal error');
       const body = this.route(req, url, Buffer.concat(chunks).toString('utf8'));
       res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
       res.end(JSON.stringify(body));
     } catch (e) {
-      const error = e instanceof ApiError ? e : new ApiError(500, 9601, 'Internal error');
+      const error = e instanceof ApiError ? e : new ApiError(500, 9603, 'Internal error');
       this.refusals.push({ path: url.pathname, status: error.status, errorNumber: error.errorNumber });
       res.writeHead(error.status, { 'Content-Type': 'application/json;charset=UTF-8' });
       res.end(JSON.stringify({ errorNumber: error.errorNumber, errorMessage: error.errorMessage }));
