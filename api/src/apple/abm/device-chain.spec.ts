@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { createIdentity, createTestCa } from '../../../../tools/apple-sim/pki';
-import { certificatesOf, chainProblem, deviceAnchors } from './device-chain';
+import { chainProblem, deviceAnchors } from './device-chain';
 
 /**
  * A real iPhone's device identity (CN = its activation UUID), issued 2021-10-11 by Apple iPhone
@@ -51,7 +51,7 @@ describe('ADE machine information: the signer chains to a trusted device CA', ()
     expect(chainProblem(device.certPem, [impostor.certPem], apple)).toMatch(
       /the signer \(CN=F2L000000001, O=apple-sim\) is not issued by a trusted device CA/,
     );
-    expect(chainProblem(device.certPem, [], certificatesOf(impostor.certPem))).toBeNull();
+    expect(chainProblem(device.certPem, [], deviceAnchors(impostor.certPem))).toBeNull();
     expect(chainProblem('not a certificate', [], apple)).toBe('the signer certificate cannot be read');
   });
 

@@ -1,15 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { pemCertificates } from '../cms/cms-write';
 import { APPLE_DEVICE_ROOTS_PEM } from './apple-device-roots';
-
-/** Every certificate of a PEM text (one or more CERTIFICATE blocks). */
-export function certificatesOf(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((block) => new X509Certificate(block));
-}
 
 /** The trust anchors of ADE machine information: the configured PEM, else Apple's. */
 export function deviceAnchors(pem: string | undefined): X509Certificate[] {
-  const anchors = certificatesOf(pem ?? APPLE_DEVICE_ROOTS_PEM);
+  const anchors = pemCertificates(pem ?? APPLE_DEVICE_ROOTS_PEM).map((der) => new X509Certificate(der));
   if (anchors.length === 0) throw new Error('ADE_DEVICE_CA_FILE holds no PEM certificate');
   return anchors;
 }
