@@ -42,7 +42,9 @@ function Controls({ rollout, onDone }: { rollout: Rollout; onDone: () => void })
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
   const [done, setDone] = useState<string>();
-  if (FINISHED.has(rollout.status)) return null;
+  // An abort ends the rollout: its controls go, but the confirmation that it was aborted stays.
+  const finished = FINISHED.has(rollout.status);
+  if (finished && !done) return null;
   const run = async (what: () => Promise<unknown>, message: string) => {
     setError(undefined);
     setDone(undefined);
@@ -64,67 +66,71 @@ function Controls({ rollout, onDone }: { rollout: Rollout; onDone: () => void })
     <div className="fr-mb-3w">
       {error && <ErrorAlert title="L’action n’a pas abouti" error={error} onClose={() => setError(undefined)} />}
       {done && <Alert className="fr-mb-2w" severity="success" role="status" small description={done} />}
-      <Input
-        label="Motif (facultatif, consigné au journal)"
-        nativeInputProps={{ value: reason, onChange: (e) => setReason(e.target.value), maxLength: 500 }}
-      />
-      <ul className="fr-btns-group fr-btns-group--inline-sm">
-        {rollout.status === 'paused' ? (
-          <li>
-            <Button
-              size="small"
-              iconId="fr-icon-play-line"
-              disabled={busy}
-              onClick={() => void run(() => api.resumeRollout(rollout.id), 'Déploiement repris.')}
-            >
-              Reprendre
-            </Button>
-          </li>
-        ) : (
-          <li>
-            <Button
-              size="small"
-              priority="secondary"
-              iconId="fr-icon-pause-circle-line"
-              disabled={busy}
-              onClick={() => void run(() => api.pauseRollout(rollout.id, why), 'Déploiement mis en pause.')}
-            >
-              Mettre en pause
-            </Button>
-          </li>
-        )}
-        {!lastStage && rollout.status !== 'paused' && (
-          <li>
-            <Button
-              size="small"
-              priority="secondary"
-              iconId="fr-icon-arrow-right-line"
-              disabled={busy}
-              onClick={() =>
-                void run(
-                  () => api.advanceRollout(rollout.id),
-                  `Étape ${rollout.stageIndex + 2} (${rollout.stages[rollout.stageIndex + 1]} %) libérée.`,
-                )
-              }
-            >
-              Libérer l’étape suivante
-            </Button>
-          </li>
-        )}
-        <li>
-          <ConfirmButton
-            label="Abandonner le déploiement"
-            confirmLabel="Confirmer l’abandon"
-            disabled={busy}
-            onConfirm={() =>
-              void run(
-                () => api.abortRollout(rollout.id, why),
-                'Déploiement abandonné : les appareils pas encore servis restent sur la politique précédente.',
-              )
-            }
+      {!finished && (
+        <>
+          <Input
+            label="Motif (facultatif, consigné au journal)"
+            nativeInputProps={{ value: reason, onChange: (e) => setReason(e.target.value), maxLength: 500 }}
           />
-        </li>
-      </ul>
+          <ul className="fr-btns-group fr-btns-group--inline-sm">
+            {rollout.status === 'paused' ? (
+              <li>
+                <Button
+                  size="small"
+                  iconId="fr-icon-play-line"
+                  disabled={busy}
+                  onClick={() => void run(() => api.resumeRollout(rollout.id), 'Déploiement repris.')}
+                >
+                  Reprendre
+                </Button>
+              </li>
+            ) : (
+              <li>
+                <Button
+                  size="small"
+                  priority="secondary"
+                  iconId="fr-icon-pause-circle-line"
+                  disabled={busy}
+                  onClick={() => void run(() => api.pauseRollout(rollout.id, why), 'Déploiement mis en pause.')}
+                >
+                  Mettre en pause
+                </Button>
+              </li>
+            )}
+            {!lastStage && rollout.status !== 'paused' && (
+              <li>
+                <Button
+                  size="small"
+                  priority="secondary"
+                  iconId="fr-icon-arrow-right-line"
+                  disabled={busy}
+                  onClick={() =>
+                    void run(
+                      () => api.advanceRollout(rollout.id),
+                      `Étape ${rollout.stageIndex + 2} (${rollout.stages[rollout.stageIndex + 1]} %) libérée.`,
+                    )
+                  }
+                >
+                  Libérer l’étape suivante
+                </Button>
+              </li>
+            )}
+            <li>
+              <ConfirmButton
+                label="Abandonner le déploiement"
+                confirmLabel="Confirmer l’abandon"
+                disabled={busy}
+                onConfirm={() =>
+                  void run(
+                    () => api.abortRollout(rollout.id, why),
+                    'Déploiement abandonné : les appareils pas encore servis restent sur la politique précédente.',
+                  )
+                }
+              />
+            </li>
+          </ul>
+        </>
+      )}
     </div>
   );
 }
